@@ -1,0 +1,236 @@
+//! Tolerant parsing of recorded tool-call events (`run_events.event_data`).
+//!
+//! Agents write the same facts under different keys and types. Accepted, per DESIGN §3:
+//! the tool under `name` or `tool_name`; the duration in ms under `duration` or
+//! `duration_ms`; `is_error` as a bool, 0/1 or "true"/"false"; the message under `error`
+//! (preferred when the call failed) or `result` (a string, or any JSON rendered as text);
+//! `error_type` absent, null or a string. When `is_error` is absent, a non-null `error_type`
+//! or `error` marks the call as failed. Anything that is not a JSON object with a tool name
+//! is a [`SkipReason`], counted by the caller and never fatal.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The event types that record the outcome of one tool call.
+pub const TOOL_RESULT_EVENT_TYPES: [&str; 3] = ["tool_complete", "tool_result", "tool_end"];
+
+/// Whether a `run_events.event_type` value records a tool call's outcome.
+pub fn is_tool_result_type(event_type: &str) -> bool {
+    TOOL_RESULT_EVENT_TYPES.contains(&event_type)
+}
+
+/// One tool call's outcome as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCallRecord {
+    pub tool: String,
+    pub is_error: bool,
+    /// The recorded `error_type`, trimmed; `None` when absent, null or empty.
+    pub error_type: Option<String>,
+    /// The error message (or result text) of a failed call; `None` for successes.
+    pub message: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// Why an event row was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    MalformedJson,
+    NotAnObject,
+    MissingToolName,
+    BadTimestamp,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::MalformedJson => "malformed_json",
+            SkipReason::NotAnObject => "not_an_object",
+            SkipReason::MissingToolName => "missing_tool_name",
+            SkipReason::BadTimestamp => "bad_timestamp",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    duration: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    duration_ms: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    is_error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error_type: Option<&'a RawValue>,
+}
+
+/// Parses one tool-result event's JSON.
+pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
+    let trimmed = event_data.trim_start();
+    if !trimmed.starts_with('{') {
+        // Distinguish valid non-objects (arrays, numbers) from garbage.
+        return Err(
+            match serde_json::from_str::<serde::de::IgnoredAny>(trimmed) {
+                Ok(_) => SkipReason::NotAnObject,
+                Err(_) => SkipReason::MalformedJson,
+            },
+        );
+    }
+    let raw: Raw = serde_json::from_str(trimmed).map_err(|_| SkipReason::MalformedJson)?;
+    let tool = raw
+        .name
+        .and_then(text_of)
+        .or_else(|| raw.tool_name.and_then(text_of))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or(SkipReason::MissingToolName)?;
+    let error_type = raw
+        .error_type
+        .and_then(text_of)
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let error_text = raw.error.and_then(message_of);
+    let is_error = match raw.is_error.and_then(flag_of) {
+        Some(flag) => flag,
+        None => error_type.is_some() || error_text.is_some(),
+    };
+    let duration_ms = raw
+        .duration
+        .and_then(number_of)
+        .or_else(|| raw.duration_ms.and_then(number_of));
+    let message = if is_error {
+        error_text.or_else(|| raw.result.and_then(message_of))
+    } else {
+        None
+    };
+    Ok(ToolCallRecord {
+        tool,
+        is_error,
+        error_type,
+        message,
+        duration_ms,
+    })
+}
+
+/// A JSON string's contents; `None` for null and non-strings.
+fn text_of(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).ok()
+    } else {
+        None
+    }
+}
+
+/// A message: a string's contents, or any non-null JSON rendered as compact text.
+fn message_of(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text {
+        "null" => None,
+        _ if text.starts_with('"') => serde_json::from_str::<String>(text)
+            .ok()
+            .filter(|s| !s.is_empty()),
+        _ => Some(text.to_string()),
+    }
+}
+
+fn flag_of(raw: &RawValue) -> Option<bool> {
+    match raw.get() {
+        "true" | "1" | "\"true\"" | "\"1\"" => Some(true),
+        "false" | "0" | "\"false\"" | "\"0\"" => Some(false),
+        _ => None,
+    }
+}
+
+fn number_of(raw: &RawValue) -> Option<i64> {
+    let text = raw.get().trim_matches('"');
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(|v| v.round() as i64)
+        })
+        .filter(|v| *v >= 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(
+        json: &str,
+        expect: Result<(&str, bool, Option<&str>, Option<&str>, Option<i64>), SkipReason>,
+    ) {
+        let got = parse_tool_call(json)
+            .map(|r| (r.tool, r.is_error, r.error_type, r.message, r.duration_ms));
+        let expect = expect.map(|(t, e, ty, m, d)| {
+            (
+                t.to_string(),
+                e,
+                ty.map(str::to_string),
+                m.map(str::to_string),
+                d,
+            )
+        });
+        assert_eq!(got, expect, "{json}");
+    }
+
+    #[test]
+    fn accepts_every_recorded_shape() {
+        check(
+            r#"{"type":"tool_complete","name":"read_file","result":"ok","duration":12,"is_error":false}"#,
+            Ok(("read_file", false, None, None, Some(12))),
+        );
+        check(
+            r#"{"name":"read_file","result":"timed out","duration":30000,"is_error":true,"error_type":"timeout"}"#,
+            Ok((
+                "read_file",
+                true,
+                Some("timeout"),
+                Some("timed out"),
+                Some(30000),
+            )),
+        );
+        check(
+            r#"{"tool_name":"q","error":"boom","duration_ms":5.6,"is_error":1,"error_type":null}"#,
+            Ok(("q", true, None, Some("boom"), Some(6))),
+        );
+        check(
+            r#"{"name":"q","result":"fine","is_error":0}"#,
+            Ok(("q", false, None, None, None)),
+        );
+        check(
+            r#"{"name":"q","result":{"code":7},"is_error":"true","error_type":"  "}"#,
+            Ok(("q", true, None, Some(r#"{"code":7}"#), None)),
+        );
+        // No is_error: an error_type or error text marks a failure.
+        check(
+            r#"{"name":"q","error_type":"timeout"}"#,
+            Ok(("q", true, Some("timeout"), None, None)),
+        );
+        check(
+            r#"{"name":"q","error":"bad"}"#,
+            Ok(("q", true, None, Some("bad"), None)),
+        );
+    }
+
+    #[test]
+    fn skips_what_cannot_be_a_tool_call() {
+        check(r#"{"name":"q","result":"#, Err(SkipReason::MalformedJson));
+        check("not json", Err(SkipReason::MalformedJson));
+        check("[1,2]", Err(SkipReason::NotAnObject));
+        check("42", Err(SkipReason::NotAnObject));
+        check(r#"{"result":"x"}"#, Err(SkipReason::MissingToolName));
+        check(r#"{"name":""}"#, Err(SkipReason::MissingToolName));
+        check(r#"{"name":7}"#, Err(SkipReason::MissingToolName));
+    }
+}

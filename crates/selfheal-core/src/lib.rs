@@ -1,0 +1,16 @@
+//! Pure domain logic of self-healing-mcp.
+//!
+//! Everything here takes data (and `now`, when time matters) and returns data: no IO, no
+//! async, no SQL, no clock. The store feeds it rows; the app turns its results into views.
+
+pub mod classify;
+pub mod correlation;
+pub mod event;
+pub mod health;
+pub mod metrics;
+pub mod pattern;
+pub mod stalled;
+pub mod stats;
+
+pub mod time;
+pub mod trend;
