@@ -1,1 +1,291 @@
-fn main() {}
+//! `self-heal`: the command-line face of self-healing-mcp.
+//!
+//! Every analysis subcommand calls the same `selfheal_app::App` use case as the MCP tool of the
+//! same purpose; `--json` prints exactly the tool's structured content, the default prints the
+//! same text rendering the tool sends. Errors go to stderr with exit code 1 (bad input or
+//! database state) or 2 (usage, from clap).
+
+#![allow(clippy::print_stdout)] // printing is this binary's job
+
+mod demo;
+mod templates;
+
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use selfheal_app::analysis::Progress;
+use selfheal_app::args::{
+    AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs,
+};
+use selfheal_app::{App, AppError, Clock, Config, render};
+
+#[derive(Parser)]
+#[command(
+    name = "self-heal",
+    version,
+    about = "Detect recurring failures in an agent's run history and heal them"
+)]
+struct Cli {
+    /// Run-history SQLite file [env: DATABASE_PATH; default ~/.binks/conversations.db]
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Inbox directory for notes [env: INBOX_PATH; default ~/.notes/inbox]
+    #[arg(long, global = true)]
+    inbox: Option<PathBuf>,
+    /// Print the result as JSON (the MCP tool's structured content)
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect recurring failure patterns (MCP: detect_failure_patterns)
+    Detect {
+        /// Window start: -7d, 7d, -24h, -30m, -2w or an RFC 3339 instant
+        #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+        since: String,
+        /// Minimum occurrences for a pattern
+        #[arg(long, default_value_t = 3, allow_hyphen_values = true)]
+        min_occurrences: i64,
+        /// Minimum confidence in [0, 1]
+        #[arg(long, default_value_t = 0.75, allow_hyphen_values = true)]
+        confidence: f64,
+        /// Only this error type (the id part before ':')
+        #[arg(long)]
+        error_type: Option<String>,
+        /// Only this tool
+        #[arg(long)]
+        tool: Option<String>,
+        /// Maximum patterns listed
+        #[arg(long, default_value_t = 20, allow_hyphen_values = true)]
+        limit: i64,
+    },
+    /// Show one pattern in full (MCP: get_pattern)
+    Show {
+        /// Pattern id, e.g. timeout:fetch_url
+        pattern_id: String,
+        #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
+        since: String,
+        /// Recent failures to list
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
+        samples: i64,
+    },
+    /// Overall health dashboard (MCP: get_health_dashboard)
+    Dashboard {
+        #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+        since: String,
+        /// Include per-agent and per-tool tables
+        #[arg(long)]
+        detailed: bool,
+    },
+    /// Health of one run (MCP: analyze_run_health)
+    Health {
+        /// The run id
+        run_id: String,
+    },
+    /// Per-agent metrics (MCP: compute_agent_metrics)
+    Agents {
+        #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+        since: String,
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Per-tool reliability (MCP: compute_tool_reliability)
+    Tools {
+        #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+        since: String,
+        #[arg(long)]
+        tool: Option<String>,
+        #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
+        limit: i64,
+    },
+    /// Running runs with no recent event (MCP: detect_stalled_runs)
+    Stalled {
+        /// Minutes without an event before a run counts as stalled
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
+        threshold_minutes: i64,
+    },
+    /// Template every line of a file (or stdin), as the analysis does
+    Templates {
+        /// Input file; stdin when absent
+        file: Option<PathBuf>,
+    },
+    /// Create the run-history tables in a new (or existing) database file
+    Init,
+    /// Build a demo run history with the synthetic generator and analyse it
+    Demo {
+        /// Where to write the demo database [default: a fresh temporary directory]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Generator seed
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Approximate number of events
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints a view as JSON or text.
+fn emit<V: Serialize>(json: bool, view: &V, text: fn(&V) -> String) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, view)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text(view))?;
+    }
+    Ok(())
+}
+
+/// Progress on stderr for long catch-ups (only when stderr is a terminal).
+fn progress() -> impl FnMut(u64, u64) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    move |done, total| {
+        if tty && total > 50_000 {
+            eprint!("\rindexing {done}/{total} events");
+            if done >= total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+fn app(cli_db: Option<PathBuf>, inbox: Option<PathBuf>) -> anyhow::Result<App> {
+    Ok(App::new(
+        Config::from_env(cli_db, inbox),
+        Clock::from_env()?,
+    ))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    let mut p = progress();
+    let p: Progress<'_> = &mut p;
+    match cli.command {
+        Command::Detect {
+            since,
+            min_occurrences,
+            confidence,
+            error_type,
+            tool,
+            limit,
+        } => {
+            let args = DetectArgs {
+                since,
+                min_occurrences,
+                confidence_threshold: confidence,
+                error_type,
+                tool_name: tool,
+                limit,
+            };
+            let view = app(cli.db, cli.inbox)?.detect_failure_patterns(&args, p)?;
+            emit(json, &view, render::detect)
+        }
+        Command::Show {
+            pattern_id,
+            since,
+            samples,
+        } => {
+            let args = PatternArgs {
+                pattern_id,
+                since,
+                samples,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.get_pattern(&args, p)?,
+                render::pattern,
+            )
+        }
+        Command::Dashboard { since, detailed } => {
+            let args = DashboardArgs { since, detailed };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.get_health_dashboard(&args, p)?,
+                render::dashboard,
+            )
+        }
+        Command::Health { run_id } => {
+            let args = RunHealthArgs { run_id };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.analyze_run_health(&args, p)?,
+                render::run_health,
+            )
+        }
+        Command::Agents { since, agent } => {
+            let args = AgentArgs { since, agent };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.compute_agent_metrics(&args, p)?,
+                render::agents,
+            )
+        }
+        Command::Tools { since, tool, limit } => {
+            let args = ToolArgs {
+                since,
+                tool_name: tool,
+                limit,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.compute_tool_reliability(&args, p)?,
+                render::tools,
+            )
+        }
+        Command::Stalled { threshold_minutes } => {
+            let args = StalledArgs { threshold_minutes };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.detect_stalled_runs(&args, p)?,
+                render::stalled,
+            )
+        }
+        Command::Templates { file } => {
+            let mut out = std::io::stdout().lock();
+            match file {
+                Some(path) => {
+                    let f = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    templates::run(BufReader::new(f), json, &mut out)
+                }
+                None => templates::run(std::io::stdin().lock(), json, &mut out),
+            }
+        }
+        Command::Init => {
+            let config = Config::from_env(cli.db, cli.inbox);
+            selfheal_store::source::init_run_history(&config.db_path).map_err(AppError::from)?;
+            eprintln!("run-history tables ready in {}", config.db_path.display());
+            Ok(())
+        }
+        Command::Demo { out, seed, events } => demo::run(out, seed, events, json),
+    }
+}

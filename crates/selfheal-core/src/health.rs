@@ -19,16 +19,22 @@ use crate::stats::round4;
 use crate::trend::Tally;
 
 /// One component's inputs.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HealthInputs {
     /// Finished runs (completed vs completed + failed).
     pub runs: Tally,
-    /// (baseline p50, observed p50) durations in ms.
-    pub duration: Option<(f64, f64)>,
+    /// duration_score in [0, 1] and what it was computed from (see [`baseline_ratio`]).
+    pub duration: Option<(f64, String)>,
     /// Tool calls (successful vs total).
     pub tool_calls: Tally,
-    /// (baseline, observed) tokens per run.
-    pub tokens: Option<(f64, f64)>,
+    /// resource_efficiency in [0, 1] and what it was computed from.
+    pub tokens: Option<(f64, String)>,
+}
+
+/// `clamp(baseline / observed, 0, 1)`: 1 when at or better than the baseline; `None` when
+/// either side is missing or not positive.
+pub fn baseline_ratio(baseline: f64, observed: f64) -> Option<f64> {
+    (baseline > 0.0 && observed > 0.0).then(|| (baseline / observed).clamp(0.0, 1.0))
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -78,21 +84,19 @@ pub fn health_score(inputs: &HealthInputs) -> HealthScore {
             "no finished runs".into(),
         )
     });
-    parts.push(match inputs.duration {
-        Some((baseline, observed)) if baseline > 0.0 && observed > 0.0 => (
+    parts.push(match &inputs.duration {
+        Some((value, basis)) => (
             "duration_score".into(),
             W_DURATION,
-            Some((baseline / observed).clamp(0.0, 1.0)),
-            format!(
-                "baseline p50 {:.0} ms vs observed p50 {:.0} ms",
-                baseline, observed
-            ),
+            Some(value.clamp(0.0, 1.0)),
+            basis.clone(),
         ),
-        _ => (
+        None => (
             "duration_score".into(),
             W_DURATION,
             None,
-            "no duration baseline for this workflow".into(),
+            "no finished runs of the same workflow in the 30 days before to compare durations with"
+                .into(),
         ),
     });
     let t = inputs.tool_calls;
@@ -111,21 +115,18 @@ pub fn health_score(inputs: &HealthInputs) -> HealthScore {
             "no tool calls".into(),
         )
     });
-    parts.push(match inputs.tokens {
-        Some((baseline, observed)) if baseline > 0.0 && observed > 0.0 => (
+    parts.push(match &inputs.tokens {
+        Some((value, basis)) => (
             "resource_efficiency".into(),
             W_RESOURCES,
-            Some((baseline / observed).clamp(0.0, 1.0)),
-            format!(
-                "baseline {:.0} tokens/run vs observed {:.0}",
-                baseline, observed
-            ),
+            Some(value.clamp(0.0, 1.0)),
+            basis.clone(),
         ),
-        _ => (
+        None => (
             "resource_efficiency".into(),
             W_RESOURCES,
             None,
-            "no token counts (run_metrics) to compare".into(),
+            "no token counts (run_metrics) with a baseline of the same workflow".into(),
         ),
     });
     let measured_weight: f64 = parts.iter().filter(|p| p.2.is_some()).map(|p| p.1).sum();
@@ -167,16 +168,17 @@ mod tests {
                 successes: 8,
                 total: 10,
             },
-            duration: Some((1_000.0, 2_000.0)),
+            duration: baseline_ratio(1_000.0, 2_000.0).map(|v| (v, String::new())),
             tool_calls: Tally {
                 successes: 90,
                 total: 100,
             },
-            tokens: Some((500.0, 400.0)),
+            tokens: baseline_ratio(500.0, 400.0).map(|v| (v, String::new())),
         });
         // 0.5·0.8 + 0.2·0.5 + 0.2·0.9 + 0.1·1.0 = 0.78
         assert_eq!(h.score, Some(78.0));
         assert!(h.unmeasured.is_empty());
+        assert_eq!(baseline_ratio(0.0, 5.0), None);
     }
 
     #[test]

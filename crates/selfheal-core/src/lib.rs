@@ -11,6 +11,6 @@ pub mod metrics;
 pub mod pattern;
 pub mod stalled;
 pub mod stats;
-
+pub mod template;
 pub mod time;
 pub mod trend;

@@ -1,1 +1,68 @@
-fn main() {}
+//! `self-healing-mcp`: the stdio MCP server binary.
+//!
+//! stdout carries only JSON-RPC; logs go to stderr (`RUST_LOG`, default `info,rmcp=warn`).
+//! Configuration: `DATABASE_PATH`, `INBOX_PATH`, `SELFHEAL_INDEX_DIR`, `SELFHEAL_NOW`, or the
+//! flags `--db PATH` and `--inbox PATH`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rmcp::ServiceExt;
+use self_healing_mcp::SelfHealServer;
+use selfheal_app::{App, Clock, Config};
+
+fn parse_flags() -> anyhow::Result<(Option<PathBuf>, Option<PathBuf>)> {
+    let (mut db, mut inbox) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--db" => db = Some(PathBuf::from(args.next().context("--db needs a path")?)),
+            "--inbox" => inbox = Some(PathBuf::from(args.next().context("--inbox needs a path")?)),
+            "--version" | "-V" => {
+                eprintln!("self-healing-mcp {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            "--help" | "-h" => {
+                eprintln!(
+                    "self-healing-mcp {}: MCP server over stdio.\n\nUsage: self-healing-mcp [--db PATH] [--inbox DIR]\n\nEnvironment: DATABASE_PATH, INBOX_PATH, SELFHEAL_INDEX_DIR, SELFHEAL_NOW, RUST_LOG",
+                    env!("CARGO_PKG_VERSION")
+                );
+                std::process::exit(0);
+            }
+            other => bail!(
+                "unknown argument {other:?}; accepted: --db PATH, --inbox DIR, --help, --version"
+            ),
+        }
+    }
+    Ok((db, inbox))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+        )
+        .init();
+    let (db, inbox) = parse_flags()?;
+    let config = Config::from_env(db, inbox);
+    let clock = Clock::from_env()?;
+    let app = Arc::new(App::new(config, clock));
+    // Report a broken database at start; keep serving so each call can say what is wrong.
+    match app.check() {
+        Ok(()) => tracing::info!(db = %app.config().db_path.display(), "run history opened"),
+        Err(e) => {
+            tracing::warn!(error = %e, "run history not usable yet; tool calls will report it")
+        }
+    }
+    let service = SelfHealServer::new(app)
+        .serve(rmcp::transport::stdio_pipes())
+        .await
+        .context("cannot start the MCP server on stdio")?;
+    service.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,589 @@
+//! Use cases of the analysis half: one function per read-only tool.
+//!
+//! Each validates its arguments first (nothing is read or indexed for a bad call), catches the
+//! index up with the run history, then answers from the index.
+
+use std::collections::BTreeMap;
+
+use selfheal_core::health::{HealthInputs, baseline_ratio, health_score};
+use selfheal_core::pattern::{PatternFilter, split_pattern_id};
+use selfheal_core::stalled::find_stalled;
+use selfheal_core::time::{Window, format_ms};
+use selfheal_core::trend::{Tally, trend};
+use selfheal_store::Store;
+use selfheal_store::query::{IndexReader, trend_windows};
+
+use crate::App;
+use crate::args::{
+    AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs, window,
+};
+use crate::error::AppError;
+use crate::views::*;
+
+/// Progress callback: (events indexed so far, events to index).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// How many improvements the dashboard lists.
+const DASHBOARD_IMPROVEMENTS: u32 = 5;
+/// How many patterns the dashboard lists.
+const DASHBOARD_PATTERNS: usize = 5;
+
+impl App {
+    /// Catches the index up and returns the store with the number of events indexed now.
+    fn fresh_store(
+        &self,
+        progress: Progress<'_>,
+    ) -> Result<(std::sync::Arc<Store>, u64), AppError> {
+        let store = self.store()?;
+        let done = store.refresh(progress)?;
+        Ok((store, done.events_read))
+    }
+
+    fn data_notes(
+        reader: &IndexReader<'_>,
+        w: Window,
+        indexed_now: u64,
+    ) -> selfheal_store::Result<DataNotes> {
+        let (skipped, untimed) = reader.skipped_events(w)?;
+        Ok(DataNotes {
+            skipped_events: skipped,
+            skipped_events_without_time: untimed,
+            events_indexed_now: indexed_now,
+        })
+    }
+
+    /// `detect_failure_patterns`.
+    pub fn detect_failure_patterns(
+        &self,
+        args: &DetectArgs,
+        progress: Progress<'_>,
+    ) -> Result<DetectView, AppError> {
+        args.validate()?;
+        let w = window(&args.since, self.now_ms())?;
+        let (store, indexed) = self.fresh_store(progress)?;
+        let filter = PatternFilter {
+            min_occurrences: args.min_occurrences as u64,
+            confidence_threshold: args.confidence_threshold,
+            error_type: args.error_type.clone(),
+            tool_name: args.tool_name.clone(),
+        };
+        store
+            .read(|reader| {
+                let found = reader.detect(w, &filter, None)?;
+                let data = Self::data_notes(reader, w, indexed)?;
+                Ok((found, data))
+            })
+            .map_err(AppError::from)
+            .map(|(found, data)| {
+                let mut patterns = found.patterns;
+                let omitted = patterns.len().saturating_sub(args.limit as usize) as u64;
+                patterns.truncate(args.limit as usize);
+                DetectView {
+                    window: w.view(),
+                    patterns,
+                    patterns_omitted: omitted,
+                    failures_in_window: found.failures_in_window,
+                    patterns_seen: found.patterns_seen,
+                    filters: DetectFilters {
+                        min_occurrences: filter.min_occurrences,
+                        confidence_threshold: filter.confidence_threshold,
+                        error_type: filter.error_type,
+                        tool_name: filter.tool_name,
+                    },
+                    data,
+                }
+            })
+    }
+
+    /// `get_pattern`: one pattern in full, whatever its confidence.
+    pub fn get_pattern(
+        &self,
+        args: &PatternArgs,
+        progress: Progress<'_>,
+    ) -> Result<PatternView, AppError> {
+        args.validate()?;
+        let w = window(&args.since, self.now_ms())?;
+        let (store, indexed) = self.fresh_store(progress)?;
+        let result = store.read(|reader| {
+            let Some(key) = reader.pattern_key(&args.pattern_id)? else {
+                return Ok(Err(unknown_pattern(
+                    &args.pattern_id,
+                    &reader.pattern_ids()?,
+                )));
+            };
+            let filter = PatternFilter {
+                min_occurrences: 1,
+                confidence_threshold: 0.0,
+                error_type: None,
+                tool_name: None,
+            };
+            let found = reader.detect(w, &filter, Some(key))?;
+            let Some(pattern) = found.patterns.into_iter().next() else {
+                return Ok(Err(AppError::NotFound(format!(
+                    "pattern {} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
+                    args.pattern_id,
+                    format_ms(w.from_ms),
+                    format_ms(w.to_ms)
+                ))));
+            };
+            let samples = reader.failure_samples(key, w, args.samples as u32)?;
+            Ok(Ok((
+                pattern,
+                samples,
+                Self::data_notes(reader, w, indexed)?,
+            )))
+        })?;
+        let (pattern, samples, data) = result?;
+        Ok(PatternView {
+            window: w.view(),
+            failures_omitted: pattern.occurrences.saturating_sub(samples.len() as u64),
+            recent_failures: samples
+                .into_iter()
+                .map(|s| FailureSampleView {
+                    run_id: s.run_id,
+                    at: format_ms(s.ts_ms),
+                    template_id: s.template_id,
+                    message: s.message,
+                    class: s.class,
+                    recovered: s.recovered,
+                })
+                .collect(),
+            pattern,
+            data,
+        })
+    }
+
+    /// `compute_tool_reliability`.
+    pub fn compute_tool_reliability(
+        &self,
+        args: &ToolArgs,
+        progress: Progress<'_>,
+    ) -> Result<ToolsView, AppError> {
+        args.validate()?;
+        let w = window(&args.since, self.now_ms())?;
+        let (store, indexed) = self.fresh_store(progress)?;
+        let (mut tools, data) = store.read(|reader| {
+            Ok((
+                reader.tool_reliability(w, args.tool_name.as_deref())?,
+                Self::data_notes(reader, w, indexed)?,
+            ))
+        })?;
+        let omitted = tools.len().saturating_sub(args.limit as usize) as u64;
+        tools.truncate(args.limit as usize);
+        Ok(ToolsView {
+            window: w.view(),
+            tools,
+            tools_omitted: omitted,
+            data,
+        })
+    }
+
+    /// `compute_agent_metrics`.
+    pub fn compute_agent_metrics(
+        &self,
+        args: &AgentArgs,
+        progress: Progress<'_>,
+    ) -> Result<AgentsView, AppError> {
+        args.validate()?;
+        let w = window(&args.since, self.now_ms())?;
+        let (store, _) = self.fresh_store(progress)?;
+        let mut agents = store.read(|reader| reader.agent_metrics(w))?;
+        if let Some(only) = &args.agent {
+            agents.retain(|a| &a.name == only);
+        }
+        Ok(AgentsView {
+            window: w.view(),
+            agents,
+        })
+    }
+
+    /// `detect_stalled_runs`.
+    pub fn detect_stalled_runs(
+        &self,
+        args: &StalledArgs,
+        progress: Progress<'_>,
+    ) -> Result<StalledView, AppError> {
+        args.validate()?;
+        let now = self.now_ms();
+        let (store, _) = self.fresh_store(progress)?;
+        let running = store.read(|reader| reader.running_runs())?;
+        Ok(StalledView {
+            now: format_ms(now),
+            threshold_minutes: args.threshold_minutes,
+            stalled: find_stalled(&running, now, args.threshold_minutes * 60_000),
+            running_total: running.len() as u64,
+        })
+    }
+
+    /// `analyze_run_health`.
+    pub fn analyze_run_health(
+        &self,
+        args: &RunHealthArgs,
+        progress: Progress<'_>,
+    ) -> Result<RunHealthView, AppError> {
+        args.validate()?;
+        let now = self.now_ms();
+        let (store, _) = self.fresh_store(progress)?;
+        let found = store.read(|reader| {
+            let Some(run) = reader.run(&args.run_id)? else {
+                return Ok(None);
+            };
+            let calls = reader.run_calls(run.key)?;
+            let workflow = run.workflow.clone().unwrap_or_else(|| run.agent.clone());
+            let baseline = reader.workflow_baseline(&workflow, run.started_ms.unwrap_or(now))?;
+            Ok(Some((run, calls, baseline)))
+        })?;
+        let Some((run, calls, (base_duration, base_tokens, base_runs))) = found else {
+            let recent = store.read(|r| r.recent_run_ids(200))?;
+            return Err(unknown_run(&args.run_id, &recent));
+        };
+        Ok(run_health(
+            run,
+            calls,
+            base_duration,
+            base_tokens,
+            base_runs,
+            now,
+        ))
+    }
+
+    /// `get_health_dashboard`.
+    pub fn get_health_dashboard(
+        &self,
+        args: &DashboardArgs,
+        progress: Progress<'_>,
+    ) -> Result<DashboardView, AppError> {
+        let w = window(&args.since, self.now_ms())?;
+        let (store, indexed) = self.fresh_store(progress)?;
+        let now = self.now_ms();
+        let improvements = store.with_source(|s| s.recent_improvements(DASHBOARD_IMPROVEMENTS))?;
+        let view = store.read(|reader| {
+            let inputs = reader.health_inputs(w)?;
+            let score = health_score(&inputs);
+            let (recent, baseline) = trend_windows(w.to_ms);
+            let overall = |x: Window| -> selfheal_store::Result<Tally> {
+                let h = reader.health_inputs(x)?;
+                Ok(h.runs)
+            };
+            let tr = trend(overall(recent)?, overall(baseline)?);
+            let found = reader.detect(w, &PatternFilter::default(), None)?;
+            let running = reader.running_runs()?;
+            let stalled = find_stalled(
+                &running,
+                now,
+                selfheal_core::stalled::DEFAULT_STALL_MINUTES * 60_000,
+            );
+            let agents = if args.detailed {
+                Some(reader.agent_metrics(w)?)
+            } else {
+                None
+            };
+            let tools = if args.detailed {
+                Some(reader.tool_reliability(w, None)?)
+            } else {
+                None
+            };
+            let runs_in_window = reader.agent_metrics(w)?.iter().map(|a| a.total_runs).sum();
+            let data = Self::data_notes(reader, w, indexed)?;
+            Ok(DashboardView {
+                window: w.view(),
+                overall_health_score: score.score,
+                trend: tr,
+                success_rate: selfheal_core::stats::ratio(inputs.runs.successes, inputs.runs.total)
+                    .map(selfheal_core::stats::round4),
+                recent_improvements: improvements
+                    .into_iter()
+                    .map(|i| ImprovementSummary {
+                        id: i.id,
+                        description: i.description,
+                        impact: i.impact,
+                        status: i.status,
+                        category: i.category,
+                        created_at: i.created_at,
+                    })
+                    .collect(),
+                components: score.components,
+                unmeasured: score.unmeasured,
+                runs_in_window,
+                tool_calls_in_window: inputs.tool_calls.total,
+                failed_calls_in_window: inputs.tool_calls.total - inputs.tool_calls.successes,
+                patterns_total: found.patterns.len() as u64,
+                top_patterns: found
+                    .patterns
+                    .iter()
+                    .take(DASHBOARD_PATTERNS)
+                    .map(|p| PatternBrief {
+                        id: p.id.clone(),
+                        occurrences: p.occurrences,
+                        affected_runs: p.affected_runs,
+                        confidence: p.confidence,
+                        class: p.classification.class,
+                        top_template: p.templates.first().map(|t| t.template.clone()),
+                    })
+                    .collect(),
+                stalled_runs: stalled.len() as u64,
+                agents,
+                tools,
+                data,
+            })
+        })?;
+        Ok(view)
+    }
+}
+
+/// Builds the run-health view from a run, its calls and its workflow's baseline.
+fn run_health(
+    run: selfheal_store::query::RunInfoRow,
+    calls: Vec<selfheal_store::query::RunCall>,
+    base_duration: Option<u64>,
+    base_tokens: Option<u64>,
+    base_runs: u64,
+    now: i64,
+) -> RunHealthView {
+    let failed = calls.iter().filter(|c| c.failed).count() as u64;
+    let total = calls.len() as u64;
+    let mut by_pattern: BTreeMap<
+        String,
+        (
+            u64,
+            u64,
+            Option<selfheal_core::classify::FailureClass>,
+            String,
+        ),
+    > = BTreeMap::new();
+    for c in calls.iter().filter(|c| c.failed) {
+        let id = c
+            .pattern
+            .clone()
+            .unwrap_or_else(|| format!("Unknown:{}", c.tool));
+        let slot = by_pattern
+            .entry(id)
+            .or_insert((0, 0, c.class, c.tool.clone()));
+        slot.0 += 1;
+        slot.1 += u64::from(c.recovered);
+    }
+    let finished = matches!(run.status.as_str(), "completed" | "failed");
+    let runs = if finished {
+        Tally {
+            successes: u64::from(run.status == "completed"),
+            total: 1,
+        }
+    } else {
+        Tally::default()
+    };
+    let duration = match (base_duration, run.duration_ms.filter(|_| finished)) {
+        (Some(b), Some(o)) => baseline_ratio(b as f64, o as f64).map(|v| {
+            (
+                v,
+                format!("this run took {o} ms; the workflow's median over {base_runs} finished run(s) in the 30 days before was {b} ms"),
+            )
+        }),
+        _ => None,
+    };
+    let tokens = match (base_tokens, run.tokens) {
+        (Some(b), Some(o)) => baseline_ratio(b as f64, o as f64).map(|v| {
+            (
+                v,
+                format!("this run used {o} tokens; the workflow's median was {b}"),
+            )
+        }),
+        _ => None,
+    };
+    let score = health_score(&HealthInputs {
+        runs,
+        duration,
+        tool_calls: Tally {
+            successes: total - failed,
+            total,
+        },
+        tokens,
+    });
+
+    let mut issues = Vec::new();
+    match run.status.as_str() {
+        "failed" => issues.push(Issue {
+            severity: Severity::High,
+            description: "The run ended with status failed.".into(),
+            recommendation:
+                "Read the run's last failed calls below; fix the dominant pattern first.".into(),
+        }),
+        "running" => {
+            let last = run.last_event_ms.or(run.started_ms);
+            if let Some(idle) = last
+                .map(|t| now - t)
+                .filter(|idle| *idle > selfheal_core::stalled::DEFAULT_STALL_MINUTES * 60_000)
+            {
+                issues.push(Issue {
+                    severity: Severity::High,
+                    description: format!(
+                        "The run is still running but has had no event for {}.",
+                        selfheal_core::time::format_duration_ms(idle)
+                    ),
+                    recommendation: "It is probably stalled: check the agent process and cancel or restart the run.".into(),
+                });
+            }
+        }
+        _ => {}
+    }
+    for (pattern, (n, recovered, class, tool)) in &by_pattern {
+        let class = class.unwrap_or(selfheal_core::classify::FailureClass::Unknown);
+        let severity = match (*n, *recovered == *n) {
+            (_, true) => Severity::Low,
+            (1, _) => Severity::Medium,
+            _ => Severity::High,
+        };
+        let recovery = selfheal_core::pattern::Recovery {
+            recovered: *recovered,
+            of: *n,
+            share: selfheal_core::stats::ratio(*recovered, *n).unwrap_or(0.0),
+        };
+        issues.push(Issue {
+            severity,
+            description: format!("{n} failed call(s) of {tool} matching pattern {pattern} ({} recovered by a later retry).", recovered),
+            recommendation: selfheal_core::pattern::suggest_fix(class, tool, &recovery, None),
+        });
+    }
+    if let (Some(b), Some(o)) = (base_duration, run.duration_ms) {
+        if finished && o as f64 > 2.0 * b as f64 {
+            issues.push(Issue {
+                severity: Severity::Medium,
+                description: format!(
+                    "The run took {o} ms, more than twice its workflow's median of {b} ms."
+                ),
+                recommendation:
+                    "Look for slow tools (compute_tool_reliability p95) and retries in this run."
+                        .into(),
+            });
+        }
+    }
+    if let (Some(b), Some(o)) = (base_tokens, run.tokens) {
+        if o as f64 > 2.0 * b as f64 {
+            issues.push(Issue {
+                severity: Severity::Low,
+                description: format!(
+                    "The run used {o} tokens, more than twice its workflow's median of {b}."
+                ),
+                recommendation: "Check for loops or oversized tool outputs fed back to the model."
+                    .into(),
+            });
+        }
+    }
+    issues.sort_by(|a, b| b.severity.rank().cmp(&a.severity.rank()));
+    RunHealthView {
+        run_id: run.run_id,
+        health_score: score.score,
+        issues,
+        status: run.status,
+        agent: run.agent,
+        workflow: run.workflow,
+        started_at: run.started_ms.map(format_ms),
+        duration_ms: run.duration_ms,
+        baseline_duration_ms: base_duration,
+        tool_calls: total,
+        failed_calls: failed,
+        failures_by_pattern: by_pattern
+            .into_iter()
+            .map(
+                |(pattern_id, (failures, recovered, _, _))| RunPatternCount {
+                    pattern_id,
+                    failures,
+                    recovered,
+                },
+            )
+            .collect(),
+        components: score.components,
+        unmeasured: score.unmeasured,
+    }
+}
+
+impl Severity {
+    fn rank(&self) -> u8 {
+        match self {
+            Severity::Low => 0,
+            Severity::Medium => 1,
+            Severity::High => 2,
+            Severity::Critical => 3,
+        }
+    }
+}
+
+/// "Unknown pattern" with the closest known ids.
+fn unknown_pattern(id: &str, known: &[String]) -> AppError {
+    let hint = closest(id, known, 3);
+    let tool_hint = split_pattern_id(id)
+        .map(|(_, tool)| {
+            let same_tool: Vec<&String> = known
+                .iter()
+                .filter(|k| split_pattern_id(k).is_some_and(|(_, t)| t == tool))
+                .take(5)
+                .collect();
+            if same_tool.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Patterns of tool {tool}: {}.",
+                    same_tool
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        })
+        .unwrap_or_default();
+    AppError::NotFound(format!(
+        "no pattern {id:?} in the run history{}.{tool_hint} Ids are <error_type>:<tool_name>; list them with detect_failure_patterns.",
+        if hint.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}", hint.join(", "))
+        }
+    ))
+}
+
+/// "Unknown run" with the closest recent ids.
+fn unknown_run(id: &str, recent: &[String]) -> AppError {
+    let hint = closest(id, recent, 3);
+    AppError::NotFound(format!(
+        "no run {id:?} in the run history{}; run ids are runs.id values (see affected_run_ids in detect_failure_patterns)",
+        if hint.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}", hint.join(", "))
+        }
+    ))
+}
+
+/// Up to `n` candidates similar to `needle` (normalised Levenshtein ≥ 0.6).
+fn closest(needle: &str, candidates: &[String], n: usize) -> Vec<String> {
+    let mut scored: Vec<(f64, &String)> = candidates
+        .iter()
+        .map(|c| (strsim::normalized_levenshtein(needle, c), c))
+        .filter(|(s, _)| *s >= 0.6)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored.into_iter().take(n).map(|(_, c)| c.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_find_near_misses() {
+        let known = vec![
+            "timeout:fetch_url".to_string(),
+            "not_found:read_file".to_string(),
+        ];
+        assert_eq!(
+            closest("timeout:fetch_ur", &known, 3),
+            vec!["timeout:fetch_url"]
+        );
+        assert!(closest("zzz", &known, 3).is_empty());
+        let e = unknown_pattern("timeout:read_file", &known).to_string();
+        assert!(
+            e.contains("Patterns of tool read_file: not_found:read_file"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! Arguments of every use case: deserialised from MCP tool calls and CLI flags alike,
+//! described by their JSON Schema, and validated here (the schema alone enforces nothing).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use selfheal_core::pattern::{DEFAULT_CONFIDENCE_THRESHOLD, DEFAULT_MIN_OCCURRENCES};
+use selfheal_core::stalled::DEFAULT_STALL_MINUTES;
+use selfheal_core::time::{Window, parse_since};
+
+use crate::error::AppError;
+
+/// Largest accepted `min_occurrences`.
+pub const MAX_MIN_OCCURRENCES: i64 = 1_000_000;
+/// Largest accepted list `limit`.
+pub const MAX_LIMIT: i64 = 500;
+/// Longest accepted identifier-like string argument.
+pub const MAX_NAME_LEN: usize = 512;
+
+fn default_since() -> String {
+    "-7d".into()
+}
+fn default_pattern_since() -> String {
+    "-30d".into()
+}
+fn default_min_occurrences() -> i64 {
+    DEFAULT_MIN_OCCURRENCES as i64
+}
+fn default_confidence() -> f64 {
+    DEFAULT_CONFIDENCE_THRESHOLD
+}
+fn default_limit() -> i64 {
+    20
+}
+fn default_tool_limit() -> i64 {
+    50
+}
+fn default_stall_minutes() -> i64 {
+    DEFAULT_STALL_MINUTES
+}
+fn default_samples() -> i64 {
+    10
+}
+
+/// Validates a `since` value against `now`.
+pub fn window(since: &str, now_ms: i64) -> Result<Window, AppError> {
+    parse_since(since, now_ms).map_err(|e| AppError::InvalidInput(e.to_string()))
+}
+
+fn check_range(name: &str, value: i64, min: i64, max: i64) -> Result<(), AppError> {
+    if value < min || value > max {
+        return Err(AppError::InvalidInput(format!(
+            "{name} must be an integer from {min} to {max}; got {value}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str, value: &Option<String>) -> Result<(), AppError> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(AppError::InvalidInput(format!(
+            "{name} must not be empty; omit it to include every value"
+        ))),
+        Some(v) if v.len() > MAX_NAME_LEN => Err(AppError::InvalidInput(format!(
+            "{name} is {} bytes long; at most {MAX_NAME_LEN} are accepted",
+            v.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_required(name: &str, value: &str) -> Result<(), AppError> {
+    check_name(name, &Some(value.to_string()))
+}
+
+/// Arguments of `detect_failure_patterns`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectArgs {
+    /// Start of the analysis window: a relative span (-7d, 7d, -24h, -30m, -2w) or an RFC 3339 instant. The window ends now.
+    #[serde(default = "default_since")]
+    pub since: String,
+    /// Minimum occurrences in the window for a pattern to be reported (1 to 1000000).
+    #[serde(default = "default_min_occurrences")]
+    pub min_occurrences: i64,
+    /// Minimum pattern confidence in [0, 1].
+    #[serde(default = "default_confidence")]
+    pub confidence_threshold: f64,
+    /// Only patterns whose error type (the part of the id before ':') equals this.
+    #[serde(default)]
+    pub error_type: Option<String>,
+    /// Only patterns of this tool.
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    /// Maximum patterns listed (1 to 500); the rest are counted in patterns_omitted.
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+impl Default for DetectArgs {
+    fn default() -> Self {
+        DetectArgs {
+            since: default_since(),
+            min_occurrences: default_min_occurrences(),
+            confidence_threshold: default_confidence(),
+            error_type: None,
+            tool_name: None,
+            limit: default_limit(),
+        }
+    }
+}
+
+impl DetectArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_range(
+            "min_occurrences",
+            self.min_occurrences,
+            1,
+            MAX_MIN_OCCURRENCES,
+        )?;
+        if !(0.0..=1.0).contains(&self.confidence_threshold) {
+            return Err(AppError::InvalidInput(format!(
+                "confidence_threshold must be a number from 0 to 1; got {}",
+                self.confidence_threshold
+            )));
+        }
+        check_name("error_type", &self.error_type)?;
+        check_name("tool_name", &self.tool_name)?;
+        check_range("limit", self.limit, 1, MAX_LIMIT)
+    }
+}
+
+/// Arguments of `get_pattern`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatternArgs {
+    /// Pattern id as returned by detect_failure_patterns: `<error_type>:<tool_name>`, e.g. `timeout:fetch_url`.
+    pub pattern_id: String,
+    /// Start of the window (default -30d): a relative span or an RFC 3339 instant.
+    #[serde(default = "default_pattern_since")]
+    pub since: String,
+    /// How many recent failures to list (1 to 500).
+    #[serde(default = "default_samples")]
+    pub samples: i64,
+}
+
+impl PatternArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_required("pattern_id", &self.pattern_id)?;
+        if selfheal_core::pattern::split_pattern_id(&self.pattern_id).is_none() {
+            return Err(AppError::InvalidInput(format!(
+                "pattern_id {:?} is not of the form <error_type>:<tool_name> (e.g. timeout:fetch_url); list ids with detect_failure_patterns",
+                self.pattern_id
+            )));
+        }
+        check_range("samples", self.samples, 1, MAX_LIMIT)
+    }
+}
+
+/// Arguments of `analyze_run_health`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunHealthArgs {
+    /// The run's id (runs.id).
+    pub run_id: String,
+}
+
+impl RunHealthArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_required("run_id", &self.run_id)
+    }
+}
+
+/// Arguments of `compute_agent_metrics`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentArgs {
+    /// Start of the window (runs started in it): a relative span or an RFC 3339 instant.
+    #[serde(default = "default_since")]
+    pub since: String,
+    /// Only this agent (metadata.agent, else workflow_name).
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+impl AgentArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_name("agent", &self.agent)
+    }
+}
+
+/// Arguments of `compute_tool_reliability`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolArgs {
+    /// Start of the window (calls made in it): a relative span or an RFC 3339 instant.
+    #[serde(default = "default_since")]
+    pub since: String,
+    /// Only this tool.
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    /// Maximum tools listed, least reliable first (1 to 500).
+    #[serde(default = "default_tool_limit")]
+    pub limit: i64,
+}
+
+impl ToolArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_name("tool_name", &self.tool_name)?;
+        check_range("limit", self.limit, 1, MAX_LIMIT)
+    }
+}
+
+/// Arguments of `get_health_dashboard`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardArgs {
+    /// Start of the window (default -7d): a relative span or an RFC 3339 instant.
+    #[serde(default = "default_since")]
+    pub since: String,
+    /// Include per-agent and per-tool tables.
+    #[serde(default)]
+    pub detailed: bool,
+}
+
+impl Default for DashboardArgs {
+    fn default() -> Self {
+        DashboardArgs {
+            since: default_since(),
+            detailed: false,
+        }
+    }
+}
+
+/// Arguments of `detect_stalled_runs`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StalledArgs {
+    /// A running run with no event for longer than this many minutes is stalled (1 to 10080).
+    #[serde(default = "default_stall_minutes")]
+    pub threshold_minutes: i64,
+}
+
+impl Default for StalledArgs {
+    fn default() -> Self {
+        StalledArgs {
+            threshold_minutes: default_stall_minutes(),
+        }
+    }
+}
+
+impl StalledArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_range("threshold_minutes", self.threshold_minutes, 1, 7 * 24 * 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(json: serde_json::Value) -> Result<DetectArgs, String> {
+        let args: DetectArgs = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        args.validate().map_err(|e| e.to_string())?;
+        Ok(args)
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let a = detect(serde_json::json!({})).unwrap();
+        assert_eq!(
+            (a.since.as_str(), a.min_occurrences, a.confidence_threshold),
+            ("-7d", 3, 0.75)
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_is_accepted() {
+        for (json, needle) in [
+            (
+                serde_json::json!({"min_occurrences": 0}),
+                "from 1 to 1000000",
+            ),
+            (
+                serde_json::json!({"min_occurrences": -3}),
+                "from 1 to 1000000",
+            ),
+            (
+                serde_json::json!({"min_occurrences": 99_999_999}),
+                "from 1 to 1000000",
+            ),
+            (
+                serde_json::json!({"confidence_threshold": 1.5}),
+                "from 0 to 1",
+            ),
+            (
+                serde_json::json!({"confidence_threshold": -0.1}),
+                "from 0 to 1",
+            ),
+            (serde_json::json!({"tool_name": ""}), "must not be empty"),
+            (serde_json::json!({"since": 7}), "invalid type"),
+            (serde_json::json!({"min_occurence": 3}), "unknown field"),
+        ] {
+            let e = detect(json.clone()).unwrap_err();
+            assert!(e.contains(needle), "{json}: {e}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Configuration from the environment (and flags, which the CLI maps onto the same fields).
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_PATH` | `~/.binks/conversations.db` | the agent's run-history SQLite file |
+//! | `INBOX_PATH` | `~/.notes/inbox` | inbox directory for notes to humans |
+//! | `SELFHEAL_INDEX_DIR` | `$XDG_CACHE_HOME/self-healing-mcp` or `~/.cache/self-healing-mcp` | where the derived index lives |
+//! | `SELFHEAL_NOW` | the system clock | an RFC 3339 instant to answer "as of" (reproducible reports) |
+
+use std::path::{Path, PathBuf};
+
+use selfheal_core::time::parse_timestamp;
+use selfheal_store::index::IndexLocation;
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub db_path: PathBuf,
+    pub inbox_path: PathBuf,
+    /// `None`: the default location for the database (see `IndexLocation::default_for`).
+    pub index: Option<IndexLocation>,
+}
+
+impl Config {
+    /// Reads the environment; `db` and `inbox` override it when given.
+    pub fn from_env(db: Option<PathBuf>, inbox: Option<PathBuf>) -> Config {
+        let db_path = db
+            .or_else(|| std::env::var_os("DATABASE_PATH").map(PathBuf::from))
+            .map(|p| expand_tilde(&p))
+            .unwrap_or_else(|| expand_tilde(Path::new("~/.binks/conversations.db")));
+        let inbox_path = inbox
+            .or_else(|| std::env::var_os("INBOX_PATH").map(PathBuf::from))
+            .map(|p| expand_tilde(&p))
+            .unwrap_or_else(|| expand_tilde(Path::new("~/.notes/inbox")));
+        Config {
+            db_path,
+            inbox_path,
+            index: None,
+        }
+    }
+}
+
+/// Expands a leading `~` to `$HOME`.
+pub fn expand_tilde(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    match (text.strip_prefix('~'), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(format!("{}{}", PathBuf::from(home).display(), rest))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Where "now" comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    System,
+    Fixed(i64),
+}
+
+impl Clock {
+    /// `SELFHEAL_NOW` when set (it must parse), else the system clock.
+    pub fn from_env() -> Result<Clock, AppError> {
+        match std::env::var("SELFHEAL_NOW") {
+            Ok(v) if !v.trim().is_empty() => parse_timestamp(&v).map(Clock::Fixed).ok_or_else(|| {
+                AppError::InvalidInput(format!(
+                    "SELFHEAL_NOW={v:?} is not an instant; use RFC 3339 such as 2026-01-30T12:00:00Z"
+                ))
+            }),
+            _ => Ok(Clock::System),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match self {
+            Clock::Fixed(ms) => *ms,
+            Clock::System => chrono::Utc::now().timestamp_millis(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_expands_only_at_the_start() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(
+            expand_tilde(Path::new("~/a.db")),
+            PathBuf::from(format!("{home}/a.db"))
+        );
+        assert_eq!(
+            expand_tilde(Path::new("/x/~/a.db")),
+            PathBuf::from("/x/~/a.db")
+        );
+        assert_eq!(expand_tilde(Path::new("~user/a")), PathBuf::from("~user/a"));
+    }
+}

@@ -1,0 +1,1540 @@
+//! Message normalisation and online template mining for tool error messages.
+//!
+//! One recorded error label (`tool_error`, `Unknown`) often hides dozens of distinct
+//! failures. This module turns raw messages into *templates* — the constant text with the
+//! variable parts replaced — so that "the same error with a different path" is counted once.
+//!
+//! # Normalisation ([`normalize`])
+//!
+//! The message is scanned once, left to right, word by word (a word is a run of non-blank
+//! characters; runs of blanks collapse to one space). Leading brackets/quotes and trailing
+//! punctuation (`([{<` … `)]}>,;.:!?`) are kept around the word and only the core is
+//! classified. The first rule that fits wins:
+//!
+//! | mask | what it replaces |
+//! | --- | --- |
+//! | `<QUOTED>` | a `"…"`, `'…'` or `` `…` `` span that starts a word (or follows `=([{:,`) and closes before a word boundary, up to 256 bytes, blanks allowed; if its content is a single value of another kind below (a path, URL, number…) that mask is used instead, quotes dropped |
+//! | `<URL>` | `scheme://…` |
+//! | `<EMAIL>` | `local@domain.tld` |
+//! | `<UUID>` | `8-4-4-4-12` hex digits |
+//! | `<TS>` | dates `2024-01-31`, `2024/01/31`, ISO instants `2024-01-31T10:00:00.5Z`, clock times `10:00`, `10:00:00,123`; adjacent `<TS>` words collapse into one |
+//! | `<IP>` | IPv4 and IPv6 literals, optionally `[…]`-bracketed and with `:port`; a leading `/` is kept (`/<IP>`) |
+//! | `<PATH>` | words starting `/`, `./`, `../`, `~/`, `C:\`, `\\`, or containing `/` or `\` with two separators or a file extension (`src/main.rs`), optionally followed by `:line[:col]` |
+//! | `<HOST>` | `name:port` for `localhost` or a dotted name, and dotted names ending in a common top-level domain (`api.example.com`) |
+//! | `<HEX>` | `0x…`, and runs of ≥ 7 hex digits with both a digit and a letter (hashes, addresses) |
+//! | `<DUR>` | a number with a time unit: `30s`, `1500ms`, `2.5min`, `1h30m` |
+//! | `<NUM>` | any other number (sign, decimals, dotted versions, size units such as `10MB`, `%` kept) not glued to a letter: `node-42` → `node-<NUM>`, `HWID=7` → `HWID=<NUM>`, `blk_-12` → `blk_<NUM>` |
+//!
+//! `key=value` words are split at the first `=` and the value classified on its own, with
+//! the key as its context.
+//!
+//! What stays verbatim, because it *is* the error: words made of letters (`ENOENT`,
+//! `EACCES`, `SIGKILL`, `ECONNREFUSED`), digits glued to letters (`E0308`, `E404`, `ssh2`),
+//! and numbers in a code context — after `exit`, `code`, `status`, `signal`, `errno`,
+//! `error`, `rc`, `http`/`HTTP/1.1` (also as `key=`), e.g. `exit code 137`, `os error 13`,
+//! `HTTP 503`, `status=429` — or a 3-digit HTTP status followed by its reason phrase
+//! (`404 Not Found`, `429 Too Many Requests`).
+//!
+//! Normalisation is deterministic, linear in the message length (quoted spans are looked
+//! for at most 256 bytes ahead) and writes into one output buffer.
+//!
+//! # Mining ([`TemplateMiner`])
+//!
+//! A Drain-style online clusterer (He et al., "Drain: An Online Log Parsing Approach with
+//! Fixed Depth Tree", ICWS 2017), with the history-dependent parse tree replaced by an index
+//! that is a pure function of the current templates, so that [`TemplateMiner::from_clusters`]
+//! restores a miner that behaves exactly like the original:
+//!
+//! 1. The message is normalised and split into tokens ([`tokenize`]).
+//! 2. Candidates are the clusters of the same partition and token count.
+//! 3. The similarity of a template `t` and the tokens `m` is the share of positions where
+//!    they agree, where constant words weigh [`CONST_WEIGHT`] and everything else (masks,
+//!    tokens with digits, punctuation) weighs 1; a position where the template already has
+//!    [`WILDCARD`] counts half. The most similar candidate wins (ties: more wildcards, then
+//!    the lower id) if its similarity reaches [`SIMILARITY_THRESHOLD`].
+//! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
+//!    `user=<*>`); otherwise a new cluster is created with the next id.
+//!
+//! Defaults are fixed for every source — no per-source tuning.
+//!
+//! # Restart invariant
+//!
+//! Matching and updating read only the cluster list, so exporting [`TemplateMiner::clusters`]
+//! and rebuilding with [`TemplateMiner::from_clusters`] at any point gives the same ids and
+//! templates afterwards as carrying on with the original miner.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The token that stands for a variable position in a template.
+pub const WILDCARD: &str = "<*>";
+
+/// Minimum similarity for a message to join an existing cluster.
+pub const SIMILARITY_THRESHOLD: f64 = 0.5;
+
+/// Weight of a position whose template token is a constant word (letters only).
+pub const CONST_WEIGHT: f64 = 2.0;
+
+/// Longest quoted span (in bytes, quotes included) that is masked as one value.
+const MAX_QUOTED: usize = 256;
+
+/// One template: the tokens of its generalised message and how many messages it absorbed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cluster {
+    /// 1-based, sequential in creation order.
+    pub id: u32,
+    /// The partition key the cluster lives in (the analysis uses `"tool\u{1f}class"`).
+    pub partition: String,
+    /// Template tokens; variable positions are [`WILDCARD`].
+    pub tokens: Vec<String>,
+    /// Number of messages added to this cluster.
+    pub size: u64,
+}
+
+/// What [`TemplateMiner::add`] did with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mined {
+    /// The cluster the message belongs to.
+    pub cluster_id: u32,
+    /// True when the cluster is new or its template was generalised by this message.
+    pub changed: bool,
+}
+
+/// Online template miner; see the module documentation for the algorithm.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateMiner {
+    clusters: Vec<Cluster>,
+    /// partition → (token count, routing token) → cluster ids, ascending.
+    index: HashMap<String, HashMap<usize, HashMap<String, Vec<u32>>>>,
+}
+
+impl TemplateMiner {
+    /// An empty miner with the default parameters ([`SIMILARITY_THRESHOLD`],
+    /// [`CONST_WEIGHT`]); the same for every source.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one raw message under a partition key (the analysis uses `"tool\u{1f}class"`);
+    /// messages in different partitions never share a cluster.
+    pub fn add(&mut self, partition: &str, message: &str) -> Mined {
+        let tokens = tokenize(&normalize(message));
+        match self.best_match(partition, &tokens) {
+            Some(id) => {
+                let changed = self.absorb(id, &tokens);
+                Mined {
+                    cluster_id: id,
+                    changed,
+                }
+            }
+            None => {
+                let id = self.push_cluster(partition, tokens);
+                Mined {
+                    cluster_id: id,
+                    changed: true,
+                }
+            }
+        }
+    }
+
+    /// Like [`add`](Self::add) but never mutates: the cluster a message would match, if any.
+    pub fn match_message(&self, partition: &str, message: &str) -> Option<u32> {
+        let tokens = tokenize(&normalize(message));
+        self.best_match(partition, &tokens)
+    }
+
+    /// The template of a cluster: its tokens joined by single spaces.
+    pub fn template(&self, cluster_id: u32) -> Option<String> {
+        self.cluster(cluster_id).map(|c| c.tokens.join(" "))
+    }
+
+    /// All clusters in id order; ids are `1..` and sequential.
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
+    }
+
+    /// Rebuilds a miner from exported clusters (persisted by the index between restarts).
+    ///
+    /// Clusters are sorted by id; new clusters get ids after the largest one.
+    pub fn from_clusters(mut clusters: Vec<Cluster>) -> Self {
+        clusters.sort_by_key(|c| c.id);
+        let mut miner = Self {
+            clusters: Vec::with_capacity(clusters.len()),
+            index: HashMap::new(),
+        };
+        for cluster in clusters {
+            miner.index_cluster(&cluster);
+            miner.clusters.push(cluster);
+        }
+        miner
+    }
+
+    fn cluster(&self, id: u32) -> Option<&Cluster> {
+        let direct = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.clusters.get(i));
+        match direct {
+            Some(c) if c.id == id => Some(c),
+            _ => self
+                .clusters
+                .binary_search_by_key(&id, |c| c.id)
+                .ok()
+                .and_then(|i| self.clusters.get(i)),
+        }
+    }
+
+    fn cluster_mut(&mut self, id: u32) -> Option<&mut Cluster> {
+        let pos = match (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.clusters.get(i))
+        {
+            Some(c) if c.id == id => Some(id as usize - 1),
+            _ => self.clusters.binary_search_by_key(&id, |c| c.id).ok(),
+        };
+        pos.and_then(move |i| self.clusters.get_mut(i))
+    }
+
+    fn index_cluster(&mut self, cluster: &Cluster) {
+        let by_len = match self.index.get_mut(&cluster.partition) {
+            Some(m) => m,
+            None => self.index.entry(cluster.partition.clone()).or_default(),
+        };
+        by_len
+            .entry(cluster.tokens.len())
+            .or_default()
+            .entry(route_key(&cluster.tokens).to_owned())
+            .or_default()
+            .push(cluster.id);
+    }
+
+    fn push_cluster(&mut self, partition: &str, tokens: Vec<String>) -> u32 {
+        let id = self.clusters.last().map_or(1, |c| c.id + 1);
+        let cluster = Cluster {
+            id,
+            partition: partition.to_owned(),
+            tokens,
+            size: 1,
+        };
+        self.index_cluster(&cluster);
+        self.clusters.push(cluster);
+        id
+    }
+
+    /// Merges `tokens` into cluster `id`; returns whether the template changed.
+    fn absorb(&mut self, id: u32, tokens: &[String]) -> bool {
+        let Some(cluster) = self.cluster_mut(id) else {
+            return false;
+        };
+        cluster.size += 1;
+        let mut changed = false;
+        for (t, m) in cluster.tokens.iter_mut().zip(tokens) {
+            if token_matches(t, m) {
+                continue;
+            }
+            *t = generalize(t, m);
+            changed = true;
+        }
+        changed
+    }
+
+    fn best_match(&self, partition: &str, tokens: &[String]) -> Option<u32> {
+        let ids = self
+            .index
+            .get(partition)?
+            .get(&tokens.len())?
+            .get(route_key(tokens))?;
+        let mut best: Option<(f64, usize, u32)> = None;
+        for &id in ids {
+            let Some(cluster) = self.cluster(id) else {
+                continue;
+            };
+            let (sim, wildcards) = similarity(&cluster.tokens, tokens);
+            if sim < SIMILARITY_THRESHOLD {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((bs, bw, _)) => sim > bs || (sim == bs && wildcards > bw),
+            };
+            if better {
+                best = Some((sim, wildcards, id));
+            }
+        }
+        best.map(|(_, _, id)| id)
+    }
+}
+
+/// The token a message is routed by: its first token, or [`WILDCARD`] when that holds digits
+/// (a likely variable), as in Drain's parse tree.
+fn route_key(tokens: &[String]) -> &str {
+    match tokens.first() {
+        None => "",
+        Some(t) if t.contains(WILDCARD) || t.bytes().any(|b| b.is_ascii_digit()) => WILDCARD,
+        Some(t) => t,
+    }
+}
+
+/// Whether template token `t` accepts message token `m` as is.
+fn token_matches(t: &str, m: &str) -> bool {
+    if t == m || t == WILDCARD {
+        return true;
+    }
+    // `key=<*>` accepts any `key=…`.
+    match t.strip_suffix(WILDCARD) {
+        Some(prefix) if prefix.ends_with('=') => m.starts_with(prefix),
+        _ => false,
+    }
+}
+
+/// The wildcard that covers both tokens, keeping a shared `key=` prefix.
+fn generalize(t: &str, m: &str) -> String {
+    if let (Some(a), Some(b)) = (t.find('='), m.find('=')) {
+        if a > 0 && t[..=a] == m[..=b] {
+            return format!("{}{WILDCARD}", &t[..=a]);
+        }
+    }
+    WILDCARD.to_owned()
+}
+
+/// Similarity of a template and a message of the same length, and the template's wildcard
+/// count (the tie-breaker).
+fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
+    if template.is_empty() {
+        return (1.0, 0);
+    }
+    let mut total = 0.0;
+    let mut same = 0.0;
+    let mut wildcards = 0;
+    for (t, m) in template.iter().zip(tokens) {
+        if t == WILDCARD {
+            wildcards += 1;
+            total += 1.0;
+            same += 0.5;
+            continue;
+        }
+        let w = if is_constant_word(t) {
+            CONST_WEIGHT
+        } else {
+            1.0
+        };
+        total += w;
+        if token_matches(t, m) {
+            same += w;
+        }
+    }
+    (same / total, wildcards)
+}
+
+/// A token made of letters (and inner `-_'`), i.e. most likely constant text.
+fn is_constant_word(t: &str) -> bool {
+    let core = t.trim_matches(|c: char| !c.is_alphanumeric());
+    !core.is_empty()
+        && core
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '-' | '_' | '\'' | '.'))
+}
+
+/// Tokens of a normalised message: split on whitespace.
+pub fn tokenize(normalized: &str) -> Vec<String> {
+    normalized.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Masks variable parts of a message into typed masks (`<PATH>`, `<NUM>`, `<IP>`, `<URL>`,
+/// `<UUID>`, `<HEX>`, `<QUOTED>`, `<TS>`, …) and keeps error codes; see the module
+/// documentation for the exact rules.
+pub fn normalize(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 8);
+    let bytes = message.as_bytes();
+    let mut i = 0;
+    // The previous word's core, lower-cased context for code-keeping rules.
+    let mut prev = Context::default();
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = start;
+        while end < bytes.len() && !bytes[end].is_ascii_whitespace() {
+            end += 1;
+        }
+        // A quoted span may start at the word start or after `=([{:,` inside the word.
+        if let Some((q, close)) = find_quote(message, start, end) {
+            push_sep(&mut out);
+            if q > start {
+                let head = &message[start..q];
+                classify_word(head, &prev, next_word(message, q), &mut out, true);
+            }
+            let inner = &message[q + 1..close];
+            push_quoted(inner, &mut out);
+            prev = Context::from_word(inner);
+            i = close + 1;
+            // Whatever follows the closing quote up to a blank stays attached (`'x'),`).
+            let mut tail_end = i;
+            while tail_end < bytes.len() && !bytes[tail_end].is_ascii_whitespace() {
+                tail_end += 1;
+            }
+            if tail_end > i {
+                // The tail may itself hold a quote (`'a','b'`): handle it as its own word,
+                // glued to what precedes it.
+                let tail = &message[i..tail_end];
+                if find_quote(message, i, tail_end).is_some() {
+                    glue_next(&mut out);
+                    continue;
+                }
+                classify_word(tail, &prev, next_word(message, tail_end), &mut out, true);
+                i = tail_end;
+            }
+            continue;
+        }
+        let word = &message[start..end];
+        push_sep(&mut out);
+        classify_word(word, &prev, next_word(message, end), &mut out, false);
+        prev = Context::from_word(word);
+        i = end;
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out.replace(GLUE, "")
+}
+
+/// Marker telling [`push_sep`] not to insert a space before the next piece.
+const GLUE: &str = "\u{0}";
+
+fn glue_next(out: &mut String) {
+    out.push_str(GLUE);
+}
+
+fn push_sep(out: &mut String) {
+    if out.ends_with(GLUE) {
+        out.truncate(out.len() - GLUE.len());
+        return;
+    }
+    if !out.is_empty() && !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+/// The first word after byte `from`, for look-ahead rules (`404 Not Found`).
+fn next_word(message: &str, from: usize) -> &str {
+    let rest = message.get(from..).unwrap_or("").trim_start();
+    rest.split_ascii_whitespace().next().unwrap_or("")
+}
+
+fn is_quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+/// Finds a quoted span starting inside the word `[start, end)`: returns the opening and the
+/// closing quote positions.
+fn find_quote(message: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let bytes = message.as_bytes();
+    let mut q = start;
+    while q < end {
+        let b = bytes[q];
+        if is_quote(b)
+            && (q == start || matches!(bytes[q - 1], b'=' | b'(' | b'[' | b'{' | b':' | b','))
+        {
+            if let Some(close) = find_close(bytes, q) {
+                return Some((q, close));
+            }
+        }
+        q += 1;
+    }
+    None
+}
+
+fn find_close(bytes: &[u8], open: usize) -> Option<usize> {
+    let quote = bytes[open];
+    let limit = (open + MAX_QUOTED).min(bytes.len());
+    let mut j = open + 1;
+    while j < limit {
+        let b = bytes[j];
+        if b == b'\\' {
+            j += 2;
+            continue;
+        }
+        if b == quote {
+            let after = bytes.get(j + 1).copied();
+            let boundary = match after {
+                None => true,
+                Some(a) => {
+                    a.is_ascii_whitespace()
+                        || matches!(
+                            a,
+                            b',' | b';'
+                                | b':'
+                                | b'.'
+                                | b')'
+                                | b']'
+                                | b'}'
+                                | b'!'
+                                | b'?'
+                                | b'"'
+                                | b'\''
+                                | b'`'
+                                | b'>'
+                        )
+                }
+            };
+            if boundary {
+                return Some(j);
+            }
+        }
+        j += 1;
+    }
+    None
+}
+
+fn push_quoted(inner: &str, out: &mut String) {
+    let trimmed = inner.trim();
+    if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
+        let (lead, core, trail) = split_punct(trimmed);
+        if lead.is_empty() && trail.is_empty() {
+            if let Some(mask) = classify_core(core, &Context::default(), "") {
+                if mask != Mask::Keep && mask != Mask::Num
+                    || core
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                {
+                    out.push_str(mask.as_str());
+                    return;
+                }
+            }
+        }
+    }
+    out.push_str("<QUOTED>");
+}
+
+/// Context of the previous word for the code-keeping rules.
+#[derive(Default)]
+struct Context {
+    code: bool,
+}
+
+impl Context {
+    fn from_word(word: &str) -> Self {
+        let (_, core, _) = split_punct(word);
+        Self {
+            code: is_code_context(core),
+        }
+    }
+}
+
+fn is_code_context(word: &str) -> bool {
+    let w = word.trim_end_matches([':', '=', '#']);
+    let lower_starts_http = w.len() >= 5 && w.as_bytes()[..5].eq_ignore_ascii_case(b"http/");
+    lower_starts_http
+        || [
+            "exit",
+            "code",
+            "status",
+            "signal",
+            "errno",
+            "error",
+            "rc",
+            "http",
+            "https",
+            "sig",
+            "returncode",
+            "exitcode",
+            "exit_code",
+            "status_code",
+            "statuscode",
+            "errcode",
+            "err",
+            "exitstatus",
+            "exit_status",
+        ]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
+}
+
+const REASON_WORDS: &[&str] = &[
+    "not",
+    "too",
+    "internal",
+    "service",
+    "bad",
+    "gateway",
+    "forbidden",
+    "unauthorized",
+    "conflict",
+    "unprocessable",
+    "request",
+    "payment",
+    "method",
+    "precondition",
+    "gone",
+    "unavailable",
+    "ok",
+    "created",
+    "accepted",
+    "no",
+    "moved",
+    "found",
+    "see",
+    "permanent",
+    "temporary",
+    "network",
+    "unsupported",
+    "expectation",
+    "misdirected",
+    "locked",
+    "failed",
+    "upgrade",
+    "length",
+    "payload",
+    "uri",
+    "range",
+    "insufficient",
+    "loop",
+    "variant",
+    "partial",
+    "continue",
+    "switching",
+    "processing",
+    "early",
+    "non-authoritative",
+    "reset",
+    "multi-status",
+    "already",
+    "im",
+    "multiple",
+    "use",
+    "proxy",
+    "unused",
+    "teapot",
+    "i'm",
+    "http",
+];
+
+fn is_reason_word(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-');
+    REASON_WORDS.iter().any(|r| w.eq_ignore_ascii_case(r))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mask {
+    Url,
+    Email,
+    Uuid,
+    Ts,
+    Ip,
+    SlashIp,
+    Path,
+    Host,
+    Hex,
+    Dur,
+    Num,
+    /// Not a mask: a number that is an error code in its context, kept verbatim.
+    Keep,
+}
+
+impl Mask {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mask::Url => "<URL>",
+            Mask::Email => "<EMAIL>",
+            Mask::Uuid => "<UUID>",
+            Mask::Ts => "<TS>",
+            Mask::Ip => "<IP>",
+            Mask::SlashIp => "/<IP>",
+            Mask::Path => "<PATH>",
+            Mask::Host => "<HOST>",
+            Mask::Hex => "<HEX>",
+            Mask::Dur => "<DUR>",
+            Mask::Num => "<NUM>",
+            Mask::Keep => "",
+        }
+    }
+}
+
+fn is_lead_punct(c: char) -> bool {
+    matches!(c, '(' | '[' | '{' | '<' | '"' | '\'' | '`')
+}
+
+fn is_trail_punct(c: char) -> bool {
+    matches!(
+        c,
+        ')' | ']' | '}' | '>' | ',' | ';' | '.' | ':' | '!' | '?' | '"' | '\'' | '`'
+    )
+}
+
+/// Splits a word into leading punctuation, core and trailing punctuation.
+fn split_punct(word: &str) -> (&str, &str, &str) {
+    let core_start = word.find(|c: char| !is_lead_punct(c)).unwrap_or(word.len());
+    let rest = &word[core_start..];
+    let core_len = rest.rfind(|c: char| !is_trail_punct(c)).map_or(0, |p| {
+        p + rest[p..].chars().next().map_or(1, char::len_utf8)
+    });
+    (&word[..core_start], &rest[..core_len], &rest[core_len..])
+}
+
+/// Normalises one word into `out`.
+fn classify_word(word: &str, prev: &Context, next: &str, out: &mut String, glued: bool) {
+    let _ = glued;
+    // Our own masks pass through untouched, so normalisation is idempotent.
+    if is_mask_token(word) {
+        out.push_str(word);
+        return;
+    }
+    // `[::1]:8080`: the brackets belong to the address.
+    if word.starts_with('[') {
+        let w = word.trim_end_matches([',', ';', '.', ')']);
+        if is_ip_port(w) {
+            out.push_str("<IP>");
+            out.push_str(&word[w.len()..]);
+            return;
+        }
+    }
+    let (lead, core, trail) = split_punct(word);
+    if core.is_empty() {
+        out.push_str(word);
+        return;
+    }
+    if let Some(mask) = classify_core(core, prev, next) {
+        if mask == Mask::Keep {
+            out.push_str(word);
+            return;
+        }
+        if mask == Mask::Ts && out.ends_with("<TS> ") && lead.is_empty() {
+            // `2024-01-31 10:00:00` is one timestamp.
+            out.pop();
+            out.push_str(trail);
+            return;
+        }
+        out.push_str(lead);
+        out.push_str(mask.as_str());
+        out.push_str(trail);
+        return;
+    }
+    out.push_str(lead);
+    // `key=value`: classify the value on its own, with the key as context.
+    if let Some(eq) = core.find('=') {
+        let (key, value) = (&core[..eq], &core[eq + 1..]);
+        if !key.is_empty()
+            && !value.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            out.push_str(key);
+            out.push('=');
+            let ctx = Context {
+                code: is_code_context(key),
+            };
+            let (vl, vc, vt) = split_punct(value);
+            match classify_core(vc, &ctx, next) {
+                Some(Mask::Keep) => out.push_str(value),
+                Some(mask) if !vc.is_empty() => {
+                    out.push_str(vl);
+                    out.push_str(mask.as_str());
+                    out.push_str(vt);
+                }
+                _ => mask_digit_runs(value, ctx.code, out),
+            }
+            out.push_str(trail);
+            return;
+        }
+    }
+    mask_digit_runs(core, prev.code, out);
+    out.push_str(trail);
+}
+
+fn is_mask_token(word: &str) -> bool {
+    let (_, core, _) = split_punct(word.trim_start_matches('/'));
+    let inner = word.len() > 2 && core.is_empty();
+    inner
+        || (word.starts_with('<')
+            && word.ends_with('>')
+            && word.len() > 2
+            && word[1..word.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'*'))
+}
+
+/// Classifies a punctuation-stripped word core as a whole.
+fn classify_core(core: &str, prev: &Context, next: &str) -> Option<Mask> {
+    let b = core.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    if is_url(core) {
+        return Some(Mask::Url);
+    }
+    if is_email(core) {
+        return Some(Mask::Email);
+    }
+    if is_uuid(b) {
+        return Some(Mask::Uuid);
+    }
+    if is_timestamp(b) {
+        return Some(Mask::Ts);
+    }
+    if is_ip_port(core) {
+        return Some(Mask::Ip);
+    }
+    if let Some(rest) = core.strip_prefix('/') {
+        if is_ip_port(rest) {
+            return Some(Mask::SlashIp);
+        }
+    }
+    if is_path(core) {
+        return Some(Mask::Path);
+    }
+    if is_host(core) {
+        return Some(Mask::Host);
+    }
+    if is_hex(b) {
+        return Some(Mask::Hex);
+    }
+    if let Some(kind) = number_kind(b) {
+        if kind == Mask::Num && keep_number(core, prev, next) {
+            return Some(Mask::Keep);
+        }
+        return Some(kind);
+    }
+    None
+}
+
+/// A number that is an error code in its context stays verbatim.
+fn keep_number(core: &str, prev: &Context, next: &str) -> bool {
+    let digits = core.trim_start_matches(['-', '+']);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 6 {
+        return false;
+    }
+    if prev.code {
+        return true;
+    }
+    if digits.len() == 3 {
+        let status: u32 = digits.parse().unwrap_or(0);
+        return (100..=599).contains(&status)
+            && !core.starts_with(['-', '+'])
+            && is_reason_word(next);
+    }
+    false
+}
+
+fn is_url(core: &str) -> bool {
+    match core.find("://") {
+        Some(p) if p > 0 => {
+            core[..p]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+                && core.len() > p + 3
+        }
+        _ => false,
+    }
+}
+
+fn is_email(core: &str) -> bool {
+    let Some(at) = core.find('@') else {
+        return false;
+    };
+    let (local, domain) = (&core[..at], &core[at + 1..]);
+    !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'%'))
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn digits_at(b: &[u8], i: usize, n: usize) -> bool {
+    b.len() >= i + n && b[i..i + n].iter().all(u8::is_ascii_digit)
+}
+
+/// `HH:MM`, `HH:MM:SS`, with optional `.frac`/`,frac` and zone; returns the length consumed.
+fn time_len(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i;
+    let h = if digits_at(b, j, 2) {
+        2
+    } else if digits_at(b, j, 1) {
+        1
+    } else {
+        return None;
+    };
+    j += h;
+    if b.get(j) != Some(&b':') || !digits_at(b, j + 1, 2) {
+        return None;
+    }
+    j += 3;
+    if b.get(j) == Some(&b':') && digits_at(b, j + 1, 2) {
+        j += 3;
+        if matches!(b.get(j), Some(b'.' | b',')) && digits_at(b, j + 1, 1) {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+    }
+    // Zone: Z, +HH:MM, +HHMM, -HH.
+    if b.get(j) == Some(&b'Z') {
+        j += 1;
+    } else if matches!(b.get(j), Some(b'+' | b'-')) && digits_at(b, j + 1, 2) {
+        j += 3;
+        if b.get(j) == Some(&b':') && digits_at(b, j + 1, 2) {
+            j += 3;
+        } else if digits_at(b, j, 2) {
+            j += 2;
+        }
+    }
+    Some(j - i)
+}
+
+fn is_timestamp(b: &[u8]) -> bool {
+    // Date: YYYY-MM-DD or YYYY/MM/DD, optionally followed by T or _ and a time.
+    if digits_at(b, 0, 4)
+        && matches!(b.get(4), Some(b'-' | b'/'))
+        && digits_at(b, 5, 2)
+        && b.get(7) == b.get(4)
+        && digits_at(b, 8, 2)
+    {
+        if b.len() == 10 {
+            return true;
+        }
+        if matches!(b.get(10), Some(b'T' | b'_' | b' ')) {
+            return time_len(b, 11).is_some_and(|n| 11 + n == b.len());
+        }
+        return false;
+    }
+    // A clock time alone.
+    time_len(b, 0).is_some_and(|n| n == b.len())
+}
+
+fn parse_ipv4(s: &str) -> bool {
+    let mut parts = 0;
+    for p in s.split('.') {
+        parts += 1;
+        if p.is_empty()
+            || p.len() > 3
+            || !p.bytes().all(|b| b.is_ascii_digit())
+            || p.parse::<u16>().map_or(true, |v| v > 255)
+        {
+            return false;
+        }
+    }
+    parts == 4
+}
+
+fn is_port(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_ipv6(s: &str) -> bool {
+    let colons = s.bytes().filter(|&b| b == b':').count();
+    if !(2..=7).contains(&colons) {
+        return false;
+    }
+    if !s.contains("::") && colons != 7 {
+        // `a:b:c` without `::` is more likely a time or a `path:line:col`.
+        return false;
+    }
+    // An embedded IPv4 tail (`::ffff:10.0.0.1`) is allowed.
+    let (head, tail_ok) = match s.rfind(':') {
+        Some(p) if s[p + 1..].contains('.') => (&s[..p + 1], parse_ipv4(&s[p + 1..])),
+        _ => (s, true),
+    };
+    tail_ok
+        && head.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+        && s.bytes().any(|b| b.is_ascii_hexdigit())
+}
+
+/// IPv4/IPv6, optional `[v6]`, optional `:port`, optional `%zone` ignored.
+fn is_ip_port(core: &str) -> bool {
+    if let Some(rest) = core.strip_prefix('[') {
+        let Some(close) = rest.find(']') else {
+            return false;
+        };
+        let after = &rest[close + 1..];
+        return parse_ipv6(&rest[..close])
+            && (after.is_empty() || after.strip_prefix(':').is_some_and(is_port));
+    }
+    if parse_ipv4(core) {
+        return true;
+    }
+    if let Some(p) = core.rfind(':') {
+        if parse_ipv4(&core[..p]) && is_port(&core[p + 1..]) {
+            return true;
+        }
+    }
+    parse_ipv6(core)
+}
+
+fn is_path(core: &str) -> bool {
+    let b = core.as_bytes();
+    if b.len() < 2 {
+        return false;
+    }
+    // Drop a `:line[:col]` suffix.
+    let mut body = core;
+    for _ in 0..2 {
+        if let Some(p) = body.rfind(':') {
+            if p > 0 && is_port(&body[p + 1..]) {
+                body = &body[..p];
+            }
+        }
+    }
+    let bb = body.as_bytes();
+    let rooted = body.starts_with('/')
+        || body.starts_with("./")
+        || body.starts_with("../")
+        || body.starts_with("~/")
+        || body.starts_with("\\\\")
+        || (bb.len() >= 3
+            && bb[0].is_ascii_alphabetic()
+            && bb[1] == b':'
+            && matches!(bb[2], b'\\' | b'/'));
+    if rooted {
+        // `/` alone, or `//` comments, are not paths.
+        return body.len() > 1
+            && body
+                .bytes()
+                .any(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_');
+    }
+    let seps = body.bytes().filter(|&c| c == b'/' || c == b'\\').count();
+    if seps == 0 || body.ends_with('/') && seps == 1 || body.starts_with('/') {
+        return false;
+    }
+    if body.contains("//") || body.contains("<") {
+        return false;
+    }
+    if seps >= 2 {
+        return body.split(['/', '\\']).all(|seg| !seg.is_empty() || true)
+            && body.bytes().any(|c| c.is_ascii_alphabetic());
+    }
+    // One separator: a path only with a file extension (`src/main.rs`).
+    let last = body.rsplit(['/', '\\']).next().unwrap_or("");
+    match last.rfind('.') {
+        Some(d) if d > 0 => {
+            let ext = &last[d + 1..];
+            (1..=5).contains(&ext.len())
+                && ext.bytes().all(|c| c.is_ascii_alphanumeric())
+                && ext.as_bytes()[0].is_ascii_alphabetic()
+        }
+        _ => false,
+    }
+}
+
+const TLDS: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "io",
+    "dev",
+    "ai",
+    "app",
+    "local",
+    "internal",
+    "localdomain",
+    "lan",
+    "edu",
+    "gov",
+    "co",
+    "uk",
+    "de",
+    "fr",
+    "jp",
+    "cn",
+    "ru",
+    "us",
+    "eu",
+    "info",
+    "biz",
+    "cloud",
+    "svc",
+    "cluster",
+    "hk",
+];
+
+fn is_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && !s.starts_with(['.', '-'])
+        && !s.ends_with(['.', '-'])
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+fn is_host(core: &str) -> bool {
+    if let Some(p) = core.rfind(':') {
+        let (name, port) = (&core[..p], &core[p + 1..]);
+        if is_port(port)
+            && is_hostname(name)
+            && (name.eq_ignore_ascii_case("localhost") || name.contains('.'))
+        {
+            return true;
+        }
+        return false;
+    }
+    if core.eq_ignore_ascii_case("localhost") {
+        return false;
+    }
+    if !is_hostname(core) || core.bytes().filter(|&b| b == b'.').count() < 1 {
+        return false;
+    }
+    let tld = core.rsplit('.').next().unwrap_or("");
+    TLDS.iter().any(|t| tld.eq_ignore_ascii_case(t)) && core.split('.').all(|l| !l.is_empty())
+}
+
+fn is_hex(b: &[u8]) -> bool {
+    if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X') {
+        return b[2..].iter().all(u8::is_ascii_hexdigit);
+    }
+    b.len() >= 7
+        && b.iter().all(u8::is_ascii_hexdigit)
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && !(b
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            && b[0].is_ascii_alphabetic()
+            && b.len() <= 8)
+}
+
+const TIME_UNITS: &[&str] = &[
+    "ns", "us", "µs", "ms", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute",
+    "minutes", "h", "hr", "hrs", "hour", "hours", "d", "day", "days",
+];
+
+const SIZE_UNITS: &[&str] = &[
+    "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "k", "g", "t", "bytes", "byte", "%",
+];
+
+/// Length of a plain number at the start of `b` (sign, digits, `.digits`…).
+fn number_len(b: &[u8]) -> usize {
+    let mut j = 0;
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        j = 1;
+    }
+    let digits_start = j;
+    while j < b.len() && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j == digits_start {
+        return 0;
+    }
+    while j + 1 < b.len() && b[j] == b'.' && b[j + 1].is_ascii_digit() {
+        j += 1;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+    }
+    j
+}
+
+/// A whole core that is a number (`<NUM>`), possibly with a size unit, or a duration.
+fn number_kind(b: &[u8]) -> Option<Mask> {
+    let mut j = number_len(b);
+    if j == 0 {
+        return None;
+    }
+    if j == b.len() {
+        return Some(Mask::Num);
+    }
+    // Compound durations: 1h30m, 2m5.5s.
+    let mut dur = false;
+    loop {
+        let unit_start = j;
+        while j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'%' || b[j] >= 0x80) {
+            j += 1;
+        }
+        let unit = std::str::from_utf8(&b[unit_start..j]).unwrap_or("");
+        if TIME_UNITS.iter().any(|u| unit.eq_ignore_ascii_case(u)) {
+            dur = true;
+        } else if SIZE_UNITS.iter().any(|u| unit.eq_ignore_ascii_case(u)) && j == b.len() && !dur {
+            return Some(Mask::Num);
+        } else {
+            return None;
+        }
+        if j == b.len() {
+            return Some(Mask::Dur);
+        }
+        let n = number_len(&b[j..]);
+        if n == 0 || matches!(b[j], b'-' | b'+') {
+            return None;
+        }
+        j += n;
+    }
+}
+
+/// Masks digit runs inside a word that are not glued to letters: `node-42` → `node-<NUM>`.
+fn mask_digit_runs(word: &str, keep: bool, out: &mut String) {
+    let b = word.as_bytes();
+    if keep || !b.iter().any(u8::is_ascii_digit) {
+        out.push_str(word);
+        return;
+    }
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // Run start: include a sign when it is not a separator between two word parts.
+        let mut start = i;
+        if start > 0
+            && matches!(b[start - 1], b'-' | b'+')
+            && (start < 2 || !b[start - 2].is_ascii_alphanumeric())
+        {
+            start -= 1;
+        }
+        let len = number_len(&b[start..]);
+        let end = start + len.max(1);
+        // `HTTP/1.1`, `TLSv1.2`: a version glued to a word by `/` stays.
+        let glued_left = start > 0
+            && (b[start - 1].is_ascii_alphanumeric()
+                || b[start - 1] >= 0x80
+                || (b[start - 1] == b'/' && start > 1 && b[start - 2].is_ascii_alphabetic()));
+        // A unit suffix (`12ms`) makes a duration; other letters glue the number.
+        let mut unit_end = end;
+        while unit_end < b.len() && b[unit_end].is_ascii_alphabetic() {
+            unit_end += 1;
+        }
+        let unit_ok = unit_end == end || !(unit_end < b.len() && b[unit_end].is_ascii_digit());
+        let kind = if unit_end > end && unit_ok {
+            number_kind(&b[start..unit_end])
+        } else {
+            None
+        };
+        let glued_right =
+            end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] >= 0x80) && kind.is_none();
+        if glued_left || glued_right {
+            // Skip the whole alphanumeric run.
+            let mut j = end;
+            while j < b.len() && b[j].is_ascii_alphanumeric() {
+                j += 1;
+            }
+            i = j.max(i + 1);
+            continue;
+        }
+        let (mask, stop) = match kind {
+            Some(k) => (k, unit_end),
+            None => (Mask::Num, end),
+        };
+        out.push_str(&word[copied..start]);
+        out.push_str(mask.as_str());
+        copied = stop;
+        i = stop;
+    }
+    out.push_str(&word[copied..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &str) {
+        assert_eq!(normalize(input), expected, "normalize({input:?})");
+    }
+
+    #[test]
+    fn masks_paths() {
+        check("open '/tmp/x.txt' failed", "open <PATH> failed");
+        check(
+            "cannot read /etc/passwd: denied",
+            "cannot read <PATH>: denied",
+        );
+        check("see ./src/lib.rs", "see <PATH>");
+        check("--> src/main.rs:12:5", "--> <PATH>");
+        check("at C:\\Users\\bob\\a.txt", "at <PATH>");
+        check("cd ~/work/repo", "cd <PATH>");
+        check("read/write and I/O error", "read/write and I/O error");
+    }
+
+    #[test]
+    fn masks_numbers() {
+        check("retry 3 of 10", "retry <NUM> of <NUM>");
+        check(
+            "PacketResponder 1 for block blk_-6952295868487656571 terminating",
+            "PacketResponder <NUM> for block blk_<NUM> terminating",
+        );
+        check(
+            "node-246 HWID=1973 took 0.25",
+            "node-<NUM> HWID=<NUM> took <NUM>",
+        );
+        check("(HWID=3180)", "(HWID=<NUM>)");
+        check("used 95% of 10MB", "used <NUM> of <NUM>");
+        check("version v1.2.3 vs 1.2.3", "version v1.2.3 vs <NUM>");
+    }
+
+    #[test]
+    fn masks_hex_and_uuid() {
+        check("at 0x7ffd5fbff8c8", "at <HEX>");
+        check("commit 3f9a2b1c4d", "commit <HEX>");
+        check(
+            "id 123e4567-e89b-12d3-a456-426614174000 gone",
+            "id <UUID> gone",
+        );
+        check("deadbeef cafe", "deadbeef cafe");
+    }
+
+    #[test]
+    fn masks_network() {
+        check("connect 10.0.0.1:5432 refused", "connect <IP> refused");
+        check("from /10.251.42.84", "from /<IP>");
+        check("bind [::1]:8080 and fe80::1", "bind <IP> and <IP>");
+        check(
+            "GET https://api.example.com/v1/x?y=1 failed",
+            "GET <URL> failed",
+        );
+        check(
+            "db.example.com:5432 down, localhost:3000 too",
+            "<HOST> down, <HOST> too",
+        );
+        check("resolve api.github.com", "resolve <HOST>");
+        check("mail bob@example.com", "mail <EMAIL>");
+        check(
+            "org.apache.hadoop.Foo failed",
+            "org.apache.hadoop.Foo failed",
+        );
+    }
+
+    #[test]
+    fn masks_quoted() {
+        check(
+            "unknown field \"foo bar\", expected one of `a`",
+            "unknown field <QUOTED>, expected one of <QUOTED>",
+        );
+        check(
+            "Cannot find module 'express'",
+            "Cannot find module <QUOTED>",
+        );
+        check("key=\"a b\" done", "key=<QUOTED> done");
+        check("don't panic, it's fine", "don't panic, it's fine");
+        check("value '42'", "value <NUM>");
+    }
+
+    #[test]
+    fn masks_time() {
+        check("at 2024-01-31T10:00:00.123Z boom", "at <TS> boom");
+        check("2024-01-31 10:00:00,123 ERROR x", "<TS> ERROR x");
+        check("at 10:30 today", "at <TS> today");
+        check("timed out after 30s", "timed out after <DUR>");
+        check("took 1500ms, budget 1h30m", "took <DUR>, budget <DUR>");
+        check("elapsed=2.5s", "elapsed=<DUR>");
+    }
+
+    #[test]
+    fn keeps_codes() {
+        check(
+            "error[E0308]: mismatched types",
+            "error[E0308]: mismatched types",
+        );
+        check(
+            "ENOENT: no such file or directory, open '/a/b.json'",
+            "ENOENT: no such file or directory, open <PATH>",
+        );
+        check("EACCES: permission denied", "EACCES: permission denied");
+        check("got E404 from upstream", "got E404 from upstream");
+        check("404 Not Found", "404 Not Found");
+        check("429 Too Many Requests", "429 Too Many Requests");
+        check("HTTP 503", "HTTP 503");
+        check("HTTP/1.1 500 oops", "HTTP/1.1 500 oops");
+        check("status=429 retry", "status=429 retry");
+        check(
+            "process exited with exit code 137",
+            "process exited with exit code 137",
+        );
+        check(
+            "killed by SIGKILL (signal 9)",
+            "killed by SIGKILL (signal 9)",
+        );
+        check(
+            "Permission denied (os error 13)",
+            "Permission denied (os error 13)",
+        );
+        check("size 404 bytes", "size <NUM> bytes");
+    }
+
+    #[test]
+    fn normalize_is_idempotent() {
+        for m in [
+            "open '/tmp/x' at 10:00 took 5s",
+            "retry 3 of 10 (HWID=4)",
+            "GET http://x.io/a 404 Not Found",
+        ] {
+            let once = normalize(m);
+            assert_eq!(normalize(&once), once);
+        }
+    }
+
+    fn mine(messages: &[&str]) -> TemplateMiner {
+        let mut m = TemplateMiner::new();
+        for msg in messages {
+            m.add("", msg);
+        }
+        m
+    }
+
+    #[test]
+    fn one_family_shares_a_cluster() {
+        let m = mine(&[
+            "ENOENT: no such file or directory, open '/home/a/x.json'",
+            "ENOENT: no such file or directory, open '/var/lib/y.txt'",
+            "ENOENT: no such file or directory, open './z'",
+        ]);
+        assert_eq!(m.clusters().len(), 1);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("ENOENT: no such file or directory, open <PATH>")
+        );
+        assert_eq!(m.clusters()[0].size, 3);
+    }
+
+    #[test]
+    fn variable_words_generalise() {
+        let m = mine(&[
+            "user alice not found in group admins",
+            "user bob not found in group admins",
+        ]);
+        assert_eq!(m.clusters().len(), 1);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("user <*> not found in group admins")
+        );
+    }
+
+    #[test]
+    fn families_do_not_merge() {
+        let m = mine(&[
+            "ENOENT: no such file or directory, open '/a'",
+            "EACCES: permission denied, open '/a'",
+            "connection refused to 10.0.0.1:80",
+            "connection reset by peer",
+        ]);
+        assert_eq!(m.clusters().len(), 4);
+    }
+
+    #[test]
+    fn partitions_isolate() {
+        let mut m = TemplateMiner::new();
+        let a = m.add("read_file\u{1f}not_found", "no such file /a");
+        let b = m.add("write_file\u{1f}not_found", "no such file /a");
+        assert_ne!(a.cluster_id, b.cluster_id);
+        assert_eq!(
+            m.match_message("read_file\u{1f}not_found", "no such file /b"),
+            Some(a.cluster_id)
+        );
+        assert_eq!(m.match_message("other", "no such file /b"), None);
+    }
+
+    #[test]
+    fn add_reports_changes() {
+        let mut m = TemplateMiner::new();
+        assert_eq!(
+            m.add("", "user alice logged in"),
+            Mined {
+                cluster_id: 1,
+                changed: true
+            }
+        );
+        assert_eq!(
+            m.add("", "user alice logged in"),
+            Mined {
+                cluster_id: 1,
+                changed: false
+            }
+        );
+        assert_eq!(
+            m.add("", "user bob logged in"),
+            Mined {
+                cluster_id: 1,
+                changed: true
+            }
+        );
+        assert_eq!(
+            m.add("", "disk full"),
+            Mined {
+                cluster_id: 2,
+                changed: true
+            }
+        );
+    }
+
+    #[test]
+    fn match_message_does_not_mutate() {
+        let m = mine(&["user alice logged in"]);
+        let before = m.clusters().to_vec();
+        assert_eq!(m.match_message("", "user bob logged in"), Some(1));
+        assert_eq!(m.match_message("", "totally different thing"), None);
+        assert_eq!(m.clusters(), &before[..]);
+    }
+
+    #[test]
+    fn restart_gives_the_same_result() {
+        let messages: Vec<String> = (0..60)
+            .map(|i| match i % 6 {
+                0 => format!("ENOENT: no such file or directory, open '/tmp/{i}.json'"),
+                1 => format!("user u{} not found in group g{}", i % 4, i % 3),
+                2 => format!("connection to 10.0.{}.1:80 timed out after {i}s", i % 5),
+                3 => format!("job {} failed: exit code {}", i, i % 2),
+                4 => format!("key=value{} other=x{}", i % 3, i % 2),
+                _ => format!("word{} word{} word", i % 7, i % 2),
+            })
+            .collect();
+        for split in 0..=messages.len() {
+            let mut a = TemplateMiner::new();
+            for msg in &messages[..split] {
+                a.add("p", msg);
+            }
+            let mut b = TemplateMiner::from_clusters(a.clusters().to_vec());
+            for msg in &messages[split..] {
+                let x = a.add("p", msg);
+                let y = b.add("p", msg);
+                assert_eq!(x, y, "split {split}, message {msg:?}");
+            }
+            assert_eq!(a.clusters(), b.clusters());
+        }
+    }
+
+    #[test]
+    fn throughput() {
+        let messages: Vec<String> = (0..20_000)
+            .map(|i| match i % 5 {
+                0 => format!(
+                    "ENOENT: no such file or directory, open '/home/u{}/p/{i}.json'",
+                    i % 13
+                ),
+                1 => format!("Error: connect ECONNREFUSED 127.0.0.1:{}", 3000 + i % 50),
+                2 => format!(
+                    "command failed with exit code {}: npm run build{}",
+                    i % 3,
+                    i % 7
+                ),
+                3 => format!(
+                    "request to https://api.example.com/v1/items/{i} failed: 429 Too Many Requests"
+                ),
+                _ => format!("timeout after {}ms waiting for lock on db row {i}", i % 900),
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let mut m = TemplateMiner::new();
+        for msg in &messages {
+            m.add("tool\u{1f}class", msg);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "template throughput: {:.0} messages/s ({} clusters)",
+            messages.len() as f64 / secs,
+            m.clusters().len()
+        );
+    }
+}

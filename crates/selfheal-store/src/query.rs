@@ -1,0 +1,738 @@
+//! Read-only questions answered from the index; each costs its window, not the history.
+//!
+//! Counts over long spans (tool calls for failure rates and trends) come from the hourly
+//! rollups for whole hours and from the calls table for the partial hours at both ends, so
+//! they are exact.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use selfheal_core::classify::FailureClass;
+use selfheal_core::correlation::ContextSet;
+use selfheal_core::health::{HealthInputs, baseline_ratio};
+use selfheal_core::metrics::{AgentAcc, AgentMetrics, ToolAcc, ToolReliability};
+use selfheal_core::pattern::{
+    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup,
+};
+use selfheal_core::stalled::RunningRun;
+use selfheal_core::stats::Histogram;
+use selfheal_core::template::tokenize;
+use selfheal_core::time::Window;
+use selfheal_core::trend::{BASELINE_DAYS, RECENT_DAYS, Tally, trend};
+
+use crate::error::{Result, StoreError};
+use crate::index::HOUR_MS;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The recent and baseline windows of a trend ending at `to`.
+pub fn trend_windows(to: i64) -> (Window, Window) {
+    let recent = Window {
+        from_ms: to - RECENT_DAYS * DAY_MS,
+        to_ms: to,
+    };
+    let baseline = Window {
+        from_ms: recent.from_ms - BASELINE_DAYS * DAY_MS,
+        to_ms: recent.from_ms - 1,
+    };
+    (recent, baseline)
+}
+
+/// Result of a pattern scan.
+#[derive(Debug)]
+pub struct Detection {
+    pub patterns: Vec<Pattern>,
+    /// Failed calls in the window.
+    pub failures_in_window: u64,
+    /// Distinct patterns before filtering.
+    pub patterns_seen: u64,
+}
+
+/// One failure of a pattern, for details views.
+#[derive(Clone, Debug)]
+pub struct FailureSample {
+    pub event_id: i64,
+    pub run_id: String,
+    pub ts_ms: i64,
+    pub template_id: u32,
+    pub message: String,
+    pub class: FailureClass,
+    pub recovered: bool,
+}
+
+/// A mirrored run.
+#[derive(Clone, Debug)]
+pub struct RunInfoRow {
+    pub key: i64,
+    pub run_id: String,
+    pub agent: String,
+    pub workflow: Option<String>,
+    pub model: Option<String>,
+    pub status: String,
+    pub started_ms: Option<i64>,
+    pub completed_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub tokens: Option<i64>,
+    pub last_event_ms: Option<i64>,
+    pub last_event_type: Option<String>,
+}
+
+/// One call of a run.
+#[derive(Clone, Debug)]
+pub struct RunCall {
+    pub tool: String,
+    pub failed: bool,
+    pub pattern: Option<String>,
+    pub class: Option<FailureClass>,
+    pub template_id: Option<u32>,
+    pub recovered: bool,
+    pub duration_ms: Option<i64>,
+}
+
+/// Read access to the index through one connection.
+pub struct IndexReader<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> IndexReader<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        IndexReader { conn }
+    }
+
+    /// Calls and failures per tool key in `w`, exact, using rollups for whole hours.
+    pub fn tool_counts(&self, w: Window) -> Result<HashMap<u32, (u64, u64)>> {
+        let mut out: HashMap<u32, (u64, u64)> = HashMap::new();
+        let mut add = |tool: u32, calls: i64, failures: i64| {
+            let slot = out.entry(tool).or_default();
+            slot.0 += calls as u64;
+            slot.1 += failures as u64;
+        };
+        let (full, edges) = split_hours(w);
+        if let Some((h0, h1)) = full {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT tool, SUM(calls), SUM(failures) FROM tool_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY tool",
+            )?;
+            let mut rows = stmt.query(params![h0, h1])?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tool, COUNT(*), SUM(failed) FROM calls WHERE ts >= ?1 AND ts <= ?2 GROUP BY tool",
+        )?;
+        for (a, b) in edges {
+            let mut rows = stmt.query(params![a, b])?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Failures per pattern key in `w`, exact, using rollups for whole hours.
+    pub fn pattern_counts(&self, w: Window) -> Result<HashMap<u32, u64>> {
+        let mut out: HashMap<u32, u64> = HashMap::new();
+        let (full, edges) = split_hours(w);
+        if let Some((h0, h1)) = full {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT pattern, SUM(failures) FROM pattern_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY pattern",
+            )?;
+            let mut rows = stmt.query(params![h0, h1])?;
+            while let Some(r) = rows.next()? {
+                *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pattern, COUNT(*) FROM calls WHERE failed = 1 AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
+        )?;
+        for (a, b) in edges {
+            let mut rows = stmt.query(params![a, b])?;
+            while let Some(r) = rows.next()? {
+                *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
+            }
+        }
+        Ok(out)
+    }
+
+    fn tool_keys(&self) -> Result<HashMap<String, u32>> {
+        let mut stmt = self.conn.prepare_cached("SELECT name, key FROM tools")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Key of a pattern id, if it was ever seen.
+    pub fn pattern_key(&self, id: &str) -> Result<Option<u32>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT key FROM patterns WHERE name = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// All pattern ids ever indexed (for suggestions on unknown ids).
+    pub fn pattern_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM patterns ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Patterns in `window`, scored and filtered. `only` restricts the scan to one pattern key.
+    pub fn detect(
+        &self,
+        window: Window,
+        filter: &PatternFilter,
+        only: Option<u32>,
+    ) -> Result<Detection> {
+        let mut acc = PatternAccumulator::new();
+        let mut failures = 0u64;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pattern, run, ts, class, class_conf, signals, template, context, recovered
+             FROM calls WHERE failed = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
+        )?;
+        let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
+        while let Some(r) = rows.next()? {
+            failures += 1;
+            acc.push(&Occurrence {
+                pattern: r.get(0)?,
+                run: r.get(1)?,
+                ts_ms: r.get(2)?,
+                class: FailureClass::from_code(r.get(3)?).unwrap_or(FailureClass::Unknown),
+                class_confidence: r.get(4)?,
+                signal_bits: r.get::<_, i64>(5)? as u8,
+                template: r.get(6)?,
+                context: r.get(7)?,
+                recovered: r.get::<_, i64>(8)? != 0,
+            });
+        }
+        let patterns_seen = acc.len() as u64;
+        let lookup = Lookup::new(self, window)?;
+        let patterns = acc.finish(&lookup, filter);
+        if let Some(e) = lookup.error.into_inner() {
+            return Err(e);
+        }
+        Ok(Detection {
+            patterns,
+            failures_in_window: failures,
+            patterns_seen,
+        })
+    }
+
+    /// The most recent failures of a pattern in `window`.
+    pub fn failure_samples(
+        &self,
+        pattern: u32,
+        window: Window,
+        limit: u32,
+    ) -> Result<Vec<FailureSample>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.event_id, r.run_id, c.ts, c.template, COALESCE(c.message, ''), c.class, c.recovered
+             FROM calls c JOIN runs r ON r.key = c.run
+             WHERE c.failed = 1 AND c.pattern = ?1 AND c.ts >= ?2 AND c.ts <= ?3
+             ORDER BY c.ts DESC, c.event_id DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![pattern, window.from_ms, window.to_ms, limit], |r| {
+            Ok(FailureSample {
+                event_id: r.get(0)?,
+                run_id: r.get(1)?,
+                ts_ms: r.get(2)?,
+                template_id: r.get(3)?,
+                message: r.get(4)?,
+                class: FailureClass::from_code(r.get(5)?).unwrap_or(FailureClass::Unknown),
+                recovered: r.get::<_, i64>(6)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Reliability of every tool (or one) in `window`, most failing first.
+    pub fn tool_reliability(
+        &self,
+        window: Window,
+        tool: Option<&str>,
+    ) -> Result<Vec<ToolReliability>> {
+        let names: HashMap<u32, String> =
+            self.tool_keys()?.into_iter().map(|(n, k)| (k, n)).collect();
+        let only: Option<u32> = match tool {
+            Some(t) => match names.iter().find(|(_, n)| n.as_str() == t) {
+                Some((k, _)) => Some(*k),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let mut accs: HashMap<u32, ToolAcc> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tool, failed, class, duration_ms FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
+        )?;
+        let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
+        while let Some(r) = rows.next()? {
+            let failed = r.get::<_, i64>(1)? != 0;
+            let class = if failed {
+                Some(
+                    FailureClass::from_code(r.get::<_, Option<i64>>(2)?.unwrap_or(11))
+                        .unwrap_or(FailureClass::Unknown),
+                )
+            } else {
+                None
+            };
+            accs.entry(r.get(0)?).or_default().push(class, r.get(3)?);
+        }
+        let mut out: Vec<ToolReliability> = accs
+            .into_iter()
+            .map(|(k, acc)| {
+                acc.finish(
+                    names
+                        .get(&k)
+                        .cloned()
+                        .unwrap_or_else(|| format!("tool#{k}")),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.failed_calls
+                .cmp(&a.failed_calls)
+                .then(b.total_calls.cmp(&a.total_calls))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    /// Run metrics per agent for runs started in `window`, with each agent's trend.
+    pub fn agent_metrics(&self, window: Window) -> Result<Vec<AgentMetrics>> {
+        let mut accs: HashMap<String, AgentAcc> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT agent, status, duration_ms FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
+        )?;
+        let mut rows = stmt.query(params![window.from_ms, window.to_ms])?;
+        while let Some(r) = rows.next()? {
+            let status: String = r.get(1)?;
+            accs.entry(r.get(0)?).or_default().push(&status, r.get(2)?);
+        }
+        drop(rows);
+        let (recent, baseline) = trend_windows(window.to_ms);
+        let mut tallies = |w: Window| -> Result<HashMap<String, Tally>> {
+            let mut out: HashMap<String, Tally> = HashMap::new();
+            let mut rows = stmt.query(params![w.from_ms, w.to_ms])?;
+            while let Some(r) = rows.next()? {
+                let status: String = r.get(1)?;
+                let t = out.entry(r.get(0)?).or_default();
+                match status.as_str() {
+                    "completed" => {
+                        t.successes += 1;
+                        t.total += 1;
+                    }
+                    "failed" => t.total += 1,
+                    _ => {}
+                }
+            }
+            Ok(out)
+        };
+        let recent_t = tallies(recent)?;
+        let baseline_t = tallies(baseline)?;
+        let mut out: Vec<AgentMetrics> = accs
+            .into_iter()
+            .map(|(name, acc)| {
+                let tr = trend(
+                    recent_t.get(&name).copied().unwrap_or_default(),
+                    baseline_t.get(&name).copied().unwrap_or_default(),
+                );
+                acc.finish(name, tr)
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.total_runs
+                .cmp(&a.total_runs)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    /// Inputs of the overall health score for `window` (runs started in it, calls made in it).
+    pub fn health_inputs(&self, window: Window) -> Result<HealthInputs> {
+        let calls = self.tool_counts(window)?;
+        let (total, failed) = calls.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let baseline = Window {
+            from_ms: window.from_ms - BASELINE_DAYS * DAY_MS,
+            to_ms: window.from_ms - 1,
+        };
+        let observed = self.workflow_stats(window)?;
+        let before = self.workflow_stats(baseline)?;
+        let runs = observed.values().fold(Tally::default(), |a, s| Tally {
+            successes: a.successes + s.completed,
+            total: a.total + s.completed + s.failed,
+        });
+        Ok(HealthInputs {
+            runs,
+            duration: pooled_ratio(&observed, &before, |s| &s.durations, "duration p50"),
+            tool_calls: Tally {
+                successes: total - failed,
+                total,
+            },
+            tokens: pooled_ratio(&observed, &before, |s| &s.tokens, "tokens per run (median)"),
+        })
+    }
+
+    fn workflow_stats(&self, w: Window) -> Result<HashMap<String, WorkflowStats>> {
+        let mut out: HashMap<String, WorkflowStats> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(workflow, agent), status, duration_ms, tokens FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
+        )?;
+        let mut rows = stmt.query(params![w.from_ms, w.to_ms])?;
+        while let Some(r) = rows.next()? {
+            let status: String = r.get(1)?;
+            let s = out.entry(r.get(0)?).or_default();
+            match status.as_str() {
+                "completed" => s.completed += 1,
+                "failed" => s.failed += 1,
+                _ => continue,
+            }
+            if let Some(d) = r.get::<_, Option<i64>>(2)?.filter(|d| *d > 0) {
+                s.durations.add(d as u64);
+            }
+            if let Some(t) = r.get::<_, Option<i64>>(3)?.filter(|t| *t > 0) {
+                s.tokens.add(t as u64);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Baseline of one workflow before `before_ms`: (p50 duration, median tokens) of finished runs.
+    pub fn workflow_baseline(
+        &self,
+        workflow: &str,
+        before_ms: i64,
+    ) -> Result<(Option<u64>, Option<u64>, u64)> {
+        let w = Window {
+            from_ms: before_ms - BASELINE_DAYS * DAY_MS,
+            to_ms: before_ms - 1,
+        };
+        let stats = self.workflow_stats(w)?;
+        Ok(match stats.get(workflow) {
+            Some(s) => (
+                s.durations.quantile(0.5),
+                s.tokens.quantile(0.5),
+                s.completed + s.failed,
+            ),
+            None => (None, None, 0),
+        })
+    }
+
+    /// A mirrored run by id.
+    pub fn run(&self, run_id: &str) -> Result<Option<RunInfoRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT key, run_id, agent, workflow, model, status, started_ms, completed_ms, duration_ms, tokens, last_event_ms, last_event_type
+                 FROM runs WHERE run_id = ?1",
+            )?
+            .query_row(params![run_id], read_run)
+            .optional()?)
+    }
+
+    /// Run ids that resemble `run_id` (for "did you mean").
+    pub fn recent_run_ids(&self, limit: u32) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT run_id FROM runs ORDER BY started_ms DESC LIMIT ?1")?;
+        let rows = stmt.query_map(params![limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The calls of one run in event order.
+    pub fn run_calls(&self, run_key: i64) -> Result<Vec<RunCall>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.name, c.failed, p.name, c.class, c.template, c.recovered, c.duration_ms
+             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN patterns p ON p.key = c.pattern
+             WHERE c.run = ?1 ORDER BY c.event_id",
+        )?;
+        let rows = stmt.query_map(params![run_key], |r| {
+            Ok(RunCall {
+                tool: r.get(0)?,
+                failed: r.get::<_, i64>(1)? != 0,
+                pattern: r.get(2)?,
+                class: r
+                    .get::<_, Option<i64>>(3)?
+                    .and_then(FailureClass::from_code),
+                template_id: r.get(4)?,
+                recovered: r.get::<_, i64>(5)? != 0,
+                duration_ms: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Runs whose status is `running`, with their newest event.
+    pub fn running_runs(&self) -> Result<Vec<RunningRun>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT run_id, agent, started_ms, last_event_ms, last_event_type FROM runs WHERE status = 'running'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let last: Option<i64> = r.get(3)?;
+            let kind: Option<String> = r.get(4)?;
+            Ok(RunningRun {
+                run_id: r.get(0)?,
+                agent: r.get(1)?,
+                started_ms: r.get(2)?,
+                last_event: last.map(|t| (t, kind.unwrap_or_default())),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Events skipped as unreadable whose time lies in `window`, plus those with no readable time.
+    pub fn skipped_events(&self, window: Window) -> Result<(u64, u64)> {
+        let in_window: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM skipped WHERE ts >= ?1 AND ts <= ?2",
+            params![window.from_ms, window.to_ms],
+            |r| r.get(0),
+        )?;
+        let untimed: i64 =
+            self.conn
+                .query_row("SELECT COUNT(*) FROM skipped WHERE ts IS NULL", [], |r| {
+                    r.get(0)
+                })?;
+        Ok((in_window as u64, untimed as u64))
+    }
+
+    /// The template text of a cluster.
+    pub fn template_text(&self, id: u32) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT template FROM templates WHERE key = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+#[derive(Default)]
+struct WorkflowStats {
+    completed: u64,
+    failed: u64,
+    durations: Histogram,
+    tokens: Histogram,
+}
+
+/// Per-workflow `clamp(baseline median / observed median)`, averaged with weights = finished
+/// runs in the window, over workflows that have both sides.
+fn pooled_ratio(
+    observed: &HashMap<String, WorkflowStats>,
+    baseline: &HashMap<String, WorkflowStats>,
+    pick: impl Fn(&WorkflowStats) -> &Histogram,
+    what: &str,
+) -> Option<(f64, String)> {
+    let (mut weighted, mut weight, mut workflows) = (0.0, 0.0, 0);
+    for (name, obs) in observed {
+        let (Some(o), Some(b)) = (
+            pick(obs).quantile(0.5),
+            baseline.get(name).and_then(|b| pick(b).quantile(0.5)),
+        ) else {
+            continue;
+        };
+        if let Some(v) = baseline_ratio(b as f64, o as f64) {
+            let n = pick(obs).len() as f64;
+            weighted += v * n;
+            weight += n;
+            workflows += 1;
+        }
+    }
+    (weight > 0.0).then(|| {
+        (
+            weighted / weight,
+            format!("{what} against each workflow's 30 days before the window, {workflows} workflow(s), weighted by runs"),
+        )
+    })
+}
+
+fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfoRow> {
+    Ok(RunInfoRow {
+        key: r.get(0)?,
+        run_id: r.get(1)?,
+        agent: r.get(2)?,
+        workflow: r.get(3)?,
+        model: r.get(4)?,
+        status: r.get(5)?,
+        started_ms: r.get(6)?,
+        completed_ms: r.get(7)?,
+        duration_ms: r.get(8)?,
+        tokens: r.get(9)?,
+        last_event_ms: r.get(10)?,
+        last_event_type: r.get(11)?,
+    })
+}
+
+/// Splits `w` into whole hours `[h0, h1)` and the partial edges (inclusive ms ranges).
+fn split_hours(w: Window) -> (Option<(i64, i64)>, Vec<(i64, i64)>) {
+    if w.to_ms < w.from_ms {
+        return (None, Vec::new());
+    }
+    let h0 = w.from_ms.div_euclid(HOUR_MS) + i64::from(w.from_ms.rem_euclid(HOUR_MS) != 0);
+    let h1 = (w.to_ms + 1).div_euclid(HOUR_MS);
+    if h0 >= h1 {
+        return (None, vec![(w.from_ms, w.to_ms)]);
+    }
+    let mut edges = Vec::new();
+    if w.from_ms < h0 * HOUR_MS {
+        edges.push((w.from_ms, h0 * HOUR_MS - 1));
+    }
+    if h1 * HOUR_MS <= w.to_ms {
+        edges.push((h1 * HOUR_MS, w.to_ms));
+    }
+    (Some((h0, h1)), edges)
+}
+
+/// Resolves names for the pattern accumulator, remembering the first error.
+struct Lookup<'r, 'c> {
+    reader: &'r IndexReader<'c>,
+    patterns: HashMap<u32, (String, String)>,
+    tool_calls: HashMap<String, u64>,
+    recent_calls: HashMap<String, u64>,
+    baseline_calls: HashMap<String, u64>,
+    recent_failures: HashMap<u32, u64>,
+    baseline_failures: HashMap<u32, u64>,
+    error: RefCell<Option<StoreError>>,
+}
+
+impl<'r, 'c> Lookup<'r, 'c> {
+    fn new(reader: &'r IndexReader<'c>, window: Window) -> Result<Self> {
+        let mut patterns = HashMap::new();
+        let mut stmt = reader
+            .conn
+            .prepare_cached("SELECT key, error_type, tool FROM patterns")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            patterns.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        }
+        let names: HashMap<u32, String> = reader
+            .tool_keys()?
+            .into_iter()
+            .map(|(n, k)| (k, n))
+            .collect();
+        let by_name = |counts: HashMap<u32, (u64, u64)>| -> HashMap<String, u64> {
+            counts
+                .into_iter()
+                .filter_map(|(k, (calls, _))| names.get(&k).map(|n| (n.clone(), calls)))
+                .collect()
+        };
+        let (recent, baseline) = trend_windows(window.to_ms);
+        Ok(Lookup {
+            reader,
+            patterns,
+            tool_calls: by_name(reader.tool_counts(window)?),
+            recent_calls: by_name(reader.tool_counts(recent)?),
+            baseline_calls: by_name(reader.tool_counts(baseline)?),
+            recent_failures: reader.pattern_counts(recent)?,
+            baseline_failures: reader.pattern_counts(baseline)?,
+            error: RefCell::new(None),
+        })
+    }
+
+    fn remember<T: Default>(&self, r: Result<T>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                T::default()
+            }
+        }
+    }
+}
+
+impl PatternLookup for Lookup<'_, '_> {
+    fn pattern_name(&self, pattern: u32) -> (String, String) {
+        self.patterns
+            .get(&pattern)
+            .cloned()
+            .unwrap_or_else(|| ("Unknown".into(), format!("pattern#{pattern}")))
+    }
+
+    fn run_name(&self, run: u32) -> String {
+        let r = self
+            .reader
+            .conn
+            .prepare_cached("SELECT run_id FROM runs WHERE key = ?1")
+            .and_then(|mut s| s.query_row(params![run], |r| r.get::<_, String>(0)))
+            .map_err(StoreError::from);
+        self.remember(r)
+    }
+
+    fn template_text(&self, template: u32) -> String {
+        let r = self
+            .reader
+            .template_text(template)
+            .map(Option::unwrap_or_default);
+        self.remember(r)
+    }
+
+    fn context_set(&self, context: u32) -> ContextSet {
+        let r = self
+            .reader
+            .conn
+            .prepare_cached("SELECT normalized, agent, model FROM contexts WHERE key = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![context], |r| {
+                    let normalized: String = r.get(0)?;
+                    let agent: String = r.get(1)?;
+                    let model: String = r.get(2)?;
+                    let tokens = tokenize(&normalized);
+                    Ok(ContextSet::new(
+                        tokens.iter().map(String::as_str),
+                        &agent,
+                        &model,
+                    ))
+                })
+            })
+            .map_err(StoreError::from);
+        self.remember(r)
+    }
+
+    fn tool_calls(&self, tool: &str) -> u64 {
+        self.tool_calls.get(tool).copied().unwrap_or(0)
+    }
+
+    fn pattern_trend_tallies(&self, pattern: u32) -> (Tally, Tally) {
+        let tool = self
+            .patterns
+            .get(&pattern)
+            .map(|p| p.1.as_str())
+            .unwrap_or("");
+        let tally = |calls: &HashMap<String, u64>, failures: &HashMap<u32, u64>| {
+            let total = calls.get(tool).copied().unwrap_or(0);
+            let failed = failures.get(&pattern).copied().unwrap_or(0).min(total);
+            Tally {
+                successes: total - failed,
+                total,
+            }
+        };
+        (
+            tally(&self.recent_calls, &self.recent_failures),
+            tally(&self.baseline_calls, &self.baseline_failures),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_split_exactly() {
+        let h = HOUR_MS;
+        let w = |a, b| Window {
+            from_ms: a,
+            to_ms: b,
+        };
+        assert_eq!(split_hours(w(0, 3 * h - 1)), (Some((0, 3)), vec![]));
+        assert_eq!(
+            split_hours(w(10, 3 * h)),
+            (Some((1, 3)), vec![(10, h - 1), (3 * h, 3 * h)])
+        );
+        assert_eq!(split_hours(w(10, 20)), (None, vec![(10, 20)]));
+        assert_eq!(
+            split_hours(w(h + 5, 2 * h + 4)),
+            (None, vec![(h + 5, 2 * h + 4)])
+        );
+        assert_eq!(split_hours(w(-5, h - 1)), (Some((0, 1)), vec![(-5, -1)]));
+    }
+}

@@ -1,0 +1,95 @@
+//! The run history and its index behind one thread-safe handle.
+//!
+//! Catch-up is serialised by a mutex around the single [`Indexer`]; queries run on pooled
+//! reader connections in parallel, so a slow question never blocks another one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StoreError};
+use crate::index::{CatchUp, IndexLocation, Indexer};
+use crate::query::IndexReader;
+use crate::source::{SourceDb, open_source};
+
+/// Readers kept for reuse.
+const READER_POOL: usize = 8;
+
+pub struct Store {
+    source_path: PathBuf,
+    location: IndexLocation,
+    writer: Mutex<(SourceDb, Indexer)>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens the run history at `source_path` (validated) and its index.
+    pub fn open(source_path: &Path, location: Option<IndexLocation>) -> Result<Store> {
+        let source = open_source(source_path)?;
+        let location = location.unwrap_or_else(|| IndexLocation::default_for(source_path));
+        let indexer = match Indexer::open(location.clone()) {
+            Ok(i) => i,
+            Err(e) => {
+                // An unusable cache file must not make the product unusable: fall back to memory.
+                tracing::warn!(error = %e, "index unusable; keeping the index in memory instead");
+                let memory =
+                    IndexLocation::Memory(format!("selfheal-fallback-{}", std::process::id()));
+                Indexer::open(memory)?
+            }
+        };
+        let location = indexer.location().clone();
+        Ok(Store {
+            source_path: source_path.to_path_buf(),
+            location,
+            writer: Mutex::new((source, indexer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn source_path(&self) -> &Path {
+        &self.source_path
+    }
+
+    pub fn index_location(&self) -> &IndexLocation {
+        &self.location
+    }
+
+    /// Indexes the events written since the last call. `progress(done, total)` is called
+    /// after each batch.
+    pub fn refresh(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<CatchUp> {
+        let mut guard = self.writer.lock().map_err(|_| {
+            StoreError::Index("a previous catch-up panicked; restart the server".into())
+        })?;
+        let (source, indexer) = &mut *guard;
+        if !source.path().exists() {
+            return Err(StoreError::Missing {
+                path: source.path().to_path_buf(),
+            });
+        }
+        indexer.catch_up(source, progress)
+    }
+
+    /// Runs `f` with the run-history connection (shared with catch-up, so keep it short).
+    pub fn with_source<T>(&self, f: impl FnOnce(&SourceDb) -> Result<T>) -> Result<T> {
+        let guard = self.writer.lock().map_err(|_| {
+            StoreError::Index("a previous catch-up panicked; restart the server".into())
+        })?;
+        f(&guard.0)
+    }
+
+    /// Runs `f` with a reader of the index.
+    pub fn read<T>(&self, f: impl FnOnce(&IndexReader<'_>) -> Result<T>) -> Result<T> {
+        let conn = match self.readers.lock().ok().and_then(|mut pool| pool.pop()) {
+            Some(c) => c,
+            None => self.location.open_reader()?,
+        };
+        let out = f(&IndexReader::new(&conn));
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+}
