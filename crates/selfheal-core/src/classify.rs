@@ -401,10 +401,10 @@ pub fn classify(facts: &FailureFacts<'_>) -> Classification {
         }
     }
     if let Some(duration) = facts.duration_ms.filter(|d| *d > 0) {
-        if let Some(ceiling) = facts.timeout_ceiling_ms.filter(|c| *c > 0) {
-            if duration as f64 >= 0.95 * ceiling as f64 {
-                votes.push((FailureClass::Timeout, 0.6, Signal::DurationAtCeiling));
-            }
+        if let Some(ceiling) = facts.timeout_ceiling_ms.filter(|c| *c > 0)
+            && duration as f64 >= 0.95 * ceiling as f64
+        {
+            votes.push((FailureClass::Timeout, 0.6, Signal::DurationAtCeiling));
         }
         if ROUND_TIMEOUTS_MS
             .iter()

@@ -122,12 +122,12 @@ impl AgentAcc {
             "running" => self.running += 1,
             _ => {}
         }
-        if status != "running" {
-            if let Some(d) = duration_ms.filter(|d| *d >= 0) {
-                self.duration_sum_ms += d as f64;
-                self.duration_n += 1;
-                self.durations.add(d as u64);
-            }
+        if status != "running"
+            && let Some(d) = duration_ms.filter(|d| *d >= 0)
+        {
+            self.duration_sum_ms += d as f64;
+            self.duration_n += 1;
+            self.durations.add(d as u64);
         }
     }
 

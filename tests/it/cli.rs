@@ -1,0 +1,125 @@
+//! The `self-heal` binary: exit codes, messages, `--json` equal to the tool's structured
+//! content, `init`, `templates`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use selfheal_app::args::DetectArgs;
+use selfheal_tests::{PLANT_NOW, app, bin, ms, plant, quiet};
+
+fn self_heal(args: &[&str], db: &std::path::Path, index: &std::path::Path) -> std::process::Output {
+    Command::new(bin("self-heal"))
+        .args(args)
+        .env("DATABASE_PATH", db)
+        .env("SELFHEAL_NOW", PLANT_NOW)
+        .env("SELFHEAL_INDEX_DIR", index)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn json_output_equals_the_structured_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let out = self_heal(
+        &[
+            "detect",
+            "--json",
+            "--since",
+            "-7d",
+            "--min-occurrences",
+            "3",
+            "--confidence",
+            "0.75",
+        ],
+        &db,
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut view = serde_json::to_value(
+        app(&db, ms(PLANT_NOW))
+            .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+            .unwrap(),
+    )
+    .unwrap();
+    // Only the count of events indexed by this very call may differ.
+    view["data"]["events_indexed_now"] = cli["data"]["events_indexed_now"].clone();
+    assert_eq!(cli, view);
+
+    let text = self_heal(&["detect"], &db, dir.path());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("timeout:fetch_url") && text.contains("fix:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_exit_non_zero_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let cases: [(&[&str], &str); 4] = [
+        (&["detect"], "does not exist"),
+        (&["detect", "--since", "yesterday"], "accepted"),
+        (&["detect", "--min-occurrences", "0"], "from 1 to"),
+        (&["detect", "--confidence", "2"], "from 0 to 1"),
+    ];
+    for (args, needle) in cases {
+        let out = self_heal(args, &missing, dir.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!missing.exists(), "analysis never creates the database");
+}
+
+#[test]
+fn init_creates_the_run_history_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let out = self_heal(&["init"], &db, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = self_heal(&["dashboard", "--json"], &db, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["overall_health_score"],
+        serde_json::Value::Null,
+        "nothing to measure in an empty history"
+    );
+}
+
+#[test]
+fn templates_reads_lines_in_order() {
+    let mut child = Command::new(bin("self-heal"))
+        .args(["templates", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"open /a/b.txt failed: ENOENT\nconnection refused: 10.0.0.1:5432\nopen /c/d/e.txt failed: ENOENT\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["template_id"], v[2]["template_id"]);
+    assert_ne!(v[0]["template_id"], v[1]["template_id"]);
+}

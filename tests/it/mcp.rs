@@ -1,0 +1,223 @@
+//! The real server binary over stdio, driven by an rmcp client: every tool answers with
+//! structured content matching the data; bad input is a tool error that changes nothing and
+//! leaves the server serving; a missing database is reported per call.
+
+use std::path::Path;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use selfheal_tests::{PLANT_NOW, bin, plant};
+use serde_json::{Value, json};
+
+async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> {
+    let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
+        c.env("DATABASE_PATH", db)
+            .env("SELFHEAL_NOW", PLANT_NOW)
+            .env("SELFHEAL_INDEX_DIR", index_dir)
+            .env("RUST_LOG", "warn");
+    });
+    ().serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const TOOLS: [&str; 7] = [
+    "analyze_run_health",
+    "compute_agent_metrics",
+    "compute_tool_reliability",
+    "detect_failure_patterns",
+    "detect_stalled_runs",
+    "get_health_dashboard",
+    "get_pattern",
+];
+
+#[tokio::test]
+async fn every_tool_answers_over_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = plant(dir.path(), 1);
+    let client = connect(&db, dir.path()).await;
+
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort();
+    assert_eq!(names, TOOLS);
+    for t in &tools {
+        assert!(t.output_schema.is_some(), "{} lacks outputSchema", t.name);
+        let ann = t
+            .annotations
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} lacks annotations", t.name));
+        assert_eq!(ann.read_only_hint, Some(true), "{}", t.name);
+        assert!(t.description.as_ref().is_some_and(|d| d.len() > 40));
+    }
+
+    let stalled_run = truth["stalled_runs"][0].as_str().unwrap();
+    let first_pattern = truth["patterns"][0]["id"].as_str().unwrap();
+    let calls = [
+        ("detect_failure_patterns", json!({})),
+        ("get_pattern", json!({"pattern_id": first_pattern})),
+        ("analyze_run_health", json!({"run_id": stalled_run})),
+        ("compute_agent_metrics", json!({"since": "-7d"})),
+        (
+            "compute_tool_reliability",
+            json!({"tool_name": "fetch_url"}),
+        ),
+        ("get_health_dashboard", json!({"detailed": true})),
+        ("detect_stalled_runs", json!({})),
+    ];
+    for (tool, args) in calls {
+        let r = call(&client, tool, args).await;
+        assert_ne!(r.is_error, Some(true), "{tool}: {}", text(&r));
+        assert!(
+            r.structured_content.as_ref().is_some_and(Value::is_object),
+            "{tool}"
+        );
+        assert!(!text(&r).is_empty());
+    }
+    let detect = call(&client, "detect_failure_patterns", json!({})).await;
+    let ids: Vec<&str> = detect.structured_content.as_ref().unwrap()["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), truth["patterns"].as_array().unwrap().len());
+    let health = call(
+        &client,
+        "analyze_run_health",
+        json!({"run_id": stalled_run}),
+    )
+    .await;
+    let issues = health.structured_content.unwrap()["issues"].to_string();
+    assert!(
+        issues.contains("no event for"),
+        "a stalled run is reported as such: {issues}"
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_input_is_a_tool_error_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let client = connect(&db, dir.path()).await;
+    let cases = [
+        (
+            "detect_failure_patterns",
+            json!({"since": "yesterday"}),
+            "-7d",
+        ),
+        ("detect_failure_patterns", json!({"since": "-7x"}), "unit"),
+        ("detect_failure_patterns", json!({"since": ""}), "empty"),
+        ("detect_failure_patterns", json!({"since": 7}), "string"),
+        (
+            "detect_failure_patterns",
+            json!({"min_occurrences": 0}),
+            "from 1 to",
+        ),
+        (
+            "detect_failure_patterns",
+            json!({"min_occurrences": 1_000_000_000_000i64}),
+            "from 1 to",
+        ),
+        (
+            "detect_failure_patterns",
+            json!({"confidence_threshold": 1.5}),
+            "from 0 to 1",
+        ),
+        (
+            "detect_failure_patterns",
+            json!({"min_occurrences": "three"}),
+            "invalid type",
+        ),
+        (
+            "detect_failure_patterns",
+            json!({"bogus": 1}),
+            "unknown field",
+        ),
+        (
+            "get_pattern",
+            json!({"pattern_id": "nope:nothing"}),
+            "detect_failure_patterns",
+        ),
+        (
+            "get_pattern",
+            json!({"pattern_id": "no-colon"}),
+            "<error_type>:<tool_name>",
+        ),
+        ("get_pattern", json!({}), "pattern_id"),
+        (
+            "analyze_run_health",
+            json!({"run_id": "does-not-exist"}),
+            "no run",
+        ),
+        (
+            "analyze_run_health",
+            json!({"run_id": "x".repeat(100_000)}),
+            "at most",
+        ),
+        (
+            "detect_stalled_runs",
+            json!({"threshold_minutes": -5}),
+            "from 1 to",
+        ),
+        ("compute_tool_reliability", json!({"limit": 0}), "from 1 to"),
+    ];
+    for (tool, args, needle) in cases {
+        let r = call(&client, tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
+        assert!(
+            text(&r).contains(needle),
+            "{tool} {args}: {:?} lacks {needle:?}",
+            text(&r)
+        );
+    }
+    let ok = call(&client, "detect_failure_patterns", json!({})).await;
+    assert_ne!(ok.is_error, Some(true));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn database_problems_are_reported_per_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let corrupt = dir.path().join("corrupt.db");
+    std::fs::write(&corrupt, vec![7u8; 8192]).unwrap();
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes(x)")
+        .unwrap();
+    let cases = [
+        (dir.path().join("missing.db"), "does not exist"),
+        (empty, "empty"),
+        (corrupt, "not a readable SQLite database"),
+        (foreign, "self-heal init"),
+    ];
+    for (db, needle) in cases {
+        let client = connect(&db, dir.path()).await;
+        let r = call(&client, "get_health_dashboard", json!({})).await;
+        assert_eq!(r.is_error, Some(true), "{}", db.display());
+        assert!(text(&r).contains(needle), "{}: {}", db.display(), text(&r));
+        client.cancel().await.unwrap();
+    }
+}
