@@ -1,0 +1,369 @@
+//! `selfheal-bench`: measures self-healing-mcp at several history sizes, in one run, against
+//! the raw-SQL baseline on the same file.
+//!
+//! For each size it generates a history with `selfheal-synth` (seed 1, 90 days), then:
+//! - times the raw-SQL baseline: the best single aggregate over `run_events` with
+//!   `json_extract` answering "which (error_type, tool) failed at least 3 times since -7d"
+//!   (and the same over the whole history, the baseline of a cold catch-up);
+//! - starts the release server over stdio with an empty index and times the first
+//!   `detect_failure_patterns` call (cold catch-up of every event, plus the query);
+//! - times every analysis tool warm (p50/p95 over `--samples` calls, through the real server);
+//! - appends 10 000 events and times the next `detect_failure_patterns` call;
+//! - reads the server's peak RSS (`VmHWM`).
+//!
+//! Usage: `cargo run --release -p selfheal-bench -- --sizes 100k,1m,5m`
+//! (build the server first: `cargo build --release -p self-healing-mcp`).
+
+#![allow(clippy::print_stdout)] // printing the results is this binary's job
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{TimeZone, Utc};
+use clap::Parser;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Benchmark self-healing-mcp against raw SQL at several history sizes")]
+struct Args {
+    /// History sizes in events (suffixes k and m accepted)
+    #[arg(long, default_value = "100k,1m,5m", value_delimiter = ',')]
+    sizes: Vec<String>,
+    /// Warm calls per tool
+    #[arg(long, default_value_t = 20)]
+    samples: usize,
+    /// Days of history
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// Server binary [default: target/release/self-healing-mcp next to this binary]
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Directory for the generated histories [default: a temporary directory]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also write the results as JSON to this file
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (digits, mult) = match s.chars().last() {
+        Some('k') => (&s[..s.len() - 1], 1_000),
+        Some('m') => (&s[..s.len() - 1], 1_000_000),
+        _ => (s.as_str(), 1),
+    };
+    let n: f64 = digits
+        .parse()
+        .with_context(|| format!("bad size {s:?}; use e.g. 100k, 1m, 5m"))?;
+    Ok((n * mult as f64) as u64)
+}
+
+#[derive(Serialize, Clone, Copy, Default)]
+struct Latency {
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+fn latency(mut samples: Vec<Duration>) -> Latency {
+    samples.sort();
+    let pick = |q: f64| {
+        let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    Latency {
+        p50_ms: pick(0.5),
+        p95_ms: pick(0.95),
+    }
+}
+
+#[derive(Serialize)]
+struct SizeResult {
+    events: u64,
+    generate_s: f64,
+    sql_detect_ms: f64,
+    sql_full_scan_ms: f64,
+    cold_call_s: f64,
+    cold_events_per_s: f64,
+    cold_vs_sql_full_scan: f64,
+    tools: Vec<(String, Latency)>,
+    detect_speedup_vs_sql: f64,
+    after_10k_ms: f64,
+    after_10k_minus_warm_ms: f64,
+    peak_rss_mib: f64,
+    index_mib: f64,
+}
+
+/// The raw-SQL baseline: one aggregate over run_events answering detect's question.
+const SQL_DETECT: &str = "
+SELECT COALESCE(json_extract(event_data, '$.error_type'), 'Unknown') AS error_type,
+       COALESCE(json_extract(event_data, '$.name'), json_extract(event_data, '$.tool_name')) AS tool,
+       COUNT(*) AS occurrences, COUNT(DISTINCT run_id) AS runs, MIN(timestamp), MAX(timestamp)
+FROM run_events
+WHERE event_type = 'tool_complete' AND timestamp >= ?1 AND json_valid(event_data)
+  AND json_extract(event_data, '$.is_error') IN (1, 'true')
+GROUP BY error_type, tool HAVING COUNT(*) >= 3 ORDER BY occurrences DESC";
+
+fn time_sql(db: &Path, since: &str) -> anyhow::Result<f64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut stmt = conn.prepare(SQL_DETECT)?;
+        let rows = stmt.query_map([since], |r| r.get::<_, i64>(2))?.count();
+        best = best.min(t.elapsed().as_secs_f64() * 1000.0);
+        if rows == 0 {
+            bail!("the baseline found no pattern; the history is not what the benchmark expects");
+        }
+    }
+    Ok(best)
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn dir_mib(dir: &Path) -> f64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum::<u64>() as f64
+                / 1_048_576.0
+        })
+        .unwrap_or(f64::NAN)
+}
+
+async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: &Value,
+) -> anyhow::Result<CallToolResult> {
+    let r = client
+        .call_tool(
+            CallToolRequestParams::new(tool.to_string())
+                .with_arguments(args.as_object().cloned().unwrap_or_default()),
+        )
+        .await
+        .with_context(|| format!("{tool} failed"))?;
+    if r.is_error == Some(true) {
+        bail!("{tool} returned an error: {:?}", r.content);
+    }
+    Ok(r)
+}
+
+async fn bench_size(
+    args: &Args,
+    server: &Path,
+    dir: &Path,
+    events: u64,
+) -> anyhow::Result<SizeResult> {
+    let end = Utc
+        .with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .context("fixed instant")?;
+    let db = dir.join(format!("history-{events}.db"));
+    let _ = std::fs::remove_file(&db);
+    eprintln!("[{events}] generating…");
+    let t = Instant::now();
+    let mut conn = rusqlite::Connection::open(&db)?;
+    let mut cfg = selfheal_synth::SynthConfig::new(1, events, end);
+    cfg.days = args.days;
+    cfg.collect_truth = false;
+    let truth = selfheal_synth::generate(&mut conn, &cfg)?;
+    let generate_s = t.elapsed().as_secs_f64();
+
+    eprintln!("[{events}] raw SQL baselines…");
+    let since = (end - chrono::Duration::days(7))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let sql_detect_ms = time_sql(&db, &since)?;
+    let sql_full_scan_ms = time_sql(&db, "0000")?;
+
+    let index_dir = dir.join(format!("index-{events}"));
+    let _ = std::fs::remove_dir_all(&index_dir);
+    std::fs::create_dir_all(&index_dir)?;
+    let cmd = tokio::process::Command::new(server).configure(|c| {
+        c.env("DATABASE_PATH", &db)
+            .env("SELFHEAL_NOW", end.to_rfc3339())
+            .env("SELFHEAL_INDEX_DIR", &index_dir)
+            .env("RUST_LOG", "warn");
+    });
+    let transport = TokioChildProcess::new(cmd)?;
+    let pid = transport.id().context("server pid")?;
+    let client = ().serve(transport).await?;
+
+    eprintln!("[{events}] cold catch-up…");
+    let t = Instant::now();
+    let first = call(&client, "detect_failure_patterns", &json!({})).await?;
+    let cold_call_s = t.elapsed().as_secs_f64();
+    let structured = first.structured_content.unwrap_or_default();
+    let pattern_id = structured["patterns"][0]["id"]
+        .as_str()
+        .unwrap_or("timeout:fetch_url")
+        .to_string();
+    let run_id = structured["patterns"][0]["affected_run_ids"][0]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+
+    eprintln!("[{events}] warm latencies…");
+    let tools: Vec<(&str, Value)> = vec![
+        ("detect_failure_patterns", json!({})),
+        ("get_pattern", json!({"pattern_id": pattern_id})),
+        ("analyze_run_health", json!({"run_id": run_id})),
+        ("compute_agent_metrics", json!({})),
+        ("compute_tool_reliability", json!({})),
+        ("get_health_dashboard", json!({})),
+        ("detect_stalled_runs", json!({})),
+    ];
+    let mut latencies = Vec::new();
+    for (tool, a) in &tools {
+        call(&client, tool, a).await?; // warm-up
+        let mut samples = Vec::with_capacity(args.samples);
+        for _ in 0..args.samples {
+            let t = Instant::now();
+            call(&client, tool, a).await?;
+            samples.push(t.elapsed());
+        }
+        latencies.push((tool.to_string(), latency(samples)));
+    }
+
+    eprintln!("[{events}] call after 10k new events…");
+    selfheal_synth::append_events(&mut conn, 2, 10_000, end - chrono::Duration::minutes(1))?;
+    let t = Instant::now();
+    let after = call(&client, "detect_failure_patterns", &json!({})).await?;
+    let after_10k_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let indexed = after.structured_content.unwrap_or_default()["data"]["events_indexed_now"]
+        .as_u64()
+        .unwrap_or(0);
+    if indexed < 9_000 {
+        bail!("the call after appending indexed only {indexed} events");
+    }
+    let peak_rss_mib = peak_rss_mib(pid);
+    client.cancel().await?;
+    let index_mib = dir_mib(&index_dir);
+
+    let detect_p50 = latencies[0].1.p50_ms;
+    Ok(SizeResult {
+        events: truth.total_events,
+        generate_s,
+        sql_detect_ms,
+        sql_full_scan_ms,
+        cold_call_s,
+        cold_events_per_s: truth.total_events as f64 / cold_call_s,
+        cold_vs_sql_full_scan: cold_call_s * 1000.0 / sql_full_scan_ms,
+        detect_speedup_vs_sql: sql_detect_ms / detect_p50,
+        after_10k_ms,
+        after_10k_minus_warm_ms: after_10k_ms - detect_p50,
+        tools: latencies,
+        peak_rss_mib,
+        index_mib,
+    })
+}
+
+fn print_tables(results: &[SizeResult]) {
+    println!(
+        "| events | cold catch-up | raw SQL, whole history | cold / SQL | detect p50 / p95 | raw SQL detect | speed-up | after 10k new events | peak RSS | index size |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        println!(
+            "| {} | {:.2} s ({:.0}k events/s) | {:.0} ms | {:.1}× | {:.1} / {:.1} ms | {:.0} ms | {:.0}× | {:.0} ms (+{:.0} ms) | {:.0} MiB | {:.0} MiB |",
+            r.events,
+            r.cold_call_s,
+            r.cold_events_per_s / 1000.0,
+            r.sql_full_scan_ms,
+            r.cold_vs_sql_full_scan,
+            r.tools[0].1.p50_ms,
+            r.tools[0].1.p95_ms,
+            r.sql_detect_ms,
+            r.detect_speedup_vs_sql,
+            r.after_10k_ms,
+            r.after_10k_minus_warm_ms,
+            r.peak_rss_mib,
+            r.index_mib,
+        );
+    }
+    println!();
+    print!("| tool (warm p50 / p95 ms) |");
+    for r in results {
+        print!(" {} events |", r.events);
+    }
+    println!();
+    print!("|---|");
+    for _ in results {
+        print!("---:|");
+    }
+    println!();
+    if let Some(first) = results.first() {
+        for (i, (tool, _)) in first.tools.iter().enumerate() {
+            print!("| {tool} |");
+            for r in results {
+                let l = r.tools[i].1;
+                print!(" {:.1} / {:.1} |", l.p50_ms, l.p95_ms);
+            }
+            println!();
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let sizes: Vec<u64> = args
+        .sizes
+        .iter()
+        .map(|s| parse_size(s))
+        .collect::<anyhow::Result<_>>()?;
+    let server = match &args.server {
+        Some(s) => s.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("binary directory")?
+            .join("self-healing-mcp"),
+    };
+    if !server.exists() {
+        bail!(
+            "server binary {} not found; build it with `cargo build --release -p self-healing-mcp`",
+            server.display()
+        );
+    }
+    let temp = tempfile::tempdir()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let mut results = Vec::new();
+    for size in sizes {
+        let r = bench_size(&args, &server, &dir, size).await?;
+        results.push(r);
+    }
+    println!(
+        "machine: {} cores; history: synthetic, seed 1, {} days, window -7d",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.days
+    );
+    print_tables(&results);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
+}
