@@ -221,10 +221,10 @@ async def check_tools(checks, client):
               f"missing {sorted(ANALYSIS_TOOLS - names)}")
     extra = names - ANALYSIS_TOOLS
     unknown = extra - set(LATER_TOOLS)
-    checks.ok("tools/list has no unexpected tools", not unknown,
-              f"unexpected {sorted(unknown)} (they are still called below)")
     if extra:
-        print(f"note: further tools listed: {sorted(extra)}", flush=True)
+        print(f"note: further tools listed (each is called below): {sorted(extra)}", flush=True)
+    if unknown:
+        print(f"note: tools unknown to this script (called with {{}}): {sorted(unknown)}", flush=True)
     checks.ok("tool names are unique", len(names) == len(tools), f"{len(tools)} entries, {len(names)} names")
     for t in sorted(tools, key=lambda t: t.name):
         checks.ok(f"{t.name}: inputSchema is an object schema",

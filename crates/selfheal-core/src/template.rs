@@ -76,6 +76,9 @@ pub const SIMILARITY_THRESHOLD: f64 = 0.5;
 /// Weight of a position whose template token is a constant word (letters only).
 pub const CONST_WEIGHT: f64 = 2.0;
 
+/// A message never joins a template it differs from in this many consecutive words.
+pub const MAX_WORD_RUN: usize = 2;
+
 /// Longest quoted span (in bytes, quotes included) that is masked as one value.
 const MAX_QUOTED: usize = 256;
 
@@ -105,8 +108,17 @@ pub struct Mined {
 #[derive(Clone, Debug, Default)]
 pub struct TemplateMiner {
     clusters: Vec<Cluster>,
-    /// partition → (token count, routing token) → cluster ids, ascending.
-    index: HashMap<String, HashMap<usize, HashMap<String, Vec<u32>>>>,
+    /// partition → lookup tables; a pure function of `clusters`.
+    index: HashMap<String, PartitionIndex>,
+}
+
+/// The lookup tables of one partition. Id lists are kept ascending.
+#[derive(Clone, Debug, Default)]
+struct PartitionIndex {
+    /// (token count, routing token) → cluster ids.
+    by_shape: HashMap<(usize, String), Vec<u32>>,
+    /// Constant skeleton → cluster ids (templates with at least one constant token).
+    by_skeleton: HashMap<String, Vec<u32>>,
 }
 
 impl TemplateMiner {
@@ -164,86 +176,130 @@ impl TemplateMiner {
             index: HashMap::new(),
         };
         for cluster in clusters {
-            miner.index_cluster(&cluster);
+            miner.index_insert(cluster.id, &cluster.partition, &cluster.tokens);
             miner.clusters.push(cluster);
         }
         miner
     }
 
-    fn cluster(&self, id: u32) -> Option<&Cluster> {
-        let direct = (id as usize)
-            .checked_sub(1)
-            .and_then(|i| self.clusters.get(i));
-        match direct {
-            Some(c) if c.id == id => Some(c),
-            _ => self
-                .clusters
-                .binary_search_by_key(&id, |c| c.id)
-                .ok()
-                .and_then(|i| self.clusters.get(i)),
-        }
-    }
-
-    fn cluster_mut(&mut self, id: u32) -> Option<&mut Cluster> {
-        let pos = match (id as usize)
+    fn position(&self, id: u32) -> Option<usize> {
+        match (id as usize)
             .checked_sub(1)
             .and_then(|i| self.clusters.get(i))
         {
             Some(c) if c.id == id => Some(id as usize - 1),
             _ => self.clusters.binary_search_by_key(&id, |c| c.id).ok(),
-        };
-        pos.and_then(move |i| self.clusters.get_mut(i))
+        }
     }
 
-    fn index_cluster(&mut self, cluster: &Cluster) {
-        let by_len = match self.index.get_mut(&cluster.partition) {
-            Some(m) => m,
-            None => self.index.entry(cluster.partition.clone()).or_default(),
+    fn cluster(&self, id: u32) -> Option<&Cluster> {
+        self.position(id).and_then(|i| self.clusters.get(i))
+    }
+
+    fn index_insert(&mut self, id: u32, partition: &str, tokens: &[String]) {
+        let part = match self.index.get_mut(partition) {
+            Some(p) => p,
+            None => self.index.entry(partition.to_owned()).or_default(),
         };
-        by_len
-            .entry(cluster.tokens.len())
-            .or_default()
-            .entry(route_key(&cluster.tokens).to_owned())
-            .or_default()
-            .push(cluster.id);
+        let shape = (tokens.len(), route_key(tokens).to_owned());
+        insert_sorted(part.by_shape.entry(shape).or_default(), id);
+        let skeleton = skeleton(tokens);
+        if !skeleton.is_empty() {
+            insert_sorted(part.by_skeleton.entry(skeleton).or_default(), id);
+        }
+    }
+
+    fn index_remove(&mut self, id: u32, partition: &str, tokens: &[String]) {
+        let Some(part) = self.index.get_mut(partition) else {
+            return;
+        };
+        let shape = (tokens.len(), route_key(tokens).to_owned());
+        if let Some(ids) = part.by_shape.get_mut(&shape) {
+            ids.retain(|&x| x != id);
+            if ids.is_empty() {
+                part.by_shape.remove(&shape);
+            }
+        }
+        let skeleton = skeleton(tokens);
+        if let Some(ids) = part.by_skeleton.get_mut(&skeleton) {
+            ids.retain(|&x| x != id);
+            if ids.is_empty() {
+                part.by_skeleton.remove(&skeleton);
+            }
+        }
     }
 
     fn push_cluster(&mut self, partition: &str, tokens: Vec<String>) -> u32 {
         let id = self.clusters.last().map_or(1, |c| c.id + 1);
-        let cluster = Cluster {
+        self.index_insert(id, partition, &tokens);
+        self.clusters.push(Cluster {
             id,
             partition: partition.to_owned(),
             tokens,
             size: 1,
-        };
-        self.index_cluster(&cluster);
-        self.clusters.push(cluster);
+        });
         id
     }
 
     /// Merges `tokens` into cluster `id`; returns whether the template changed.
     fn absorb(&mut self, id: u32, tokens: &[String]) -> bool {
-        let Some(cluster) = self.cluster_mut(id) else {
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        let Some(cluster) = self.clusters.get_mut(pos) else {
             return false;
         };
         cluster.size += 1;
-        let mut changed = false;
-        for (t, m) in cluster.tokens.iter_mut().zip(tokens) {
-            if token_matches(t, m) {
-                continue;
+        let merged = if cluster.tokens.len() == tokens.len() {
+            if cluster
+                .tokens
+                .iter()
+                .zip(tokens)
+                .all(|(t, m)| token_matches(t, m))
+            {
+                return false;
             }
-            *t = generalize(t, m);
-            changed = true;
+            cluster
+                .tokens
+                .iter()
+                .zip(tokens)
+                .map(|(t, m)| merge_token(t, m))
+                .collect()
+        } else {
+            merge_by_skeleton(&cluster.tokens, tokens)
+        };
+        if merged == cluster.tokens {
+            return false;
         }
-        changed
+        let old = std::mem::replace(&mut cluster.tokens, merged);
+        let partition = cluster.partition.clone();
+        self.index_remove(id, &partition, &old);
+        if let Some(new) = self.clusters.get(pos).map(|c| c.tokens.clone()) {
+            self.index_insert(id, &partition, &new);
+        }
+        true
     }
 
     fn best_match(&self, partition: &str, tokens: &[String]) -> Option<u32> {
-        let ids = self
-            .index
-            .get(partition)?
-            .get(&tokens.len())?
-            .get(route_key(tokens))?;
+        let part = self.index.get(partition)?;
+        // 1. Same constant words in the same order: the same message shape whatever the
+        //    number of variable tokens. Prefer a template of the same length.
+        let skeleton = skeleton(tokens);
+        if !skeleton.is_empty() {
+            if let Some(ids) = part.by_skeleton.get(&skeleton) {
+                let same_len = ids.iter().copied().find(|&id| {
+                    self.cluster(id)
+                        .is_some_and(|c| c.tokens.len() == tokens.len())
+                });
+                if let Some(id) = same_len.or_else(|| ids.first().copied()) {
+                    return Some(id);
+                }
+            }
+        }
+        // 2. Drain: same length and routing token, most similar template above the threshold.
+        let ids = part
+            .by_shape
+            .get(&(tokens.len(), route_key(tokens).to_owned()))?;
         let mut best: Option<(f64, usize, u32)> = None;
         for &id in ids {
             let Some(cluster) = self.cluster(id) else {
@@ -265,12 +321,81 @@ impl TemplateMiner {
     }
 }
 
-/// The token a message is routed by: its first token, or [`WILDCARD`] when that holds digits
-/// (a likely variable), as in Drain's parse tree.
+fn insert_sorted(ids: &mut Vec<u32>, id: u32) {
+    if let Err(at) = ids.binary_search(&id) {
+        ids.insert(at, id);
+    }
+}
+
+/// Whether a token is (or holds) a variable part: a mask, a wildcard, or any digit.
+fn is_variable(t: &str) -> bool {
+    t.bytes().any(|b| b.is_ascii_digit()) || holds_mask(t)
+}
+
+/// Whether a token is only a value: masks, digits and punctuation, no letters outside masks.
+fn is_pure_variable(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut any = false;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'<' {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_uppercase() || b[j] == b'*') {
+                j += 1;
+            }
+            if j > i + 1 && j < b.len() && b[j] == b'>' {
+                any = true;
+                i = j + 1;
+                continue;
+            }
+        }
+        if b[i].is_ascii_digit() {
+            any = true;
+        } else if b[i].is_ascii_alphabetic() || b[i] >= 0x80 {
+            return false;
+        }
+        i += 1;
+    }
+    any
+}
+
+/// Whether a token contains a mask such as `<NUM>` or `<*>`.
+fn holds_mask(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'<' {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_uppercase() || b[j] == b'*') {
+                j += 1;
+            }
+            if j > i + 1 && j < b.len() && b[j] == b'>' {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The constant tokens of a message or template, in order, joined by spaces.
+fn skeleton(tokens: &[String]) -> String {
+    let mut s = String::new();
+    for t in tokens.iter().filter(|t| !is_variable(t)) {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(t);
+    }
+    s
+}
+
+/// The routing token of a message: its first token, or [`WILDCARD`] when that is variable,
+/// as in Drain's parse tree.
 fn route_key(tokens: &[String]) -> &str {
     match tokens.first() {
         None => "",
-        Some(t) if t.contains(WILDCARD) || t.bytes().any(|b| b.is_ascii_digit()) => WILDCARD,
+        Some(t) if is_variable(t) => WILDCARD,
         Some(t) => t,
     }
 }
@@ -287,6 +412,15 @@ fn token_matches(t: &str, m: &str) -> bool {
     }
 }
 
+/// The template token after absorbing message token `m`.
+fn merge_token(t: &str, m: &str) -> String {
+    if token_matches(t, m) {
+        t.to_owned()
+    } else {
+        generalize(t, m)
+    }
+}
+
 /// The wildcard that covers both tokens, keeping a shared `key=` prefix.
 fn generalize(t: &str, m: &str) -> String {
     if let (Some(a), Some(b)) = (t.find('='), m.find('=')) {
@@ -295,6 +429,43 @@ fn generalize(t: &str, m: &str) -> String {
         }
     }
     WILDCARD.to_owned()
+}
+
+/// Merges a message into a template of another length with the same skeleton: the
+/// constants align one to one; runs of variable tokens between them are merged position by
+/// position when they have the same length and become one [`WILDCARD`] otherwise.
+fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(template.len().max(tokens.len()));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (i0, j0) = (i, j);
+        while i < template.len() && is_variable(&template[i]) {
+            i += 1;
+        }
+        while j < tokens.len() && is_variable(&tokens[j]) {
+            j += 1;
+        }
+        let (run_t, run_m) = (&template[i0..i], &tokens[j0..j]);
+        if run_t.len() == run_m.len() {
+            out.extend(run_t.iter().zip(run_m).map(|(t, m)| merge_token(t, m)));
+        } else {
+            out.push(WILDCARD.to_owned());
+        }
+        match (template.get(i), tokens.get(j)) {
+            (Some(t), Some(_)) => {
+                out.push(t.clone());
+                i += 1;
+                j += 1;
+            }
+            (Some(_), None) => {
+                // Not the same skeleton (cannot happen through `best_match`): keep the rest.
+                out.extend(template[i..].iter().cloned());
+                break;
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// Similarity of a template and a message of the same length, and the template's wildcard
@@ -306,21 +477,32 @@ fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
     let mut total = 0.0;
     let mut same = 0.0;
     let mut wildcards = 0;
+    // Consecutive positions where two different words stand: different wording, not a value.
+    let mut word_run = 0;
     for (t, m) in template.iter().zip(tokens) {
         if t == WILDCARD {
             wildcards += 1;
             total += 1.0;
             same += 0.5;
+            word_run = 0;
             continue;
         }
-        let w = if is_constant_word(t) {
-            CONST_WEIGHT
+        let constant = is_constant_word(t);
+        if constant && t != m && is_constant_word(m) {
+            word_run += 1;
+            if word_run >= MAX_WORD_RUN {
+                return (0.0, wildcards);
+            }
         } else {
-            1.0
-        };
+            word_run = 0;
+        }
+        let w = if constant { CONST_WEIGHT } else { 1.0 };
         total += w;
         if token_matches(t, m) {
             same += w;
+        } else if is_pure_variable(t) && is_pure_variable(m) {
+            // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`).
+            same += 0.5 * w;
         }
     }
     (same / total, wildcards)
@@ -390,6 +572,17 @@ pub fn normalize(message: &str) -> String {
         }
         let word = &message[start..end];
         push_sep(&mut out);
+        // `5.00 KB`, `30 seconds`: a number and its unit word are one value.
+        if !prev.code {
+            if let Some((mask, lead, trail, unit_end)) = number_with_unit(message, word, end) {
+                out.push_str(lead);
+                out.push_str(mask.as_str());
+                out.push_str(trail);
+                prev = Context::default();
+                i = unit_end;
+                continue;
+            }
+        }
         classify_word(word, &prev, next_word(message, end), &mut out, false);
         prev = Context::from_word(word);
         i = end;
@@ -415,6 +608,47 @@ fn push_sep(out: &mut String) {
     if !out.is_empty() && !out.ends_with(' ') {
         out.push(' ');
     }
+}
+
+/// Unit words that turn a preceding number into one value (`5.00 KB`, `30 seconds`).
+const TIME_UNIT_WORDS: &[&str] = &[
+    "ns", "ms", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hr",
+    "hrs", "hour", "hours", "day", "days",
+];
+const SIZE_UNIT_WORDS: &[&str] = &["kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
+
+/// A plain number word followed by a unit word: the mask, the number's leading punctuation,
+/// the unit's trailing punctuation and where the unit word ends.
+fn number_with_unit<'a>(
+    message: &'a str,
+    word: &'a str,
+    end: usize,
+) -> Option<(Mask, &'a str, &'a str, usize)> {
+    let (lead, core, trail) = split_punct(word);
+    if !trail.is_empty() || core.is_empty() || number_len(core.as_bytes()) != core.len() {
+        return None;
+    }
+    let bytes = message.as_bytes();
+    let mut s = end;
+    while s < bytes.len() && bytes[s].is_ascii_whitespace() {
+        s += 1;
+    }
+    let mut e = s;
+    while e < bytes.len() && !bytes[e].is_ascii_whitespace() {
+        e += 1;
+    }
+    let (ulead, unit, utrail) = split_punct(message.get(s..e)?);
+    if !ulead.is_empty() || unit.is_empty() {
+        return None;
+    }
+    let mask = if TIME_UNIT_WORDS.iter().any(|u| unit.eq_ignore_ascii_case(u)) {
+        Mask::Dur
+    } else if SIZE_UNIT_WORDS.iter().any(|u| unit.eq_ignore_ascii_case(u)) {
+        Mask::Num
+    } else {
+        return None;
+    };
+    Some((mask, lead, utrail, e))
 }
 
 /// The first word after byte `from`, for look-ahead rules (`404 Not Found`).

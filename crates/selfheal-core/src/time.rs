@@ -134,6 +134,9 @@ fn parse_relative(text: &str) -> Option<Result<i64, &'static str>> {
 /// `YYYY-MM-DD HH:MM:SS[.fff]` (taken as UTC). Also accepts a `T` without a zone (UTC).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let text = text.trim();
+    if let Some(ms) = parse_common(text.as_bytes()) {
+        return Some(ms);
+    }
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Some(instant.timestamp_millis());
     }
@@ -145,6 +148,89 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// Fast path for the forms agents write almost always:
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM]` (no zone = UTC). `None` sends the text to the
+/// general parsers, which accept the same and more; a test checks both agree.
+fn parse_common(b: &[u8]) -> Option<i64> {
+    fn num(b: &[u8]) -> Option<i64> {
+        b.iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    }
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut millis = 0i64;
+    if let Some((b'.', frac)) = rest.split_first() {
+        let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let mut ms_digits = [b'0'; 3];
+        for (slot, d) in ms_digits.iter_mut().zip(&frac[..digits]) {
+            *slot = *d;
+        }
+        millis = num(&ms_digits)?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (h, m) = (num(&[*h1, *h2])?, num(&[*m1, *m2])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'+' {
+                h * 60 + m
+            } else {
+                -(h * 60 + m)
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_min * 60;
+    Some(seconds * 1_000 + millis)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Formats Unix milliseconds as RFC 3339 UTC with a `Z` (seconds precision unless the value
@@ -236,6 +322,54 @@ mod tests {
         );
         for bad in ["", "yesterday", "2025-11-20", "12:00:00", "1763640000"] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_parsers() {
+        let general = |t: &str| -> Option<i64> {
+            DateTime::parse_from_rfc3339(t)
+                .map(|d| d.timestamp_millis())
+                .ok()
+                .or_else(|| {
+                    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                        .iter()
+                        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+                        .map(|n| Utc.from_utc_datetime(&n).timestamp_millis())
+                })
+        };
+        let mut cases = vec![
+            "2024-02-29T23:59:59.999Z".to_string(),
+            "2023-02-29T00:00:00Z".into(),
+            "2026-13-01T00:00:00Z".into(),
+            "2026-11-20T12:00:00+14:00".into(),
+            "2026-11-20T12:00:00.1234567Z".into(),
+            "1969-12-31T23:59:59Z".into(),
+            "2026-11-20 12:00:00.5".into(),
+            "2026-11-20T24:00:00Z".into(),
+            "2026-11-20T12:00:00+0200".into(),
+        ];
+        for year in [1970, 1999, 2000, 2024, 2100] {
+            for month in 1..=12 {
+                for (day, hour, frac, zone) in [
+                    (1, 0, "", "Z"),
+                    (28, 13, ".25", "-05:30"),
+                    (31, 23, ".999", ""),
+                    (30, 7, ".1", "+02:00"),
+                ] {
+                    cases.push(format!(
+                        "{year}-{month:02}-{day:02}T{hour:02}:59:58{frac}{zone}"
+                    ));
+                    cases.push(format!("{year}-{month:02}-{day:02} {hour:02}:00:00{frac}"));
+                }
+            }
+        }
+        for case in &cases {
+            let fast = parse_common(case.as_bytes());
+            if let Some(fast) = fast {
+                assert_eq!(Some(fast), general(case), "{case}");
+            }
+            assert_eq!(parse_timestamp(case), general(case), "{case}");
         }
     }
 

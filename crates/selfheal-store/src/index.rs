@@ -218,8 +218,9 @@ pub struct CatchUp {
 #[derive(Clone, Debug)]
 struct RunInfo {
     key: u32,
-    agent: String,
-    model: String,
+    // Shared, so handing the cached identity out per event does not allocate.
+    agent: std::sync::Arc<str>,
+    model: std::sync::Arc<str>,
 }
 
 /// The single writer of the index. Hold it behind a mutex; readers use their own connections.
@@ -241,10 +242,14 @@ impl Indexer {
     pub fn open(location: IndexLocation) -> Result<Indexer> {
         let conn = location.open(false)?;
         if let IndexLocation::File(_) = location {
-            // Our own file: WAL lets readers run while a catch-up writes.
+            // Our own file: WAL lets readers run while a catch-up writes. It is a cache that
+            // is rebuilt when unreadable, so commits skip fsync: a process crash still leaves
+            // the last committed batch (the OS has the pages); only a power loss can cost a
+            // rebuild.
             conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "synchronous", "OFF")?;
         }
+        conn.pragma_update(None, "cache_size", -32_000)?;
         let mut indexer = Indexer {
             location,
             conn,
@@ -395,19 +400,14 @@ impl Indexer {
         let max_id = source.max_event_id()?;
         let total = u64::try_from(max_id - hw).unwrap_or(0);
         while hw < max_id {
-            let mut batch = Vec::with_capacity(BATCH_EVENTS as usize);
-            source.events_after(hw, BATCH_EVENTS, |e| {
-                batch.push(e);
-                Ok(())
-            })?;
-            let Some(last) = batch.last() else { break };
-            let last_id = last.id;
-            let fp = format!("{}|{}", last.run_id, last.timestamp);
-            let (calls, skipped) = self.index_batch(&batch, source, last_id, &fp)?;
-            stats.events_read += batch.len() as u64;
+            let (read, calls, skipped, last) = self.index_batch(source, hw)?;
+            if read == 0 {
+                break;
+            }
+            stats.events_read += read;
             stats.calls_indexed += calls;
             stats.skipped += skipped;
-            hw = last_id;
+            hw = last;
             progress(stats.events_read, total);
         }
         Ok(stats)
@@ -460,8 +460,8 @@ impl Indexer {
                 .query_row(params![run_id], |r| {
                     Ok(RunInfo {
                         key: r.get(0)?,
-                        agent: r.get(1)?,
-                        model: r.get(2)?,
+                        agent: r.get::<_, String>(1)?.into(),
+                        model: r.get::<_, String>(2)?.into(),
                     })
                 })
                 .optional()
@@ -552,18 +552,13 @@ impl Indexer {
         Ok(k)
     }
 
-    /// Indexes one batch of events in one transaction, advancing the high-water mark to `last_id`.
-    fn index_batch(
-        &mut self,
-        batch: &[crate::source::EventRow],
-        source: &SourceDb,
-        last_id: i64,
-        fingerprint: &str,
-    ) -> Result<(u64, u64)> {
-        // The transaction borrows the connection; the interning maps are borrowed separately,
-        // so the connection is moved out for the duration of the batch.
+    /// Indexes the next batch of events after `hw` in one transaction, advancing the
+    /// high-water mark. Returns (events read, calls indexed, events skipped, new mark).
+    fn index_batch(&mut self, source: &SourceDb, hw: i64) -> Result<(u64, u64, u64, i64)> {
+        // The transaction borrows the connection while the interning maps are mutated, so the
+        // connection is moved out for the duration of the batch.
         let mut conn = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
-        let result = self.index_batch_in(&mut conn, batch, source, last_id, fingerprint);
+        let result = self.index_batch_in(&mut conn, source, hw);
         self.conn = conn;
         if result.is_err() {
             // In-memory state may be ahead of the rolled-back transaction: reload it.
@@ -582,44 +577,49 @@ impl Indexer {
     fn index_batch_in(
         &mut self,
         conn: &mut Connection,
-        batch: &[crate::source::EventRow],
         source: &SourceDb,
-        last_id: i64,
-        fingerprint: &str,
-    ) -> Result<(u64, u64)> {
+        hw: i64,
+    ) -> Result<(u64, u64, u64, i64)> {
         let tx = conn.transaction()?;
         let mut tool_hours: HashMap<(i64, u32), (i64, i64)> = HashMap::new();
         let mut pattern_hours: HashMap<(i64, u32), i64> = HashMap::new();
         let mut last_events: HashMap<u32, (i64, String)> = HashMap::new();
         let mut touched_templates: Vec<u32> = Vec::new();
         let mut touched_ceilings: Vec<u32> = Vec::new();
-        let (mut calls, mut skipped) = (0u64, 0u64);
-        for event in batch {
-            let ts = parse_timestamp(&event.timestamp);
-            let run = self.run_info(&tx, &event.run_id, source)?;
+        let (mut read, mut calls, mut skipped) = (0u64, 0u64, 0u64);
+        let (mut last_id, mut fingerprint) = (hw, String::new());
+        source.events_after(hw, BATCH_EVENTS, |event| {
+            read += 1;
+            last_id = event.id;
+            fingerprint.clear();
+            fingerprint.push_str(event.run_id);
+            fingerprint.push('|');
+            fingerprint.push_str(event.timestamp);
+            let ts = parse_timestamp(event.timestamp);
+            let run = self.run_info(&tx, event.run_id, source)?;
             if let Some(ts) = ts {
-                let slot = last_events
-                    .entry(run.key)
-                    .or_insert((ts, event.event_type.clone()));
-                if ts >= slot.0 {
-                    *slot = (ts, event.event_type.clone());
+                let slot = last_events.entry(run.key).or_insert_with(|| (ts, String::new()));
+                if ts >= slot.0 || slot.1.is_empty() {
+                    slot.0 = ts;
+                    slot.1.clear();
+                    slot.1.push_str(event.event_type);
                 }
             }
-            if !is_tool_result_type(&event.event_type) {
-                continue;
+            if !is_tool_result_type(event.event_type) {
+                return Ok(());
             }
-            let parsed = parse_tool_call(&event.event_data);
+            let parsed = parse_tool_call(event.event_data);
             let (record, ts) = match (parsed, ts) {
                 (Ok(record), Some(ts)) => (record, ts),
                 (Err(reason), _) => {
                     skip(&tx, event.id, ts, reason)?;
                     skipped += 1;
-                    continue;
+                    return Ok(());
                 }
                 (Ok(_), None) => {
                     skip(&tx, event.id, None, SkipReason::BadTimestamp)?;
                     skipped += 1;
-                    continue;
+                    return Ok(());
                 }
             };
             let tool = self.intern_tool(&tx, &record.tool)?;
@@ -637,7 +637,7 @@ impl Indexer {
                 }
                 tx.prepare_cached("INSERT INTO calls(event_id, run, ts, tool, failed, duration_ms) VALUES (?1, ?2, ?3, ?4, 0, ?5)")?
                     .execute(params![event.id, run.key, ts, tool, record.duration_ms])?;
-                continue;
+                return Ok(());
             }
             slot.1 += 1;
             let message = record.message.as_deref().unwrap_or("");
@@ -686,6 +686,10 @@ impl Indexer {
                 .entry((run.key, tool))
                 .or_default()
                 .push(event.id);
+            Ok(())
+        })?;
+        if read == 0 {
+            return Ok((0, 0, 0, hw));
         }
         {
             let mut stmt = tx.prepare_cached(
@@ -739,9 +743,9 @@ impl Indexer {
             }
         }
         set_meta(&tx, "events_hw", &last_id.to_string())?;
-        set_meta(&tx, "events_fp", fingerprint)?;
+        set_meta(&tx, "events_fp", &fingerprint)?;
         tx.commit()?;
-        Ok((calls, skipped))
+        Ok((read, calls, skipped, last_id))
     }
 }
 

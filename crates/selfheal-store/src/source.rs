@@ -68,14 +68,14 @@ pub struct ImprovementRow {
     pub created_at: String,
 }
 
-/// One `run_events` row.
-#[derive(Clone, Debug)]
-pub struct EventRow {
+/// One `run_events` row, borrowed from the reading statement (valid for one callback).
+#[derive(Clone, Copy, Debug)]
+pub struct EventRef<'a> {
     pub id: i64,
-    pub run_id: String,
-    pub event_type: String,
-    pub event_data: String,
-    pub timestamp: String,
+    pub run_id: &'a str,
+    pub event_type: &'a str,
+    pub event_data: &'a str,
+    pub timestamp: &'a str,
 }
 
 /// Opens `path` read-only and checks it holds a run history.
@@ -293,12 +293,13 @@ impl SourceDb {
         Ok(out)
     }
 
-    /// Events with `id > after`, in id order, at most `limit` of them.
+    /// Events with `id > after`, in id order, at most `limit` of them, streamed without
+    /// copying: text columns are borrowed (non-UTF-8 bytes are replaced, which copies).
     pub fn events_after(
         &self,
         after: i64,
         limit: i64,
-        mut each: impl FnMut(EventRow) -> Result<()>,
+        mut each: impl FnMut(EventRef<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self
             .conn
@@ -308,22 +309,18 @@ impl SourceDb {
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![after, limit]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let event = EventRow {
-                id: r.get(0).map_err(|e| self.err(e))?,
-                run_id: text_lossy(r, 1)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                event_type: text_lossy(r, 2)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                event_data: text_lossy(r, 3)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-                timestamp: text_lossy(r, 4)
-                    .map_err(|e| self.err(e))?
-                    .unwrap_or_default(),
-            };
-            each(event)?;
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            let run_id = text_ref(r, 1).map_err(|e| self.err(e))?;
+            let event_type = text_ref(r, 2).map_err(|e| self.err(e))?;
+            let event_data = text_ref(r, 3).map_err(|e| self.err(e))?;
+            let timestamp = text_ref(r, 4).map_err(|e| self.err(e))?;
+            each(EventRef {
+                id,
+                run_id: &run_id,
+                event_type: &event_type,
+                event_data: &event_data,
+                timestamp: &timestamp,
+            })?;
         }
         Ok(())
     }
@@ -402,6 +399,21 @@ fn text_lossy(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String
         ValueRef::Integer(v) => Some(v.to_string()),
         ValueRef::Real(v) => Some(v.to_string()),
         ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    })
+}
+
+/// Borrows a text column (empty for NULL); numbers are rendered, invalid UTF-8 replaced.
+fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<std::borrow::Cow<'r, str>> {
+    use rusqlite::types::ValueRef;
+    use std::borrow::Cow;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Null => Cow::Borrowed(""),
+        ValueRef::Integer(v) => Cow::Owned(v.to_string()),
+        ValueRef::Real(v) => Cow::Owned(v.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(t).into_owned()),
+        },
     })
 }
 

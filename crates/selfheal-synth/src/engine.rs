@@ -122,15 +122,33 @@ struct PatAcc {
     timestamps: Vec<i64>,
 }
 
+/// One buffered `run_events` row.
+#[derive(Clone, Copy, Debug)]
+struct EvRow {
+    step: i64,
+    kind: &'static str,
+    json: (usize, usize),
+    ts: (usize, usize),
+}
+
+/// Rows per multi-row `run_events` insert. One statement per chunk also means one
+/// `sqlite_sequence` update per chunk instead of one per row (the table is AUTOINCREMENT).
+const BATCH: usize = 64;
+
 struct Stmts<'c> {
-    event: Statement<'c>,
     run: Statement<'c>,
     metrics: Statement<'c>,
 }
 
 /// The generator state for one transaction.
 pub(crate) struct Engine<'c> {
+    conn: &'c Connection,
     stmts: Stmts<'c>,
+    /// Multi-row `run_events` inserts, by row count (prepared on first use).
+    batch: Vec<Option<Statement<'c>>>,
+    /// A run's buffered events: their text lives in `arena`.
+    rows: Vec<EvRow>,
+    arena: String,
     rng: Rng,
     begin: i64,
     end: i64,
@@ -177,10 +195,6 @@ impl<'c> Engine<'c> {
         collect: bool,
     ) -> Result<Self, SynthError> {
         let stmts = Stmts {
-            event: conn.prepare(
-                "INSERT INTO run_events (run_id, step_index, event_type, event_data, timestamp) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?,
             run: conn.prepare(
                 "INSERT INTO runs (id, workflow_name, task, status, model, started_at, \
                  completed_at, duration_ms, context, error, metadata) \
@@ -218,7 +232,11 @@ impl<'c> Engine<'c> {
             }
         }
         Ok(Engine {
+            conn,
             stmts,
+            batch: (0..=BATCH).map(|_| None).collect(),
+            rows: Vec::with_capacity(4 * MAX_CALLS),
+            arena: String::with_capacity(64 * 1024),
             rng: Rng::new(seed),
             begin,
             end,
@@ -295,6 +313,59 @@ impl<'c> Engine<'c> {
             let pos = (span * u128::from(self.events) / u128::from(n)) as i64;
             self.run(Mode::Appended, lo + pos, lo, hi)?;
         }
+        Ok(())
+    }
+
+    /// Buffers a `run_events` row whose data is `self.json`, at instant `when`.
+    fn buffer_event(&mut self, step: i64, kind: &'static str, when: i64, fmt: TsFormat) {
+        let j0 = self.arena.len();
+        self.arena.push_str(&self.json);
+        let j1 = self.arena.len();
+        write_ts(&mut self.arena, when, fmt);
+        let t1 = self.arena.len();
+        self.rows.push(EvRow {
+            step,
+            kind,
+            json: (j0, j1),
+            ts: (j1, t1),
+        });
+        self.events += 1;
+    }
+
+    /// Inserts the buffered rows (in order) with multi-row statements.
+    fn flush_events(&mut self) -> Result<(), SynthError> {
+        let mut i = 0;
+        while i < self.rows.len() {
+            let n = (self.rows.len() - i).min(BATCH);
+            if self.batch[n].is_none() {
+                let mut sql = String::from(
+                    "INSERT INTO run_events (run_id, step_index, event_type, event_data, timestamp) VALUES ",
+                );
+                // The run id is bound once, as ?1, and shared by every row.
+                for k in 0..n {
+                    if k > 0 {
+                        sql.push(',');
+                    }
+                    let b = 2 + 4 * k;
+                    let _ = write!(sql, "(?1,?{},?{},?{},?{})", b, b + 1, b + 2, b + 3);
+                }
+                self.batch[n] = Some(self.conn.prepare(&sql)?);
+            }
+            if let Some(stmt) = self.batch[n].as_mut() {
+                stmt.raw_bind_parameter(1, self.run_id.as_str())?;
+                for (k, row) in self.rows[i..i + n].iter().enumerate() {
+                    let b = 2 + 4 * k;
+                    stmt.raw_bind_parameter(b, row.step)?;
+                    stmt.raw_bind_parameter(b + 1, row.kind)?;
+                    stmt.raw_bind_parameter(b + 2, &self.arena[row.json.0..row.json.1])?;
+                    stmt.raw_bind_parameter(b + 3, &self.arena[row.ts.0..row.ts.1])?;
+                }
+                stmt.raw_execute()?;
+            }
+            i += n;
+        }
+        self.rows.clear();
+        self.arena.clear();
         Ok(())
     }
 
@@ -565,17 +636,8 @@ impl<'c> Engine<'c> {
                     self.json,
                     "{{\"type\":\"iteration\",\"index\":{iterations}}}"
                 );
-                self.ts.clear();
-                write_ts(&mut self.ts, at(c.it_off), fmt);
-                self.stmts.event.execute(params![
-                    self.run_id,
-                    step,
-                    "iteration",
-                    self.json,
-                    self.ts
-                ])?;
+                self.buffer_event(step, "iteration", at(c.it_off), fmt);
                 step += 1;
-                self.events += 1;
             }
             // tool_start
             self.json.clear();
@@ -585,17 +647,8 @@ impl<'c> Engine<'c> {
             );
             text::arguments(tool, c.subj, &mut self.json);
             self.json.push('}');
-            self.ts.clear();
-            write_ts(&mut self.ts, at(c.start_off), fmt);
-            self.stmts.event.execute(params![
-                self.run_id,
-                step,
-                "tool_start",
-                self.json,
-                self.ts
-            ])?;
+            self.buffer_event(step, "tool_start", at(c.start_off), fmt);
             step += 1;
-            self.events += 1;
             tool_counts[tool] += 1;
             if c.dangling {
                 break;
@@ -674,17 +727,8 @@ impl<'c> Engine<'c> {
                 _ => {}
             }
             let when = at(c.start_off + c.dur);
-            self.ts.clear();
-            write_ts(&mut self.ts, when, fmt);
-            self.stmts.event.execute(params![
-                self.run_id,
-                step,
-                "tool_complete",
-                self.json,
-                self.ts
-            ])?;
+            self.buffer_event(step, "tool_complete", when, fmt);
             step += 1;
-            self.events += 1;
             total_calls += 1;
             if failed {
                 failed_calls += 1;
@@ -744,18 +788,10 @@ impl<'c> Engine<'c> {
                 self.json,
                 "{{\"type\":\"run_complete\",\"status\":\"completed\",\"iterations\":{iterations}}}"
             );
-            self.ts.clear();
-            write_ts(&mut self.ts, at(off), fmt);
-            self.stmts.event.execute(params![
-                self.run_id,
-                step,
-                "run_complete",
-                self.json,
-                self.ts
-            ])?;
-            self.events += 1;
+            self.buffer_event(step, "run_complete", at(off), fmt);
         }
         self.durations.push(']');
+        self.flush_events()?;
         for (i, acc) in self.pats.iter_mut().enumerate() {
             if run_mask & (1 << i) != 0 {
                 acc.runs += 1;

@@ -131,7 +131,7 @@ pub fn generate(conn: &mut Connection, cfg: &SynthConfig) -> Result<GroundTruth,
         // A larger page cache lets SQLite sort the index keys in memory; the setting is
         // per connection and restored afterwards.
         let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        tx.execute_batch("PRAGMA cache_size = -16384")?;
+        tx.execute_batch("PRAGMA cache_size = -65536")?;
         let built = deferred.iter().try_for_each(|sql| tx.execute_batch(sql));
         tx.execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
         built?;

@@ -110,8 +110,10 @@ impl Rng {
         while (lo << octaves) < hi && octaves < 40 {
             octaves += 1;
         }
+        // `lo << (octaves - 1) < hi`, so `base < hi`; the top octave is cut at `hi` (not
+        // clamped, which would pile values up exactly at `hi`).
         let base = lo << self.below(octaves);
-        (base + self.below(base)).min(hi)
+        base + self.below(base.min(hi - base + 1))
     }
 }
 
