@@ -6,3 +6,4 @@ mod mcp;
 mod schema;
 mod synth_truth;
 mod tidy;
+mod unindexed;
