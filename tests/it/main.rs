@@ -1,5 +1,8 @@
 //! The end-to-end tests: one binary, one module per concern.
 
+// Test helpers fail loudly on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod acceptance;
 mod cli;
 mod mcp;

@@ -94,11 +94,11 @@ fn reference(db: &std::path::Path) -> Reference {
                 duration_ms: rec.duration_ms,
                 timeout_ceiling_ms: ceilings.get(&rec.tool).copied(),
             });
-            if is_explicit_timeout(&c) {
-                if let Some(d) = rec.duration_ms {
-                    let slot = ceilings.entry(rec.tool.clone()).or_insert(0);
-                    *slot = (*slot).max(d);
-                }
+            if is_explicit_timeout(&c)
+                && let Some(d) = rec.duration_ms
+            {
+                let slot = ceilings.entry(rec.tool.clone()).or_insert(0);
+                *slot = (*slot).max(d);
             }
             let id = pattern_id(rec.error_type.as_deref(), c.class, &rec.tool);
             let next = pattern_keys.len() as u32;

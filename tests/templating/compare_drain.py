@@ -89,6 +89,13 @@ def main():
     parser.add_argument("--out", help="write a JSON summary here")
     args = parser.parse_args()
 
+    try:
+        from importlib.metadata import version
+
+        drain3_version = version("drain3")
+    except Exception:
+        print("drain3 is not installed: pip install drain3", file=sys.stderr)
+        return 2
     files = sorted(Path(args.data).glob("*_2k.log_structured.csv"))
     if not files:
         print(f"no *_2k.log_structured.csv under {args.data}", file=sys.stderr)
@@ -117,9 +124,10 @@ def main():
     avg = {k: sum(r[k] for r in results) / len(results) for k in ("ga_ours", "ga_drain3", "f1_ours", "f1_drain3")}
     wins = sum(r["ga_ours"] >= r["ga_drain3"] for r in results)
     print(f"{'average':<12} {'':>5} {avg['ga_ours']:>8.3f} {avg['ga_drain3']:>9.3f} {avg['f1_ours']:>8.3f} {avg['f1_drain3']:>9.3f}")
-    print(f"ours >= drain3 on {wins} of {len(results)} datasets")
+    print(f"ours >= drain3 on {wins} of {len(results)} datasets (drain3 {drain3_version})")
     if args.out:
-        Path(args.out).write_text(json.dumps({"datasets": results, "average": avg, "wins": wins}, indent=2) + "\n")
+        summary = {"drain3_version": drain3_version, "datasets": results, "average": avg, "wins": wins}
+        Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
     if avg["ga_ours"] < avg["ga_drain3"]:
         print("FAIL: average GA below drain3", file=sys.stderr)
         return 1

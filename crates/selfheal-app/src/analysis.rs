@@ -443,8 +443,11 @@ fn run_health(
             recommendation: selfheal_core::pattern::suggest_fix(class, tool, &recovery, None),
         });
     }
-    if let (Some(b), Some(o)) = (base_duration, run.duration_ms) {
-        if finished && o as f64 > 2.0 * b as f64 {
+    if let (Some(b), Some(o)) = (base_duration, run.duration_ms)
+        && finished
+        && o as f64 > 2.0 * b as f64
+    {
+        {
             issues.push(Issue {
                 severity: Severity::Medium,
                 description: format!(
@@ -456,8 +459,10 @@ fn run_health(
             });
         }
     }
-    if let (Some(b), Some(o)) = (base_tokens, run.tokens) {
-        if o as f64 > 2.0 * b as f64 {
+    if let (Some(b), Some(o)) = (base_tokens, run.tokens)
+        && o as f64 > 2.0 * b as f64
+    {
+        {
             issues.push(Issue {
                 severity: Severity::Low,
                 description: format!(
@@ -468,7 +473,7 @@ fn run_health(
             });
         }
     }
-    issues.sort_by(|a, b| b.severity.rank().cmp(&a.severity.rank()));
+    issues.sort_by_key(|i| std::cmp::Reverse(i.severity.rank()));
     RunHealthView {
         run_id: run.run_id,
         health_score: score.score,

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod args;
 pub mod config;
 pub mod error;
+pub mod inbox;
 pub mod render;
 pub mod views;
 

@@ -166,10 +166,10 @@ fn number_of(raw: &RawValue) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn check(
-        json: &str,
-        expect: Result<(&str, bool, Option<&str>, Option<&str>, Option<i64>), SkipReason>,
-    ) {
+    /// (tool, is_error, error_type, message, duration_ms)
+    type Expected<'a> = (&'a str, bool, Option<&'a str>, Option<&'a str>, Option<i64>);
+
+    fn check(json: &str, expect: Result<Expected<'_>, SkipReason>) {
         let got = parse_tool_call(json)
             .map(|r| (r.tool, r.is_error, r.error_type, r.message, r.duration_ms));
         let expect = expect.map(|(t, e, ty, m, d)| {

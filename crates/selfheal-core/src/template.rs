@@ -25,6 +25,9 @@
 //! | `<DUR>` | a number with a time unit: `30s`, `1500ms`, `2.5min`, `1h30m` |
 //! | `<NUM>` | any other number (sign, decimals, dotted versions, size units such as `10MB`, `%` kept) not glued to a letter: `node-42` → `node-<NUM>`, `HWID=7` → `HWID=<NUM>`, `blk_-12` → `blk_<NUM>` |
 //!
+//! A plain number followed by a separate unit word is one value: a time unit (`30 seconds`,
+//! `5 min`, `200 ms`) gives `<DUR>`, a size unit (`5.00 KB`, `12 MiB`) gives `<NUM>`.
+//!
 //! `key=value` words are split at the first `=` and the value classified on its own, with
 //! the key as its context.
 //!
@@ -45,17 +48,35 @@
 //! that is a pure function of the current templates, so that [`TemplateMiner::from_clusters`]
 //! restores a miner that behaves exactly like the original:
 //!
-//! 1. The message is normalised and split into tokens ([`tokenize`]).
-//! 2. Candidates are the clusters of the same partition and token count.
-//! 3. The similarity of a template `t` and the tokens `m` is the share of positions where
-//!    they agree, where constant words weigh [`CONST_WEIGHT`] and everything else (masks,
-//!    tokens with digits, punctuation) weighs 1; a position where the template already has
-//!    [`WILDCARD`] counts half. The most similar candidate wins (ties: more wildcards, then
-//!    the lower id) if its similarity reaches [`SIMILARITY_THRESHOLD`].
+//! 1. The message is normalised and split into tokens ([`tokenize`]). A token is
+//!    *variable* when it holds a digit, a mask or [`WILDCARD`], *constant* otherwise.
+//! 2. **Skeleton match.** The *skeleton* of a message or template is its constant tokens in
+//!    order. A template of the same partition with exactly the same skeleton is taken at
+//!    once (one of the same length first, else the lowest id): the message has the same
+//!    wording and differs only in its values, even when it has more or fewer of them:
+//!    `sent 5 bytes` and `sent 5 bytes (5.00 KB)` share the skeleton `sent bytes` and end up
+//!    in one template `sent <NUM> bytes <*>`. This is what lets messages of variable length
+//!    share a template, which Drain cannot do.
+//! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
+//!    the same token count and the same routing token (the first token, or [`WILDCARD`]
+//!    when it is variable — Drain's first tree level). The similarity of a template `t` and
+//!    the tokens `m` is the weighted share of positions where they agree: constant words
+//!    weigh [`CONST_WEIGHT`], everything else (values, punctuation) weighs 1; a position
+//!    where the template already has [`WILDCARD`] counts half, and so do two *different
+//!    values* (tokens made only of masks, digits and punctuation, such as `<IP>` and
+//!    `<HOST>`). A candidate is rejected outright when [`MAX_WORD_RUN`] consecutive
+//!    positions hold two different constant words — that is different wording, not a
+//!    value. The most similar remaining candidate wins (ties: more wildcards, then the lower
+//!    id) if its similarity reaches [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
-//!    `user=<*>`); otherwise a new cluster is created with the next id.
+//!    `user=<*>`); after a skeleton match of another length, each run of variable tokens
+//!    between two constants is merged position by position when both runs have the same
+//!    length and becomes a single [`WILDCARD`] otherwise. Without a match a new cluster is
+//!    created with the next id.
 //!
-//! Defaults are fixed for every source — no per-source tuning.
+//! Defaults are fixed for every source — no per-source tuning. Per message the cost is
+//! linear in its length plus one hash look-up and a scan of the templates sharing its
+//! length and routing token.
 //!
 //! # Restart invariant
 //!
@@ -285,15 +306,15 @@ impl TemplateMiner {
         // 1. Same constant words in the same order: the same message shape whatever the
         //    number of variable tokens. Prefer a template of the same length.
         let skeleton = skeleton(tokens);
-        if !skeleton.is_empty() {
-            if let Some(ids) = part.by_skeleton.get(&skeleton) {
-                let same_len = ids.iter().copied().find(|&id| {
-                    self.cluster(id)
-                        .is_some_and(|c| c.tokens.len() == tokens.len())
-                });
-                if let Some(id) = same_len.or_else(|| ids.first().copied()) {
-                    return Some(id);
-                }
+        if !skeleton.is_empty()
+            && let Some(ids) = part.by_skeleton.get(&skeleton)
+        {
+            let same_len = ids.iter().copied().find(|&id| {
+                self.cluster(id)
+                    .is_some_and(|c| c.tokens.len() == tokens.len())
+            });
+            if let Some(id) = same_len.or_else(|| ids.first().copied()) {
+                return Some(id);
             }
         }
         // 2. Drain: same length and routing token, most similar template above the threshold.
@@ -423,10 +444,11 @@ fn merge_token(t: &str, m: &str) -> String {
 
 /// The wildcard that covers both tokens, keeping a shared `key=` prefix.
 fn generalize(t: &str, m: &str) -> String {
-    if let (Some(a), Some(b)) = (t.find('='), m.find('=')) {
-        if a > 0 && t[..=a] == m[..=b] {
-            return format!("{}{WILDCARD}", &t[..=a]);
-        }
+    if let (Some(a), Some(b)) = (t.find('='), m.find('='))
+        && a > 0
+        && t[..=a] == m[..=b]
+    {
+        return format!("{}{WILDCARD}", &t[..=a]);
     }
     WILDCARD.to_owned()
 }
@@ -531,6 +553,8 @@ pub fn normalize(message: &str) -> String {
     let mut i = 0;
     // The previous word's core, lower-cased context for code-keeping rules.
     let mut prev = Context::default();
+    // Set when the next piece continues the current word (`'a','b'`): no separating blank.
+    let mut glue = false;
     while i < bytes.len() {
         if bytes[i].is_ascii_whitespace() {
             i += 1;
@@ -543,10 +567,10 @@ pub fn normalize(message: &str) -> String {
         }
         // A quoted span may start at the word start or after `=([{:,` inside the word.
         if let Some((q, close)) = find_quote(message, start, end) {
-            push_sep(&mut out);
+            push_sep(&mut out, std::mem::take(&mut glue));
             if q > start {
                 let head = &message[start..q];
-                classify_word(head, &prev, next_word(message, q), &mut out, true);
+                classify_word(head, &prev, next_word(message, q), &mut out);
             }
             let inner = &message[q + 1..close];
             push_quoted(inner, &mut out);
@@ -562,50 +586,41 @@ pub fn normalize(message: &str) -> String {
                 // glued to what precedes it.
                 let tail = &message[i..tail_end];
                 if find_quote(message, i, tail_end).is_some() {
-                    glue_next(&mut out);
+                    glue = true;
                     continue;
                 }
-                classify_word(tail, &prev, next_word(message, tail_end), &mut out, true);
+                classify_word(tail, &prev, next_word(message, tail_end), &mut out);
                 i = tail_end;
             }
             continue;
         }
         let word = &message[start..end];
-        push_sep(&mut out);
+        push_sep(&mut out, std::mem::take(&mut glue));
         // `5.00 KB`, `30 seconds`: a number and its unit word are one value.
-        if !prev.code {
-            if let Some((mask, lead, trail, unit_end)) = number_with_unit(message, word, end) {
-                out.push_str(lead);
-                out.push_str(mask.as_str());
-                out.push_str(trail);
-                prev = Context::default();
-                i = unit_end;
-                continue;
-            }
+        if !prev.code
+            && let Some((mask, lead, trail, unit_end)) = number_with_unit(message, word, end)
+        {
+            out.push_str(lead);
+            out.push_str(mask.as_str());
+            out.push_str(trail);
+            prev = Context::default();
+            i = unit_end;
+            continue;
         }
-        classify_word(word, &prev, next_word(message, end), &mut out, false);
+        classify_word(word, &prev, next_word(message, end), &mut out);
         prev = Context::from_word(word);
         i = end;
     }
     if out.ends_with(' ') {
         out.pop();
     }
-    out.replace(GLUE, "")
+    out
 }
 
-/// Marker telling [`push_sep`] not to insert a space before the next piece.
-const GLUE: &str = "\u{0}";
-
-fn glue_next(out: &mut String) {
-    out.push_str(GLUE);
-}
-
-fn push_sep(out: &mut String) {
-    if out.ends_with(GLUE) {
-        out.truncate(out.len() - GLUE.len());
-        return;
-    }
-    if !out.is_empty() && !out.ends_with(' ') {
+/// Separates the next word from the output so far with one blank, unless it is `glued` to
+/// the previous piece.
+fn push_sep(out: &mut String, glued: bool) {
+    if !glued && !out.is_empty() && !out.ends_with(' ') {
         out.push(' ');
     }
 }
@@ -670,10 +685,9 @@ fn find_quote(message: &str, start: usize, end: usize) -> Option<(usize, usize)>
         let b = bytes[q];
         if is_quote(b)
             && (q == start || matches!(bytes[q - 1], b'=' | b'(' | b'[' | b'{' | b':' | b','))
+            && let Some(close) = find_close(bytes, q)
         {
-            if let Some(close) = find_close(bytes, q) {
-                return Some((q, close));
-            }
+            return Some((q, close));
         }
         q += 1;
     }
@@ -726,17 +740,16 @@ fn push_quoted(inner: &str, out: &mut String) {
     let trimmed = inner.trim();
     if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
         let (lead, core, trail) = split_punct(trimmed);
-        if lead.is_empty() && trail.is_empty() {
-            if let Some(mask) = classify_core(core, &Context::default(), "") {
-                if mask != Mask::Keep && mask != Mask::Num
-                    || core
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-                {
-                    out.push_str(mask.as_str());
-                    return;
-                }
-            }
+        if lead.is_empty()
+            && trail.is_empty()
+            && let Some(mask) = classify_core(core, &Context::default(), "")
+            && (mask != Mask::Keep && mask != Mask::Num
+                || core
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-'))
+        {
+            out.push_str(mask.as_str());
+            return;
         }
     }
     out.push_str("<QUOTED>");
@@ -908,8 +921,7 @@ fn split_punct(word: &str) -> (&str, &str, &str) {
 }
 
 /// Normalises one word into `out`.
-fn classify_word(word: &str, prev: &Context, next: &str, out: &mut String, glued: bool) {
-    let _ = glued;
+fn classify_word(word: &str, prev: &Context, next: &str, out: &mut String) {
     // Our own masks pass through untouched, so normalisation is idempotent.
     if is_mask_token(word) {
         out.push_str(word);
@@ -978,16 +990,18 @@ fn classify_word(word: &str, prev: &Context, next: &str, out: &mut String, glued
     out.push_str(trail);
 }
 
+/// Whether a word is one of our masks, possibly wrapped in punctuation (`(<NUM>)`, `/<IP>`,
+/// `<PATH>:`), so that normalising twice changes nothing.
 fn is_mask_token(word: &str) -> bool {
-    let (_, core, _) = split_punct(word.trim_start_matches('/'));
-    let inner = word.len() > 2 && core.is_empty();
-    inner
-        || (word.starts_with('<')
-            && word.ends_with('>')
-            && word.len() > 2
-            && word[1..word.len() - 1]
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b == b'*'))
+    let w = word
+        .trim_start_matches(['(', '[', '{', '"', '\'', '`', '/'])
+        .trim_end_matches([')', ']', '}', ',', ';', '.', ':', '!', '?', '"', '\'', '`']);
+    w.len() > 2
+        && w.starts_with('<')
+        && w.ends_with('>')
+        && w[1..w.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'*')
 }
 
 /// Classifies a punctuation-stripped word core as a whole.
@@ -1011,10 +1025,10 @@ fn classify_core(core: &str, prev: &Context, next: &str) -> Option<Mask> {
     if is_ip_port(core) {
         return Some(Mask::Ip);
     }
-    if let Some(rest) = core.strip_prefix('/') {
-        if is_ip_port(rest) {
-            return Some(Mask::SlashIp);
-        }
+    if let Some(rest) = core.strip_prefix('/')
+        && is_ip_port(rest)
+    {
+        return Some(Mask::SlashIp);
     }
     if is_path(core) {
         return Some(Mask::Path);
@@ -1202,10 +1216,11 @@ fn is_ip_port(core: &str) -> bool {
     if parse_ipv4(core) {
         return true;
     }
-    if let Some(p) = core.rfind(':') {
-        if parse_ipv4(&core[..p]) && is_port(&core[p + 1..]) {
-            return true;
-        }
+    if let Some(p) = core.rfind(':')
+        && parse_ipv4(&core[..p])
+        && is_port(&core[p + 1..])
+    {
+        return true;
     }
     parse_ipv6(core)
 }
@@ -1218,10 +1233,11 @@ fn is_path(core: &str) -> bool {
     // Drop a `:line[:col]` suffix.
     let mut body = core;
     for _ in 0..2 {
-        if let Some(p) = body.rfind(':') {
-            if p > 0 && is_port(&body[p + 1..]) {
-                body = &body[..p];
-            }
+        if let Some(p) = body.rfind(':')
+            && p > 0
+            && is_port(&body[p + 1..])
+        {
+            body = &body[..p];
         }
     }
     let bb = body.as_bytes();
@@ -1249,8 +1265,7 @@ fn is_path(core: &str) -> bool {
         return false;
     }
     if seps >= 2 {
-        return body.split(['/', '\\']).all(|seg| !seg.is_empty() || true)
-            && body.bytes().any(|c| c.is_ascii_alphabetic());
+        return body.bytes().any(|c| c.is_ascii_alphabetic());
     }
     // One separator: a path only with a file extension (`src/main.rs`).
     let last = body.rsplit(['/', '\\']).next().unwrap_or("");
@@ -1599,6 +1614,40 @@ mod tests {
     }
 
     #[test]
+    fn masks_numbers_with_unit_words() {
+        check("waited 30 seconds", "waited <DUR>");
+        check(
+            "lifetime 5 min, took 200 ms.",
+            "lifetime <DUR>, took <DUR>.",
+        );
+        check("sent 1024 bytes (5.00 KB)", "sent <NUM> bytes (<NUM>)");
+        check("free 12 MiB of 3 GB", "free <NUM> of <NUM>");
+        check("exit code 2 seconds later", "exit code 2 seconds later");
+        check("3 days ago", "<DUR> ago");
+    }
+
+    #[test]
+    fn keeps_signal_and_os_error_codes() {
+        check(
+            "terminated by signal SIGSEGV",
+            "terminated by signal SIGSEGV",
+        );
+        check("returned rc=1", "returned rc=1");
+        check("exited with status 255", "exited with status 255");
+        check("errno 2 (ENOENT)", "errno 2 (ENOENT)");
+        check("ECONNREFUSED 127.0.0.1:5432", "ECONNREFUSED <IP>");
+    }
+
+    #[test]
+    fn quoted_lists_stay_separate_values() {
+        check(
+            "one of 'a','b' expected",
+            "one of <QUOTED>,<QUOTED> expected",
+        );
+        check("got [\"x y\"] here", "got [<QUOTED>] here");
+    }
+
+    #[test]
     fn normalize_is_idempotent() {
         for m in [
             "open '/tmp/x' at 10:00 took 5s",
@@ -1658,6 +1707,63 @@ mod tests {
     }
 
     #[test]
+    fn variable_length_messages_share_a_template() {
+        let m = mine(&[
+            "proxy.example.com:443 close, 1024 bytes sent, 5 bytes received, lifetime 00:01",
+            "proxy.example.com:443 close, 4096 bytes (4.00 KB) sent, 12 bytes received, lifetime 00:02",
+            "cdn.example.net:80 close, 7 bytes sent, 9 bytes received, lifetime 00:03",
+        ]);
+        assert_eq!(m.clusters().len(), 1, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("<HOST> close, <NUM> bytes <*> sent, <NUM> bytes received, lifetime <TS>")
+        );
+    }
+
+    #[test]
+    fn different_wording_does_not_merge() {
+        // Same length, same first word, enough shared tokens for a plain Drain match, but
+        // two consecutive different words.
+        let m = mine(&[
+            "Received disconnect from 10.0.0.1: 11: Bye Bye [preauth]",
+            "Received disconnect from 10.0.0.2: 11: disconnected by user",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        // One different word is a value and generalises.
+        let m = mine(&[
+            "Connection closed by user alice",
+            "Connection closed by user bob",
+        ]);
+        assert_eq!(m.clusters().len(), 1);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("Connection closed by user <*>")
+        );
+    }
+
+    #[test]
+    fn different_values_count_as_similar() {
+        let m = mine(&[
+            "connect to 10.0.0.1:80 failed: ECONNREFUSED",
+            "connect to db.example.com:5432 failed: ECONNREFUSED",
+        ]);
+        assert_eq!(m.clusters().len(), 1);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("connect to <*> failed: ECONNREFUSED")
+        );
+    }
+
+    #[test]
+    fn from_clusters_keeps_ids_and_continues_numbering() {
+        let m = mine(&["disk full", "user alice logged in", "user bob logged in"]);
+        let mut r = TemplateMiner::from_clusters(m.clusters().iter().rev().cloned().collect());
+        assert_eq!(r.clusters(), m.clusters());
+        assert_eq!(r.add("", "totally new thing").cluster_id, 3);
+        assert_eq!(r.add("", "user carol logged in").cluster_id, 2);
+    }
+
+    #[test]
     fn partitions_isolate() {
         let mut m = TemplateMiner::new();
         let a = m.add("read_file\u{1f}not_found", "no such file /a");
@@ -1714,13 +1820,24 @@ mod tests {
 
     #[test]
     fn restart_gives_the_same_result() {
-        let messages: Vec<String> = (0..60)
-            .map(|i| match i % 6 {
+        let messages: Vec<String> = (0..80)
+            .map(|i| match i % 8 {
                 0 => format!("ENOENT: no such file or directory, open '/tmp/{i}.json'"),
                 1 => format!("user u{} not found in group g{}", i % 4, i % 3),
                 2 => format!("connection to 10.0.{}.1:80 timed out after {i}s", i % 5),
                 3 => format!("job {} failed: exit code {}", i, i % 2),
                 4 => format!("key=value{} other=x{}", i % 3, i % 2),
+                5 => format!(
+                    "sent {i} bytes{} to peer {}",
+                    if i % 3 == 0 { " (1.5 KB)" } else { "" },
+                    i % 4
+                ),
+                6 => format!(
+                    "step {} of {} {}",
+                    i % 3,
+                    i,
+                    ["ok", "failed", "ok ok"][i % 3]
+                ),
                 _ => format!("word{} word{} word", i % 7, i % 2),
             })
             .collect();
@@ -1736,6 +1853,55 @@ mod tests {
                 assert_eq!(x, y, "split {split}, message {msg:?}");
             }
             assert_eq!(a.clusters(), b.clusters());
+        }
+    }
+
+    /// The `Content` column of a Loghub sample (`LineId,Content,EventId`, RFC 4180 quoting).
+    fn loghub_contents(name: &str) -> Option<Vec<String>> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data/loghub")
+            .join(format!("{name}_2k.log_structured.csv"));
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut out = Vec::new();
+        for line in text.lines().skip(1) {
+            let rest = line.split_once(',')?.1;
+            let content = if let Some(quoted) = rest.strip_prefix('"') {
+                let end = quoted.rfind("\",")?;
+                quoted[..end].replace("\"\"", "\"")
+            } else {
+                rest.rsplit_once(',')?.0.to_owned()
+            };
+            out.push(content);
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn restart_gives_the_same_result_on_real_logs() {
+        for name in ["HDFS", "OpenSSH", "Proxifier", "HealthApp"] {
+            let Some(messages) = loghub_contents(name) else {
+                continue;
+            };
+            let mut whole = TemplateMiner::new();
+            let ids: Vec<u32> = messages
+                .iter()
+                .map(|m| whole.add("", m).cluster_id)
+                .collect();
+            for split in [0, 1, 2, 17, 250, 999, 1500, messages.len() - 1] {
+                let mut a = TemplateMiner::new();
+                for msg in &messages[..split] {
+                    a.add("", msg);
+                }
+                let mut b = TemplateMiner::from_clusters(a.clusters().to_vec());
+                for (k, msg) in messages.iter().enumerate().skip(split) {
+                    assert_eq!(
+                        b.add("", msg).cluster_id,
+                        ids[k],
+                        "{name} split {split} line {k}"
+                    );
+                }
+                assert_eq!(b.clusters(), whole.clusters(), "{name} split {split}");
+            }
         }
     }
 
@@ -1770,5 +1936,36 @@ mod tests {
             messages.len() as f64 / secs,
             m.clusters().len()
         );
+        // The same on the real-world samples, when present (one partition per source).
+        let names = [
+            "Apache",
+            "HDFS",
+            "HPC",
+            "HealthApp",
+            "OpenSSH",
+            "Proxifier",
+            "Spark",
+            "Zookeeper",
+        ];
+        let real: Vec<(&str, Vec<String>)> = names
+            .iter()
+            .filter_map(|n| loghub_contents(n).map(|c| (*n, c)))
+            .collect();
+        if !real.is_empty() {
+            let count: usize = real.iter().map(|(_, c)| c.len()).sum();
+            let started = std::time::Instant::now();
+            let mut m = TemplateMiner::new();
+            for (name, contents) in &real {
+                for msg in contents {
+                    m.add(name, msg);
+                }
+            }
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "template throughput on {count} Loghub messages: {:.0} messages/s ({} clusters)",
+                count as f64 / secs,
+                m.clusters().len()
+            );
+        }
     }
 }

@@ -35,6 +35,20 @@ pub enum StoreError {
     Locked { path: PathBuf, waited_ms: u64 },
     #[error("cannot open database file {path}: {detail}")]
     CannotOpen { path: PathBuf, detail: String },
+    #[error(
+        "database file {path} is read-only: the improvement lifecycle records its state in the run history, so it needs write access (analysis works without it)"
+    )]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "database file {path} was migrated by a newer self-healing-mcp (schema {found}, this binary knows up to {supported}); upgrade self-healing-mcp — the file was not changed"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{0}")]
+    Conflict(String),
     #[error("{what} was not found")]
     NotFound { what: String },
     #[error("index error: {0}")]

@@ -647,13 +647,13 @@ impl Indexer {
                 duration_ms: record.duration_ms,
                 timeout_ceiling_ms: self.ceilings.get(&tool).copied(),
             });
-            if is_explicit_timeout(&class) {
-                if let Some(d) = record.duration_ms {
-                    let ceiling = self.ceilings.entry(tool).or_insert(0);
-                    if d > *ceiling {
-                        *ceiling = d;
-                        touched_ceilings.push(tool);
-                    }
+            if is_explicit_timeout(&class)
+                && let Some(d) = record.duration_ms
+            {
+                let ceiling = self.ceilings.entry(tool).or_insert(0);
+                if d > *ceiling {
+                    *ceiling = d;
+                    touched_ceilings.push(tool);
                 }
             }
             let pattern =

@@ -2,11 +2,13 @@
 //!
 //! - [`source`]: the agent's run-history file, opened read-only and read tolerantly;
 //! - [`index`]: the incremental derived index of tool calls, in a file of ours;
+//! - [`lifecycle`]: improvements and our `selfheal_*` tables in the run history (migrations);
 //! - [`query`]: the window-bounded questions the analysis asks of the index;
 //! - [`Store`]: both together, safe to share between threads (one writer, many readers).
 
 pub mod error;
 pub mod index;
+pub mod lifecycle;
 pub mod query;
 pub mod source;
 mod store;

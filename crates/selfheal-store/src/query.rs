@@ -562,8 +562,11 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfoRow> {
     })
 }
 
-/// Splits `w` into whole hours `[h0, h1)` and the partial edges (inclusive ms ranges).
-fn split_hours(w: Window) -> (Option<(i64, i64)>, Vec<(i64, i64)>) {
+/// Whole hours `[h0, h1)` of a window, and its partial edges as inclusive ms ranges.
+type HourSplit = (Option<(i64, i64)>, Vec<(i64, i64)>);
+
+/// Splits `w` into whole hours and the partial edges.
+fn split_hours(w: Window) -> HourSplit {
     if w.to_ms < w.from_ms {
         return (None, Vec::new());
     }

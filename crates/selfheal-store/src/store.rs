@@ -85,10 +85,10 @@ impl Store {
             None => self.location.open_reader()?,
         };
         let out = f(&IndexReader::new(&conn));
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READER_POOL {
-                pool.push(conn);
-            }
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < READER_POOL
+        {
+            pool.push(conn);
         }
         out
     }

@@ -1,0 +1,824 @@
+//! Persistence of the improvement lifecycle in the run-history database.
+//!
+//! Improvements live in the agent's own `improvements` table, extended non-destructively
+//! (`ALTER TABLE … ADD COLUMN` for what is missing) so agents that read it keep working. Our
+//! other state lives in `selfheal_*` tables created by numbered, append-only migrations
+//! (`migrations/*.sql`, embedded); applied versions are recorded in `selfheal_migrations`. A
+//! database migrated by a newer binary is refused, never rewritten.
+//!
+//! Every transition runs in one `BEGIN IMMEDIATE` transaction that reads the current state,
+//! checks the move with `selfheal_core::lifecycle::step`, writes the new state and its audit
+//! row (and any extra rows, such as a strategy outcome), and commits: a crash at any point
+//! leaves the old state or the new one.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use selfheal_core::lifecycle::{Status, Step, Transition, step};
+
+use crate::error::{Result, StoreError};
+use crate::source::classify_open_error;
+
+/// Columns we add to `improvements` (name, type). Existing columns are left alone.
+pub const IMPROVEMENT_COLUMNS: [(&str, &str); 14] = [
+    ("pattern_id", "TEXT"),
+    ("strategy_id", "TEXT"),
+    ("priority", "INTEGER"),
+    ("risk_level", "TEXT"),
+    ("expected_impact", "TEXT"),
+    ("actions", "TEXT"),
+    ("evidence", "TEXT"),
+    ("test_result", "TEXT"),
+    ("verification", "TEXT"),
+    ("commit_hash", "TEXT"),
+    ("config_edit", "TEXT"),
+    ("verification_due_at", "TEXT"),
+    ("updated_at", "TEXT"),
+    ("reason", "TEXT"),
+];
+
+/// One migration: SQL, or the column extension of `improvements`.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: Option<&'static str>,
+}
+
+/// The migrations, in order. Append only.
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "lifecycle_tables",
+        sql: Some(include_str!("../migrations/0001_lifecycle_tables.sql")),
+    },
+    Migration {
+        version: 2,
+        name: "extend_improvements",
+        sql: None,
+    },
+];
+
+/// The newest schema version this binary knows.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// An `improvements` row with our columns (JSON columns as text).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImprovementRow {
+    pub id: String,
+    pub category: String,
+    pub description: String,
+    pub related_runs: Option<String>,
+    pub changes_made: Option<String>,
+    pub impact: Option<String>,
+    pub created_at: String,
+    pub applied_at: Option<String>,
+    pub verified_at: Option<String>,
+    pub status: String,
+    pub pattern_id: Option<String>,
+    pub strategy_id: Option<String>,
+    pub priority: Option<i64>,
+    pub risk_level: Option<String>,
+    pub expected_impact: Option<String>,
+    pub actions: Option<String>,
+    pub evidence: Option<String>,
+    pub test_result: Option<String>,
+    pub verification: Option<String>,
+    pub commit_hash: Option<String>,
+    pub config_edit: Option<String>,
+    pub verification_due_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub reason: Option<String>,
+}
+
+const SELECT_IMPROVEMENT: &str = "SELECT id, category, description, related_runs, changes_made, impact, created_at, applied_at,
+    verified_at, status, pattern_id, strategy_id, priority, risk_level, expected_impact, actions, evidence, test_result,
+    verification, commit_hash, config_edit, verification_due_at, updated_at, reason FROM improvements";
+
+fn read_improvement(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImprovementRow> {
+    Ok(ImprovementRow {
+        id: r.get(0)?,
+        category: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        description: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        related_runs: r.get(3)?,
+        changes_made: r.get(4)?,
+        impact: r.get(5)?,
+        created_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        applied_at: r.get(7)?,
+        verified_at: r.get(8)?,
+        status: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        pattern_id: r.get(10)?,
+        strategy_id: r.get(11)?,
+        priority: r.get(12)?,
+        risk_level: r.get(13)?,
+        expected_impact: r.get(14)?,
+        actions: r.get(15)?,
+        evidence: r.get(16)?,
+        test_result: r.get(17)?,
+        verification: r.get(18)?,
+        commit_hash: r.get(19)?,
+        config_edit: r.get(20)?,
+        verification_due_at: r.get(21)?,
+        updated_at: r.get(22)?,
+        reason: r.get(23)?,
+    })
+}
+
+/// One audit row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub detail: Option<String>,
+}
+
+/// An escalation row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EscalationRow {
+    pub id: i64,
+    pub pattern_id: String,
+    pub level: String,
+    pub rule: String,
+    pub reason: String,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+}
+
+/// Extra writes made inside a transition's transaction.
+pub type AlsoWrite<'a> = &'a dyn Fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
+/// A requested transition with the columns it sets.
+pub struct Change<'a> {
+    pub transition: Transition,
+    /// (column, value) pairs; columns must be among the improvement columns.
+    pub set: Vec<(&'static str, Value)>,
+    /// JSON text stored with the audit row.
+    pub detail: Option<String>,
+    pub at: &'a str,
+    /// Extra writes in the same transaction (e.g. a strategy outcome).
+    pub also: Option<AlsoWrite<'a>>,
+}
+
+/// The result of a transition request.
+#[derive(Debug)]
+pub enum Outcome {
+    Changed(ImprovementRow),
+    /// Idempotent retry: nothing changed.
+    Unchanged(ImprovementRow),
+}
+
+/// A read-write connection to the run history for lifecycle state.
+pub struct LifecycleDb {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl LifecycleDb {
+    /// Opens `path` for writing and brings our tables up to date. The file must exist (the
+    /// analysis validated it); a read-only file or a newer schema is a specific error.
+    pub fn open(path: &Path) -> Result<LifecycleDb> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify_open_error(path, e))?;
+        conn.busy_timeout(Duration::from_millis(5_000))?;
+        let mut db = LifecycleDb {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            return StoreError::ReadOnly {
+                path: self.path.clone(),
+            };
+        }
+        classify_open_error(&self.path, e)
+    }
+
+    /// Applies the pending migrations, each in its own transaction.
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| -> StoreError {
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+                StoreError::ReadOnly { path: path.clone() }
+            } else {
+                classify_open_error(&path, e)
+            }
+        };
+        let has_table: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'selfheal_migrations'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&map)?
+            > 0;
+        let current: i64 = if has_table {
+            self.conn
+                .query_row(
+                    "SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&map)?
+        } else {
+            0
+        };
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&map)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS selfheal_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .map_err(&map)?;
+            match m.sql {
+                Some(sql) => tx.execute_batch(sql).map_err(&map)?,
+                None => extend_improvements(&tx).map_err(&map)?,
+            }
+            tx.execute(
+                "INSERT INTO selfheal_migrations(version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+                params![m.version, m.name],
+            )
+            .map_err(&map)?;
+            tx.commit().map_err(&map)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a new improvement in state `proposed` with its audit row. Retries with a new id
+    /// on the (unlikely) clash, so ids are never reused.
+    pub fn insert(
+        &mut self,
+        row: &ImprovementRow,
+        detail: Option<&str>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<ImprovementRow> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify_open_error(&path, e))?;
+        let mut row = row.clone();
+        loop {
+            row.id = new_id();
+            let taken: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM improvements WHERE id = ?1) OR EXISTS(SELECT 1 FROM selfheal_improvement_events WHERE improvement_id = ?1)",
+                    params![row.id],
+                    |r| r.get(0),
+                )
+                .map_err(|e| classify_open_error(&path, e))?;
+            if !taken {
+                break;
+            }
+        }
+        tx.execute(
+            "INSERT INTO improvements(id, category, description, related_runs, changes_made, impact, created_at, status,
+                pattern_id, strategy_id, priority, risk_level, expected_impact, actions, evidence, updated_at)
+             VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, 'proposed', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?5)",
+            params![
+                row.id,
+                row.category,
+                row.description,
+                row.related_runs,
+                row.created_at,
+                row.pattern_id,
+                row.strategy_id,
+                row.priority,
+                row.risk_level,
+                row.expected_impact,
+                row.actions,
+                row.evidence
+            ],
+        )
+        .map_err(|e| self_err(&path, e))?;
+        tx.execute(
+            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
+             VALUES (?1, ?2, 'propose', NULL, 'proposed', ?3)",
+            params![row.id, row.created_at, detail],
+        )
+        .map_err(|e| self_err(&path, e))?;
+        let stored = tx
+            .query_row(
+                &format!("{SELECT_IMPROVEMENT} WHERE id = ?1"),
+                params![row.id],
+                read_improvement,
+            )
+            .map_err(|e| self_err(&path, e))?;
+        tx.commit().map_err(|e| self_err(&path, e))?;
+        Ok(stored)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<ImprovementRow>> {
+        self.conn
+            .query_row(
+                &format!("{SELECT_IMPROVEMENT} WHERE id = ?1"),
+                params![id],
+                read_improvement,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Improvements newest first, optionally by status, after a cursor `(created_at, id)`.
+    pub fn list(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+        after: Option<(&str, &str)>,
+    ) -> Result<Vec<ImprovementRow>> {
+        let (cursor_at, cursor_id) = after.unwrap_or(("\u{10ffff}", ""));
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{SELECT_IMPROVEMENT} WHERE (?1 IS NULL OR status = ?1) AND (created_at < ?2 OR (created_at = ?2 AND id < ?3))
+                 ORDER BY created_at DESC, id DESC LIMIT ?4"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    status,
+                    cursor_at,
+                    if after.is_some() {
+                        cursor_id
+                    } else {
+                        "\u{10ffff}"
+                    },
+                    limit
+                ],
+                read_improvement,
+            )
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Counts per status.
+    pub fn status_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM improvements GROUP BY status ORDER BY status")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The audit trail of one improvement, oldest first.
+    pub fn events(&self, id: &str) -> Result<Vec<AuditRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, at, action, from_status, to_status, detail FROM selfheal_improvement_events
+                 WHERE improvement_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    action: r.get(2)?,
+                    from_status: r.get(3)?,
+                    to_status: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Performs a transition atomically (see the module docs).
+    pub fn transition(&mut self, id: &str, change: Change<'_>) -> Result<Outcome> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self_err(&path, e))?;
+        let Some(current) = tx
+            .query_row(
+                &format!("{SELECT_IMPROVEMENT} WHERE id = ?1"),
+                params![id],
+                read_improvement,
+            )
+            .optional()
+            .map_err(|e| self_err(&path, e))?
+        else {
+            return Err(StoreError::NotFound {
+                what: format!("improvement {id:?}"),
+            });
+        };
+        let from = Status::parse(&current.status).ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "improvement {id} has status {:?}, which self-healing-mcp does not manage",
+                current.status
+            ))
+        })?;
+        let to =
+            match step(from, change.transition).map_err(|e| StoreError::Conflict(e.to_string()))? {
+                Step::NoOp => return Ok(Outcome::Unchanged(current)),
+                Step::To(to) => to,
+            };
+        let mut sets = vec!["status = ?1".to_string(), "updated_at = ?2".to_string()];
+        let mut values: Vec<Value> = vec![
+            Value::Text(to.as_str().into()),
+            Value::Text(change.at.into()),
+        ];
+        for (column, value) in change.set {
+            if !is_improvement_column(column) {
+                return Err(StoreError::Index(format!(
+                    "not an improvement column: {column}"
+                )));
+            }
+            values.push(value);
+            sets.push(format!("{column} = ?{}", values.len()));
+        }
+        values.push(Value::Text(id.into()));
+        let sql = format!(
+            "UPDATE improvements SET {} WHERE id = ?{}",
+            sets.join(", "),
+            values.len()
+        );
+        tx.execute(&sql, rusqlite::params_from_iter(values.iter()))
+            .map_err(|e| self_err(&path, e))?;
+        tx.execute(
+            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, change.at, change.transition.as_str(), from.as_str(), to.as_str(), change.detail],
+        )
+        .map_err(|e| self_err(&path, e))?;
+        if let Some(also) = change.also {
+            also(&tx).map_err(|e| self_err(&path, e))?;
+        }
+        let stored = tx
+            .query_row(
+                &format!("{SELECT_IMPROVEMENT} WHERE id = ?1"),
+                params![id],
+                read_improvement,
+            )
+            .map_err(|e| self_err(&path, e))?;
+        tx.commit().map_err(|e| self_err(&path, e))?;
+        Ok(Outcome::Changed(stored))
+    }
+
+    /// Verified outcomes per strategy: (successes, failures).
+    pub fn strategy_outcomes(&self) -> Result<std::collections::HashMap<String, (u64, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT strategy_id, SUM(success), SUM(1 - success) FROM selfheal_strategy_outcomes GROUP BY strategy_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Improvements of one pattern (any status), oldest first.
+    pub fn by_pattern(&self, pattern_id: &str) -> Result<Vec<ImprovementRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{SELECT_IMPROVEMENT} WHERE pattern_id = ?1 ORDER BY created_at, id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![pattern_id], read_improvement)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Opens an escalation unless the same (pattern, level, rule) is already open. Returns it
+    /// when new.
+    pub fn escalate(
+        &mut self,
+        pattern_id: &str,
+        level: &str,
+        rule: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<Option<EscalationRow>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self_err(&path, e))?;
+        let open: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM selfheal_escalations WHERE pattern_id = ?1 AND level = ?2 AND rule = ?3 AND resolved_at IS NULL)",
+                params![pattern_id, level, rule],
+                |r| r.get(0),
+            )
+            .map_err(|e| self_err(&path, e))?;
+        if open {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO selfheal_escalations(pattern_id, level, rule, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![pattern_id, level, rule, reason, at],
+        )
+        .map_err(|e| self_err(&path, e))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(|e| self_err(&path, e))?;
+        Ok(Some(EscalationRow {
+            id,
+            pattern_id: pattern_id.into(),
+            level: level.into(),
+            rule: rule.into(),
+            reason: reason.into(),
+            created_at: at.into(),
+            resolved_at: None,
+        }))
+    }
+
+    /// Open escalations, optionally of one pattern, newest first.
+    pub fn open_escalations(&self, pattern_id: Option<&str>) -> Result<Vec<EscalationRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, pattern_id, level, rule, reason, created_at, resolved_at FROM selfheal_escalations
+                 WHERE resolved_at IS NULL AND (?1 IS NULL OR pattern_id = ?1) ORDER BY id DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![pattern_id], |r| {
+                Ok(EscalationRow {
+                    id: r.get(0)?,
+                    pattern_id: r.get(1)?,
+                    level: r.get(2)?,
+                    rule: r.get(3)?,
+                    reason: r.get(4)?,
+                    created_at: r.get(5)?,
+                    resolved_at: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Resolves the open escalations of a pattern (e.g. after a verified fix).
+    pub fn resolve_escalations(&mut self, pattern_id: &str, at: &str) -> Result<u64> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE selfheal_escalations SET resolved_at = ?2 WHERE pattern_id = ?1 AND resolved_at IS NULL",
+                params![pattern_id, at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    /// When `key` was last announced.
+    pub fn last_notified(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT last_sent_at FROM selfheal_notifications WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_notified(&mut self, key: &str, at: &str, path: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO selfheal_notifications(key, last_sent_at, path) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET last_sent_at = excluded.last_sent_at, path = excluded.path",
+                params![key, at, path],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+fn self_err(path: &Path, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+        return StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        };
+    }
+    classify_open_error(path, e)
+}
+
+fn is_improvement_column(name: &str) -> bool {
+    IMPROVEMENT_COLUMNS.iter().any(|(c, _)| *c == name)
+        || [
+            "changes_made",
+            "impact",
+            "applied_at",
+            "verified_at",
+            "related_runs",
+        ]
+        .contains(&name)
+}
+
+/// Adds our columns to `improvements` where missing.
+fn extend_improvements(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let existing: Vec<String> = {
+        let mut stmt = tx.prepare("PRAGMA table_info(improvements)")?;
+        stmt.query_map([], |r| r.get::<_, String>(1))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (column, kind) in IMPROVEMENT_COLUMNS {
+        if !existing.iter().any(|c| c == column) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE improvements ADD COLUMN {column} {kind}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::init_run_history;
+
+    fn schema(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .unwrap();
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let mut cols = conn
+            .prepare("SELECT name FROM pragma_table_info('improvements') ORDER BY name")
+            .unwrap();
+        out.extend(
+            cols.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(|r| format!("improvements.{}", r.unwrap())),
+        );
+        out
+    }
+
+    #[test]
+    fn upgrading_an_old_history_matches_a_fresh_schema_and_keeps_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        init_run_history(&old).unwrap();
+        Connection::open(&old)
+            .unwrap()
+            .execute(
+                "INSERT INTO improvements(id, category, description, created_at, status) VALUES ('legacy-1', 'prompt', 'by the agent', '2026-01-01', 'applied')",
+                [],
+            )
+            .unwrap();
+        LifecycleDb::open(&old).unwrap();
+        let fresh = dir.path().join("fresh.db");
+        init_run_history(&fresh).unwrap();
+        LifecycleDb::open(&fresh).unwrap();
+        // A history without an improvements table at all.
+        let bare = dir.path().join("bare.db");
+        Connection::open(&bare)
+            .unwrap()
+            .execute_batch("CREATE TABLE runs(id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, model TEXT NOT NULL, started_at TEXT NOT NULL, completed_at TEXT, duration_ms INTEGER, context TEXT, error TEXT, metadata TEXT)")
+            .unwrap();
+        LifecycleDb::open(&bare).unwrap();
+
+        let old_schema = schema(&Connection::open(&old).unwrap());
+        assert_eq!(old_schema, schema(&Connection::open(&fresh).unwrap()));
+        let db = LifecycleDb::open(&old).unwrap();
+        let legacy = db.get("legacy-1").unwrap().unwrap();
+        assert_eq!(
+            (legacy.status.as_str(), legacy.description.as_str()),
+            ("applied", "by the agent")
+        );
+        // Reopening applies nothing twice.
+        let versions: i64 = db
+            .conn
+            .query_row("SELECT COUNT(*) FROM selfheal_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        init_run_history(&path).unwrap();
+        LifecycleDb::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("INSERT INTO selfheal_migrations(version, name, applied_at) VALUES (99, 'future', 'x')", [])
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let e = LifecycleDb::open(&path).err().unwrap();
+        assert!(
+            matches!(e, StoreError::NewerSchema { found: 99, .. }),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn transitions_are_enforced_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        init_run_history(&path).unwrap();
+        let mut db = LifecycleDb::open(&path).unwrap();
+        let mut n = 0;
+        let row = ImprovementRow {
+            category: "retry".into(),
+            description: "d".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            pattern_id: Some("timeout:x".into()),
+            ..Default::default()
+        };
+        let imp = db
+            .insert(&row, None, &mut || {
+                n += 1;
+                format!("imp-{}", n.min(2))
+            })
+            .unwrap();
+        let change = |t| Change {
+            transition: t,
+            set: vec![],
+            detail: None,
+            at: "2026-01-02T00:00:00Z",
+            also: None,
+        };
+        let e = db
+            .transition(&imp.id, change(Transition::Apply))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .contains("legal next steps: test_improvement, reject_improvement"),
+            "{e}"
+        );
+        db.transition(&imp.id, change(Transition::Test)).unwrap();
+        let applied = db
+            .transition(
+                &imp.id,
+                Change {
+                    set: vec![("applied_at", Value::Text("2026-01-02T00:00:00Z".into()))],
+                    ..change(Transition::Apply)
+                },
+            )
+            .unwrap();
+        assert!(
+            matches!(applied, Outcome::Changed(ref r) if r.status == "applied" && r.applied_at.is_some())
+        );
+        db.transition(&imp.id, change(Transition::Rollback))
+            .unwrap();
+        assert!(matches!(
+            db.transition(&imp.id, change(Transition::Rollback))
+                .unwrap(),
+            Outcome::Unchanged(_)
+        ));
+        let trail: Vec<String> = db
+            .events(&imp.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.to_status)
+            .collect();
+        assert_eq!(trail, ["proposed", "tested", "applied", "rolled_back"]);
+        assert!(matches!(
+            db.transition("imp-404", change(Transition::Test)),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}
