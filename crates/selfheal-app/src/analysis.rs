@@ -513,7 +513,7 @@ impl Severity {
 }
 
 /// "Unknown pattern" with the closest known ids.
-fn unknown_pattern(id: &str, known: &[String]) -> AppError {
+pub(crate) fn unknown_pattern(id: &str, known: &[String]) -> AppError {
     let hint = closest(id, known, 3);
     let tool_hint = split_pattern_id(id)
         .map(|(_, tool)| {

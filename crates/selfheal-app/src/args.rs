@@ -306,3 +306,228 @@ mod tests {
         }
     }
 }
+
+// ---- The improvement lifecycle -------------------------------------------------------------
+
+fn default_test_mode() -> String {
+    "simulation".into()
+}
+fn default_window_days() -> i64 {
+    7
+}
+fn default_list_limit() -> i64 {
+    20
+}
+fn default_report_since() -> String {
+    "-30d".into()
+}
+
+/// Longest accepted free-text argument (descriptions, reasons, changes).
+pub const MAX_TEXT_LEN: usize = 10_000;
+
+fn check_text(name: &str, value: &str, required: bool) -> Result<(), AppError> {
+    if required && value.trim().is_empty() {
+        return Err(AppError::InvalidInput(format!("{name} must not be empty")));
+    }
+    if value.len() > MAX_TEXT_LEN {
+        return Err(AppError::InvalidInput(format!(
+            "{name} is {} bytes long; at most {MAX_TEXT_LEN} are accepted",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_improvement_id(id: &str) -> Result<(), AppError> {
+    check_required("improvement_id", id)?;
+    if !id.starts_with("imp-") || id.len() > 64 {
+        return Err(AppError::InvalidInput(format!(
+            "improvement_id {id:?} is not an improvement id; ids look like imp-20261120-3fa9c2 (see list_improvements)"
+        )));
+    }
+    Ok(())
+}
+
+/// Arguments of `propose_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeArgs {
+    /// Pattern id from detect_failure_patterns, e.g. `timeout:fetch_url`.
+    pub pattern_id: String,
+    /// Window of the evidence (default -30d): a relative span or an RFC 3339 instant.
+    #[serde(default = "default_report_since")]
+    pub since: String,
+}
+
+impl ProposeArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        PatternArgs {
+            pattern_id: self.pattern_id.clone(),
+            since: self.since.clone(),
+            samples: 1,
+        }
+        .validate()
+    }
+}
+
+/// Arguments of `test_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestArgs {
+    /// The improvement to test.
+    pub improvement_id: String,
+    /// `simulation` (counterfactual over history), `canary` or `shadow` (runs tagged with the improvement id in runs.metadata against untagged runs).
+    #[serde(default = "default_test_mode")]
+    pub mode: String,
+}
+
+impl TestArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_improvement_id(&self.improvement_id)?;
+        if !["simulation", "canary", "shadow"].contains(&self.mode.as_str()) {
+            return Err(AppError::InvalidInput(format!(
+                "unknown test mode {:?}; accepted: simulation, canary, shadow",
+                self.mode
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `apply_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyArgs {
+    /// The improvement to record as applied (it must have been tested).
+    pub improvement_id: String,
+    /// What was changed, in words (required).
+    pub changes_made: String,
+    /// The commit that made the change (7 to 40 hex digits).
+    #[serde(default)]
+    pub commit_hash: Option<String>,
+    /// When the change took effect, if earlier than now (RFC 3339, not in the future). Default: now.
+    #[serde(default)]
+    pub applied_at: Option<String>,
+    /// Act on the config file declared to the server (SELFHEAL_CONFIG_FILE): `preview` shows the diff, `apply` writes it (atomic, with a backup). Omit to only record the change.
+    #[serde(default)]
+    pub config_action: Option<String>,
+    /// The config file to edit; must be the declared one (defaults to it).
+    #[serde(default)]
+    pub config_path: Option<String>,
+    /// Apply even though the pattern is BLOCKed by an escalation.
+    #[serde(default)]
+    pub override_block: bool,
+}
+
+impl ApplyArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_improvement_id(&self.improvement_id)?;
+        check_text("changes_made", &self.changes_made, true)?;
+        if let Some(hash) = &self.commit_hash
+            && (!(7..=40).contains(&hash.len()) || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(AppError::InvalidInput(format!(
+                "commit_hash {hash:?} must be 7 to 40 hexadecimal digits"
+            )));
+        }
+        if let Some(action) = &self.config_action
+            && !["preview", "apply"].contains(&action.as_str())
+        {
+            return Err(AppError::InvalidInput(format!(
+                "config_action {action:?} is not accepted; use preview or apply (or omit it)"
+            )));
+        }
+        if let Some(p) = &self.config_path {
+            check_text("config_path", p, true)?;
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `verify_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyArgs {
+    /// The applied improvement to verify.
+    pub improvement_id: String,
+    /// Days before and after applied_at to compare (1 to 90).
+    #[serde(default = "default_window_days")]
+    pub measurement_window_days: i64,
+}
+
+impl VerifyArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_improvement_id(&self.improvement_id)?;
+        check_range("measurement_window_days", self.measurement_window_days, 1, 90)
+    }
+}
+
+/// Arguments of `rollback_improvement` and `reject_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseArgs {
+    pub improvement_id: String,
+    /// Why, for the audit trail.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl CloseArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_improvement_id(&self.improvement_id)?;
+        if let Some(r) = &self.reason {
+            check_text("reason", r, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// Arguments of `list_improvements`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    /// Only this status: proposed, tested, applied, verified, rolled_back or rejected.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Page size (1 to 100).
+    #[serde(default = "default_list_limit")]
+    pub limit: i64,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+impl ListArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        if let Some(s) = &self.status
+            && selfheal_core::lifecycle::Status::parse(s).is_none()
+        {
+            return Err(AppError::InvalidInput(format!(
+                "unknown status {s:?}; accepted: proposed, tested, applied, verified, rolled_back, rejected"
+            )));
+        }
+        check_range("limit", self.limit, 1, 100)
+    }
+}
+
+/// Arguments of `get_improvement`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetImprovementArgs {
+    pub improvement_id: String,
+}
+
+impl GetImprovementArgs {
+    pub fn validate(&self) -> Result<(), AppError> {
+        check_improvement_id(&self.improvement_id)
+    }
+}
+
+/// Arguments of `get_healing_report`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportArgs {
+    /// Start of the reporting period (default -30d).
+    #[serde(default = "default_report_since")]
+    pub since: String,
+}

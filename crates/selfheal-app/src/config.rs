@@ -5,6 +5,8 @@
 //! | `DATABASE_PATH` | `~/.binks/conversations.db` | the agent's run-history SQLite file |
 //! | `INBOX_PATH` | `~/.notes/inbox` | inbox directory for notes to humans |
 //! | `SELFHEAL_INDEX_DIR` | `$XDG_CACHE_HOME/self-healing-mcp` or `~/.cache/self-healing-mcp` | where the derived index lives |
+//! | `SELFHEAL_PLAYBOOKS_DIR` | none | user playbooks (`*.toml`) added to the built-ins |
+//! | `SELFHEAL_CONFIG_FILE` | none | the one config file `apply_improvement` may edit |
 //! | `SELFHEAL_NOW` | the system clock | an RFC 3339 instant to answer "as of" (reproducible reports) |
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,10 @@ pub struct Config {
     pub inbox_path: PathBuf,
     /// `None`: the default location for the database (see `IndexLocation::default_for`).
     pub index: Option<IndexLocation>,
+    /// Directory of user playbooks (`*.toml`), added to and overriding the built-ins.
+    pub playbooks_dir: Option<PathBuf>,
+    /// The one config file apply_improvement may edit.
+    pub config_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -33,10 +39,13 @@ impl Config {
             .or_else(|| std::env::var_os("INBOX_PATH").map(PathBuf::from))
             .map(|p| expand_tilde(&p))
             .unwrap_or_else(|| expand_tilde(Path::new("~/.notes/inbox")));
+        let env_path = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(|v| expand_tilde(Path::new(&v)));
         Config {
             db_path,
             inbox_path,
             index: None,
+            playbooks_dir: env_path("SELFHEAL_PLAYBOOKS_DIR"),
+            config_file: env_path("SELFHEAL_CONFIG_FILE"),
         }
     }
 }

@@ -7,8 +7,11 @@
 pub mod analysis;
 pub mod args;
 pub mod config;
+pub mod config_edit;
 pub mod error;
 pub mod inbox;
+pub mod lifecycle;
+pub mod playbooks;
 pub mod render;
 pub mod views;
 

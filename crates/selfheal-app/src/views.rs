@@ -196,3 +196,251 @@ pub struct DashboardView {
     pub tools: Option<Vec<ToolReliability>>,
     pub data: DataNotes,
 }
+
+// ---- The improvement lifecycle -------------------------------------------------------------
+
+use selfheal_core::lifecycle::Status;
+use selfheal_core::playbook::{Action, ImpactRange, Risk};
+use selfheal_core::stats::Interval;
+use selfheal_core::verify::{Comparison, Recommendation as VerifyRecommendation, Verdict};
+
+use crate::inbox::NoteOutcome;
+
+/// The evidence a proposal rests on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub window: WindowView,
+    pub occurrences: u64,
+    pub affected_runs: u64,
+    pub failure_rate: f64,
+    pub class: FailureClass,
+    pub class_share: f64,
+    pub recovered_by_retry: u64,
+    pub recovered_share: f64,
+    pub top_templates: Vec<String>,
+    pub pattern_confidence: f64,
+}
+
+/// A strategy as ranked for a proposal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StrategyView {
+    pub id: String,
+    pub name: String,
+    /// Beta(1 + successes, 1 + failures) posterior mean of verified outcomes.
+    pub learned_success_rate: f64,
+    pub learned_interval: (f64, f64),
+    pub verified_successes: u64,
+    pub verified_failures: u64,
+}
+
+/// An open escalation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EscalationView {
+    pub pattern_id: String,
+    /// `WARN`, `ALERT` or `BLOCK`.
+    pub level: String,
+    pub rule: String,
+    pub reason: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProposeView {
+    pub improvement_id: String,
+    pub pattern_id: String,
+    pub description: String,
+    /// The expected reduction of the pattern's failure rate, in words.
+    pub expected_impact: String,
+    /// The ordered changes to make.
+    pub changes_required: Vec<String>,
+    pub risk_level: Risk,
+    pub status: Status,
+    pub category: String,
+    pub priority: u8,
+    pub strategy: StrategyView,
+    pub actions: Vec<Action>,
+    pub expected_impact_range: ImpactRange,
+    pub evidence: Evidence,
+    /// Other applicable strategies, best first.
+    pub alternatives: Vec<StrategyView>,
+    /// The config key this strategy would edit in the declared config file, if any.
+    pub config_key: Option<String>,
+    pub escalations: Vec<EscalationView>,
+    /// Problems with user playbook files (skipped, not fatal).
+    pub playbook_problems: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestRecommendation {
+    SafeToApply,
+    NeedsCanary,
+    Risky,
+    Reject,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TestView {
+    pub improvement_id: String,
+    /// `simulation`, `canary` or `shadow`.
+    pub test_mode: String,
+    /// Success rate of the pattern's tool if the fix had been in place (absent without data).
+    pub simulated_success_rate: Option<f64>,
+    /// Observed success rate of the pattern's tool.
+    pub baseline_success_rate: Option<f64>,
+    /// simulated − baseline, in rate units.
+    pub expected_improvement: Option<f64>,
+    pub recommendation: TestRecommendation,
+    pub simulated_interval: Option<Interval>,
+    pub baseline_interval: Option<Interval>,
+    pub window: WindowView,
+    pub calls_analyzed: u64,
+    pub runs_analyzed: u64,
+    /// Failures the counterfactual treats as fixed, and why.
+    pub failures_fixed: u64,
+    pub assumptions: Vec<String>,
+    pub explanation: String,
+    /// Canary/shadow: runs tagged with the improvement id.
+    pub tagged_runs: Option<u64>,
+    /// Canary/shadow without tagged runs: how to tag them.
+    pub tagging_plan: Option<String>,
+    pub status: Status,
+}
+
+/// A config-file change made (or previewed) by apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigChangeView {
+    pub path: String,
+    pub key: String,
+    /// Unified diff of the change.
+    pub diff: String,
+    /// False for a preview (nothing written).
+    pub applied: bool,
+    pub backup_path: Option<String>,
+    pub before_sha256: String,
+    pub after_sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyView {
+    pub improvement_id: String,
+    pub status: Status,
+    pub applied_at: String,
+    /// When verification is due (applied_at + 7 days).
+    pub verification_scheduled: String,
+    pub commit_hash: Option<String>,
+    pub config_change: Option<ConfigChangeView>,
+    pub note: NoteOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyMetrics {
+    /// 1 − failure rate of the pattern per call of its tool, before the apply.
+    pub before_success_rate: Option<f64>,
+    pub after_success_rate: Option<f64>,
+    /// Finished runs in both windows (the regression guard's sample).
+    pub runs_analyzed: u64,
+    pub before_calls: u64,
+    pub after_calls: u64,
+    pub before_failures: u64,
+    pub after_failures: u64,
+    pub p_value: Option<f64>,
+    pub pattern: Comparison,
+    pub guard: Comparison,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyView {
+    pub improvement_id: String,
+    pub expected_impact: String,
+    pub actual_impact: String,
+    pub verification_status: Verdict,
+    pub recommendation: VerifyRecommendation,
+    pub metrics: VerifyMetrics,
+    pub before_window: WindowView,
+    pub after_window: WindowView,
+    pub calls_still_needed: Option<u64>,
+    pub reason: String,
+    pub status: Status,
+    pub escalations: Vec<EscalationView>,
+    pub note: NoteOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TransitionView {
+    pub improvement_id: String,
+    pub status: Status,
+    /// False when the request was an idempotent retry that changed nothing.
+    pub changed: bool,
+    pub reason: Option<String>,
+    /// For a rollback of a config edit: whether the file was restored byte for byte.
+    pub config_restored: Option<bool>,
+    pub note: Option<NoteOutcome>,
+}
+
+/// One audit-trail row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditView {
+    pub at: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// An improvement as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImprovementView {
+    pub id: String,
+    pub status: String,
+    pub pattern_id: Option<String>,
+    pub strategy_id: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub risk_level: Option<String>,
+    pub priority: Option<i64>,
+    pub created_at: String,
+    pub applied_at: Option<String>,
+    pub verified_at: Option<String>,
+    pub changes_made: Option<String>,
+    pub commit_hash: Option<String>,
+    pub impact: Option<String>,
+    pub expected_impact: Option<serde_json::Value>,
+    pub actions: Option<serde_json::Value>,
+    pub evidence: Option<serde_json::Value>,
+    pub test_result: Option<serde_json::Value>,
+    pub verification: Option<serde_json::Value>,
+    pub config_edit: Option<serde_json::Value>,
+    pub verification_due_at: Option<String>,
+    pub reason: Option<String>,
+    /// The audit trail, oldest first (only in get_improvement).
+    pub audit: Option<Vec<AuditView>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ListView {
+    pub improvements: Vec<ImprovementView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportView {
+    pub window: WindowView,
+    /// Patterns in the window (default filters).
+    pub patterns_seen: u64,
+    pub improvements_by_state: Vec<StatusCount>,
+    /// verified / (verified + rolled_back + rejected) among improvements created in the window.
+    pub auto_resolved_share: Option<f64>,
+    pub escalations: Vec<EscalationView>,
+    /// Mean hours from a pattern's first occurrence to its improvement's verification.
+    pub mean_time_to_recovery_hours: Option<f64>,
+    pub strategies: Vec<StrategyView>,
+    pub next_steps: Vec<String>,
+}

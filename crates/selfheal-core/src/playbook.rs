@@ -62,8 +62,8 @@
 //! [0, 1]. Unknown keys are errors (a typo must not silently fall back to a default).
 //!
 //! A strategy whose id matches a built-in replaces it entirely (it is not patched field by
-//! field). Several user strategies with one id: the last one wins (files are read in name
-//! order). A `config_key` segment is a bare key (`A-Z a-z 0-9 _ -`) or exactly `{tool}`.
+//! field). Ids are unique within a file; across files the later one wins (the app reads them
+//! in name order). A `config_key` segment is a bare key (`A-Z a-z 0-9 _ -`) or exactly `{tool}`.
 
 use std::collections::HashSet;
 
@@ -314,8 +314,9 @@ impl Action {
             },
             Action::ExistenceCheckFallback { fallback } => match fallback {
                 Some(f) => format!("check the target exists first; otherwise use `{f}`"),
-                None => "check the target exists first; otherwise use a fallback (to be chosen)"
-                    .into(),
+                None => {
+                    "check the target exists first; otherwise use a fallback (to be chosen)".into()
+                }
             },
             Action::PermissionFix { note } => format!("fix the permission: {note}"),
         }
@@ -427,8 +428,7 @@ const TOOL_PLACEHOLDER: &str = "{tool}";
 
 fn is_bare_key(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -691,7 +691,10 @@ impl UserAction {
             ("restart_backoff_ms", self.restart_backoff_ms.is_some()),
             ("backoff_cap_ms", self.backoff_cap_ms.is_some()),
             ("max_restarts", self.max_restarts.is_some()),
-            ("failure_rate_threshold", self.failure_rate_threshold.is_some()),
+            (
+                "failure_rate_threshold",
+                self.failure_rate_threshold.is_some(),
+            ),
             ("window_calls", self.window_calls.is_some()),
             ("open_duration_ms", self.open_duration_ms.is_some()),
             ("half_open_probes", self.half_open_probes.is_some()),
@@ -751,7 +754,9 @@ impl UserAction {
         let a = self;
         Ok(match kind {
             "retry_with_backoff" => Action::RetryWithBackoff {
-                initial_delay_ms: a.initial_delay_ms.unwrap_or_else(defaults::initial_delay_ms),
+                initial_delay_ms: a
+                    .initial_delay_ms
+                    .unwrap_or_else(defaults::initial_delay_ms),
                 factor: a.factor.unwrap_or_else(defaults::backoff_factor),
                 max_delay_ms: a.max_delay_ms.unwrap_or_else(defaults::max_delay_ms),
                 max_attempts: a.max_attempts.unwrap_or_else(defaults::max_attempts),
@@ -776,8 +781,12 @@ impl UserAction {
                     .failure_rate_threshold
                     .unwrap_or_else(defaults::failure_rate_threshold),
                 window_calls: a.window_calls.unwrap_or_else(defaults::window_calls),
-                open_duration_ms: a.open_duration_ms.unwrap_or_else(defaults::open_duration_ms),
-                half_open_probes: a.half_open_probes.unwrap_or_else(defaults::half_open_probes),
+                open_duration_ms: a
+                    .open_duration_ms
+                    .unwrap_or_else(defaults::open_duration_ms),
+                half_open_probes: a
+                    .half_open_probes
+                    .unwrap_or_else(defaults::half_open_probes),
             },
             "reroute" => Action::Reroute {
                 fallback_tool: a.fallback_tool,
@@ -820,7 +829,10 @@ pub fn parse_user_playbooks(text: &str) -> Result<Vec<Strategy>, PlaybookError> 
                 let line = text
                     .get(..span.start.min(text.len()))
                     .map_or(0, |b| b.len() - b.rsplit('\n').next().map_or(0, str::len));
-                let source = text.get(line..).and_then(|l| l.lines().next()).unwrap_or("");
+                let source = text
+                    .get(line..)
+                    .and_then(|l| l.lines().next())
+                    .unwrap_or("");
                 let source = source.trim();
                 if source.is_empty() || source.chars().count() > 120 {
                     at(span.start, message)
@@ -839,8 +851,8 @@ pub fn parse_user_playbooks(text: &str) -> Result<Vec<Strategy>, PlaybookError> 
     let mut ids = HashSet::new();
     for (i, spanned) in file.strategy.into_iter().enumerate() {
         let offset = spanned.span().start;
-        let strategy =
-            validate_strategy(i + 1, spanned.into_inner()).map_err(|(o, m)| at(o.unwrap_or(offset), m))?;
+        let strategy = validate_strategy(i + 1, spanned.into_inner())
+            .map_err(|(o, m)| at(o.unwrap_or(offset), m))?;
         if !ids.insert(strategy.id.clone()) {
             return Err(at(
                 offset,
@@ -932,9 +944,12 @@ fn validate_strategy(n: usize, raw: UserStrategy) -> Result<Strategy, Located> {
                 ),
             ));
         };
-        let action = raw_action
-            .into_action(kind.get_ref())
-            .map_err(|e| (Some(kind.span().start), format!("{ctx}, action #{}: {e}", j + 1)))?;
+        let action = raw_action.into_action(kind.get_ref()).map_err(|e| {
+            (
+                Some(kind.span().start),
+                format!("{ctx}, action #{}: {e}", j + 1),
+            )
+        })?;
         validate_action(&action).map_err(|e| {
             (
                 table_at,
@@ -1004,7 +1019,9 @@ fn validate_config_key(key: &str) -> Result<(), String> {
 
 fn positive_ms(name: &str, v: u64) -> Result<(), String> {
     if v == 0 {
-        Err(format!("`{name}` must be a positive number of milliseconds, got 0"))
+        Err(format!(
+            "`{name}` must be a positive number of milliseconds, got 0"
+        ))
     } else {
         Ok(())
     }
@@ -1021,7 +1038,9 @@ fn validate_action(action: &Action) -> Result<(), String> {
         } => {
             positive_ms("initial_delay_ms", *initial_delay_ms)?;
             if !(factor.is_finite() && *factor >= 1.0) {
-                return Err(format!("`factor` must be ≥ 1 (1 = constant delay), got {factor}"));
+                return Err(format!(
+                    "`factor` must be ≥ 1 (1 = constant delay), got {factor}"
+                ));
             }
             if max_delay_ms < initial_delay_ms {
                 return Err(format!(
@@ -1108,7 +1127,9 @@ fn validate_action(action: &Action) -> Result<(), String> {
                 return Err("a text parameter is empty; leave it out instead".into());
             }
         }
-        Action::Reroute { fallback_tool: None }
+        Action::Reroute {
+            fallback_tool: None,
+        }
         | Action::SkipOptionalDependency { dependency: None }
         | Action::ExistenceCheckFallback { fallback: None } => {}
     }
@@ -1199,9 +1220,16 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "raise-timeout",
                     name: "Raise the timeout",
                     description: "The calls run into the tool's timeout ceiling: give the slow tail room to finish, up to a hard maximum.",
-                    actions: vec![Action::RaiseTimeout { factor: 2.0, max_timeout_ms: 300_000 }],
+                    actions: vec![Action::RaiseTimeout {
+                        factor: 2.0,
+                        max_timeout_ms: 300_000,
+                    }],
                     risk: Low,
-                    impact: (0.3, 0.8, "failures at the timeout ceiling are slow calls cut off, not broken ones; doubling the ceiling lets most of the slow tail finish, but not calls that hang"),
+                    impact: (
+                        0.3,
+                        0.8,
+                        "failures at the timeout ceiling are slow calls cut off, not broken ones; doubling the ceiling lets most of the slow tail finish, but not calls that hang",
+                    ),
                     priority: 1,
                     config_key: Some("tools.{tool}.timeout_ms"),
                 },
@@ -1211,7 +1239,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Retry timed-out calls after a growing delay, a bounded number of times.",
                     actions: vec![retry(1_000, 2.0, 30_000, 3)],
                     risk: Low,
-                    impact: (0.2, 0.6, "retries absorb transient timeouts; bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.2,
+                        0.6,
+                        "retries absorb transient timeouts; bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 2,
                     config_key: RETRY_KEY,
                 },
@@ -1221,7 +1253,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Stop waiting on a tool that keeps timing out; fail fast while it recovers.",
                     actions: vec![breaker(0.5, 20, 30_000, 2)],
                     risk: Medium,
-                    impact: (0.05, 0.3, "turns long waits into fast failures during an outage; saves time more than it removes failures"),
+                    impact: (
+                        0.05,
+                        0.3,
+                        "turns long waits into fast failures during an outage; saves time more than it removes failures",
+                    ),
                     priority: 3,
                     config_key: BREAKER_KEY,
                 },
@@ -1236,7 +1272,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Nothing listens on the port: probe the server and restart it with a capped backoff.",
                     actions: vec![restart(5_000, 1_000, 60_000, 3)],
                     risk: Medium,
-                    impact: (0.4, 0.9, "a refused connection means the server is down; a restart removes the cause when it died, and the restart cap stops a crash loop"),
+                    impact: (
+                        0.4,
+                        0.9,
+                        "a refused connection means the server is down; a restart removes the cause when it died, and the restart cap stops a crash loop",
+                    ),
                     priority: 1,
                     config_key: RESTART_KEY,
                 },
@@ -1246,7 +1286,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Wait out a server that is starting or restarting.",
                     actions: vec![retry(2_000, 2.0, 30_000, 4)],
                     risk: Low,
-                    impact: (0.1, 0.5, "servers refuse connections briefly while (re)starting; retries bridge that window, bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.1,
+                        0.5,
+                        "servers refuse connections briefly while (re)starting; retries bridge that window, bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 2,
                     config_key: RETRY_KEY,
                 },
@@ -1261,7 +1305,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Retry after resets, DNS blips and dropped connections.",
                     actions: vec![retry(500, 2.0, 20_000, 4)],
                     risk: Low,
-                    impact: (0.3, 0.7, "network faults are mostly transient; bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.3,
+                        0.7,
+                        "network faults are mostly transient; bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 1,
                     config_key: RETRY_KEY,
                 },
@@ -1271,7 +1319,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Stop hammering an unreachable endpoint during an outage.",
                     actions: vec![breaker(0.5, 20, 30_000, 2)],
                     risk: Medium,
-                    impact: (0.1, 0.4, "sheds calls during sustained outages so they fail fast and retry later; does not prevent isolated faults"),
+                    impact: (
+                        0.1,
+                        0.4,
+                        "sheds calls during sustained outages so they fail fast and retry later; does not prevent isolated faults",
+                    ),
                     priority: 2,
                     config_key: BREAKER_KEY,
                 },
@@ -1279,9 +1331,15 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "reroute",
                     name: "Reroute",
                     description: "Use an alternative endpoint or tool for the failing path.",
-                    actions: vec![Action::Reroute { fallback_tool: None }],
+                    actions: vec![Action::Reroute {
+                        fallback_tool: None,
+                    }],
                     risk: Medium,
-                    impact: (0.2, 0.6, "avoids the failing network path entirely, if an equivalent alternative exists"),
+                    impact: (
+                        0.2,
+                        0.6,
+                        "avoids the failing network path entirely, if an equivalent alternative exists",
+                    ),
                     priority: 3,
                     config_key: None,
                 },
@@ -1296,7 +1354,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Supervise the server: restart it after a crash with a capped backoff, escalate after repeated restarts.",
                     actions: vec![restart(5_000, 2_000, 120_000, 5)],
                     risk: Medium,
-                    impact: (0.3, 0.8, "a supervised restart serves the following calls; the crash cause remains, so calls in flight at a crash still fail"),
+                    impact: (
+                        0.3,
+                        0.8,
+                        "a supervised restart serves the following calls; the crash cause remains, so calls in flight at a crash still fail",
+                    ),
                     priority: 1,
                     config_key: RESTART_KEY,
                 },
@@ -1306,7 +1368,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Fail fast while a crashing server is down instead of piling up calls.",
                     actions: vec![breaker(0.3, 20, 60_000, 1)],
                     risk: Medium,
-                    impact: (0.05, 0.3, "contains the damage of a crash loop; the calls it sheds still fail, only faster"),
+                    impact: (
+                        0.05,
+                        0.3,
+                        "contains the damage of a crash loop; the calls it sheds still fail, only faster",
+                    ),
                     priority: 2,
                     config_key: BREAKER_KEY,
                 },
@@ -1319,9 +1385,16 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "scale-down-payload",
                     name: "Scale down the payload",
                     description: "Halve batches, pages or inputs that exhaust memory.",
-                    actions: vec![Action::ScaleDownPayload { factor: 0.5, min_batch: 1 }],
+                    actions: vec![Action::ScaleDownPayload {
+                        factor: 0.5,
+                        min_batch: 1,
+                    }],
                     risk: Medium,
-                    impact: (0.4, 0.8, "memory use grows with the payload; halving it removes failures of oversized inputs, not those of leaks"),
+                    impact: (
+                        0.4,
+                        0.8,
+                        "memory use grows with the payload; halving it removes failures of oversized inputs, not those of leaks",
+                    ),
                     priority: 1,
                     config_key: Some("tools.{tool}.payload"),
                 },
@@ -1331,7 +1404,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Restart a process whose memory grows until it dies.",
                     actions: vec![restart(10_000, 5_000, 120_000, 3)],
                     risk: Medium,
-                    impact: (0.1, 0.4, "a restart reclaims leaked memory for a while; it does not fix the leak"),
+                    impact: (
+                        0.1,
+                        0.4,
+                        "a restart reclaims leaked memory for a while; it does not fix the leak",
+                    ),
                     priority: 2,
                     config_key: RESTART_KEY,
                 },
@@ -1344,9 +1421,15 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "permission-fix",
                     name: "Fix the permission",
                     description: "Grant exactly the access the tool legitimately needs; a human reviews the change.",
-                    actions: vec![Action::PermissionFix { note: defaults::permission_note() }],
+                    actions: vec![Action::PermissionFix {
+                        note: defaults::permission_note(),
+                    }],
                     risk: High,
-                    impact: (0.6, 1.0, "a permission error repeats deterministically until the permission changes; granting it removes the pattern when the access is legitimate"),
+                    impact: (
+                        0.6,
+                        1.0,
+                        "a permission error repeats deterministically until the permission changes; granting it removes the pattern when the access is legitimate",
+                    ),
                     priority: 1,
                     config_key: None,
                 },
@@ -1356,7 +1439,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Check access first and fall back to a location the tool may use (e.g. a workspace or temp directory).",
                     actions: vec![Action::ExistenceCheckFallback { fallback: None }],
                     risk: Medium,
-                    impact: (0.2, 0.6, "calls aimed at forbidden paths succeed at an allowed fallback when the location is not essential"),
+                    impact: (
+                        0.2,
+                        0.6,
+                        "calls aimed at forbidden paths succeed at an allowed fallback when the location is not essential",
+                    ),
                     priority: 2,
                     config_key: None,
                 },
@@ -1371,7 +1458,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Check the file or resource exists before the call; create it, use a default or skip when it does not.",
                     actions: vec![Action::ExistenceCheckFallback { fallback: None }],
                     risk: Low,
-                    impact: (0.4, 0.9, "a missing target fails the same way every time; checking first turns the failure into a fallback, and retries never help"),
+                    impact: (
+                        0.4,
+                        0.9,
+                        "a missing target fails the same way every time; checking first turns the failure into a fallback, and retries never help",
+                    ),
                     priority: 1,
                     config_key: None,
                 },
@@ -1381,7 +1472,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Go on without the missing resource when the task does not need it.",
                     actions: vec![Action::SkipOptionalDependency { dependency: None }],
                     risk: Low,
-                    impact: (0.2, 0.6, "removes the failures of resources that are optional; useless when the result needs them"),
+                    impact: (
+                        0.2,
+                        0.6,
+                        "removes the failures of resources that are optional; useless when the result needs them",
+                    ),
                     priority: 2,
                     config_key: None,
                 },
@@ -1396,7 +1491,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Back off until the rate-limit window resets.",
                     actions: vec![retry(2_000, 2.0, 60_000, 5)],
                     risk: Low,
-                    impact: (0.5, 0.9, "rate limits reset with time, so patient retries recover most calls; bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.5,
+                        0.9,
+                        "rate limits reset with time, so patient retries recover most calls; bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 1,
                     config_key: RETRY_KEY,
                 },
@@ -1406,7 +1505,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Pause calls while the limit is tripped instead of extending it with more requests.",
                     actions: vec![breaker(0.5, 10, 60_000, 1)],
                     risk: Low,
-                    impact: (0.2, 0.5, "bursts that keep a limit tripped stop; the paused calls run after the window"),
+                    impact: (
+                        0.2,
+                        0.5,
+                        "bursts that keep a limit tripped stop; the paused calls run after the window",
+                    ),
                     priority: 2,
                     config_key: BREAKER_KEY,
                 },
@@ -1421,7 +1524,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Let the run go on without a failing dependency it can do without.",
                     actions: vec![Action::SkipOptionalDependency { dependency: None }],
                     risk: Medium,
-                    impact: (0.3, 0.7, "the dependency's failures stop failing the call when it is optional; wrong when the result needs it"),
+                    impact: (
+                        0.3,
+                        0.7,
+                        "the dependency's failures stop failing the call when it is optional; wrong when the result needs it",
+                    ),
                     priority: 1,
                     config_key: None,
                 },
@@ -1431,7 +1538,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Retry while a dependency recovers.",
                     actions: vec![retry(1_000, 2.0, 30_000, 3)],
                     risk: Low,
-                    impact: (0.1, 0.5, "transient dependency outages recover; bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.1,
+                        0.5,
+                        "transient dependency outages recover; bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 2,
                     config_key: RETRY_KEY,
                 },
@@ -1441,7 +1552,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Fail fast while the dependency is down.",
                     actions: vec![breaker(0.5, 20, 30_000, 2)],
                     risk: Medium,
-                    impact: (0.1, 0.4, "spares the dependency while it recovers; shed calls fail fast rather than succeed"),
+                    impact: (
+                        0.1,
+                        0.4,
+                        "spares the dependency while it recovers; shed calls fail fast rather than succeed",
+                    ),
                     priority: 3,
                     config_key: BREAKER_KEY,
                 },
@@ -1456,7 +1571,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Check the arguments against the tool's schema before calling; correct them or use a default when they do not fit.",
                     actions: vec![Action::ExistenceCheckFallback { fallback: None }],
                     risk: Low,
-                    impact: (0.2, 0.6, "invalid arguments fail deterministically and retries never help; a pre-call check corrects the fixable ones"),
+                    impact: (
+                        0.2,
+                        0.6,
+                        "invalid arguments fail deterministically and retries never help; a pre-call check corrects the fixable ones",
+                    ),
                     priority: 1,
                     config_key: None,
                 },
@@ -1464,9 +1583,16 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "scale-down-payload",
                     name: "Scale down the payload",
                     description: "Send smaller inputs when they exceed the tool's size limits.",
-                    actions: vec![Action::ScaleDownPayload { factor: 0.5, min_batch: 1 }],
+                    actions: vec![Action::ScaleDownPayload {
+                        factor: 0.5,
+                        min_batch: 1,
+                    }],
                     risk: Low,
-                    impact: (0.05, 0.4, "helps only the share of invalid inputs rejected for their size"),
+                    impact: (
+                        0.05,
+                        0.4,
+                        "helps only the share of invalid inputs rejected for their size",
+                    ),
                     priority: 2,
                     config_key: Some("tools.{tool}.payload"),
                 },
@@ -1481,7 +1607,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "One or two short retries for generic tool errors.",
                     actions: vec![retry(1_000, 2.0, 15_000, 2)],
                     risk: Low,
-                    impact: (0.1, 0.4, "generic tool errors mix transient and deterministic faults; only the transient share recovers, bounded by the share recovered by a later retry in history"),
+                    impact: (
+                        0.1,
+                        0.4,
+                        "generic tool errors mix transient and deterministic faults; only the transient share recovers, bounded by the share recovered by a later retry in history",
+                    ),
                     priority: 1,
                     config_key: RETRY_KEY,
                 },
@@ -1489,9 +1619,15 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     slug: "reroute",
                     name: "Reroute",
                     description: "Use an equivalent tool for the failing calls.",
-                    actions: vec![Action::Reroute { fallback_tool: None }],
+                    actions: vec![Action::Reroute {
+                        fallback_tool: None,
+                    }],
                     risk: Medium,
-                    impact: (0.1, 0.5, "an equivalent tool avoids the failing one's faults, if one exists"),
+                    impact: (
+                        0.1,
+                        0.5,
+                        "an equivalent tool avoids the failing one's faults, if one exists",
+                    ),
                     priority: 2,
                     config_key: None,
                 },
@@ -1506,7 +1642,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "With the cause unknown, only a short bounded retry is safe; investigate the messages meanwhile.",
                     actions: vec![retry(1_000, 2.0, 10_000, 2)],
                     risk: Low,
-                    impact: (0.0, 0.3, "nothing is known of the cause; expect little unless history shows retries recovering these failures"),
+                    impact: (
+                        0.0,
+                        0.3,
+                        "nothing is known of the cause; expect little unless history shows retries recovering these failures",
+                    ),
                     priority: 1,
                     config_key: RETRY_KEY,
                 },
@@ -1516,7 +1656,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     description: "Contain a tool that fails for unknown reasons at a high rate.",
                     actions: vec![breaker(0.5, 20, 30_000, 2)],
                     risk: Medium,
-                    impact: (0.0, 0.2, "containment only: it limits how often the unknown fault is hit"),
+                    impact: (
+                        0.0,
+                        0.2,
+                        "containment only: it limits how often the unknown fault is hit",
+                    ),
                     priority: 2,
                     config_key: BREAKER_KEY,
                 },
@@ -1592,9 +1736,11 @@ mod tests {
         }
         let playbooks = builtin_playbooks();
         let all: Vec<&Strategy> = playbooks.iter().flat_map(|p| &p.strategies).collect();
-        let text = toml::to_string(&File { strategy: all.clone() })
-            .unwrap()
-            .replace("[[strategy.actions]]", "[[strategy.action]]");
+        let text = toml::to_string(&File {
+            strategy: all.clone(),
+        })
+        .unwrap()
+        .replace("[[strategy.actions]]", "[[strategy.action]]");
         let parsed = parse_user_playbooks(&text).unwrap();
         assert_eq!(parsed.iter().collect::<Vec<_>>(), all);
     }
@@ -1650,17 +1796,32 @@ initial_delay_ms = 5000
             }]
         );
         assert!(parse_user_playbooks("").unwrap().is_empty());
-        assert!(parse_user_playbooks("# only a comment\n").unwrap().is_empty());
+        assert!(
+            parse_user_playbooks("# only a comment\n")
+                .unwrap()
+                .is_empty()
+        );
     }
 
-    const HEAD: &str = "[[strategy]]\nid = \"x.y\"\napplies_to = [\"timeout\"]\n\n[[strategy.action]]\n";
+    const HEAD: &str =
+        "[[strategy]]\nid = \"x.y\"\napplies_to = [\"timeout\"]\n\n[[strategy.action]]\n";
 
     #[test]
     fn bad_kind_is_located_and_lists_the_kinds() {
         let e = parse_err(&format!("{HEAD}kind = \"retry\"\n"));
         assert!(e.starts_with("line "), "{e}");
         assert!(e.contains("retry"), "{e}");
-        assert!(e.contains("retry_with_backoff") && e.contains("permission_fix"), "{e}");
+        assert!(
+            e.contains("retry_with_backoff") && e.contains("permission_fix"),
+            "{e}"
+        );
+        let e = parse_err(&format!(
+            "{HEAD}kind = \"raise_timeout\"\nmax_attempts = 3\n"
+        ));
+        assert!(
+            e.ends_with("`max_attempts` is not a parameter of raise_timeout; its parameters are factor, max_timeout_ms"),
+            "{e}"
+        );
         let e = parse_err(&format!("{HEAD}factor = 2.0\n"));
         assert!(e.contains("`kind`") && e.contains("raise_timeout"), "{e}");
     }
@@ -1689,13 +1850,19 @@ initial_delay_ms = 5000
         let e = parse_err(&format!(
             "{HEAD}kind = \"circuit_breaker\"\nfailure_rate_threshold = 1.5\n"
         ));
-        assert!(e.contains("failure_rate_threshold") && e.contains("(0, 1]"), "{e}");
+        assert!(
+            e.contains("failure_rate_threshold") && e.contains("(0, 1]"),
+            "{e}"
+        );
         let e = parse_err(&format!(
             "{HEAD}kind = \"retry_with_backoff\"\ninitial_delay_ms = 5000\nmax_delay_ms = 100\n"
         ));
         assert!(e.contains("max_delay_ms") && e.contains("5000"), "{e}");
         let e = parse_err(&format!("{HEAD}kind = \"reroute\"\nfalback_tool = \"b\"\n"));
-        assert!(e.contains("falback_tool") && e.contains("fallback_tool"), "{e}");
+        assert!(
+            e.contains("falback_tool") && e.contains("fallback_tool"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1703,7 +1870,10 @@ initial_delay_ms = 5000
         let text = "[[strategy]]\nid = \"x.y\"\napplies_to = [\"timout\"]\n";
         let e = parse_err(text);
         assert!(e.starts_with("line 3, column"), "{e}");
-        assert!(e.contains("timout") && e.contains("connection_refused"), "{e}");
+        assert!(
+            e.contains("timout") && e.contains("connection_refused"),
+            "{e}"
+        );
         let e = parse_err(&format!(
             "{HEAD}kind = \"retry_with_backoff\"\nnon_retryable = [\"bogus\"]\n"
         ));
@@ -1712,10 +1882,18 @@ initial_delay_ms = 5000
 
     #[test]
     fn missing_fields_are_named() {
-        let e = parse_err("\n[[strategy]]\napplies_to = [\"timeout\"]\n[[strategy.action]]\nkind = \"reroute\"\n");
-        assert!(e.starts_with("line 2, column 1: strategy #1 has no `id`"), "{e}");
+        let e = parse_err(
+            "\n[[strategy]]\napplies_to = [\"timeout\"]\n[[strategy.action]]\nkind = \"reroute\"\n",
+        );
+        assert!(
+            e.starts_with("line 2, column 1: strategy #1 has no `id`"),
+            "{e}"
+        );
         let e = parse_err("[[strategy]]\nid = \"a\"\n[[strategy.action]]\nkind = \"reroute\"\n");
-        assert!(e.contains("no `applies_to`") && e.contains("tool_error"), "{e}");
+        assert!(
+            e.contains("no `applies_to`") && e.contains("tool_error"),
+            "{e}"
+        );
         let e = parse_err("[[strategy]]\nid = \"a\"\napplies_to = [\"oom\"]\n");
         assert!(e.contains("has no action"), "{e}");
         let e = parse_err("[[stratgy]]\nid = \"a\"\n");
@@ -1723,7 +1901,10 @@ initial_delay_ms = 5000
         let e = parse_err(&format!(
             "{HEAD}kind = \"reroute\"\n[[strategy]]\nid = \"x.y\"\napplies_to = [\"oom\"]\n[[strategy.action]]\nkind = \"reroute\"\n"
         ));
-        assert!(e.starts_with("line 7, column 1") && e.contains("repeats the id"), "{e}");
+        assert!(
+            e.starts_with("line 7, column 1") && e.contains("repeats the id"),
+            "{e}"
+        );
         let e = parse_err("this is = not toml [");
         assert!(e.starts_with("line 1"), "{e}");
     }
@@ -1731,13 +1912,17 @@ initial_delay_ms = 5000
     #[test]
     fn strategy_fields_are_validated() {
         let with = |extra: &str| {
-            format!("[[strategy]]\nid = \"x.y\"\napplies_to = [\"oom\"]\n{extra}\n[[strategy.action]]\nkind = \"reroute\"\n")
+            format!(
+                "[[strategy]]\nid = \"x.y\"\napplies_to = [\"oom\"]\n{extra}\n[[strategy.action]]\nkind = \"reroute\"\n"
+            )
         };
         assert!(parse_err(&with("priority = 0")).contains("priority"));
         assert!(parse_err(&with("risk = \"extreme\"")).contains("medium"));
         assert!(
-            parse_err(&with("expected_impact = { low = 0.9, high = 0.1, basis = \"b\" }"))
-                .contains("low ≤ high")
+            parse_err(&with(
+                "expected_impact = { low = 0.9, high = 0.1, basis = \"b\" }"
+            ))
+            .contains("low ≤ high")
         );
         assert!(parse_err(&with("config_key = \"tools.{name}.x\"")).contains("{tool}"));
         assert!(parse_err(&with("id2 = 1")).contains("id2"));
@@ -1750,7 +1935,10 @@ initial_delay_ms = 5000
         let builtin = builtin_playbooks();
         let mut replaced = user("timeout.raise-timeout", &[FailureClass::Timeout]);
         replaced.priority = 9;
-        let added = user("custom.reroute", &[FailureClass::Timeout, FailureClass::Oom]);
+        let added = user(
+            "custom.reroute",
+            &[FailureClass::Timeout, FailureClass::Oom],
+        );
         let merged = merge(builtin.clone(), vec![replaced.clone(), added.clone()]);
         assert_eq!(merged.len(), builtin.len());
         let timeout = merged
@@ -1763,9 +1951,15 @@ initial_delay_ms = 5000
             .unwrap();
         // Replaced in place, the rest kept, the new one appended.
         assert_eq!(timeout.strategies[0], replaced);
-        assert_eq!(timeout.strategies[1..old.strategies.len()], old.strategies[1..]);
+        assert_eq!(
+            timeout.strategies[1..old.strategies.len()],
+            old.strategies[1..]
+        );
         assert_eq!(timeout.strategies.last(), Some(&added));
-        let oom = merged.iter().find(|p| p.class == FailureClass::Oom).unwrap();
+        let oom = merged
+            .iter()
+            .find(|p| p.class == FailureClass::Oom)
+            .unwrap();
         assert_eq!(oom.strategies.last(), Some(&added));
 
         // Moving a strategy to another class removes it from the old one; the last one wins.
@@ -1781,7 +1975,10 @@ initial_delay_ms = 5000
         // A class without a playbook gets one, in class order.
         let merged = merge(
             Vec::new(),
-            vec![user("a", &[FailureClass::Unknown]), user("b", &[FailureClass::Timeout])],
+            vec![
+                user("a", &[FailureClass::Unknown]),
+                user("b", &[FailureClass::Timeout]),
+            ],
         );
         let classes: Vec<_> = merged.iter().map(|p| p.class).collect();
         assert_eq!(classes, vec![FailureClass::Timeout, FailureClass::Unknown]);
@@ -1807,8 +2004,14 @@ initial_delay_ms = 5000
         );
         // Evidence reorders: the breaker worked 4/4, raising the timeout failed 0/3.
         let learned = |id: &str| match id {
-            "timeout.circuit-breaker" => Learned { successes: 4, failures: 0 },
-            "timeout.raise-timeout" => Learned { successes: 0, failures: 3 },
+            "timeout.circuit-breaker" => Learned {
+                successes: 4,
+                failures: 0,
+            },
+            "timeout.raise-timeout" => Learned {
+                successes: 0,
+                failures: 3,
+            },
             _ => Learned::default(),
         };
         assert_eq!(
@@ -1837,8 +2040,22 @@ initial_delay_ms = 5000
     #[test]
     fn learned_mean_is_the_beta_posterior_mean() {
         assert_eq!(Learned::default().mean(), 0.5);
-        assert_eq!(Learned { successes: 3, failures: 1 }.mean(), 4.0 / 6.0);
-        assert_eq!(Learned { successes: 0, failures: 8 }.mean(), 0.1);
+        assert_eq!(
+            Learned {
+                successes: 3,
+                failures: 1
+            }
+            .mean(),
+            4.0 / 6.0
+        );
+        assert_eq!(
+            Learned {
+                successes: 0,
+                failures: 8
+            }
+            .mean(),
+            0.1
+        );
     }
 
     #[test]
@@ -1857,7 +2074,11 @@ initial_delay_ms = 5000
         let cap = wilson(20, 200).unwrap().high;
         assert_eq!(r.high, round4(cap));
         assert_eq!(r.low, round4(cap));
-        assert!(r.basis.contains("capped") && r.basis.contains("200"), "{}", r.basis);
+        assert!(
+            r.basis.contains("capped") && r.basis.contains("200"),
+            "{}",
+            r.basis
+        );
         // A high share leaves the prior alone.
         let r = expected_impact(&retry, 0.95, 200);
         assert_eq!((r.low, r.high), (0.5, 0.9));
@@ -1908,26 +2129,5 @@ initial_delay_ms = 5000
         let back: Action = serde_json::from_value(json).unwrap();
         assert_eq!(back, a);
         assert!(a.summary().contains("50%"));
-    }
-}
-#[cfg(test)]
-mod scratch_show {
-    #[test]
-    fn show_errors() {
-        let head = "[[strategy]]\nid = \"x.y\"\napplies_to = [\"timeout\"]\n\n[[strategy.action]]\n";
-        for t in [
-            format!("{head}kind = \"retry\"\n"),
-            format!("{head}factor = 2.0\n"),
-            format!("{head}kind = \"retry_with_backoff\"\nmax_attempts = \"three\"\n"),
-            format!("{head}kind = \"retry_with_backoff\"\nmax_attempts = -1\n"),
-            format!("{head}kind = \"reroute\"\nfalback_tool = \"b\"\n"),
-            format!("{head}kind = \"retry_with_backoff\"\nnon_retryable = [\"bogus\"]\n"),
-            "[[strategy]]\nid = \"x.y\"\napplies_to = [\"timout\"]\n".to_string(),
-            "[[stratgy]]\nid = \"a\"\n".to_string(),
-            "this is = not toml [".to_string(),
-            "[[strategy]]\nid = \"x.y\"\napplies_to = [\"oom\"]\nrisk = \"extreme\"\n".to_string(),
-        ] {
-            eprintln!("---\n{}", super::parse_user_playbooks(&t).unwrap_err());
-        }
     }
 }

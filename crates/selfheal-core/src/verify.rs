@@ -15,7 +15,8 @@
 //! relative for counts in the millions, and only the two tails are walked, so the cost is
 //! O(√n), not O(n). Each rate is reported with its Wilson 95% interval.
 //!
-//! **The decision** ([`decide`]), with α = [`ALPHA`]:
+//! **The decision** ([`decide`]), with α = [`ALPHA`] for the pattern and [`GUARD_ALPHA`] for
+//! the guard (family-wise ≤ 0.03):
 //! 1. `regressed` → `rollback` when the run failure rate rose significantly and the guard has
 //!    at least [`MIN_CALLS`] runs on each side, even if the pattern looks better or has too few
 //!    calls to judge: a fix that makes runs crash before they reach the pattern's tool must not
@@ -35,7 +36,8 @@
 //!    the strategy.
 //!
 //! **Sample size** ([`calls_needed`]). The before window is what it is, so the question is how
-//! many after calls give 80% power at α = 0.05 two-sided against a target after-rate. This is
+//! many after calls give 80% power at a two-sided α (0.05 in [`calls_needed`], [`ALPHA`] in
+//! [`decide`]) against a target after-rate. This is
 //! the standard normal-approximation formula for two proportions with unequal groups (Fleiss,
 //! Tytun & Ury 1980; what statsmodels' `samplesize_proportions_2indep_onetail` computes, and R's
 //! `power.prop.test` for equal groups): `z_{α/2}·√(p̄q̄(1/n₁+1/n₂)) + z_β·√(p₁q₁/n₁+p₂q₂/n₂) = |p₁−p₂|`
@@ -54,8 +56,14 @@ use statrs::function::{beta::inv_beta_reg, erf::erfc};
 
 use crate::stats::{Interval, Z95, ratio, wilson};
 
-/// Significance level of every test here.
-pub const ALPHA: f64 = 0.05;
+/// Significance level of the pattern test. With [`GUARD_ALPHA`] the family-wise error rate of
+/// a verification is at most 0.03 (Bonferroni), so a change that does nothing is reported as
+/// `no_significant_change` (or `insufficient_data`) at least 97% of the time.
+pub const ALPHA: f64 = 0.02;
+/// Significance level of the run-level regression guard.
+pub const GUARD_ALPHA: f64 = 0.01;
+/// Two-sided critical value for [`ALPHA`].
+pub const Z_ALPHA: f64 = 2.326_347_874_040_841;
 /// Minimum calls on each side before any verdict other than insufficient_data.
 pub const MIN_CALLS: u64 = 30;
 /// Power that [`calls_needed`] aims for.
@@ -371,6 +379,11 @@ fn bd0(x: f64, m: f64) -> f64 {
 /// None if the rates are equal or undefined (no before calls, a target outside [0, 1]), and when
 /// no after window, however large, would reach that power against a before window this small.
 pub fn calls_needed(before: Counts, target_rate: f64) -> Option<u64> {
+    calls_needed_at(before, target_rate, Z95)
+}
+
+/// [`calls_needed`] at the significance level whose two-sided critical value is `z_alpha`.
+pub fn calls_needed_at(before: Counts, target_rate: f64, z_alpha: f64) -> Option<u64> {
     let before = before.tidy();
     if before.calls == 0 || !(0.0..=1.0).contains(&target_rate) {
         return None;
@@ -379,7 +392,7 @@ pub fn calls_needed(before: Counts, target_rate: f64) -> Option<u64> {
     if (p1 - target_rate).abs() < 1e-12 {
         return None;
     }
-    let n2 = after_calls_for_power(p1, before.calls as f64, target_rate, Z95, Z_POWER)?;
+    let n2 = after_calls_for_power(p1, before.calls as f64, target_rate, z_alpha, Z_POWER)?;
     // Saturating cast: an astronomically large requirement reads as u64::MAX.
     Some(n2.ceil().max(1.0) as u64)
 }
@@ -477,15 +490,15 @@ pub fn decide(
     let target = expected_after_rate
         .filter(|r| (0.0..=1.0).contains(r))
         .or_else(|| pattern.before_rate.map(|r| r * DEFAULT_TARGET_FACTOR));
-    let needed = target.and_then(|t| calls_needed(pattern_before, t));
+    let needed = target.and_then(|t| calls_needed_at(pattern_before, t, Z_ALPHA));
     let after_calls = pattern_after.calls;
 
-    let direction = |c: &Comparison| match (c.p_value, c.difference) {
-        (Some(p), Some(d)) if p < ALPHA && d > 0.0 => Some(true),
-        (Some(p), Some(d)) if p < ALPHA && d < 0.0 => Some(false),
+    let direction = |c: &Comparison, alpha: f64| match (c.p_value, c.difference) {
+        (Some(p), Some(d)) if p < alpha && d > 0.0 => Some(true),
+        (Some(p), Some(d)) if p < alpha && d < 0.0 => Some(false),
         _ => None,
     };
-    let guard_worse = direction(&guard) == Some(true);
+    let guard_worse = direction(&guard, GUARD_ALPHA) == Some(true);
     let guard_judgeable = guard_before.calls >= MIN_CALLS && guard_after.calls >= MIN_CALLS;
 
     let make = |verdict, recommendation, calls_still_needed, reason: String| Decision {
@@ -510,29 +523,31 @@ pub fn decide(
         );
     }
     if pattern_before.calls < MIN_CALLS || after_calls < MIN_CALLS {
-        let short = needed
-            .unwrap_or(0)
-            .max(MIN_CALLS)
-            .saturating_sub(after_calls);
-        let before_note = if pattern_before.calls < MIN_CALLS {
-            format!(
+        // A short before window is not fixed by waiting: only a longer window helps.
+        let (short, before_note) = if pattern_before.calls < MIN_CALLS {
+            let note = format!(
                 "; the before window has only {} calls: a longer measurement window is needed",
                 pattern_before.calls
-            )
+            );
+            (None, note)
         } else {
-            String::new()
+            let short = needed
+                .unwrap_or(0)
+                .max(MIN_CALLS)
+                .saturating_sub(after_calls);
+            (Some(short), String::new())
         };
         return make(
             Verdict::InsufficientData,
             Recommendation::ExtendMonitoring,
-            Some(short),
+            short,
             format!(
                 "fewer than {MIN_CALLS} calls of the tool in a window ({} before, {} after){before_note}",
                 pattern_before.calls, after_calls
             ),
         );
     }
-    match direction(&pattern) {
+    match direction(&pattern, ALPHA) {
         Some(true) => make(
             Verdict::Regressed,
             Recommendation::Rollback,
@@ -573,6 +588,16 @@ pub fn decide(
                     format!(
                         "no significant change {} although the after window had 80% power to \
                          detect {target_note}; kept as harmless, not verified",
+                        describe(&pattern)
+                    ),
+                ),
+                None if target.is_none() || target == pattern.before_rate => make(
+                    Verdict::NoSignificantChange,
+                    Recommendation::Keep,
+                    None,
+                    format!(
+                        "no significant change {}; no change was expected from the before rate, \
+                         so there is nothing to verify; kept as harmless",
                         describe(&pattern)
                     ),
                 ),
@@ -871,7 +896,7 @@ mod tests {
             Some(0.05),
             InsufficientData,
             ExtendMonitoring,
-            Some(36),
+            Some(52), // calls_needed at α = 0.02 is 62
         );
         check(
             (counts(2, 20), counts(0, 100)),
@@ -879,7 +904,7 @@ mod tests {
             None,
             InsufficientData,
             ExtendMonitoring,
-            Some(0),
+            None,
         );
         // 20% → 5%, guard steady.
         check(
@@ -890,9 +915,9 @@ mod tests {
             Keep,
             Some(0),
         );
-        // Small counts go through Fisher: 10/50 → 0/50 (p = 0.0016).
+        // Small counts go through Fisher: 8/40 → 0/40 (scipy: p = 0.0053).
         check(
-            (counts(10, 50), counts(0, 50)),
+            (counts(8, 40), counts(0, 40)),
             steady_guard,
             None,
             Verified,
@@ -942,7 +967,7 @@ mod tests {
             Some(0.05),
             NoSignificantChange,
             ExtendMonitoring,
-            Some(166),
+            Some(480), // at α = 0.02
         );
         // Same without a pre-registered rate: halving 10% is the target.
         check(
@@ -951,11 +976,11 @@ mod tests {
             None,
             NoSignificantChange,
             ExtendMonitoring,
-            Some(166),
+            Some(480), // at α = 0.02
         );
-        // 10% → 8.8% with 500 calls, more than the 466 needed: harmless, not verified.
+        // 10% → 8.75% with 800 calls, more than the 780 needed at α = 0.02: harmless, not verified.
         check(
-            (counts(40, 400), counts(44, 500)),
+            (counts(40, 400), counts(70, 800)),
             steady_guard,
             Some(0.05),
             NoSignificantChange,
@@ -987,8 +1012,8 @@ mod tests {
         let d = decide(
             counts(100, 500),
             counts(25, 500),
-            counts(5, 50),
-            counts(5, 50),
+            counts(2, 50),
+            counts(2, 50),
             None,
         );
         let json = serde_json::to_value(&d).unwrap_or_default();
@@ -1059,34 +1084,19 @@ mod tests {
     }
 
     #[test]
-    fn equal_rates_rarely_give_a_verdict() {
-        // The pooled z-test's exact size at 400 vs 400 calls and rate 0.1 is 0.0497 (summed over
-        // every pair of binomial outcomes), so the observed false-positive share of 1000 trials
-        // scatters around 5% with a standard error of 0.7%: asserting "≤ 5%" would be a coin
-        // flip on the seed. The bound allows three standard errors; a test run at the wrong
-        // level (say 10%) still fails it by far.
-        let slack = 3.0 * (ALPHA * (1.0 - ALPHA) / f64::from(TRIALS)).sqrt();
-        for (seed, scenario) in [(1, (0.1, 0.1, 400)), (2, (0.02, 0.02, 150))] {
-            let [verified, quiet, regressed, insufficient] = simulate(seed, scenario, None);
-            let false_positive = verified + regressed;
-            eprintln!(
-                "equal rates {scenario:?}: verified {verified}, regressed {regressed}, \
-                 no change {quiet}, insufficient {insufficient}"
-            );
-            assert!(
-                false_positive <= ALPHA + slack,
-                "{scenario:?}: {false_positive}"
-            );
-            // Half of that at most may wrongly claim the fix worked.
-            assert!(verified <= ALPHA / 2.0 + slack, "{scenario:?}: {verified}");
-            // With the guard drawn too, its own 2.5% one-sided false alarms add up.
-            let [v, _, r, _] = simulate(seed + 10, scenario, Some(0.25));
-            eprintln!("  with a noisy guard: verified {v}, regressed {r}");
-            assert!(
-                v + r <= 1.5 * ALPHA + slack,
-                "{scenario:?} noisy guard: {}",
-                v + r
-            );
+    fn equal_rates_give_no_verdict_at_least_95_percent_of_the_time() {
+        // The issue's acceptance: where nothing changed, verify says no_significant_change in
+        // at least 95% of repeated trials. The family-wise error is at most 0.03 by design.
+        for (seed, scenario) in [(1, (0.1, 0.1, 400)), (2, (0.02, 0.02, 150)), (4, (0.3, 0.3, 1000))] {
+            for guard in [None, Some(0.25)] {
+                let [verified, quiet, regressed, insufficient] = simulate(seed, scenario, guard);
+                eprintln!(
+                    "equal rates {scenario:?} guard {guard:?}: verified {verified}, regressed {regressed}, \
+                     no change {quiet}, insufficient {insufficient}"
+                );
+                assert!(quiet + insufficient >= 0.95, "{scenario:?} {guard:?}: {quiet}");
+                assert!(verified + regressed <= 0.05, "{scenario:?} {guard:?}");
+            }
         }
     }
 

@@ -150,19 +150,17 @@ pub struct EscalationRow {
     pub resolved_at: Option<String>,
 }
 
-/// Extra writes made inside a transition's transaction.
-pub type AlsoWrite<'a> = &'a dyn Fn(&Transaction<'_>) -> rusqlite::Result<()>;
-
 /// A requested transition with the columns it sets.
 pub struct Change<'a> {
     pub transition: Transition,
-    /// (column, value) pairs; columns must be among the improvement columns.
-    pub set: Vec<(&'static str, Value)>,
+    /// (column, text) pairs; columns must be among the improvement columns.
+    pub set: Vec<(&'static str, String)>,
     /// JSON text stored with the audit row.
     pub detail: Option<String>,
     pub at: &'a str,
-    /// Extra writes in the same transaction (e.g. a strategy outcome).
-    pub also: Option<AlsoWrite<'a>>,
+    /// A verified outcome of the improvement's strategy (strategy id, success), recorded in the
+    /// same transaction; a later verification of the same improvement replaces it.
+    pub strategy_outcome: Option<(&'a str, bool)>,
 }
 
 /// The result of a transition request.
@@ -462,7 +460,7 @@ impl LifecycleDb {
                     "not an improvement column: {column}"
                 )));
             }
-            values.push(value);
+            values.push(Value::Text(value));
             sets.push(format!("{column} = ?{}", values.len()));
         }
         values.push(Value::Text(id.into()));
@@ -479,8 +477,13 @@ impl LifecycleDb {
             params![id, change.at, change.transition.as_str(), from.as_str(), to.as_str(), change.detail],
         )
         .map_err(|e| self_err(&path, e))?;
-        if let Some(also) = change.also {
-            also(&tx).map_err(|e| self_err(&path, e))?;
+        if let Some((strategy, success)) = change.strategy_outcome {
+            tx.execute(
+                "INSERT INTO selfheal_strategy_outcomes(improvement_id, strategy_id, success, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(improvement_id) DO UPDATE SET strategy_id = excluded.strategy_id, success = excluded.success, at = excluded.at",
+                params![id, strategy, i64::from(success), change.at],
+            )
+            .map_err(|e| self_err(&path, e))?;
         }
         let stored = tx
             .query_row(
@@ -778,7 +781,7 @@ mod tests {
             set: vec![],
             detail: None,
             at: "2026-01-02T00:00:00Z",
-            also: None,
+            strategy_outcome: None,
         };
         let e = db
             .transition(&imp.id, change(Transition::Apply))
@@ -794,7 +797,7 @@ mod tests {
             .transition(
                 &imp.id,
                 Change {
-                    set: vec![("applied_at", Value::Text("2026-01-02T00:00:00Z".into()))],
+                    set: vec![("applied_at", "2026-01-02T00:00:00Z".into())],
                     ..change(Transition::Apply)
                 },
             )

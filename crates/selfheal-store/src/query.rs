@@ -463,6 +463,65 @@ impl<'c> IndexReader<'c> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Key of a tool name, if it was ever called.
+    pub fn tool_key(&self, name: &str) -> Result<Option<u32>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT key FROM tools WHERE name = ?1")?
+            .query_row(params![name], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The longest duration of an explicit timeout of `tool` seen so far.
+    pub fn tool_ceiling(&self, tool: u32) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT timeout_ceiling_ms FROM tools WHERE key = ?1")?
+            .query_row(params![tool], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Distinct runs that called `tool` within `w`.
+    pub fn runs_with_tool(&self, tool: u32, w: Window) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(DISTINCT run) FROM calls WHERE tool = ?1 AND ts >= ?2 AND ts <= ?3",
+            params![tool, w.from_ms, w.to_ms],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// (failed runs, finished runs) among runs started in `w`: the run-level regression guard.
+    pub fn run_outcomes(&self, w: Window) -> Result<(u64, u64)> {
+        let (failed, finished): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(status = 'failed'), 0), COALESCE(SUM(status IN ('completed', 'failed')), 0)
+             FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
+            params![w.from_ms, w.to_ms],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((failed as u64, finished as u64))
+    }
+
+    /// Calls and failures of `tool` (and failures of `pattern`) made by the given runs within `w`.
+    pub fn runs_tool_counts(&self, run_ids: &[String], tool: u32, pattern: u32, w: Window) -> Result<(u64, u64, u64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.pattern = ?3), 0)
+             FROM calls c JOIN runs r ON r.key = c.run
+             WHERE r.run_id = ?1 AND c.tool = ?2 AND c.ts >= ?4 AND c.ts <= ?5",
+        )?;
+        let mut total = (0u64, 0u64, 0u64);
+        for id in run_ids {
+            let (n, f, p): (i64, i64, i64) = stmt.query_row(params![id, tool, pattern, w.from_ms, w.to_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            total.0 += n as u64;
+            total.1 += f as u64;
+            total.2 += p as u64;
+        }
+        Ok(total)
+    }
+
     /// Runs whose status is `running`, with their newest event.
     pub fn running_runs(&self) -> Result<Vec<RunningRun>> {
         let mut stmt = self.conn.prepare_cached(
