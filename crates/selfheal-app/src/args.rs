@@ -458,7 +458,12 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     pub fn validate(&self) -> Result<(), AppError> {
         check_improvement_id(&self.improvement_id)?;
-        check_range("measurement_window_days", self.measurement_window_days, 1, 90)
+        check_range(
+            "measurement_window_days",
+            self.measurement_window_days,
+            1,
+            90,
+        )
     }
 }
 

@@ -39,7 +39,11 @@ impl Config {
             .or_else(|| std::env::var_os("INBOX_PATH").map(PathBuf::from))
             .map(|p| expand_tilde(&p))
             .unwrap_or_else(|| expand_tilde(Path::new("~/.notes/inbox")));
-        let env_path = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(|v| expand_tilde(Path::new(&v)));
+        let env_path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| expand_tilde(Path::new(&v)))
+        };
         Config {
             db_path,
             inbox_path,

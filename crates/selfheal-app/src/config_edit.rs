@@ -481,10 +481,12 @@ fn keep_layout(original: &str, normalized: &str, edited: &str) -> String {
         }
     }
     // A file without a final newline whose last line was rewritten stays without one.
-    if rewrote_last && !original.is_empty() && !original.ends_with('\n') {
-        if let Some(trimmed) = out.strip_suffix(eol) {
-            out.truncate(trimmed.len());
-        }
+    if rewrote_last
+        && !original.is_empty()
+        && !original.ends_with('\n')
+        && let Some(trimmed) = out.strip_suffix(eol)
+    {
+        out.truncate(trimmed.len());
     }
     out
 }

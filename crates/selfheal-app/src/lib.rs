@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod playbooks;
 pub mod render;
 pub mod views;
+pub mod watch;
 
 pub use config::{Clock, Config};
 pub use error::AppError;

@@ -15,17 +15,22 @@ use selfheal_core::pattern::{Pattern, PatternFilter};
 use selfheal_core::playbook::{Action, Learned, Strategy, expected_impact, rank};
 use selfheal_core::stats::{ratio, round4, wilson};
 use selfheal_core::time::{Window, format_ms, parse_timestamp};
-use selfheal_core::verify::{BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide};
+use selfheal_core::verify::{
+    BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
+};
 use selfheal_store::lifecycle::{Change, EscalationRow, ImprovementRow, LifecycleDb, Outcome};
 
+use crate::App;
 use crate::analysis::Progress;
-use crate::args::{ApplyArgs, CloseArgs, GetImprovementArgs, ListArgs, ProposeArgs, ReportArgs, TestArgs, VerifyArgs, window};
+use crate::args::{
+    ApplyArgs, CloseArgs, GetImprovementArgs, ListArgs, ProposeArgs, ReportArgs, TestArgs,
+    VerifyArgs, window,
+};
 use crate::config_edit::{self, ConfigEdit};
 use crate::error::AppError;
 use crate::inbox::{Inbox, Note, NoteOutcome, Priority, local_time};
 use crate::playbooks::{LoadedPlaybooks, load};
 use crate::views::*;
-use crate::App;
 
 const DAY_MS: i64 = 86_400_000;
 /// Days after applying when verification is due.
@@ -43,6 +48,10 @@ const TEST_WINDOW_DAYS: i64 = 30;
 const CRITICAL: [FailureClass; 2] = [FailureClass::ServerCrashed, FailureClass::Oom];
 
 impl App {
+    pub(crate) fn lifecycle_db(&self) -> Result<LifecycleDb, AppError> {
+        self.lifecycle()
+    }
+
     fn lifecycle(&self) -> Result<LifecycleDb, AppError> {
         // The analysis opened (and validated) the file first, so its errors are the specific ones.
         self.store()?;
@@ -54,16 +63,26 @@ impl App {
     }
 
     /// Writes a note unless `key` was announced within the cooldown.
-    pub(crate) fn notify(&self, db: &mut LifecycleDb, key: Option<&str>, note: Note) -> NoteOutcome {
+    pub(crate) fn notify(
+        &self,
+        db: &mut LifecycleDb,
+        key: Option<&str>,
+        note: Note,
+    ) -> NoteOutcome {
         let now = self.now_ms();
         if let Some(key) = key {
             match db.last_notified(key) {
-                Ok(Some(last)) if parse_timestamp(&last).is_some_and(|t| now - t < NOTE_COOLDOWN_HOURS * 3_600_000) => {
+                Ok(Some(last))
+                    if parse_timestamp(&last)
+                        .is_some_and(|t| now - t < NOTE_COOLDOWN_HOURS * 3_600_000) =>
+                {
                     return NoteOutcome::not_written(format!(
                         "cooldown: {key} was announced at {last}; not repeated within {NOTE_COOLDOWN_HOURS} h"
                     ));
                 }
-                Err(e) => return NoteOutcome::not_written(format!("cannot read notification state: {e}")),
+                Err(e) => {
+                    return NoteOutcome::not_written(format!("cannot read notification state: {e}"));
+                }
                 _ => {}
             }
         }
@@ -81,12 +100,20 @@ impl App {
     }
 
     /// The pattern in `w` with every occurrence (no filters), or a NotFound that says why.
-    fn pattern_in(&self, pattern_id: &str, w: Window, progress: Progress<'_>) -> Result<(Pattern, u32, Option<u32>, Option<i64>), AppError> {
+    fn pattern_in(
+        &self,
+        pattern_id: &str,
+        w: Window,
+        progress: Progress<'_>,
+    ) -> Result<(Pattern, u32, Option<u32>, Option<i64>), AppError> {
         let store = self.store()?;
         store.refresh(progress)?;
         let found = store.read(|reader| {
             let Some(key) = reader.pattern_key(pattern_id)? else {
-                return Ok(Err(crate::analysis::unknown_pattern(pattern_id, &reader.pattern_ids()?)));
+                return Ok(Err(crate::analysis::unknown_pattern(
+                    pattern_id,
+                    &reader.pattern_ids()?,
+                )));
             };
             let filter = PatternFilter {
                 min_occurrences: 1,
@@ -94,8 +121,14 @@ impl App {
                 error_type: None,
                 tool_name: None,
             };
-            let pattern = reader.detect(w, &filter, Some(key))?.patterns.into_iter().next();
-            let tool = selfheal_core::pattern::split_pattern_id(pattern_id).map(|(_, t)| t.to_string()).unwrap_or_default();
+            let pattern = reader
+                .detect(w, &filter, Some(key))?
+                .patterns
+                .into_iter()
+                .next();
+            let tool = selfheal_core::pattern::split_pattern_id(pattern_id)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default();
             let tool_key = reader.tool_key(&tool)?;
             let ceiling = match tool_key {
                 Some(k) => reader.tool_ceiling(k)?,
@@ -121,27 +154,42 @@ impl App {
                 .unwrap_or_default();
             AppError::NotFound(format!(
                 "no improvement {id:?}{}; list them with list_improvements",
-                if recent.is_empty() { String::new() } else { format!(" (recent: {})", recent.join(", ")) }
+                if recent.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (recent: {})", recent.join(", "))
+                }
             ))
         })
     }
 
     /// Checks a transition before doing expensive work, so bad requests fail fast.
     fn precheck(row: &ImprovementRow, t: Transition) -> Result<Step, AppError> {
-        let from = Status::parse(&row.status)
-            .ok_or_else(|| AppError::Conflict(format!("improvement {} has status {:?}, which self-healing-mcp does not manage", row.id, row.status)))?;
+        let from = Status::parse(&row.status).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "improvement {} has status {:?}, which self-healing-mcp does not manage",
+                row.id, row.status
+            ))
+        })?;
         step(from, t).map_err(|e| AppError::Conflict(e.to_string()))
     }
 
     /// `propose_improvement`.
-    pub fn propose_improvement(&self, args: &ProposeArgs, progress: Progress<'_>) -> Result<ProposeView, AppError> {
+    pub fn propose_improvement(
+        &self,
+        args: &ProposeArgs,
+        progress: Progress<'_>,
+    ) -> Result<ProposeView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
         let (pattern, _, _, _) = self.pattern_in(&args.pattern_id, w, progress)?;
         let mut db = self.lifecycle()?;
         let history = db.by_pattern(&pattern.id)?;
-        if let Some(open) = history.iter().find(|r| matches!(r.status.as_str(), "proposed" | "tested" | "applied")) {
+        if let Some(open) = history
+            .iter()
+            .find(|r| matches!(r.status.as_str(), "proposed" | "tested" | "applied"))
+        {
             return Err(AppError::Conflict(format!(
                 "pattern {} already has improvement {} in state {}; test, apply or verify it, or reject it, before proposing another",
                 pattern.id, open.id, open.status
@@ -151,21 +199,50 @@ impl App {
         let outcomes = db.strategy_outcomes()?;
         let learned = |id: &str| {
             let (successes, failures) = outcomes.get(id).copied().unwrap_or((0, 0));
-            Learned { successes, failures }
+            Learned {
+                successes,
+                failures,
+            }
         };
         let class = pattern.classification.class;
         let ranked = rank(&loaded.playbooks, class, &learned);
-        let failed_strategies: Vec<&str> = history.iter().filter(|r| failed_attempt(r)).filter_map(|r| r.strategy_id.as_deref()).collect();
+        let failed_strategies: Vec<&str> = history
+            .iter()
+            .filter(|r| failed_attempt(r))
+            .filter_map(|r| r.strategy_id.as_deref())
+            .collect();
         let at = format_ms(now);
-        let mut escalations = self.escalate_on_evidence(&mut db, &pattern, now, history.iter().filter(|r| failed_attempt(r)).count())?;
-        let Some(strategy) = ranked.iter().copied().find(|s| !failed_strategies.contains(&s.id.as_str())) else {
+        let mut escalations = self.escalate_on_evidence(
+            &mut db,
+            &pattern,
+            now,
+            history.iter().filter(|r| failed_attempt(r)).count(),
+        )?;
+        let Some(strategy) = ranked
+            .iter()
+            .copied()
+            .find(|s| !failed_strategies.contains(&s.id.as_str()))
+        else {
             let reason = format!(
                 "every applicable strategy for {} ({}) has been tried and failed verification",
                 pattern.id,
-                ranked.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                ranked
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            escalations.extend(self.escalate(&mut db, &pattern.id, "ALERT", "strategies_exhausted", &reason, &at)?);
-            return Err(AppError::Conflict(format!("{reason}; escalated for a human to decide")));
+            escalations.extend(self.escalate(
+                &mut db,
+                &pattern.id,
+                "ALERT",
+                "strategies_exhausted",
+                &reason,
+                &at,
+            )?);
+            return Err(AppError::Conflict(format!(
+                "{reason}; escalated for a human to decide"
+            )));
         };
         let impact = expected_impact(strategy, pattern.recovery.share, pattern.occurrences);
         let evidence = Evidence {
@@ -177,17 +254,32 @@ impl App {
             class_share: pattern.classification.share,
             recovered_by_retry: pattern.recovery.recovered,
             recovered_share: pattern.recovery.share,
-            top_templates: pattern.templates.iter().map(|t| t.template.clone()).collect(),
+            top_templates: pattern
+                .templates
+                .iter()
+                .map(|t| t.template.clone())
+                .collect(),
             pattern_confidence: pattern.confidence,
         };
         let config_key = strategy.config_key_for(&pattern.tool_name);
-        let mut changes: Vec<String> = strategy.actions.iter().map(|a| format!("{}: {}", a.kind(), a.summary())).collect();
+        let mut changes: Vec<String> = strategy
+            .actions
+            .iter()
+            .map(|a| format!("{}: {}", a.kind(), a.summary()))
+            .collect();
         if let Some(key) = &config_key {
             changes.push(format!("config: set `{key}` in the declared config file (apply_improvement with config_action)"));
         }
-        let description = format!("{} for {}: {}", strategy.name, pattern.id, strategy.description);
+        let description = format!(
+            "{} for {}: {}",
+            strategy.name, pattern.id, strategy.description
+        );
         let row = ImprovementRow {
-            category: strategy.actions.first().map_or("remediation", |a| a.kind()).to_string(),
+            category: strategy
+                .actions
+                .first()
+                .map_or("remediation", |a| a.kind())
+                .to_string(),
             description: description.clone(),
             related_runs: Some(json!(pattern.affected_run_ids).to_string()),
             created_at: at.clone(),
@@ -197,11 +289,18 @@ impl App {
             risk_level: Some(strategy.risk.as_str().to_string()),
             expected_impact: Some(json!(impact).to_string()),
             actions: Some(json!(strategy.actions).to_string()),
-            evidence: Some(json!({"evidence": evidence, "first_seen": pattern.first_seen}).to_string()),
+            evidence: Some(
+                json!({"evidence": evidence, "first_seen": pattern.first_seen}).to_string(),
+            ),
             ..Default::default()
         };
-        let stored = db.insert(&row, Some(&json!({"strategy": strategy.id}).to_string()), &mut new_improvement_id(now))?;
-        let strategy_view = |s: &Strategy| strategy_view(s.id.clone(), s.name.clone(), learned(&s.id));
+        let stored = db.insert(
+            &row,
+            Some(&json!({"strategy": strategy.id}).to_string()),
+            &mut new_improvement_id(now),
+        )?;
+        let strategy_view =
+            |s: &Strategy| strategy_view(s.id.clone(), s.name.clone(), learned(&s.id));
         Ok(ProposeView {
             improvement_id: stored.id,
             pattern_id: pattern.id.clone(),
@@ -222,15 +321,29 @@ impl App {
             actions: strategy.actions.clone(),
             expected_impact_range: impact,
             evidence,
-            alternatives: ranked.iter().filter(|s| s.id != strategy.id).map(|s| strategy_view(s)).collect(),
+            alternatives: ranked
+                .iter()
+                .filter(|s| s.id != strategy.id)
+                .map(|s| strategy_view(s))
+                .collect(),
             config_key,
             escalations,
-            playbook_problems: loaded.problems.iter().map(|p| format!("{}: {}", p.file, p.error)).collect(),
+            playbook_problems: loaded
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.file, p.error))
+                .collect(),
         })
     }
 
     /// Escalation rules that look at a pattern's evidence (DESIGN §5).
-    fn escalate_on_evidence(&self, db: &mut LifecycleDb, p: &Pattern, now: i64, failed_attempts: usize) -> Result<Vec<EscalationView>, AppError> {
+    fn escalate_on_evidence(
+        &self,
+        db: &mut LifecycleDb,
+        p: &Pattern,
+        now: i64,
+        failed_attempts: usize,
+    ) -> Result<Vec<EscalationView>, AppError> {
         let at = format_ms(now);
         let mut out = Vec::new();
         let urgent = p.failure_rate >= 0.2 || p.occurrences >= 20;
@@ -238,13 +351,37 @@ impl App {
             out.extend(self.escalate(db, &p.id, "WARN", "low_confidence", &format!("{} is urgent ({} occurrences, failure rate {:.1}%) but its confidence is only {:.2}", p.id, p.occurrences, p.failure_rate * 100.0, p.confidence), &at)?);
         }
         if CRITICAL.contains(&p.classification.class) && p.failure_rate >= 0.1 {
-            out.extend(self.escalate(db, &p.id, "ALERT", "critical_class", &format!("{} fails with class {} at {:.1}% of calls", p.id, p.classification.class.as_str(), p.failure_rate * 100.0), &at)?);
+            out.extend(self.escalate(
+                db,
+                &p.id,
+                "ALERT",
+                "critical_class",
+                &format!(
+                    "{} fails with class {} at {:.1}% of calls",
+                    p.id,
+                    p.classification.class.as_str(),
+                    p.failure_rate * 100.0
+                ),
+                &at,
+            )?);
         }
-        if let (Some(first), Some(last)) = (parse_timestamp(&p.first_seen), parse_timestamp(&p.last_seen))
-            && now - first > PERSISTENCE_DAYS * DAY_MS
+        if let (Some(first), Some(last)) = (
+            parse_timestamp(&p.first_seen),
+            parse_timestamp(&p.last_seen),
+        ) && now - first > PERSISTENCE_DAYS * DAY_MS
             && now - last < DAY_MS
         {
-            out.extend(self.escalate(db, &p.id, "ALERT", "persistent", &format!("{} has persisted since {} and still occurs", p.id, p.first_seen), &at)?);
+            out.extend(self.escalate(
+                db,
+                &p.id,
+                "ALERT",
+                "persistent",
+                &format!(
+                    "{} has persisted since {} and still occurs",
+                    p.id, p.first_seen
+                ),
+                &at,
+            )?);
         }
         if failed_attempts >= MAX_ATTEMPTS {
             out.extend(self.escalate(db, &p.id, "BLOCK", "max_attempts", &format!("{failed_attempts} improvements of {} failed verification; apply is blocked until a human overrides", p.id), &at)?);
@@ -253,7 +390,15 @@ impl App {
     }
 
     /// Opens an escalation (once) and tells people: WARN logs, ALERT and BLOCK write URGENT notes.
-    fn escalate(&self, db: &mut LifecycleDb, pattern_id: &str, level: &str, rule: &str, reason: &str, at: &str) -> Result<Option<EscalationView>, AppError> {
+    fn escalate(
+        &self,
+        db: &mut LifecycleDb,
+        pattern_id: &str,
+        level: &str,
+        rule: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<Option<EscalationView>, AppError> {
         let Some(row) = db.escalate(pattern_id, level, rule, reason, at)? else {
             return Ok(None);
         };
@@ -264,7 +409,11 @@ impl App {
                 db,
                 Some(&format!("escalation:{pattern_id}:{rule}")),
                 Note {
-                    tags: vec!["self-heal".into(), "escalation".into(), level.to_ascii_lowercase()],
+                    tags: vec![
+                        "self-heal".into(),
+                        "escalation".into(),
+                        level.to_ascii_lowercase(),
+                    ],
                     priority: Priority::Urgent,
                     message: format!("**{level}** on `{pattern_id}` ({rule}): {reason}."),
                 },
@@ -277,19 +426,35 @@ impl App {
     }
 
     /// `test_improvement`.
-    pub fn test_improvement(&self, args: &TestArgs, progress: Progress<'_>) -> Result<TestView, AppError> {
+    pub fn test_improvement(
+        &self,
+        args: &TestArgs,
+        progress: Progress<'_>,
+    ) -> Result<TestView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
         Self::precheck(&row, Transition::Test)?;
         let pattern_id = row.pattern_id.clone().ok_or_else(|| AppError::Conflict(format!("improvement {} was not proposed by self-healing-mcp (no pattern_id); it cannot be tested", row.id)))?;
-        let w = Window { from_ms: now - TEST_WINDOW_DAYS * DAY_MS, to_ms: now };
+        let w = Window {
+            from_ms: now - TEST_WINDOW_DAYS * DAY_MS,
+            to_ms: now,
+        };
         let (pattern, pattern_key, tool_key, _) = self.pattern_in(&pattern_id, w, progress)?;
-        let actions: Vec<Action> = row.actions.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
+        let actions: Vec<Action> = row
+            .actions
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .unwrap_or_default();
         let risk = row.risk_level.clone().unwrap_or_else(|| "medium".into());
         let store = self.store()?;
-        let tool_key = tool_key.ok_or_else(|| AppError::NotFound(format!("tool {} has no calls in the index", pattern.tool_name)))?;
+        let tool_key = tool_key.ok_or_else(|| {
+            AppError::NotFound(format!(
+                "tool {} has no calls in the index",
+                pattern.tool_name
+            ))
+        })?;
         let (calls, failures, runs) = store.read(|r| {
             let (c, f) = r.tool_counts(w)?.get(&tool_key).copied().unwrap_or((0, 0));
             Ok((c, f, r.runs_with_tool(tool_key, w)?))
@@ -313,7 +478,10 @@ impl App {
                     runs_analyzed: runs,
                     failures_fixed: 0,
                     assumptions: vec![],
-                    explanation: format!("no run is tagged with {} yet, so there is nothing to compare; nothing was recorded", row.id),
+                    explanation: format!(
+                        "no run is tagged with {} yet, so there is nothing to compare; nothing was recorded",
+                        row.id
+                    ),
                     tagged_runs: Some(0),
                     tagging_plan: Some(tagging_plan(&row.id, &args.mode)),
                     status: Status::parse(&row.status).unwrap_or(Status::Proposed),
@@ -321,23 +489,38 @@ impl App {
             }
             let ids: Vec<String> = tagged.iter().map(|t| t.0.clone()).collect();
             let (tc, tf, _) = store.read(|r| r.runs_tool_counts(&ids, tool_key, pattern_key, w))?;
-            canary(&row.id, &args.mode, &pattern, (tc, tf), (calls.saturating_sub(tc), failures.saturating_sub(tf)), ids.len() as u64, w)
+            canary(
+                &row.id,
+                &args.mode,
+                &pattern,
+                (tc, tf),
+                (calls.saturating_sub(tc), failures.saturating_sub(tf)),
+                ids.len() as u64,
+                w,
+            )
         };
         let detail = json!({"mode": view.test_mode, "recommendation": view.recommendation, "simulated_success_rate": view.simulated_success_rate, "baseline_success_rate": view.baseline_success_rate});
         let stored = json!(view).to_string();
-        let outcome = db.transition(&row.id, Change {
-            transition: Transition::Test,
-            set: vec![("test_result", stored)],
-            detail: Some(detail.to_string()),
-            at: &format_ms(now),
-            strategy_outcome: None,
-        })?;
+        let outcome = db.transition(
+            &row.id,
+            Change {
+                transition: Transition::Test,
+                set: vec![("test_result", stored)],
+                detail: Some(detail.to_string()),
+                at: &format_ms(now),
+                strategy_outcome: None,
+            },
+        )?;
         view.status = status_of(&outcome);
         Ok(view)
     }
 
     /// `apply_improvement`.
-    pub fn apply_improvement(&self, args: &ApplyArgs, progress: Progress<'_>) -> Result<ApplyView, AppError> {
+    pub fn apply_improvement(
+        &self,
+        args: &ApplyArgs,
+        progress: Progress<'_>,
+    ) -> Result<ApplyView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let applied_ms = match &args.applied_at {
@@ -345,7 +528,10 @@ impl App {
             Some(text) => {
                 let t = parse_timestamp(text).ok_or_else(|| AppError::InvalidInput(format!("applied_at {text:?} is not an instant; use RFC 3339 such as 2026-01-30T12:00:00Z")))?;
                 if t > now + 60_000 {
-                    return Err(AppError::InvalidInput(format!("applied_at {text} is in the future (now is {}); record a change when it has been made", format_ms(now))));
+                    return Err(AppError::InvalidInput(format!(
+                        "applied_at {text} is in the future (now is {}); record a change when it has been made",
+                        format_ms(now)
+                    )));
                 }
                 t
             }
@@ -354,7 +540,10 @@ impl App {
         let row = self.improvement(&db, &args.improvement_id)?;
         Self::precheck(&row, Transition::Apply)?;
         let pattern_id = row.pattern_id.clone().unwrap_or_default();
-        if let Some(block) = db.open_escalations(Some(&pattern_id))?.into_iter().find(|e| e.level == "BLOCK")
+        if let Some(block) = db
+            .open_escalations(Some(&pattern_id))?
+            .into_iter()
+            .find(|e| e.level == "BLOCK")
             && !args.override_block
         {
             return Err(AppError::Conflict(format!(
@@ -365,7 +554,11 @@ impl App {
         // The config edit, when asked for or when it can be previewed.
         let plan = self.config_plan(&row, args, progress)?;
         if args.config_action.as_deref() == Some("preview") {
-            let (plan, key) = plan.ok_or_else(|| AppError::InvalidInput("nothing to preview: this strategy edits no config key".into()))?;
+            let (plan, key) = plan.ok_or_else(|| {
+                AppError::InvalidInput(
+                    "nothing to preview: this strategy edits no config key".into(),
+                )
+            })?;
             return Ok(ApplyView {
                 improvement_id: row.id.clone(),
                 status: Status::parse(&row.status).unwrap_or(Status::Tested),
@@ -394,7 +587,10 @@ impl App {
             set.push(("commit_hash", h.clone()));
         }
         if let (Some(applied), Some((_, key))) = (&written, &plan) {
-            set.push(("config_edit", (json!({"key": key, "applied": applied}).to_string())));
+            set.push((
+                "config_edit",
+                (json!({"key": key, "applied": applied}).to_string()),
+            ));
         }
         let result = db.transition(&row.id, Change {
             transition: Transition::Apply,
@@ -415,11 +611,22 @@ impl App {
                 return Err(e.into());
             }
         };
-        let note = self.notify(&mut db, None, Note {
-            tags: vec!["self-heal".into(), "improvement".into(), "applied".into()],
-            priority: Priority::Normal,
-            message: format!("Applied `{}` for `{}` at {}: {}. Verification due {}.", row.id, pattern_id, format_ms(applied_ms), args.changes_made, format_ms(due)),
-        });
+        let note = self.notify(
+            &mut db,
+            None,
+            Note {
+                tags: vec!["self-heal".into(), "improvement".into(), "applied".into()],
+                priority: Priority::Normal,
+                message: format!(
+                    "Applied `{}` for `{}` at {}: {}. Verification due {}.",
+                    row.id,
+                    pattern_id,
+                    format_ms(applied_ms),
+                    args.changes_made,
+                    format_ms(due)
+                ),
+            },
+        );
         Ok(ApplyView {
             improvement_id: row.id.clone(),
             status: status_of(&outcome),
@@ -432,22 +639,48 @@ impl App {
     }
 
     /// The edit this improvement makes to the declared config file, if any.
-    fn config_plan(&self, row: &ImprovementRow, args: &ApplyArgs, progress: Progress<'_>) -> Result<Option<(config_edit::EditPlan, String)>, AppError> {
+    fn config_plan(
+        &self,
+        row: &ImprovementRow,
+        args: &ApplyArgs,
+        progress: Progress<'_>,
+    ) -> Result<Option<(config_edit::EditPlan, String)>, AppError> {
         let declared = match (&self.config().config_file, args.config_action.is_some()) {
             (Some(d), _) => d.clone(),
             (None, true) => return Err(AppError::InvalidInput("no config file is declared to the server; set SELFHEAL_CONFIG_FILE (or --config) to the file it may edit".into())),
             (None, false) => return Ok(None),
         };
         let loaded = self.playbooks();
-        let Some(strategy) = loaded.playbooks.iter().flat_map(|p| p.strategies.iter()).find(|s| Some(&s.id) == row.strategy_id.as_ref()) else {
+        let Some(strategy) = loaded
+            .playbooks
+            .iter()
+            .flat_map(|p| p.strategies.iter())
+            .find(|s| Some(&s.id) == row.strategy_id.as_ref())
+        else {
             return Ok(None);
         };
-        let tool = row.pattern_id.as_deref().and_then(selfheal_core::pattern::split_pattern_id).map(|(_, t)| t.to_string()).unwrap_or_default();
-        let Some(key) = strategy.config_key_for(&tool) else { return Ok(None) };
+        let tool = row
+            .pattern_id
+            .as_deref()
+            .and_then(selfheal_core::pattern::split_pattern_id)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
+        let Some(key) = strategy.config_key_for(&tool) else {
+            return Ok(None);
+        };
         let ceiling = match &row.pattern_id {
             Some(pid) => {
                 let now = self.now_ms();
-                self.pattern_in(pid, Window { from_ms: now - 90 * DAY_MS, to_ms: now }, progress).ok().and_then(|(_, _, _, c)| c)
+                self.pattern_in(
+                    pid,
+                    Window {
+                        from_ms: now - 90 * DAY_MS,
+                        to_ms: now,
+                    },
+                    progress,
+                )
+                .ok()
+                .and_then(|(_, _, _, c)| c)
             }
             None => None,
         };
@@ -455,33 +688,69 @@ impl App {
             return Ok(None);
         };
         let requested = args.config_path.as_ref().map(std::path::PathBuf::from);
-        let plan = config_edit::plan(&declared, requested.as_deref(), &ConfigEdit { key: key.clone(), new_value: value }).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+        let plan = config_edit::plan(
+            &declared,
+            requested.as_deref(),
+            &ConfigEdit {
+                key: key.clone(),
+                new_value: value,
+            },
+        )
+        .map_err(|e| AppError::InvalidInput(e.to_string()))?;
         Ok(Some((plan, key)))
     }
 
     /// `verify_improvement`.
-    pub fn verify_improvement(&self, args: &VerifyArgs, progress: Progress<'_>) -> Result<VerifyView, AppError> {
+    pub fn verify_improvement(
+        &self,
+        args: &VerifyArgs,
+        progress: Progress<'_>,
+    ) -> Result<VerifyView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
         Self::precheck(&row, Transition::VerifyInconclusive)?;
-        let pattern_id = row.pattern_id.clone().ok_or_else(|| AppError::Conflict(format!("improvement {} has no pattern_id to verify against", row.id)))?;
-        let applied = row.applied_at.as_deref().and_then(parse_timestamp).ok_or_else(|| AppError::Conflict(format!("improvement {} has no readable applied_at", row.id)))?;
+        let pattern_id = row.pattern_id.clone().ok_or_else(|| {
+            AppError::Conflict(format!(
+                "improvement {} has no pattern_id to verify against",
+                row.id
+            ))
+        })?;
+        let applied = row
+            .applied_at
+            .as_deref()
+            .and_then(parse_timestamp)
+            .ok_or_else(|| {
+                AppError::Conflict(format!("improvement {} has no readable applied_at", row.id))
+            })?;
         let span = args.measurement_window_days * DAY_MS;
-        let before = Window { from_ms: applied - span, to_ms: applied - 1 };
-        let after = Window { from_ms: applied, to_ms: (applied + span).min(now) };
+        let before = Window {
+            from_ms: applied - span,
+            to_ms: applied - 1,
+        };
+        let after = Window {
+            from_ms: applied,
+            to_ms: (applied + span).min(now),
+        };
         if after.to_ms < after.from_ms {
-            return Err(AppError::InvalidInput(format!("applied_at {} is after now; nothing to measure yet", format_ms(applied))));
+            return Err(AppError::InvalidInput(format!(
+                "applied_at {} is after now; nothing to measure yet",
+                format_ms(applied)
+            )));
         }
         let store = self.store()?;
         store.refresh(progress)?;
-        let tool = selfheal_core::pattern::split_pattern_id(&pattern_id).map(|(_, t)| t.to_string()).unwrap_or_default();
+        let tool = selfheal_core::pattern::split_pattern_id(&pattern_id)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
         let (pb, pa, gb, ga) = store.read(|r| {
             let tool_key = r.tool_key(&tool)?;
             let pattern_key = r.pattern_key(&pattern_id)?;
             let counts = |w: Window| -> selfheal_store::Result<Counts> {
-                let calls = tool_key.and_then(|k| r.tool_counts(w).ok()?.get(&k).map(|c| c.0)).unwrap_or(0);
+                let calls = tool_key
+                    .and_then(|k| r.tool_counts(w).ok()?.get(&k).map(|c| c.0))
+                    .unwrap_or(0);
                 let failures = match pattern_key {
                     Some(k) => r.pattern_counts(w)?.get(&k).copied().unwrap_or(0),
                     None => 0,
@@ -490,11 +759,22 @@ impl App {
             };
             let guard = |w: Window| -> selfheal_store::Result<Counts> {
                 let (failed, finished) = r.run_outcomes(w)?;
-                Ok(Counts { failures: failed, calls: finished })
+                Ok(Counts {
+                    failures: failed,
+                    calls: finished,
+                })
             };
-            Ok((counts(before)?, counts(after)?, guard(before)?, guard(after)?))
+            Ok((
+                counts(before)?,
+                counts(after)?,
+                guard(before)?,
+                guard(after)?,
+            ))
         })?;
-        let expected: Option<selfheal_core::playbook::ImpactRange> = row.expected_impact.as_deref().and_then(|e| serde_json::from_str(e).ok());
+        let expected: Option<selfheal_core::playbook::ImpactRange> = row
+            .expected_impact
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok());
         let before_rate = ratio(pb.failures, pb.calls);
         let expected_after = match (before_rate, &expected) {
             (Some(r), Some(e)) => Some(r * (1.0 - (e.low + e.high) / 2.0)),
@@ -508,25 +788,47 @@ impl App {
                 b * 100.0,
                 a * 100.0,
                 (a - b) * 100.0,
-                d.pattern.p_value.map_or("n/a".into(), |p| format!("{p:.4}")),
+                d.pattern
+                    .p_value
+                    .map_or("n/a".into(), |p| format!("{p:.4}")),
                 d.pattern.method,
-                d.guard.before_rate.map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
-                d.guard.after_rate.map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
+                d.guard
+                    .before_rate
+                    .map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
+                d.guard
+                    .after_rate
+                    .map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
             ),
             _ => "not measurable: no calls of the tool in a window".into(),
         };
-        let expected_text = expected.as_ref().map_or("not recorded".into(), |e| format!("{:.0}–{:.0}% fewer failures ({})", e.low * 100.0, e.high * 100.0, e.basis));
+        let expected_text = expected.as_ref().map_or("not recorded".into(), |e| {
+            format!(
+                "{:.0}–{:.0}% fewer failures ({})",
+                e.low * 100.0,
+                e.high * 100.0,
+                e.basis
+            )
+        });
         let verdict = d.verdict;
-        let transition = if verdict == Verdict::Verified { Transition::VerifySucceeded } else { Transition::VerifyInconclusive };
+        let transition = if verdict == Verdict::Verified {
+            Transition::VerifySucceeded
+        } else {
+            Transition::VerifyInconclusive
+        };
         let final_outcome = match verdict {
             Verdict::Verified => Some(true),
             Verdict::Regressed => Some(false),
-            Verdict::NoSignificantChange if d.recommendation == VerifyRecommendation::Keep => Some(false),
+            Verdict::NoSignificantChange if d.recommendation == VerifyRecommendation::Keep => {
+                Some(false)
+            }
             _ => None,
         };
         let verification = json!({"decision": d, "before": pb, "after": pa, "guard_before": gb, "guard_after": ga, "before_window": before.view(), "after_window": after.view(), "measurement_window_days": args.measurement_window_days});
         let at = format_ms(now);
-        let mut set = vec![("verification", verification.to_string()), ("impact", actual_impact.clone())];
+        let mut set = vec![
+            ("verification", verification.to_string()),
+            ("impact", actual_impact.clone()),
+        ];
         if verdict == Verdict::Verified {
             set.push(("verified_at", at.clone()));
         }
@@ -542,7 +844,11 @@ impl App {
         if verdict == Verdict::Verified {
             db.resolve_escalations(&pattern_id, &at)?;
         } else if final_outcome == Some(false) {
-            let failed = db.by_pattern(&pattern_id)?.iter().filter(|r| failed_attempt(r)).count();
+            let failed = db
+                .by_pattern(&pattern_id)?
+                .iter()
+                .filter(|r| failed_attempt(r))
+                .count();
             if failed >= MAX_ATTEMPTS {
                 escalations.extend(self.escalate(&mut db, &pattern_id, "BLOCK", "max_attempts", &format!("{failed} improvements of {pattern_id} failed verification; apply is blocked until a human overrides"), &at)?);
             }
@@ -587,13 +893,24 @@ impl App {
     }
 
     /// `rollback_improvement`: restores a config edit byte for byte, then records the rollback.
-    pub fn rollback_improvement(&self, args: &CloseArgs, _progress: Progress<'_>) -> Result<TransitionView, AppError> {
+    pub fn rollback_improvement(
+        &self,
+        args: &CloseArgs,
+        _progress: Progress<'_>,
+    ) -> Result<TransitionView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
         if Self::precheck(&row, Transition::Rollback)? == Step::NoOp {
-            return Ok(TransitionView { improvement_id: row.id, status: Status::RolledBack, changed: false, reason: row.reason, config_restored: None, note: None });
+            return Ok(TransitionView {
+                improvement_id: row.id,
+                status: Status::RolledBack,
+                changed: false,
+                reason: row.reason,
+                config_restored: None,
+                note: None,
+            });
         }
         let edit: Option<config_edit::Applied> = row
             .config_edit
@@ -602,7 +919,11 @@ impl App {
             .and_then(|v| serde_json::from_value(v["applied"].clone()).ok());
         let config_restored = match &edit {
             Some(applied) => {
-                config_edit::rollback(applied).map_err(|e| AppError::Conflict(format!("the config edit could not be restored, so nothing was rolled back: {e}")))?;
+                config_edit::rollback(applied).map_err(|e| {
+                    AppError::Conflict(format!(
+                        "the config edit could not be restored, so nothing was rolled back: {e}"
+                    ))
+                })?;
                 Some(true)
             }
             None => None,
@@ -611,88 +932,177 @@ impl App {
         if let Some(r) = &args.reason {
             set.push(("reason", r.clone()));
         }
-        let outcome = db.transition(&row.id, Change {
-            transition: Transition::Rollback,
-            set,
-            detail: Some(json!({"reason": args.reason, "config_restored": config_restored}).to_string()),
-            at: &format_ms(now),
-            strategy_outcome: None,
-        })?;
-        let note = self.notify(&mut db, None, Note {
-            tags: vec!["self-heal".into(), "improvement".into(), "rollback".into()],
-            priority: Priority::High,
-            message: format!("Rolled back `{}` ({}){}.", row.id, row.pattern_id.as_deref().unwrap_or("?"), args.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()),
-        });
-        Ok(TransitionView { improvement_id: row.id, status: status_of(&outcome), changed: true, reason: args.reason.clone(), config_restored, note: Some(note) })
+        let outcome = db.transition(
+            &row.id,
+            Change {
+                transition: Transition::Rollback,
+                set,
+                detail: Some(
+                    json!({"reason": args.reason, "config_restored": config_restored}).to_string(),
+                ),
+                at: &format_ms(now),
+                strategy_outcome: None,
+            },
+        )?;
+        let note = self.notify(
+            &mut db,
+            None,
+            Note {
+                tags: vec!["self-heal".into(), "improvement".into(), "rollback".into()],
+                priority: Priority::High,
+                message: format!(
+                    "Rolled back `{}` ({}){}.",
+                    row.id,
+                    row.pattern_id.as_deref().unwrap_or("?"),
+                    args.reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+            },
+        );
+        Ok(TransitionView {
+            improvement_id: row.id,
+            status: status_of(&outcome),
+            changed: true,
+            reason: args.reason.clone(),
+            config_restored,
+            note: Some(note),
+        })
     }
 
     /// `reject_improvement`.
-    pub fn reject_improvement(&self, args: &CloseArgs, _progress: Progress<'_>) -> Result<TransitionView, AppError> {
+    pub fn reject_improvement(
+        &self,
+        args: &CloseArgs,
+        _progress: Progress<'_>,
+    ) -> Result<TransitionView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
         let set = args.reason.iter().map(|r| ("reason", r.clone())).collect();
-        let outcome = db.transition(&row.id, Change {
-            transition: Transition::Reject,
-            set,
-            detail: Some(json!({"reason": args.reason}).to_string()),
-            at: &format_ms(now),
-            strategy_outcome: None,
-        })?;
+        let outcome = db.transition(
+            &row.id,
+            Change {
+                transition: Transition::Reject,
+                set,
+                detail: Some(json!({"reason": args.reason}).to_string()),
+                at: &format_ms(now),
+                strategy_outcome: None,
+            },
+        )?;
         let changed = matches!(outcome, Outcome::Changed(_));
-        Ok(TransitionView { improvement_id: row.id, status: status_of(&outcome), changed, reason: args.reason.clone(), config_restored: None, note: None })
+        Ok(TransitionView {
+            improvement_id: row.id,
+            status: status_of(&outcome),
+            changed,
+            reason: args.reason.clone(),
+            config_restored: None,
+            note: None,
+        })
     }
 
     /// `list_improvements`.
-    pub fn list_improvements(&self, args: &ListArgs, _progress: Progress<'_>) -> Result<ListView, AppError> {
+    pub fn list_improvements(
+        &self,
+        args: &ListArgs,
+        _progress: Progress<'_>,
+    ) -> Result<ListView, AppError> {
         args.validate()?;
         let cursor = match &args.cursor {
             None => None,
-            Some(c) => Some(c.split_once('|').filter(|(a, b)| !a.is_empty() && b.starts_with("imp-")).ok_or_else(|| AppError::InvalidInput(format!("cursor {c:?} is not a next_cursor returned by list_improvements")))?),
+            Some(c) => Some(
+                c.split_once('|')
+                    .filter(|(a, b)| !a.is_empty() && b.starts_with("imp-"))
+                    .ok_or_else(|| {
+                        AppError::InvalidInput(format!(
+                            "cursor {c:?} is not a next_cursor returned by list_improvements"
+                        ))
+                    })?,
+            ),
         };
         let db = self.lifecycle()?;
         let limit = args.limit as u32;
         let mut rows = db.list(args.status.as_deref(), limit + 1, cursor)?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| format!("{}|{}", r.created_at, r.id)) } else { None };
-        Ok(ListView { improvements: rows.into_iter().map(|r| improvement_view(r, None)).collect(), next_cursor })
+        let next_cursor = if more {
+            rows.last().map(|r| format!("{}|{}", r.created_at, r.id))
+        } else {
+            None
+        };
+        Ok(ListView {
+            improvements: rows
+                .into_iter()
+                .map(|r| improvement_view(r, None))
+                .collect(),
+            next_cursor,
+        })
     }
 
     /// `get_improvement`: one improvement with its audit trail.
-    pub fn get_improvement(&self, args: &GetImprovementArgs, _progress: Progress<'_>) -> Result<ImprovementView, AppError> {
+    pub fn get_improvement(
+        &self,
+        args: &GetImprovementArgs,
+        _progress: Progress<'_>,
+    ) -> Result<ImprovementView, AppError> {
         args.validate()?;
         let db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
         let audit = db
             .events(&row.id)?
             .into_iter()
-            .map(|e| AuditView { at: e.at, action: e.action, from_status: e.from_status, to_status: e.to_status, detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()) })
+            .map(|e| AuditView {
+                at: e.at,
+                action: e.action,
+                from_status: e.from_status,
+                to_status: e.to_status,
+                detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+            })
             .collect();
         Ok(improvement_view(row, Some(audit)))
     }
 
     /// `get_healing_report`.
-    pub fn get_healing_report(&self, args: &ReportArgs, progress: Progress<'_>) -> Result<ReportView, AppError> {
+    pub fn get_healing_report(
+        &self,
+        args: &ReportArgs,
+        progress: Progress<'_>,
+    ) -> Result<ReportView, AppError> {
         let now = self.now_ms();
         let w = window(&args.since, now)?;
         let store = self.store()?;
         store.refresh(progress)?;
-        let patterns = store.read(|r| r.detect(w, &PatternFilter::default(), None))?.patterns;
+        let patterns = store
+            .read(|r| r.detect(w, &PatternFilter::default(), None))?
+            .patterns;
         let db = self.lifecycle()?;
-        let rows: Vec<ImprovementRow> = db.list(None, 10_000, None)?.into_iter().filter(|r| parse_timestamp(&r.created_at).is_some_and(|t| w.contains(t))).collect();
+        let rows: Vec<ImprovementRow> = db
+            .list(None, 10_000, None)?
+            .into_iter()
+            .filter(|r| parse_timestamp(&r.created_at).is_some_and(|t| w.contains(t)))
+            .collect();
         let mut by_state: HashMap<String, u64> = HashMap::new();
         for r in &rows {
             *by_state.entry(r.status.clone()).or_default() += 1;
         }
         let count = |s: &str| by_state.get(s).copied().unwrap_or(0);
-        let (verified, resolved) = (count("verified"), count("verified") + count("rolled_back") + count("rejected"));
+        let (verified, resolved) = (
+            count("verified"),
+            count("verified") + count("rolled_back") + count("rejected"),
+        );
         let recoveries: Vec<f64> = rows
             .iter()
             .filter(|r| r.status == "verified")
             .filter_map(|r| {
-                let first = r.evidence.as_deref().and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())?.get("first_seen")?.as_str().and_then(parse_timestamp)?;
+                let first = r
+                    .evidence
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())?
+                    .get("first_seen")?
+                    .as_str()
+                    .and_then(parse_timestamp)?;
                 let verified = r.verified_at.as_deref().and_then(parse_timestamp)?;
                 Some((verified - first) as f64 / 3_600_000.0)
             })
@@ -706,29 +1116,71 @@ impl App {
             .filter(|s| outcomes.contains_key(&s.id))
             .map(|s| {
                 let (successes, failures) = outcomes[&s.id];
-                strategy_view(s.id.clone(), s.name.clone(), Learned { successes, failures })
+                strategy_view(
+                    s.id.clone(),
+                    s.name.clone(),
+                    Learned {
+                        successes,
+                        failures,
+                    },
+                )
             })
             .collect();
-        strategies.sort_by(|a, b| b.learned_success_rate.total_cmp(&a.learned_success_rate).then_with(|| a.id.cmp(&b.id)));
+        strategies.sort_by(|a, b| {
+            b.learned_success_rate
+                .total_cmp(&a.learned_success_rate)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         strategies.dedup_by(|a, b| a.id == b.id);
-        let escalations: Vec<EscalationView> = db.open_escalations(None)?.into_iter().map(escalation_view).collect();
+        let escalations: Vec<EscalationView> = db
+            .open_escalations(None)?
+            .into_iter()
+            .map(escalation_view)
+            .collect();
         let mut next_steps = Vec::new();
         for r in &rows {
             match r.status.as_str() {
-                "applied" if r.verification_due_at.as_deref().and_then(parse_timestamp).is_some_and(|d| d <= now) => next_steps.push(format!("verify {} (due {})", r.id, r.verification_due_at.as_deref().unwrap_or(""))),
+                "applied"
+                    if r.verification_due_at
+                        .as_deref()
+                        .and_then(parse_timestamp)
+                        .is_some_and(|d| d <= now) =>
+                {
+                    next_steps.push(format!(
+                        "verify {} (due {})",
+                        r.id,
+                        r.verification_due_at.as_deref().unwrap_or("")
+                    ))
+                }
                 "proposed" => next_steps.push(format!("test {} (proposed {})", r.id, r.created_at)),
                 "tested" => next_steps.push(format!("apply or reject {}", r.id)),
                 _ => {}
             }
         }
-        let covered: Vec<&str> = rows.iter().filter_map(|r| r.pattern_id.as_deref()).collect();
-        for p in patterns.iter().filter(|p| !covered.contains(&p.id.as_str())).take(3) {
-            next_steps.push(format!("propose an improvement for {} ({} occurrences)", p.id, p.occurrences));
+        let covered: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.pattern_id.as_deref())
+            .collect();
+        for p in patterns
+            .iter()
+            .filter(|p| !covered.contains(&p.id.as_str()))
+            .take(3)
+        {
+            next_steps.push(format!(
+                "propose an improvement for {} ({} occurrences)",
+                p.id, p.occurrences
+            ));
         }
         for e in escalations.iter().filter(|e| e.level != "WARN") {
-            next_steps.push(format!("a human should look at {} ({} {})", e.pattern_id, e.level, e.rule));
+            next_steps.push(format!(
+                "a human should look at {} ({} {})",
+                e.pattern_id, e.level, e.rule
+            ));
         }
-        let mut improvements_by_state: Vec<StatusCount> = by_state.into_iter().map(|(status, count)| StatusCount { status, count }).collect();
+        let mut improvements_by_state: Vec<StatusCount> = by_state
+            .into_iter()
+            .map(|(status, count)| StatusCount { status, count })
+            .collect();
         improvements_by_state.sort_by(|a, b| a.status.cmp(&b.status));
         Ok(ReportView {
             window: w.view(),
@@ -736,7 +1188,8 @@ impl App {
             improvements_by_state,
             auto_resolved_share: ratio(verified, resolved).map(round4),
             escalations,
-            mean_time_to_recovery_hours: (!recoveries.is_empty()).then(|| round4(recoveries.iter().sum::<f64>() / recoveries.len() as f64)),
+            mean_time_to_recovery_hours: (!recoveries.is_empty())
+                .then(|| round4(recoveries.iter().sum::<f64>() / recoveries.len() as f64)),
             strategies,
             next_steps,
         })
@@ -776,10 +1229,20 @@ fn strategy_view(id: String, name: String, learned: Learned) -> StrategyView {
 }
 
 fn escalation_view(e: EscalationRow) -> EscalationView {
-    EscalationView { pattern_id: e.pattern_id, level: e.level, rule: e.rule, reason: e.reason, created_at: e.created_at }
+    EscalationView {
+        pattern_id: e.pattern_id,
+        level: e.level,
+        rule: e.rule,
+        reason: e.reason,
+        created_at: e.created_at,
+    }
 }
 
-fn change_view(plan: &config_edit::EditPlan, key: String, applied: Option<&config_edit::Applied>) -> ConfigChangeView {
+fn change_view(
+    plan: &config_edit::EditPlan,
+    key: String,
+    applied: Option<&config_edit::Applied>,
+) -> ConfigChangeView {
     ConfigChangeView {
         path: plan.path.display().to_string(),
         key,
@@ -823,7 +1286,11 @@ fn improvement_view(r: ImprovementRow, audit: Option<Vec<AuditView>>) -> Improve
 /// A generator of fresh ids `imp-YYYYMMDD-xxxxxx` (random suffix; the store retries on a clash).
 fn new_improvement_id(now: i64) -> impl FnMut() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let date: String = format_ms(now).chars().take(10).filter(|c| c.is_ascii_digit()).collect();
+    let date: String = format_ms(now)
+        .chars()
+        .take(10)
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     move || {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_i64(now);
@@ -844,7 +1311,16 @@ fn tagging_plan(id: &str, mode: &str) -> String {
 
 /// The counterfactual of `simulation` mode (see README "How simulation works").
 #[allow(clippy::too_many_arguments)]
-fn simulate(id: &str, p: &Pattern, actions: &[Action], risk: &str, calls: u64, failures: u64, runs: u64, w: Window) -> TestView {
+fn simulate(
+    id: &str,
+    p: &Pattern,
+    actions: &[Action],
+    risk: &str,
+    calls: u64,
+    failures: u64,
+    runs: u64,
+    w: Window,
+) -> TestView {
     let class = p.classification.class;
     let mut assumptions = vec![format!(
         "history of the last {TEST_WINDOW_DAYS} days: {calls} calls of {}, {failures} failed, {} of them {}",
@@ -852,22 +1328,51 @@ fn simulate(id: &str, p: &Pattern, actions: &[Action], risk: &str, calls: u64, f
     )];
     // Failures each kind of action would have prevented, by the evidence it rests on.
     let transient = p.recovery.recovered;
-    let by_cause = (p.occurrences as f64 * p.classification.share * p.classification.confidence).round() as u64;
+    let by_cause = (p.occurrences as f64 * p.classification.share * p.classification.confidence)
+        .round() as u64;
     let mut fixed = 0u64;
     for a in actions {
         let (n, why) = match a {
-            Action::RetryWithBackoff { non_retryable, .. } if non_retryable.contains(&class) => (0, format!("retry skips class {}, so it fixes none", class.as_str())),
-            Action::RetryWithBackoff { .. } | Action::CircuitBreaker { .. } | Action::HealthCheckRestart { .. } | Action::Reroute { .. } => (
+            Action::RetryWithBackoff { non_retryable, .. } if non_retryable.contains(&class) => (
+                0,
+                format!("retry skips class {}, so it fixes none", class.as_str()),
+            ),
+            Action::RetryWithBackoff { .. }
+            | Action::CircuitBreaker { .. }
+            | Action::HealthCheckRestart { .. }
+            | Action::Reroute { .. } => (
                 transient,
-                format!("{transient} of {} failures were followed by a successful call of the same tool in the same run: they were transient, and {} would have absorbed them", p.occurrences, a.kind()),
+                format!(
+                    "{transient} of {} failures were followed by a successful call of the same tool in the same run: they were transient, and {} would have absorbed them",
+                    p.occurrences,
+                    a.kind()
+                ),
             ),
             Action::RaiseTimeout { .. } => {
-                let n = if class == FailureClass::Timeout { transient } else { 0 };
-                (n, format!("only timeouts that a later call completed ({n}) are counted: a longer limit helps calls that do finish"))
+                let n = if class == FailureClass::Timeout {
+                    transient
+                } else {
+                    0
+                };
+                (
+                    n,
+                    format!(
+                        "only timeouts that a later call completed ({n}) are counted: a longer limit helps calls that do finish"
+                    ),
+                )
             }
-            Action::ExistenceCheckFallback { .. } | Action::PermissionFix { .. } | Action::SkipOptionalDependency { .. } | Action::ScaleDownPayload { .. } => (
+            Action::ExistenceCheckFallback { .. }
+            | Action::PermissionFix { .. }
+            | Action::SkipOptionalDependency { .. }
+            | Action::ScaleDownPayload { .. } => (
                 by_cause,
-                format!("{} prevents the cause: occurrences × share of class {} ({:.0}%) × its classification confidence ({:.2}) = {by_cause}", a.kind(), class.as_str(), p.classification.share * 100.0, p.classification.confidence),
+                format!(
+                    "{} prevents the cause: occurrences × share of class {} ({:.0}%) × its classification confidence ({:.2}) = {by_cause}",
+                    a.kind(),
+                    class.as_str(),
+                    p.classification.share * 100.0,
+                    p.classification.confidence
+                ),
             ),
         };
         assumptions.push(why);
@@ -875,7 +1380,9 @@ fn simulate(id: &str, p: &Pattern, actions: &[Action], risk: &str, calls: u64, f
     }
     fixed = fixed.min(p.occurrences).min(failures);
     assumptions.push("actions overlap, so the largest single effect is used, not their sum".into());
-    assumptions.push("calls and runs are otherwise unchanged (no new failures introduced by the fix)".into());
+    assumptions.push(
+        "calls and runs are otherwise unchanged (no new failures introduced by the fix)".into(),
+    );
     let baseline = ratio(calls - failures, calls);
     let simulated = ratio(calls - failures + fixed, calls);
     let improvement = simulated.zip(baseline).map(|(s, b)| s - b);
@@ -916,8 +1423,25 @@ fn simulate(id: &str, p: &Pattern, actions: &[Action], risk: &str, calls: u64, f
 }
 
 /// Canary/shadow: tagged runs' calls of the tool against untagged runs' over the same window.
-fn canary(id: &str, mode: &str, p: &Pattern, tagged: (u64, u64), untagged: (u64, u64), runs: u64, w: Window) -> TestView {
-    let c = compare(Counts { failures: untagged.1, calls: untagged.0 }, Counts { failures: tagged.1, calls: tagged.0 });
+fn canary(
+    id: &str,
+    mode: &str,
+    p: &Pattern,
+    tagged: (u64, u64),
+    untagged: (u64, u64),
+    runs: u64,
+    w: Window,
+) -> TestView {
+    let c = compare(
+        Counts {
+            failures: untagged.1,
+            calls: untagged.0,
+        },
+        Counts {
+            failures: tagged.1,
+            calls: tagged.0,
+        },
+    );
     let tagged_rate = ratio(tagged.0 - tagged.1, tagged.0);
     let untagged_rate = ratio(untagged.0 - untagged.1, untagged.0);
     let improvement = tagged_rate.zip(untagged_rate).map(|(t, u)| t - u);
@@ -942,7 +1466,9 @@ fn canary(id: &str, mode: &str, p: &Pattern, tagged: (u64, u64), untagged: (u64,
         runs_analyzed: runs,
         failures_fixed: 0,
         assumptions: vec![
-            format!("{runs} run(s) tagged with {id} in runs.metadata are compared with the untagged runs of the same {TEST_WINDOW_DAYS} days"),
+            format!(
+                "{runs} run(s) tagged with {id} in runs.metadata are compared with the untagged runs of the same {TEST_WINDOW_DAYS} days"
+            ),
             "tagged and untagged runs face the same workload otherwise".into(),
         ],
         explanation: format!(

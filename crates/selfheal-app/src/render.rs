@@ -415,6 +415,285 @@ pub fn dashboard(v: &DashboardView) -> String {
     out
 }
 
+fn note_line(n: &crate::inbox::NoteOutcome) -> String {
+    match (&n.written, &n.path, &n.reason) {
+        (true, Some(p), _) => format!("inbox note written to {p}"),
+        (_, _, Some(r)) => format!("inbox note not written: {r}"),
+        _ => "inbox note not written".into(),
+    }
+}
+
+pub fn propose(v: &ProposeView) -> String {
+    let mut out = format!(
+        "{} proposed for {} (risk {}, priority {}): {}\nexpected impact: {}\n",
+        v.improvement_id,
+        v.pattern_id,
+        v.risk_level.as_str(),
+        v.priority,
+        v.description,
+        v.expected_impact
+    );
+    let _ = writeln!(
+        out,
+        "strategy {} — learned success {:.2} ({} verified, {} failed)",
+        v.strategy.id,
+        v.strategy.learned_success_rate,
+        v.strategy.verified_successes,
+        v.strategy.verified_failures
+    );
+    out.push_str("changes required:\n");
+    for c in &v.changes_required {
+        let _ = writeln!(out, "  - {c}");
+    }
+    let e = &v.evidence;
+    let _ = writeln!(
+        out,
+        "evidence: {} occurrence(s) in {} run(s), failure rate {}, class {} ({}), recovered by retry {}/{}",
+        e.occurrences,
+        e.affected_runs,
+        pct(e.failure_rate),
+        e.class.as_str(),
+        pct(e.class_share),
+        e.recovered_by_retry,
+        e.occurrences
+    );
+    if !v.alternatives.is_empty() {
+        let _ = writeln!(
+            out,
+            "alternatives: {}",
+            v.alternatives
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for e in &v.escalations {
+        let _ = writeln!(out, "ESCALATION {} {}: {}", e.level, e.rule, e.reason);
+    }
+    for p in &v.playbook_problems {
+        let _ = writeln!(out, "playbook skipped: {p}");
+    }
+    let _ = writeln!(out, "next: test_improvement {}", v.improvement_id);
+    out
+}
+
+pub fn test(v: &TestView) -> String {
+    let mut out = format!(
+        "{} {} test: recommendation {:?} (status {})\n{}\n",
+        v.improvement_id,
+        v.test_mode,
+        v.recommendation,
+        v.status.as_str(),
+        v.explanation
+    );
+    let _ = writeln!(
+        out,
+        "baseline success {} → simulated {} (change {})",
+        opt(v.baseline_success_rate.map(pct)),
+        opt(v.simulated_success_rate.map(pct)),
+        opt(v
+            .expected_improvement
+            .map(|i| format!("{:+.2} points", i * 100.0)))
+    );
+    for a in &v.assumptions {
+        let _ = writeln!(out, "  assumes: {a}");
+    }
+    if let Some(plan) = &v.tagging_plan {
+        let _ = writeln!(out, "tagging plan: {plan}");
+    }
+    out
+}
+
+pub fn apply(v: &ApplyView) -> String {
+    let mut out = format!(
+        "{} is {} (applied at {}); verification due {}\n",
+        v.improvement_id,
+        v.status.as_str(),
+        v.applied_at,
+        v.verification_scheduled
+    );
+    if let Some(c) = &v.config_change {
+        let _ = writeln!(
+            out,
+            "config {} `{}` in {}:\n{}",
+            if c.applied { "changed" } else { "preview of" },
+            c.key,
+            c.path,
+            c.diff
+        );
+        if let Some(b) = &c.backup_path {
+            let _ = writeln!(out, "backup: {b} (sha256 {})", c.before_sha256);
+        }
+    }
+    let _ = writeln!(out, "{}", note_line(&v.note));
+    out
+}
+
+pub fn verify(v: &VerifyView) -> String {
+    let mut out = format!(
+        "{}: {:?} → {:?} (status {})\nexpected: {}\nactual: {}\n{}\n",
+        v.improvement_id,
+        v.verification_status,
+        v.recommendation,
+        v.status.as_str(),
+        v.expected_impact,
+        v.actual_impact,
+        v.reason
+    );
+    let m = &v.metrics;
+    let _ = writeln!(
+        out,
+        "before {} → after {}: {}/{} → {}/{} failures per call; {} finished run(s) analysed",
+        v.before_window.from,
+        v.after_window.to,
+        m.before_failures,
+        m.before_calls,
+        m.after_failures,
+        m.after_calls,
+        m.runs_analyzed
+    );
+    if let Some(n) = v.calls_still_needed.filter(|n| *n > 0) {
+        let _ = writeln!(
+            out,
+            "{n} more call(s) of the tool are needed for a firm answer"
+        );
+    }
+    for e in &v.escalations {
+        let _ = writeln!(out, "ESCALATION {} {}: {}", e.level, e.rule, e.reason);
+    }
+    let _ = writeln!(out, "{}", note_line(&v.note));
+    out
+}
+
+pub fn transition(v: &TransitionView) -> String {
+    let mut out = format!(
+        "{} is {}{}\n",
+        v.improvement_id,
+        v.status.as_str(),
+        if v.changed {
+            ""
+        } else {
+            " (already; nothing changed)"
+        }
+    );
+    if let Some(true) = v.config_restored {
+        out.push_str("config file restored byte for byte from its backup\n");
+    }
+    if let Some(n) = &v.note {
+        let _ = writeln!(out, "{}", note_line(n));
+    }
+    out
+}
+
+pub fn list(v: &ListView) -> String {
+    let rows: Vec<Vec<String>> = v
+        .improvements
+        .iter()
+        .map(|i| {
+            vec![
+                i.id.clone(),
+                i.status.clone(),
+                i.pattern_id.clone().unwrap_or_default(),
+                i.created_at.clone(),
+                i.impact
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(60)
+                    .collect(),
+            ]
+        })
+        .collect();
+    let mut out = table(&["id", "status", "pattern", "created", "impact"], &rows);
+    if let Some(c) = &v.next_cursor {
+        let _ = writeln!(out, "more: cursor {c}");
+    }
+    out
+}
+
+pub fn improvement(v: &ImprovementView) -> String {
+    let mut out = format!("{} [{}] {}\n", v.id, v.status, v.description);
+    let _ = writeln!(
+        out,
+        "pattern {}  strategy {}  risk {}",
+        opt(v.pattern_id.clone()),
+        opt(v.strategy_id.clone()),
+        opt(v.risk_level.clone())
+    );
+    let _ = writeln!(
+        out,
+        "created {}  applied {}  verified {}",
+        v.created_at,
+        opt(v.applied_at.clone()),
+        opt(v.verified_at.clone())
+    );
+    if let Some(c) = &v.changes_made {
+        let _ = writeln!(out, "changes: {c}");
+    }
+    if let Some(i) = &v.impact {
+        let _ = writeln!(out, "impact: {i}");
+    }
+    if let Some(audit) = &v.audit {
+        out.push_str("audit trail:\n");
+        for a in audit {
+            let _ = writeln!(
+                out,
+                "  {} {:<8} {} → {}",
+                a.at,
+                a.action,
+                a.from_status.as_deref().unwrap_or("-"),
+                a.to_status
+            );
+        }
+    }
+    out
+}
+
+pub fn report(v: &ReportView) -> String {
+    let mut out = format!(
+        "{}\n{} pattern(s) seen\n",
+        window_line(&v.window),
+        v.patterns_seen
+    );
+    let _ = writeln!(
+        out,
+        "improvements: {}",
+        v.improvements_by_state
+            .iter()
+            .map(|s| format!("{} {}", s.count, s.status))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "auto-resolved {}; mean time to recovery {}",
+        opt(v.auto_resolved_share.map(pct)),
+        opt(v.mean_time_to_recovery_hours.map(|h| format!("{h:.1} h")))
+    );
+    for s in &v.strategies {
+        let _ = writeln!(
+            out,
+            "  strategy {:<40} learned {:.2} ({}✓ {}✗)",
+            s.id, s.learned_success_rate, s.verified_successes, s.verified_failures
+        );
+    }
+    for e in &v.escalations {
+        let _ = writeln!(
+            out,
+            "ESCALATION {} {} {}: {}",
+            e.level, e.pattern_id, e.rule, e.reason
+        );
+    }
+    if !v.next_steps.is_empty() {
+        out.push_str("next steps:\n");
+        for n in &v.next_steps {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

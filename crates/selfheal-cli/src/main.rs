@@ -9,6 +9,7 @@
 
 mod demo;
 mod templates;
+mod watch;
 
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -20,7 +21,9 @@ use serde::Serialize;
 
 use selfheal_app::analysis::Progress;
 use selfheal_app::args::{
-    AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs,
+    AgentArgs, ApplyArgs, CloseArgs, DashboardArgs, DetectArgs, GetImprovementArgs, ListArgs,
+    PatternArgs, ProposeArgs, ReportArgs, RunHealthArgs, StalledArgs, TestArgs, ToolArgs,
+    VerifyArgs,
 };
 use selfheal_app::{App, AppError, Clock, Config, render};
 
@@ -116,6 +119,81 @@ enum Command {
     Templates {
         /// Input file; stdin when absent
         file: Option<PathBuf>,
+    },
+    /// Propose an improvement for a pattern (MCP: propose_improvement)
+    Propose {
+        pattern_id: String,
+        #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
+        since: String,
+    },
+    /// Test an improvement: simulation, canary or shadow (MCP: test_improvement)
+    Test {
+        improvement_id: String,
+        #[arg(long, default_value = "simulation")]
+        mode: String,
+    },
+    /// Record an improvement as applied (MCP: apply_improvement)
+    Apply {
+        improvement_id: String,
+        /// What was changed
+        #[arg(long)]
+        changes: String,
+        #[arg(long)]
+        commit: Option<String>,
+        /// When the change took effect (RFC 3339; default now)
+        #[arg(long)]
+        applied_at: Option<String>,
+        /// preview or apply the edit of the declared config file
+        #[arg(long)]
+        config_action: Option<String>,
+        #[arg(long)]
+        config_path: Option<String>,
+        /// Apply although the pattern is BLOCKed
+        #[arg(long)]
+        override_block: bool,
+    },
+    /// Verify an applied improvement (MCP: verify_improvement)
+    Verify {
+        improvement_id: String,
+        #[arg(long, default_value_t = 7, allow_hyphen_values = true)]
+        window_days: i64,
+    },
+    /// Roll back an applied improvement (MCP: rollback_improvement)
+    Rollback {
+        improvement_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject a proposed or tested improvement (MCP: reject_improvement)
+    Reject {
+        improvement_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List improvements (MCP: list_improvements)
+    Improvements {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20, allow_hyphen_values = true)]
+        limit: i64,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one improvement with its audit trail (MCP: get_improvement)
+    Improvement { improvement_id: String },
+    /// Healing report (MCP: get_healing_report)
+    Report {
+        #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
+        since: String,
+    },
+    /// Daemon: detect new patterns, run due verifications, find stalled runs, write notes
+    Watch {
+        /// Seconds between passes
+        #[arg(long, default_value_t = 300)]
+        interval: u64,
+        /// Run one pass and exit
+        #[arg(long)]
+        once: bool,
     },
     /// Create the run-history tables in a new (or existing) database file
     Init,
@@ -280,6 +358,127 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => templates::run(std::io::stdin().lock(), json, &mut out),
             }
         }
+        Command::Propose { pattern_id, since } => {
+            let args = ProposeArgs { pattern_id, since };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.propose_improvement(&args, p)?,
+                render::propose,
+            )
+        }
+        Command::Test {
+            improvement_id,
+            mode,
+        } => {
+            let args = TestArgs {
+                improvement_id,
+                mode,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.test_improvement(&args, p)?,
+                render::test,
+            )
+        }
+        Command::Apply {
+            improvement_id,
+            changes,
+            commit,
+            applied_at,
+            config_action,
+            config_path,
+            override_block,
+        } => {
+            let args = ApplyArgs {
+                improvement_id,
+                changes_made: changes,
+                commit_hash: commit,
+                applied_at,
+                config_action,
+                config_path,
+                override_block,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.apply_improvement(&args, p)?,
+                render::apply,
+            )
+        }
+        Command::Verify {
+            improvement_id,
+            window_days,
+        } => {
+            let args = VerifyArgs {
+                improvement_id,
+                measurement_window_days: window_days,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.verify_improvement(&args, p)?,
+                render::verify,
+            )
+        }
+        Command::Rollback {
+            improvement_id,
+            reason,
+        } => {
+            let args = CloseArgs {
+                improvement_id,
+                reason,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.rollback_improvement(&args, p)?,
+                render::transition,
+            )
+        }
+        Command::Reject {
+            improvement_id,
+            reason,
+        } => {
+            let args = CloseArgs {
+                improvement_id,
+                reason,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.reject_improvement(&args, p)?,
+                render::transition,
+            )
+        }
+        Command::Improvements {
+            status,
+            limit,
+            cursor,
+        } => {
+            let args = ListArgs {
+                status,
+                limit,
+                cursor,
+            };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.list_improvements(&args, p)?,
+                render::list,
+            )
+        }
+        Command::Improvement { improvement_id } => {
+            let args = GetImprovementArgs { improvement_id };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.get_improvement(&args, p)?,
+                render::improvement,
+            )
+        }
+        Command::Report { since } => {
+            let args = ReportArgs { since };
+            emit(
+                json,
+                &app(cli.db, cli.inbox)?.get_healing_report(&args, p)?,
+                render::report,
+            )
+        }
+        Command::Watch { interval, once } => watch::run(app(cli.db, cli.inbox)?, interval, once),
         Command::Init => {
             let config = Config::from_env(cli.db, cli.inbox);
             selfheal_store::source::init_run_history(&config.db_path).map_err(AppError::from)?;

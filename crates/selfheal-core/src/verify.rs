@@ -1087,14 +1087,21 @@ mod tests {
     fn equal_rates_give_no_verdict_at_least_95_percent_of_the_time() {
         // The issue's acceptance: where nothing changed, verify says no_significant_change in
         // at least 95% of repeated trials. The family-wise error is at most 0.03 by design.
-        for (seed, scenario) in [(1, (0.1, 0.1, 400)), (2, (0.02, 0.02, 150)), (4, (0.3, 0.3, 1000))] {
+        for (seed, scenario) in [
+            (1, (0.1, 0.1, 400)),
+            (2, (0.02, 0.02, 150)),
+            (4, (0.3, 0.3, 1000)),
+        ] {
             for guard in [None, Some(0.25)] {
                 let [verified, quiet, regressed, insufficient] = simulate(seed, scenario, guard);
                 eprintln!(
                     "equal rates {scenario:?} guard {guard:?}: verified {verified}, regressed {regressed}, \
                      no change {quiet}, insufficient {insufficient}"
                 );
-                assert!(quiet + insufficient >= 0.95, "{scenario:?} {guard:?}: {quiet}");
+                assert!(
+                    quiet + insufficient >= 0.95,
+                    "{scenario:?} {guard:?}: {quiet}"
+                );
                 assert!(verified + regressed <= 0.05, "{scenario:?} {guard:?}");
             }
         }

@@ -504,7 +504,13 @@ impl<'c> IndexReader<'c> {
     }
 
     /// Calls and failures of `tool` (and failures of `pattern`) made by the given runs within `w`.
-    pub fn runs_tool_counts(&self, run_ids: &[String], tool: u32, pattern: u32, w: Window) -> Result<(u64, u64, u64)> {
+    pub fn runs_tool_counts(
+        &self,
+        run_ids: &[String],
+        tool: u32,
+        pattern: u32,
+        w: Window,
+    ) -> Result<(u64, u64, u64)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT COUNT(*), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.pattern = ?3), 0)
              FROM calls c JOIN runs r ON r.key = c.run
@@ -512,9 +518,10 @@ impl<'c> IndexReader<'c> {
         )?;
         let mut total = (0u64, 0u64, 0u64);
         for id in run_ids {
-            let (n, f, p): (i64, i64, i64) = stmt.query_row(params![id, tool, pattern, w.from_ms, w.to_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
+            let (n, f, p): (i64, i64, i64) = stmt
+                .query_row(params![id, tool, pattern, w.from_ms, w.to_ms], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
             total.0 += n as u64;
             total.1 += f as u64;
             total.2 += p as u64;

@@ -386,31 +386,46 @@ impl SourceDb {
 
     /// Runs whose `metadata` JSON tags them with `improvement_id` (under `improvement_id`,
     /// `canary`, `shadow`, or in an `improvements` list): (run id, status, started_at, mode).
-    pub fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<(String, String, Option<String>, String)>> {
+    pub fn runs_tagged(
+        &self,
+        improvement_id: &str,
+    ) -> Result<Vec<(String, String, Option<String>, String)>> {
         let has_metadata = self.columns("runs")?.iter().any(|c| c == "metadata");
         if !has_metadata {
             return Ok(Vec::new());
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, status, started_at, metadata FROM runs WHERE instr(metadata, ?1) > 0")
+            .prepare(
+                "SELECT id, status, started_at, metadata FROM runs WHERE instr(metadata, ?1) > 0",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![improvement_id], |r| {
-                Ok((text_lossy(r, 0)?.unwrap_or_default(), text_lossy(r, 1)?.unwrap_or_default(), text_lossy(r, 2)?, text_lossy(r, 3)?.unwrap_or_default()))
+                Ok((
+                    text_lossy(r, 0)?.unwrap_or_default(),
+                    text_lossy(r, 1)?.unwrap_or_default(),
+                    text_lossy(r, 2)?,
+                    text_lossy(r, 3)?.unwrap_or_default(),
+                ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, status, started, metadata) = row.map_err(|e| self.err(e))?;
-            let Ok(meta) = serde_json::from_str::<serde_json::Value>(&metadata) else { continue };
+            let Ok(meta) = serde_json::from_str::<serde_json::Value>(&metadata) else {
+                continue;
+            };
             let is = |v: &serde_json::Value| v.as_str() == Some(improvement_id);
             let mode = if meta.get("canary").is_some_and(is) {
                 "canary"
             } else if meta.get("shadow").is_some_and(is) {
                 "shadow"
             } else if meta.get("improvement_id").is_some_and(is)
-                || meta.get("improvements").and_then(|l| l.as_array()).is_some_and(|l| l.iter().any(is))
+                || meta
+                    .get("improvements")
+                    .and_then(|l| l.as_array())
+                    .is_some_and(|l| l.iter().any(is))
             {
                 "tagged"
             } else {

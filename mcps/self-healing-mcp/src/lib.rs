@@ -10,44 +10,97 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::common::schema_for_output;
+use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, RequestMetaObject,
-    ServerCapabilities, ServerConfig,
+    CallToolResult, ContentBlock, GetPromptResult, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, RequestMetaObject,
+    Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
+use rmcp::service::RequestContext;
 use rmcp::{
-    ErrorData as McpError, Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router,
+    ErrorData as McpError, Peer, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router,
+    tool, tool_handler, tool_router,
 };
 use serde::Serialize;
 
 use selfheal_app::analysis::Progress;
 use selfheal_app::args::{
-    AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs,
+    AgentArgs, ApplyArgs, CloseArgs, DashboardArgs, DetectArgs, GetImprovementArgs, ListArgs,
+    PatternArgs, ProposeArgs, ReportArgs, RunHealthArgs, StalledArgs, TestArgs, ToolArgs,
+    VerifyArgs,
 };
 use selfheal_app::views::{
-    AgentsView, DashboardView, DetectView, PatternView, RunHealthView, StalledView, ToolsView,
+    AgentsView, ApplyView, DashboardView, DetectView, ImprovementView, ListView, PatternView,
+    ProposeView, ReportView, RunHealthView, StalledView, TestView, ToolsView, TransitionView,
+    VerifyView,
 };
 use selfheal_app::{App, AppError, render};
 
 /// Instructions sent to clients at initialisation.
-const INSTRUCTIONS: &str = "Analyses an agent's run history (SQLite: runs, run_events). \
-Start with get_health_dashboard or detect_failure_patterns (default window -7d); drill into a \
-pattern with get_pattern (ids are <error_type>:<tool_name>), into a tool with \
-compute_tool_reliability, into a run with analyze_run_health; find hung runs with \
-detect_stalled_runs. All analysis tools are read-only.";
+const INSTRUCTIONS: &str = "Analyses an agent's run history (SQLite: runs, run_events) and heals \
+recurring failures. Analysis (read-only): get_health_dashboard, detect_failure_patterns (default \
+window -7d), get_pattern (ids are <error_type>:<tool_name>), compute_tool_reliability, \
+compute_agent_metrics, analyze_run_health, detect_stalled_runs. Lifecycle: propose_improvement \
+-> test_improvement -> apply_improvement -> verify_improvement (keep or rollback_improvement); \
+reject_improvement, list_improvements, get_improvement, get_healing_report. The prompt self_heal \
+walks through the loop; resources selfheal://dashboard, selfheal://patterns, \
+selfheal://improvements.";
 
 #[derive(Clone)]
 pub struct SelfHealServer {
     app: Arc<App>,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
+
+/// Arguments of the `self_heal` prompt (prompt arguments arrive as strings).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct HealPromptArgs {
+    /// A pattern id to focus on (optional); without it the walk starts from detection.
+    #[serde(default)]
+    pub pattern_id: Option<String>,
+}
+
+/// The resources: fixed URIs and templates.
+const RESOURCES: [(&str, &str, &str); 3] = [
+    (
+        "selfheal://dashboard",
+        "dashboard",
+        "Health dashboard of the last 7 days (get_health_dashboard)",
+    ),
+    (
+        "selfheal://patterns",
+        "patterns",
+        "Failure patterns of the last 7 days (detect_failure_patterns)",
+    ),
+    (
+        "selfheal://improvements",
+        "improvements",
+        "The 100 newest improvements (list_improvements)",
+    ),
+];
+const TEMPLATES: [(&str, &str, &str); 2] = [
+    (
+        "selfheal://patterns/{pattern_id}",
+        "pattern",
+        "One pattern in full (get_pattern)",
+    ),
+    (
+        "selfheal://improvements/{improvement_id}",
+        "improvement",
+        "One improvement with its audit trail (get_improvement)",
+    ),
+];
 
 impl SelfHealServer {
     pub fn new(app: Arc<App>) -> Self {
         SelfHealServer {
             app,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::lifecycle_router(),
+            prompt_router: Self::prompt_router(),
         }
     }
 
@@ -260,14 +313,353 @@ impl SelfHealServer {
     }
 }
 
+#[tool_router(router = lifecycle_router, vis = "pub")]
+impl SelfHealServer {
+    /// Proposes a fix for a pattern: matches it against the playbooks (built-in and user TOML), ranks strategies by their learned success rate, and records a proposal with actions, risk, expected impact (a range with its basis) and the evidence. Escalates when the pattern needs a human.
+    #[tool(
+        title = "Propose improvement",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false),
+        output_schema = schema_for_output::<ProposeView>()
+    )]
+    async fn propose_improvement(
+        &self,
+        Parameters(args): Parameters<ProposeArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.propose_improvement(&args, p),
+            render::propose,
+        )
+        .await
+    }
+
+    /// Tests a proposed fix before applying it: `simulation` replays the last 30 days as if the fix had been in place (e.g. failures later recovered by a retry count as fixed by retry-with-backoff) and reports baseline vs simulated success with intervals and its assumptions; `canary`/`shadow` compare runs tagged with the improvement id in runs.metadata against untagged runs.
+    #[tool(
+        title = "Test improvement",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<TestView>()
+    )]
+    async fn test_improvement(
+        &self,
+        Parameters(args): Parameters<TestArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.test_improvement(&args, p),
+            render::test,
+        )
+        .await
+    }
+
+    /// Records a tested fix as applied (now, or at a past `applied_at`), schedules its verification and notes it in the inbox. With a config file declared to the server, `config_action: preview` shows the edit and `apply` writes it atomically with a backup that rollback restores byte for byte.
+    #[tool(
+        title = "Apply improvement",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false),
+        output_schema = schema_for_output::<ApplyView>()
+    )]
+    async fn apply_improvement(
+        &self,
+        Parameters(args): Parameters<ApplyArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.apply_improvement(&args, p),
+            render::apply,
+        )
+        .await
+    }
+
+    /// Measures an applied fix: the pattern's failures per call of its tool in the W days before applied_at against the W days after (two-proportion z-test, Fisher exact for small counts), with the run failure rate as a regression guard. Verdict verified | no_significant_change | regressed | insufficient_data, recommendation keep | rollback | extend_monitoring; updates the strategy's learned success rate.
+    #[tool(
+        title = "Verify improvement",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<VerifyView>()
+    )]
+    async fn verify_improvement(
+        &self,
+        Parameters(args): Parameters<VerifyArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.verify_improvement(&args, p),
+            render::verify,
+        )
+        .await
+    }
+
+    /// Rolls back an applied (or verified) fix, restoring any config edit byte for byte first. Rolling back twice changes nothing.
+    #[tool(
+        title = "Roll back improvement",
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<TransitionView>()
+    )]
+    async fn rollback_improvement(
+        &self,
+        Parameters(args): Parameters<CloseArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.rollback_improvement(&args, p),
+            render::transition,
+        )
+        .await
+    }
+
+    /// Rejects a proposed or tested fix. Rejecting twice changes nothing.
+    #[tool(
+        title = "Reject improvement",
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<TransitionView>()
+    )]
+    async fn reject_improvement(
+        &self,
+        Parameters(args): Parameters<CloseArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.reject_improvement(&args, p),
+            render::transition,
+        )
+        .await
+    }
+
+    /// Lists improvements newest first, optionally by status, in pages (`cursor`).
+    #[tool(
+        title = "List improvements",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ListView>()
+    )]
+    async fn list_improvements(
+        &self,
+        Parameters(args): Parameters<ListArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.list_improvements(&args, p),
+            render::list,
+        )
+        .await
+    }
+
+    /// Shows one improvement with its evidence, test, verification and audit trail.
+    #[tool(
+        title = "Get improvement",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ImprovementView>()
+    )]
+    async fn get_improvement(
+        &self,
+        Parameters(args): Parameters<GetImprovementArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.get_improvement(&args, p),
+            render::improvement,
+        )
+        .await
+    }
+
+    /// Healing report for a period: patterns seen, improvements by state, auto-resolved share, escalations, mean time to recovery, the strategies' learned success rates and what to do next.
+    #[tool(
+        title = "Healing report",
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<ReportView>()
+    )]
+    async fn get_healing_report(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run(
+            meta,
+            peer,
+            move |app, p| app.get_healing_report(&args, p),
+            render::report,
+        )
+        .await
+    }
+}
+
+#[prompt_router]
+impl SelfHealServer {
+    /// Walks an agent through the healing loop: detect → propose → test → apply → verify.
+    #[prompt(name = "self_heal")]
+    async fn self_heal_prompt(
+        &self,
+        Parameters(args): Parameters<HealPromptArgs>,
+    ) -> GetPromptResult {
+        let focus = match args.pattern_id.as_deref().filter(|p| !p.trim().is_empty()) {
+            Some(p) => format!("Focus on pattern `{p}`: start at step 2 with pattern_id \"{p}\"."),
+            None => "Start at step 1.".to_string(),
+        };
+        let steps = "Heal the agent's recurring tool failures with the self-healing tools, one step at a time, reading each result before the next:\n\
+1. detect_failure_patterns (since -7d): pick the pattern with the most occurrences and high confidence; get_pattern shows its messages.\n\
+2. propose_improvement with its pattern_id: read the strategy, risk, expected impact and evidence. If it escalates (BLOCK/ALERT), stop and tell the user.\n\
+3. test_improvement (mode simulation): apply only if the recommendation is safe_to_apply; needs_canary means tag a share of runs (mode canary) first; risky or reject means reject_improvement with a reason.\n\
+4. Make the change the proposal lists (in code or config), then apply_improvement with changes_made (and commit_hash). With a declared config file, config_action preview shows the edit and apply writes it.\n\
+5. After the measurement window (default 7 days; see verification_scheduled), verify_improvement: keep on verified, rollback_improvement on regressed, wait on extend_monitoring.\n\
+6. get_healing_report summarises what worked.";
+        GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            format!("{steps}\n\n{focus}"),
+        )])
+        .with_description("The detect → propose → test → apply → verify loop")
+    }
+}
+
+impl SelfHealServer {
+    /// Reads a resource by running the use case behind it.
+    async fn resource_json(&self, uri: &str) -> Result<String, McpError> {
+        let app = self.app.clone();
+        let uri_owned = uri.to_string();
+        let value =
+            tokio::task::spawn_blocking(move || -> Result<Option<serde_json::Value>, AppError> {
+                let mut quiet = |_: u64, _: u64| {};
+                let to_json = |v: Result<serde_json::Value, serde_json::Error>| {
+                    v.map_err(|e| AppError::Internal(e.to_string()))
+                };
+                let u = uri_owned.as_str();
+                let value = if u == "selfheal://dashboard" {
+                    to_json(serde_json::to_value(
+                        app.get_health_dashboard(&DashboardArgs::default(), &mut quiet)?,
+                    ))?
+                } else if u == "selfheal://patterns" {
+                    to_json(serde_json::to_value(
+                        app.detect_failure_patterns(&DetectArgs::default(), &mut quiet)?,
+                    ))?
+                } else if u == "selfheal://improvements" {
+                    let args = ListArgs {
+                        status: None,
+                        limit: 100,
+                        cursor: None,
+                    };
+                    to_json(serde_json::to_value(
+                        app.list_improvements(&args, &mut quiet)?,
+                    ))?
+                } else if let Some(id) = u.strip_prefix("selfheal://patterns/") {
+                    let args = PatternArgs {
+                        pattern_id: id.to_string(),
+                        since: "-30d".into(),
+                        samples: 10,
+                    };
+                    to_json(serde_json::to_value(app.get_pattern(&args, &mut quiet)?))?
+                } else if let Some(id) = u.strip_prefix("selfheal://improvements/") {
+                    let args = GetImprovementArgs {
+                        improvement_id: id.to_string(),
+                    };
+                    to_json(serde_json::to_value(
+                        app.get_improvement(&args, &mut quiet)?,
+                    ))?
+                } else {
+                    return Ok(None);
+                };
+                Ok(Some(value))
+            })
+            .await
+            .map_err(|e| McpError::internal_error(format!("resource task failed: {e}"), None))?;
+        match value {
+            Ok(Some(v)) => serde_json::to_string_pretty(&v)
+                .map_err(|e| McpError::internal_error(e.to_string(), None)),
+            Ok(None) => Err(McpError::resource_not_found(
+                format!(
+                    "no resource {uri}; known: selfheal://dashboard, selfheal://patterns, selfheal://improvements, selfheal://patterns/{{pattern_id}}, selfheal://improvements/{{improvement_id}}"
+                ),
+                None,
+            )),
+            Err(e) if matches!(e, AppError::NotFound(_)) => {
+                Err(McpError::resource_not_found(e.to_string(), None))
+            }
+            Err(e) if e.is_actionable() => Err(McpError::invalid_params(e.to_string(), None)),
+            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+}
+
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for SelfHealServer {
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(
+            RESOURCES
+                .iter()
+                .map(|(uri, name, description)| {
+                    Resource::new(*uri, *name)
+                        .with_description(*description)
+                        .with_mime_type("application/json")
+                })
+                .collect(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            TEMPLATES
+                .iter()
+                .map(|(uri, name, description)| {
+                    ResourceTemplate::new(*uri, *name)
+                        .with_description(*description)
+                        .with_mime_type("application/json")
+                })
+                .collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let text = self.resource_json(&request.uri).await?;
+        let contents =
+            ResourceContents::text(text, request.uri.clone()).with_mime_type("application/json");
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "self-healing-mcp",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "self-healing-mcp",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(INSTRUCTIONS)
     }
 }
