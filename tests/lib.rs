@@ -87,6 +87,8 @@ pub fn app(db: &Path, now_ms: i64) -> App {
             "test-{}-{n}",
             std::process::id()
         ))),
+        playbooks_dir: None,
+        config_file: None,
     };
     App::new(config, Clock::Fixed(now_ms))
 }

@@ -6,14 +6,23 @@ An outside-client acceptance check: it starts the (release) server as a subproce
 handshake, JSON-RPC framing and `outputSchema` validation of `structuredContent` (a result
 that does not match its tool's output schema raises inside the SDK and fails a check here).
 
-Against a history planted by tests/fixtures/plant_history.py it checks:
-- the exact set of analysis tools, each with an outputSchema and readOnlyHint;
-- every listed tool answers a valid call (further tools are driven generically from their
-  inputSchema: success or isError are both fine for them, a protocol error or hang is not);
-- real content against the truth file (patterns and their occurrences, a pattern's
-  details, a stalled run's health, the stalled runs);
-- bad inputs come back as tool results with isError true whose text says what is accepted,
-  and the server keeps serving after each.
+Against a copy of a history planted by tests/fixtures/plant_history.py (the improvement
+lifecycle writes into the run-history file, so every run works on its own copy and leaves the
+given file untouched) it checks:
+- the exact set of sixteen tools (seven read-only analysis tools, nine lifecycle tools), each
+  with an outputSchema, and readOnlyHint true for the analysis tools and list_improvements,
+  get_improvement, get_healing_report, false for the six that change state;
+- real content of the analysis tools against the truth file (patterns and their occurrences,
+  a pattern's details, a stalled run's health, the stalled runs);
+- a real lifecycle walk: propose (a planted pattern) -> test (simulation, then canary without
+  tagged runs) -> apply (at a past instant inside the fixture window) -> verify -> get (audit
+  trail) -> list (and paging) -> a second proposal -> reject (twice: the second changes
+  nothing) -> rollback -> healing report (counts by state), with the meaning of each answer;
+- bad inputs (analysis arguments, unknown improvement ids, illegal transitions, out-of-range
+  lifecycle arguments) come back as tool results with isError true whose text says what is
+  accepted, and the server keeps serving after each;
+- resources (the three fixed ones, the two templates, reads that parse as JSON, an unknown URI
+  is a JSON-RPC error) and the self_heal prompt (with and without pattern_id).
 
 Usage:
     python tests/clients/sdk_check.py --server target/release/self-healing-mcp \
@@ -25,8 +34,10 @@ Needs `pip install mcp` (2.x).
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -48,19 +59,26 @@ ANALYSIS_TOOLS = {
     "get_health_dashboard",
     "detect_stalled_runs",
 }
-# Tools that may be added later; when present they are called generically (in this order,
-# so an id created by an earlier one can feed a later one).
-LATER_TOOLS = [
+LIFECYCLE_TOOLS = {
     "propose_improvement",
-    "list_improvements",
-    "get_improvement",
     "test_improvement",
     "apply_improvement",
     "verify_improvement",
-    "get_healing_report",
     "rollback_improvement",
     "reject_improvement",
-]
+    "list_improvements",
+    "get_improvement",
+    "get_healing_report",
+}
+ALL_TOOLS = ANALYSIS_TOOLS | LIFECYCLE_TOOLS
+# readOnlyHint true: the analysis tools and the lifecycle's readers; false: the rest.
+READ_ONLY_TOOLS = ANALYSIS_TOOLS | {"list_improvements", "get_improvement", "get_healing_report"}
+RESOURCES = {"selfheal://dashboard", "selfheal://patterns", "selfheal://improvements"}
+RESOURCE_TEMPLATES = {"selfheal://patterns/{pattern_id}", "selfheal://improvements/{improvement_id}"}
+VERDICTS = {"verified", "no_significant_change", "regressed", "insufficient_data"}
+STATUSES = {"proposed", "tested", "applied", "verified", "rolled_back", "rejected"}
+# An improvement id of the accepted shape that no run creates.
+UNKNOWN_IMPROVEMENT = "imp-20000101-000000"
 
 
 class Checks:
@@ -109,82 +127,21 @@ class Session:
 
     async def call(self, name, arguments):
         """Returns (result, None) or (None, 'what went wrong')."""
+        result, err, _ = await self.request(
+            lambda: self.client.call_tool(name, arguments, read_timeout_seconds=self.timeout))
+        return result, err
+
+    async def request(self, make):
+        """Awaits make() under the deadline. Returns (value, None, None) or
+        (None, 'what went wrong', the exception or None on a hang)."""
         try:
             with anyio.fail_after(self.timeout):
-                result = await self.client.call_tool(name, arguments, read_timeout_seconds=self.timeout)
-            return result, None
+                value = await make()
+            return value, None, None
         except TimeoutError:
-            return None, f"no answer within {self.timeout}s (hang)"
+            return None, f"no answer within {self.timeout}s (hang)", None
         except Exception as exc:  # MCPError (JSON-RPC error), RuntimeError (schema), pydantic, ...
-            return None, f"{type(exc).__name__}: {short(str(exc), 500)}"
-
-
-def sample_value(name, schema, ctx):
-    """A plausible valid value for one property of an input schema."""
-    schema = schema or {}
-    if "default" in schema:
-        return schema["default"]
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            for alt in schema[key]:
-                if alt.get("type") != "null":
-                    return sample_value(name, alt, ctx)
-    typ = schema.get("type")
-    if isinstance(typ, list):
-        typ = next((t for t in typ if t != "null"), "string")
-    lname = name.lower()
-    if typ == "integer":
-        return int(schema.get("minimum", 1))
-    if typ == "number":
-        lo, hi = schema.get("minimum", 0), schema.get("maximum", 1)
-        return (lo + hi) / 2
-    if typ == "boolean":
-        return False
-    if typ == "array":
-        return []
-    if typ == "object":
-        return {}
-    # strings (and untyped): pick by name
-    if "pattern" in lname:
-        return ctx["pattern_id"]
-    if "run" in lname:
-        return ctx["run_id"]
-    if "improvement" in lname or lname == "id":
-        return ctx.get("improvement_id") or "does-not-exist"
-    if lname == "since":
-        return "-7d"
-    if "tool" in lname:
-        return ctx["tool_name"]
-    return "sdk-check"
-
-
-def sample_arguments(tool, ctx):
-    schema = tool.input_schema or {}
-    props = schema.get("properties") or {}
-    return {k: sample_value(k, props.get(k), ctx) for k in schema.get("required") or []}
-
-
-def find_id(value):
-    """The first plausible improvement id in a structured result."""
-    if isinstance(value, dict):
-        for key in ("improvement_id", "id"):
-            if isinstance(value.get(key), str):
-                return value[key]
-        for key in ("improvement", "improvements", "items"):
-            if key in value:
-                found = find_id(value[key])
-                if found:
-                    return found
-    if isinstance(value, list):
-        for item in value:
-            found = find_id(item)
-            if found:
-                return found
-    return None
+            return None, f"{type(exc).__name__}: {short(str(exc), 500)}", exc
 
 
 # (label, tool, arguments, needles: the error text must contain one of them, case-insensitive)
@@ -217,14 +174,8 @@ async def check_tools(checks, client):
         if not cursor:
             break
     names = {t.name for t in tools}
-    checks.ok("tools/list includes the seven analysis tools", ANALYSIS_TOOLS <= names,
-              f"missing {sorted(ANALYSIS_TOOLS - names)}")
-    extra = names - ANALYSIS_TOOLS
-    unknown = extra - set(LATER_TOOLS)
-    if extra:
-        print(f"note: further tools listed (each is called below): {sorted(extra)}", flush=True)
-    if unknown:
-        print(f"note: tools unknown to this script (called with {{}}): {sorted(unknown)}", flush=True)
+    checks.ok("tools/list: exactly the sixteen tools (seven analysis, nine lifecycle)", names == ALL_TOOLS,
+              f"missing {sorted(ALL_TOOLS - names)}, unexpected {sorted(names - ALL_TOOLS)}")
     checks.ok("tool names are unique", len(names) == len(tools), f"{len(tools)} entries, {len(names)} names")
     for t in sorted(tools, key=lambda t: t.name):
         checks.ok(f"{t.name}: inputSchema is an object schema",
@@ -233,9 +184,10 @@ async def check_tools(checks, client):
         checks.ok(f"{t.name}: has an outputSchema", isinstance(t.output_schema, dict) and t.output_schema.get("type") == "object",
                   short(t.output_schema))
         checks.ok(f"{t.name}: has a description", bool(t.description))
-        if t.name in ANALYSIS_TOOLS:
+        if t.name in ALL_TOOLS:
+            want = t.name in READ_ONLY_TOOLS
             ro = t.annotations.read_only_hint if t.annotations else None
-            checks.ok(f"{t.name}: annotations.readOnlyHint is true", ro is True, f"got {ro!r}")
+            checks.ok(f"{t.name}: annotations.readOnlyHint is {str(want).lower()}", ro is want, f"got {ro!r}")
     return tools
 
 
@@ -254,16 +206,57 @@ async def call_ok(checks, s, label, tool, args):
     return sc
 
 
+async def call_err(checks, s, label, tool, args, needles):
+    """A bad call: a tool result (not a protocol error) with isError true whose text mentions
+    one of `needles` (case-insensitive); then the server still serves."""
+    result, err = await s.call(tool, args)
+    if checks.ok(f"bad input {label}: a tool result, not a protocol error", err is None, err):
+        if checks.ok(f"bad input {label}: isError is true", result.is_error,
+                     short(result.structured_content or result_text(result))):
+            text = result_text(result)
+            checks.ok(f"bad input {label}: message says what is accepted",
+                      any(n.lower() in text.lower() for n in needles),
+                      f"{short(text)!r} mentions none of {needles}")
+    alive, err2 = await s.call("detect_stalled_runs", {})
+    checks.ok(f"bad input {label}: server still serves afterwards",
+              err2 is None and not alive.is_error, err2 or short(result_text(alive)))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 async def run(args, checks):
     with open(args.truth, encoding="utf-8") as f:
         truth = json.load(f)
-    with tempfile.TemporaryDirectory(prefix="sdk-check-index-") as index_dir:
-        await run_in(args, checks, truth, index_dir)
+    original = sha256(args.db)
+    with tempfile.TemporaryDirectory(prefix="sdk-check-") as work:
+        # The lifecycle writes into the run-history file: work on a fresh copy of it.
+        db = os.path.join(work, "history.sqlite")
+        shutil.copyfile(args.db, db)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(args.db + suffix):
+                shutil.copyfile(args.db + suffix, db + suffix)
+        inbox = os.path.join(work, "inbox")
+        os.mkdir(inbox)
+        index_dir = os.path.join(work, "index")
+        try:
+            await run_in(args, checks, truth, db, inbox, index_dir)
+        finally:
+            notes = sorted(os.listdir(inbox))
+            print(f"note: inbox files written: {notes}", flush=True)
+            checks.ok("the given fixture file is untouched (the lifecycle wrote to a copy)",
+                      sha256(args.db) == original)
 
 
-async def run_in(args, checks, truth, index_dir):
+async def run_in(args, checks, truth, db, inbox, index_dir):
     env = {
-        "DATABASE_PATH": os.path.abspath(args.db),
+        "DATABASE_PATH": db,
+        "INBOX_PATH": inbox,
         "SELFHEAL_NOW": args.now,
         "SELFHEAL_INDEX_DIR": index_dir,
         "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
@@ -273,6 +266,11 @@ async def run_in(args, checks, truth, index_dir):
     with anyio.fail_after(args.total_timeout):
         async with Client(params, mode=args.mode, read_timeout_seconds=args.timeout) as client:
             await session_checks(checks, client, args, truth)
+            s = Session(client, args.timeout)
+            ids = await lifecycle_checks(checks, s, args, truth, inbox)
+            await resource_checks(checks, s, truth, ids)
+            await prompt_checks(checks, s, truth)
+            await final_checks(checks, s, truth)
 
 
 async def session_checks(checks, client, args, truth):

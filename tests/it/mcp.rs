@@ -39,14 +39,24 @@ fn text(r: &CallToolResult) -> String {
         .join("\n")
 }
 
-const TOOLS: [&str; 7] = [
-    "analyze_run_health",
-    "compute_agent_metrics",
-    "compute_tool_reliability",
-    "detect_failure_patterns",
-    "detect_stalled_runs",
-    "get_health_dashboard",
-    "get_pattern",
+/// Every tool, with whether it is read-only.
+const TOOLS: [(&str, bool); 16] = [
+    ("analyze_run_health", true),
+    ("apply_improvement", false),
+    ("compute_agent_metrics", true),
+    ("compute_tool_reliability", true),
+    ("detect_failure_patterns", true),
+    ("detect_stalled_runs", true),
+    ("get_healing_report", true),
+    ("get_health_dashboard", true),
+    ("get_improvement", true),
+    ("get_pattern", true),
+    ("list_improvements", true),
+    ("propose_improvement", false),
+    ("reject_improvement", false),
+    ("rollback_improvement", false),
+    ("test_improvement", false),
+    ("verify_improvement", false),
 ];
 
 #[tokio::test]
@@ -58,14 +68,15 @@ async fn every_tool_answers_over_stdio() {
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort();
-    assert_eq!(names, TOOLS);
+    assert_eq!(names, TOOLS.map(|t| t.0));
     for t in &tools {
         assert!(t.output_schema.is_some(), "{} lacks outputSchema", t.name);
         let ann = t
             .annotations
             .as_ref()
             .unwrap_or_else(|| panic!("{} lacks annotations", t.name));
-        assert_eq!(ann.read_only_hint, Some(true), "{}", t.name);
+        let read_only = TOOLS.iter().find(|x| x.0 == t.name.as_ref()).map(|x| x.1);
+        assert_eq!(ann.read_only_hint, read_only, "{}", t.name);
         assert!(t.description.as_ref().is_some_and(|d| d.len() > 40));
     }
 

@@ -95,6 +95,8 @@ fn a_restarted_index_catches_up_incrementally_and_answers_like_a_fresh_one() {
         db_path: db.clone(),
         inbox_path: dir.path().join("inbox"),
         index: Some(IndexLocation::File(dir.path().join(format!("{n}.sqlite")))),
+        playbooks_dir: None,
+        config_file: None,
     };
     let args = whole_history(truth.begin.timestamp_millis());
 

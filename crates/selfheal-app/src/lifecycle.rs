@@ -81,7 +81,9 @@ impl App {
                     ));
                 }
                 Err(e) => {
-                    return NoteOutcome::not_written(format!("cannot read notification state: {e}"));
+                    return NoteOutcome::not_written(format!(
+                        "cannot read notification state: {e}"
+                    ));
                 }
                 _ => {}
             }
@@ -784,14 +786,14 @@ impl App {
         let success = |c: Counts| ratio(c.calls - c.failures.min(c.calls), c.calls).map(round4);
         let actual_impact = match (d.pattern.before_rate, d.pattern.after_rate) {
             (Some(b), Some(a)) => format!(
-                "pattern failure rate {:.1}% → {:.1}% ({:+.1} points; p = {}, {:?}); failed runs {} → {}",
+                "pattern failure rate {:.1}% → {:.1}% ({:+.1} points; p = {}, {}); failed runs {} → {}",
                 b * 100.0,
                 a * 100.0,
                 (a - b) * 100.0,
                 d.pattern
                     .p_value
                     .map_or("n/a".into(), |p| format!("{p:.4}")),
-                d.pattern.method,
+                snake(&d.pattern.method),
                 d.guard
                     .before_rate
                     .map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
@@ -860,9 +862,9 @@ impl App {
             Verdict::InsufficientData => (Priority::Normal, "insufficient data so far"),
         };
         let note = self.notify(&mut db, None, Note {
-            tags: vec!["self-heal".into(), "verification".into(), format!("{verdict:?}").to_ascii_lowercase()],
+            tags: vec!["self-heal".into(), "verification".into(), snake(&verdict)],
             priority,
-            message: format!("Verification of `{}` ({pattern_id}): **{label}**. {actual_impact}. Recommendation: {:?}. {}", row.id, d.recommendation, d.reason),
+            message: format!("Verification of `{}` ({pattern_id}): **{label}**. {actual_impact}. Recommendation: {}. {}", row.id, snake(&d.recommendation), d.reason),
         });
         Ok(VerifyView {
             improvement_id: row.id.clone(),
@@ -1196,6 +1198,14 @@ impl App {
     }
 }
 
+/// The serde (snake_case) name of a unit enum value, for text.
+pub(crate) fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Whether an improvement counts as a failed attempt at its pattern.
 fn failed_attempt(r: &ImprovementRow) -> bool {
     if r.status == "rolled_back" {
@@ -1472,7 +1482,7 @@ fn canary(
             "tagged and untagged runs face the same workload otherwise".into(),
         ],
         explanation: format!(
-            "{} of {}: tagged runs succeeded on {} of {} calls, untagged on {} of {} (p = {}, {:?})",
+            "{} of {}: tagged runs succeeded on {} of {} calls, untagged on {} of {} (p = {}, {})",
             p.tool_name,
             p.id,
             tagged.0 - tagged.1,
@@ -1480,7 +1490,7 @@ fn canary(
             untagged.0 - untagged.1,
             untagged.0,
             c.p_value.map_or("n/a".into(), |v| format!("{v:.4}")),
-            c.method
+            snake(&c.method)
         ),
         tagged_runs: Some(runs),
         tagging_plan: None,

@@ -480,10 +480,10 @@ pub fn propose(v: &ProposeView) -> String {
 
 pub fn test(v: &TestView) -> String {
     let mut out = format!(
-        "{} {} test: recommendation {:?} (status {})\n{}\n",
+        "{} {} test: recommendation {} (status {})\n{}\n",
         v.improvement_id,
         v.test_mode,
-        v.recommendation,
+        crate::lifecycle::snake(&v.recommendation),
         v.status.as_str(),
         v.explanation
     );
@@ -532,10 +532,10 @@ pub fn apply(v: &ApplyView) -> String {
 
 pub fn verify(v: &VerifyView) -> String {
     let mut out = format!(
-        "{}: {:?} → {:?} (status {})\nexpected: {}\nactual: {}\n{}\n",
+        "{}: {} → {} (status {})\nexpected: {}\nactual: {}\n{}\n",
         v.improvement_id,
-        v.verification_status,
-        v.recommendation,
+        crate::lifecycle::snake(&v.verification_status),
+        crate::lifecycle::snake(&v.recommendation),
         v.status.as_str(),
         v.expected_impact,
         v.actual_impact,

@@ -68,6 +68,9 @@ pub struct ImprovementRow {
     pub created_at: String,
 }
 
+/// A run tagged with an improvement: (run id, status, started_at, mode: canary | shadow | tagged).
+pub type TaggedRun = (String, String, Option<String>, String);
+
 /// One `run_events` row, borrowed from the reading statement (valid for one callback).
 #[derive(Clone, Copy, Debug)]
 pub struct EventRef<'a> {
@@ -386,10 +389,7 @@ impl SourceDb {
 
     /// Runs whose `metadata` JSON tags them with `improvement_id` (under `improvement_id`,
     /// `canary`, `shadow`, or in an `improvements` list): (run id, status, started_at, mode).
-    pub fn runs_tagged(
-        &self,
-        improvement_id: &str,
-    ) -> Result<Vec<(String, String, Option<String>, String)>> {
+    pub fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {
         let has_metadata = self.columns("runs")?.iter().any(|c| c == "metadata");
         if !has_metadata {
             return Ok(Vec::new());
