@@ -40,12 +40,13 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import anyio
 
 try:
     from mcp import Client, StdioServerParameters
+    from mcp.shared.exceptions import MCPError
 except ImportError as exc:  # pragma: no cover - environment problem
     print(f"cannot import the MCP Python SDK ({exc}); pip install mcp", file=sys.stderr)
     sys.exit(2)
@@ -287,7 +288,6 @@ async def session_checks(checks, client, args, truth):
     patterns = truth["patterns"]
     first = patterns[0]
     stalled_ids = truth["stalled_runs"]
-    ctx = {"pattern_id": first["id"], "run_id": stalled_ids[0], "tool_name": first["tool_name"]}
 
     # ---- detect_failure_patterns (defaults: since -7d, min_occurrences 3)
     sc = await call_ok(checks, s, "detect_failure_patterns {}", "detect_failure_patterns", {})
@@ -394,50 +394,436 @@ async def session_checks(checks, client, args, truth):
                   {"since": "-30d", "min_occurrences": 1, "confidence_threshold": 0.0,
                    "tool_name": first["tool_name"], "limit": 3})
 
-    # ---- further tools: one call each, arguments from their input schema
-    by_name = {t.name: t for t in tools}
-    later = [n for n in LATER_TOOLS if n in by_name] + sorted(set(by_name) - ANALYSIS_TOOLS - set(LATER_TOOLS))
-    for name in later:
-        tool = by_name[name]
-        arguments = sample_arguments(tool, ctx) if name in LATER_TOOLS else {}
-        result, err = await s.call(name, arguments)
-        checks.ok(f"{name} {short(arguments, 120)}: answered (result or isError), no protocol error or hang",
-                  err is None, err)
-        if result is None:
-            continue
-        if result.is_error:
-            print(f"note: {name} answered isError: {short(result_text(result), 200)}", flush=True)
-            continue
-        sc = result.structured_content
-        checks.ok(f"{name}: structuredContent is an object", isinstance(sc, dict), short(sc))
-        found = find_id(sc)
-        if found and name in ("propose_improvement", "list_improvements") and not ctx.get("improvement_id"):
-            ctx["improvement_id"] = found
-
-    # ---- bad inputs: isError results that say what is accepted; the server keeps serving
+    # ---- bad inputs of the analysis tools: isError results that say what is accepted
     for label, tool, arguments, needles in bad_inputs(truth):
-        result, err = await s.call(tool, arguments)
-        if not checks.ok(f"bad input {label}: a tool result, not a protocol error", err is None, err):
-            pass
-        elif checks.ok(f"bad input {label}: isError is true", result.is_error,
-                       short(result.structured_content or result_text(result))):
-            text = result_text(result)
-            checks.ok(f"bad input {label}: message says what is accepted",
-                      any(n.lower() in text.lower() for n in needles),
-                      f"{short(text)!r} mentions none of {needles}")
-        alive, err2 = await s.call("detect_stalled_runs", {})
-        checks.ok(f"bad input {label}: server still serves afterwards",
-                  err2 is None and not alive.is_error, err2 or short(result_text(alive)))
+        await call_err(checks, s, label, tool, arguments, needles)
 
+
+def by_state(report):
+    """improvements_by_state as a dict status -> count."""
+    return {c.get("status"): c.get("count") for c in (report or {}).get("improvements_by_state") or []}
+
+
+async def get_improvement(checks, s, label, imp_id):
+    return await call_ok(checks, s, f"get_improvement {imp_id} ({label})", "get_improvement",
+                         {"improvement_id": imp_id})
+
+
+def is_subsequence(want, got):
+    it = iter(got)
+    return all(any(x == y for y in it) for x in want)
+
+
+async def lifecycle_checks(checks, s, args, truth, inbox):
+    """The improvement lifecycle walked for real on the planted patterns. Returns the ids made."""
+    now = instant(args.now)
+    first, second = truth["patterns"][0], truth["patterns"][1]
+    pa, pb = first["id"], second["id"]
+    # A past instant inside the fixture's analysis window [now - 7d, now].
+    applied_at = (now.replace(microsecond=0) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ids = {}
+
+    # ---- propose_improvement on the first planted pattern
+    sc = await call_ok(checks, s, f"propose_improvement {pa}", "propose_improvement", {"pattern_id": pa})
+    if sc is None:
+        checks.ok("lifecycle: a proposal to walk", False, "propose_improvement failed; lifecycle checks skipped")
+        return ids
+    id1 = sc.get("improvement_id")
+    ids["first"] = id1
+    checks.ok("propose: improvement_id looks like imp-…", isinstance(id1, str) and id1.startswith("imp-"), repr(id1))
+    checks.ok("propose: for the asked pattern", sc.get("pattern_id") == pa, f"got {sc.get('pattern_id')!r}")
+    checks.ok("propose: status is proposed", sc.get("status") == "proposed", f"got {sc.get('status')!r}")
+    checks.ok("propose: changes_required and actions are non-empty",
+              bool(sc.get("changes_required")) and bool(sc.get("actions")), short(sc.get("changes_required")))
+    ev = sc.get("evidence") or {}
+    checks.ok("propose: evidence counts at least the planted occurrences of the last 7 days",
+              isinstance(ev.get("occurrences"), int) and ev["occurrences"] >= first["occurrences"]
+              and isinstance(ev.get("affected_runs"), int) and ev["affected_runs"] >= first["affected_runs"],
+              f"evidence occurrences {ev.get('occurrences')}, affected_runs {ev.get('affected_runs')}; "
+              f"planted in 7 days {first['occurrences']}, {first['affected_runs']}")
+    checks.ok("propose: a strategy with a learned success rate in [0, 1]",
+              isinstance((sc.get("strategy") or {}).get("id"), str)
+              and 0 <= (sc.get("strategy") or {}).get("learned_success_rate", -1) <= 1, short(sc.get("strategy")))
+    checks.ok("propose: expected_impact is stated", bool(sc.get("expected_impact")), short(sc.get("expected_impact")))
+
+    # ---- a second open proposal for the same pattern is refused
+    await call_err(checks, s, f"propose {pa} again while one is open", "propose_improvement", {"pattern_id": pa},
+                   [id1, "already has"])
+    # ---- verify and apply before test: illegal transitions
+    await call_err(checks, s, "verify_improvement before apply (proposed)", "verify_improvement",
+                   {"improvement_id": id1}, ["cannot verify", "legal next steps"])
+    await call_err(checks, s, "apply_improvement before test (proposed)", "apply_improvement",
+                   {"improvement_id": id1, "changes_made": "x"}, ["cannot apply", "legal next steps"])
+
+    # ---- test_improvement: simulation (the default mode)
+    sc = await call_ok(checks, s, f"test_improvement {id1} (simulation)", "test_improvement", {"improvement_id": id1})
+    if sc is not None:
+        checks.ok("test simulation: test_mode is simulation", sc.get("test_mode") == "simulation", repr(sc.get("test_mode")))
+        sim, base = sc.get("simulated_success_rate"), sc.get("baseline_success_rate")
+        checks.ok("test simulation: simulated_success_rate >= baseline_success_rate, both in [0, 1]",
+                  isinstance(sim, (int, float)) and isinstance(base, (int, float)) and 0 <= base <= sim <= 1,
+                  f"simulated {sim!r}, baseline {base!r}")
+        exp = sc.get("expected_improvement")
+        checks.ok("test simulation: expected_improvement = simulated - baseline",
+                  isinstance(exp, (int, float)) and isinstance(sim, (int, float)) and isinstance(base, (int, float))
+                  and abs(exp - (sim - base)) < 2e-4, f"{exp!r} vs {sim!r} - {base!r} (rates are rounded to 4 places)")
+        checks.ok("test simulation: assumptions are non-empty", bool(sc.get("assumptions")), short(sc.get("assumptions")))
+        checks.ok("test simulation: calls_analyzed > 0 and failures_fixed <= calls_analyzed",
+                  (sc.get("calls_analyzed") or 0) > 0 and 0 <= (sc.get("failures_fixed") or 0) <= sc.get("calls_analyzed"),
+                  f"calls {sc.get('calls_analyzed')}, fixed {sc.get('failures_fixed')}")
+        checks.ok("test simulation: status is tested", sc.get("status") == "tested", repr(sc.get("status")))
+        print(f"note: test simulation recommendation {sc.get('recommendation')!r}", flush=True)
+
+    # ---- test_improvement: canary, no tagged runs in the fixture (answers with a plan, records nothing)
+    sc = await call_ok(checks, s, f"test_improvement {id1} (canary)", "test_improvement",
+                       {"improvement_id": id1, "mode": "canary"})
+    if sc is not None:
+        checks.ok("test canary: test_mode is canary", sc.get("test_mode") == "canary", repr(sc.get("test_mode")))
+        checks.ok("test canary: tagged_runs is 0", sc.get("tagged_runs") == 0, repr(sc.get("tagged_runs")))
+        plan = sc.get("tagging_plan")
+        checks.ok("test canary: a tagging_plan naming the improvement id",
+                  isinstance(plan, str) and plan.strip() and id1 in plan, short(plan))
+        checks.ok("test canary: recommendation needs_canary and no simulated rate",
+                  sc.get("recommendation") == "needs_canary" and sc.get("simulated_success_rate") is None,
+                  f"{sc.get('recommendation')!r}, simulated {sc.get('simulated_success_rate')!r}")
+        checks.ok("test canary: status stays tested", sc.get("status") == "tested", repr(sc.get("status")))
+
+    # ---- apply_improvement at a past instant inside the fixture window
+    changes = "fetch_url: retry with exponential backoff (sdk_check)"
+    sc = await call_ok(checks, s, f"apply_improvement {id1} applied_at={applied_at}", "apply_improvement",
+                       {"improvement_id": id1, "changes_made": changes, "applied_at": applied_at,
+                        "commit_hash": "0123abcd"})
+    if sc is not None:
+        checks.ok("apply: status is applied", sc.get("status") == "applied", repr(sc.get("status")))
+        checks.ok("apply: applied_at is the given instant", instant(sc.get("applied_at")) == instant(applied_at),
+                  f"got {sc.get('applied_at')!r}, want {applied_at}")
+        checks.ok("apply: verification_scheduled is applied_at + 7 days",
+                  instant(sc.get("verification_scheduled")) == instant(applied_at) + timedelta(days=7),
+                  repr(sc.get("verification_scheduled")))
+        checks.ok("apply: commit_hash recorded", sc.get("commit_hash") == "0123abcd", repr(sc.get("commit_hash")))
+        note = sc.get("note") or {}
+        path = note.get("path") or ""
+        checks.ok("apply: a note written into INBOX_PATH",
+                  note.get("written") is True and os.path.abspath(path).startswith(inbox + os.sep)
+                  and os.path.isfile(path), short(note))
+    # ---- bad lifecycle inputs around the applied improvement
+    await call_err(checks, s, "apply_improvement twice", "apply_improvement",
+                   {"improvement_id": id1, "changes_made": changes}, ["cannot apply", "legal next steps"])
+    await call_err(checks, s, "reject_improvement of an applied improvement", "reject_improvement",
+                   {"improvement_id": id1}, ["cannot reject", "rollback_improvement"])
+    await call_err(checks, s, "verify_improvement measurement_window_days=0", "verify_improvement",
+                   {"improvement_id": id1, "measurement_window_days": 0}, ["1 to 90"])
+    await call_err(checks, s, "verify_improvement measurement_window_days=91", "verify_improvement",
+                   {"improvement_id": id1, "measurement_window_days": 91}, ["1 to 90"])
+    await call_err(checks, s, 'test_improvement mode="bogus"', "test_improvement",
+                   {"improvement_id": id1, "mode": "bogus"}, ["simulation, canary, shadow"])
+
+    # ---- verify_improvement (default window 7 days around applied_at)
+    sc = await call_ok(checks, s, f"verify_improvement {id1}", "verify_improvement", {"improvement_id": id1})
+    if sc is not None:
+        verdict = sc.get("verification_status")
+        checks.ok("verify: verdict is one of verified / no_significant_change / regressed / insufficient_data",
+                  verdict in VERDICTS, repr(verdict))
+        m = sc.get("metrics") or {}
+        checks.ok("verify: metrics count calls of the pattern's tool on both sides of applied_at",
+                  (m.get("before_calls") or 0) > 0 and (m.get("after_calls") or 0) > 0, short(m))
+        checks.ok("verify: failures never exceed calls",
+                  0 <= (m.get("before_failures") or 0) <= (m.get("before_calls") or 0)
+                  and 0 <= (m.get("after_failures") or 0) <= (m.get("after_calls") or 0), short(m))
+        checks.ok("verify: the planted failures appear in the windows",
+                  (m.get("before_failures") or 0) + (m.get("after_failures") or 0) > 0, short(m))
+        rates_ok = all(
+            m.get(f"{side}_calls") and isinstance(m.get(f"{side}_success_rate"), (int, float))
+            and abs(m[f"{side}_success_rate"] - (1 - m[f"{side}_failures"] / m[f"{side}_calls"])) < 1e-4
+            for side in ("before", "after"))
+        checks.ok("verify: success rates = 1 - failures / calls on each side", rates_ok, short(m))
+        bw, aw = sc.get("before_window") or {}, sc.get("after_window") or {}
+        checks.ok("verify: the after window starts at applied_at", instant(aw.get("from")) == instant(applied_at),
+                  f"after_window {aw}")
+        checks.ok("verify: the before window ends at applied_at and spans 7 days",
+                  instant(bw.get("from")) == instant(applied_at) - timedelta(days=7)
+                  and instant(bw.get("to")) is not None
+                  and abs((instant(bw.get("to")) - instant(applied_at)).total_seconds()) <= 1, f"before_window {bw}")
+        checks.ok("verify: the after window ends at now (applied 3 days ago)", instant(aw.get("to")) == now, f"after_window {aw}")
+        checks.ok("verify: status follows the verdict (verified -> verified, else applied)",
+                  sc.get("status") == ("verified" if verdict == "verified" else "applied"), repr(sc.get("status")))
+        checks.ok("verify: a recommendation and a reason", sc.get("recommendation") in {"keep", "rollback", "extend_monitoring"}
+                  and bool(sc.get("reason")), f"{sc.get('recommendation')!r}, {short(sc.get('reason'))!r}")
+        print(f"note: verify verdict {verdict!r}, recommendation {sc.get('recommendation')!r}: {short(sc.get('reason'))}",
+              flush=True)
+        status1 = sc.get("status")
+    else:
+        status1 = None
+
+    # ---- get_improvement: the stored record and its audit trail
+    sc = await get_improvement(checks, s, "after verify", id1)
+    if sc is not None:
+        checks.ok("get_improvement: the asked id, pattern and status", sc.get("id") == id1 and sc.get("pattern_id") == pa
+                  and sc.get("status") in {"applied", "verified"} and (status1 is None or sc.get("status") == status1),
+                  f"{sc.get('id')!r} {sc.get('pattern_id')!r} {sc.get('status')!r}")
+        checks.ok("get_improvement: applied_at, changes_made and commit_hash as applied",
+                  instant(sc.get("applied_at")) == instant(applied_at) and sc.get("changes_made") == changes
+                  and sc.get("commit_hash") == "0123abcd",
+                  f"{sc.get('applied_at')!r} {sc.get('changes_made')!r} {sc.get('commit_hash')!r}")
+        checks.ok("get_improvement: test_result and verification stored",
+                  sc.get("test_result") is not None and sc.get("verification") is not None,
+                  f"test_result {short(sc.get('test_result'), 80)}, verification {short(sc.get('verification'), 80)}")
+        audit = sc.get("audit") or []
+        actions = [a.get("action") for a in audit]
+        checks.ok("get_improvement: audit trail propose, test, apply, verify in order",
+                  actions[:1] == ["propose"] and is_subsequence(["propose", "test", "apply", "verify"], actions),
+                  f"actions {actions}")
+        checks.ok("get_improvement: audit trail has one test (the canary without tagged runs records nothing)",
+                  actions.count("test") == 1, f"actions {actions}")
+        checks.ok("get_improvement: the audit trail ends in the current status",
+                  bool(audit) and audit[-1].get("to_status") == sc.get("status"), short(audit[-1:] if audit else audit))
+
+    # ---- list_improvements contains it
+    sc = await call_ok(checks, s, "list_improvements {}", "list_improvements", {})
+    if sc is not None:
+        listed = {i.get("id"): i.get("status") for i in sc.get("improvements") or []}
+        checks.ok("list_improvements: contains the walked improvement with its status",
+                  id1 in listed and listed[id1] in {"applied", "verified"}, f"listed {listed}")
+
+    # ---- a second proposal, for another planted pattern
+    sc = await call_ok(checks, s, f"propose_improvement {pb}", "propose_improvement", {"pattern_id": pb})
+    id2 = sc.get("improvement_id") if sc else None
+    if id2 is not None:
+        ids["second"] = id2
+        checks.ok("propose (second): a new id for the other pattern", id2 != id1 and sc.get("pattern_id") == pb,
+                  f"{id2!r} for {sc.get('pattern_id')!r}")
+        await call_err(checks, s, "verify_improvement before apply (tested)", "verify_improvement",
+                       {"improvement_id": id2}, ["cannot verify", "legal next steps"])
+        sc = await call_ok(checks, s, f"test_improvement {id2} (shadow)", "test_improvement",
+                           {"improvement_id": id2, "mode": "shadow"})
+        if sc is not None:
+            checks.ok("test shadow without tagged runs: a tagging_plan, tagged_runs 0, status stays proposed",
+                      bool(sc.get("tagging_plan")) and sc.get("tagged_runs") == 0 and sc.get("status") == "proposed",
+                      f"plan {short(sc.get('tagging_plan'), 80)!r}, tagged {sc.get('tagged_runs')!r}, {sc.get('status')!r}")
+        await call_err(checks, s, "apply_improvement of a proposed (untested) improvement", "apply_improvement",
+                       {"improvement_id": id2, "changes_made": "x"}, ["cannot apply", "test_improvement"])
+        sc = await call_ok(checks, s, f"test_improvement {id2} (simulation)", "test_improvement",
+                           {"improvement_id": id2, "mode": "simulation"})
+        if sc is not None:
+            checks.ok("test simulation (second): status tested", sc.get("status") == "tested", repr(sc.get("status")))
+        await call_err(checks, s, f"apply_improvement applied_at in the future ({future})", "apply_improvement",
+                       {"improvement_id": id2, "changes_made": "x", "applied_at": future}, ["future"])
+        await call_err(checks, s, 'apply_improvement applied_at="yesterday"', "apply_improvement",
+                       {"improvement_id": id2, "changes_made": "x", "applied_at": "yesterday"}, ["rfc 3339"])
+        await call_err(checks, s, 'apply_improvement changes_made=""', "apply_improvement",
+                       {"improvement_id": id2, "changes_made": " "}, ["changes_made"])
+        after = await get_improvement(checks, s, "after refused applies", id2)
+        if after is not None:
+            checks.ok("refused applies changed nothing (still tested, no applied_at)",
+                      after.get("status") == "tested" and after.get("applied_at") is None,
+                      f"{after.get('status')!r}, applied_at {after.get('applied_at')!r}")
+
+        # ---- paging: limit 1 gives a next_cursor that reaches the other improvement
+        seen = []
+        sc = await call_ok(checks, s, "list_improvements limit=1", "list_improvements", {"limit": 1})
+        if sc is not None:
+            page = sc.get("improvements") or []
+            cursor = sc.get("next_cursor")
+            seen += [i.get("id") for i in page]
+            checks.ok("list_improvements limit=1: one item and a next_cursor (two exist)",
+                      len(page) == 1 and isinstance(cursor, str) and cursor, f"{len(page)} items, cursor {cursor!r}")
+            for n in range(5):
+                if not cursor:
+                    break
+                sc = await call_ok(checks, s, f"list_improvements limit=1 cursor (page {n + 2})", "list_improvements",
+                                   {"limit": 1, "cursor": cursor})
+                if sc is None:
+                    break
+                seen += [i.get("id") for i in sc.get("improvements") or []]
+                cursor = sc.get("next_cursor")
+            checks.ok("list_improvements paging: both improvements, each once, then no cursor",
+                      sorted(seen) == sorted([id1, id2]) and not cursor, f"seen {seen}, last cursor {cursor!r}")
+        await call_err(checks, s, 'list_improvements cursor="garbage"', "list_improvements",
+                       {"cursor": "garbage"}, ["cursor"])
+
+        # ---- reject, twice
+        sc = await call_ok(checks, s, f"reject_improvement {id2}", "reject_improvement",
+                           {"improvement_id": id2, "reason": "sdk_check: not worth it"})
+        if sc is not None:
+            checks.ok("reject: status rejected, changed true", sc.get("status") == "rejected" and sc.get("changed") is True,
+                      f"{sc.get('status')!r}, changed {sc.get('changed')!r}")
+        sc = await call_ok(checks, s, f"reject_improvement {id2} again", "reject_improvement",
+                           {"improvement_id": id2, "reason": "sdk_check: again"})
+        if sc is not None:
+            checks.ok("reject again: still rejected, changed false", sc.get("status") == "rejected" and sc.get("changed") is False,
+                      f"{sc.get('status')!r}, changed {sc.get('changed')!r}")
+        await call_err(checks, s, "test_improvement of a rejected improvement", "test_improvement",
+                       {"improvement_id": id2}, ["rejected", "final"])
+        sc = await call_ok(checks, s, "list_improvements status=rejected", "list_improvements", {"status": "rejected"})
+        if sc is not None:
+            got = [i.get("id") for i in sc.get("improvements") or []]
+            checks.ok("list_improvements status=rejected: exactly the rejected one", got == [id2], f"got {got}")
+
+    # ---- rollback the first, twice
+    sc = await call_ok(checks, s, f"rollback_improvement {id1}", "rollback_improvement",
+                       {"improvement_id": id1, "reason": "sdk_check: undo"})
+    if sc is not None:
+        checks.ok("rollback: status rolled_back, changed true", sc.get("status") == "rolled_back" and sc.get("changed") is True,
+                  f"{sc.get('status')!r}, changed {sc.get('changed')!r}")
+    sc = await call_ok(checks, s, f"rollback_improvement {id1} again", "rollback_improvement", {"improvement_id": id1})
+    if sc is not None:
+        checks.ok("rollback again: still rolled_back, changed false",
+                  sc.get("status") == "rolled_back" and sc.get("changed") is False,
+                  f"{sc.get('status')!r}, changed {sc.get('changed')!r}")
+    sc = await get_improvement(checks, s, "after rollback", id1)
+    if sc is not None:
+        actions = [a.get("action") for a in sc.get("audit") or []]
+        checks.ok("get_improvement after rollback: rolled_back, audit ends in one rollback",
+                  sc.get("status") == "rolled_back" and actions[-1:] == ["rollback"] and actions.count("rollback") == 1,
+                  f"{sc.get('status')!r}, actions {actions}")
+
+    # ---- unknown ids
+    for tool, extra in [("get_improvement", {}), ("test_improvement", {}),
+                        ("apply_improvement", {"changes_made": "x"}), ("verify_improvement", {}),
+                        ("rollback_improvement", {}), ("reject_improvement", {})]:
+        await call_err(checks, s, f"{tool} unknown improvement id", tool,
+                       {"improvement_id": UNKNOWN_IMPROVEMENT, **extra}, ["list_improvements"])
+    await call_err(checks, s, 'get_improvement improvement_id="nope" (not an id)', "get_improvement",
+                   {"improvement_id": "nope"}, ["imp-"])
+    await call_err(checks, s, 'list_improvements status="nope"', "list_improvements", {"status": "nope"},
+                   ["accepted: proposed"])
+    await call_err(checks, s, "list_improvements limit=0", "list_improvements", {"limit": 0}, ["1 to 100"])
+    await call_err(checks, s, "propose_improvement unknown pattern", "propose_improvement",
+                   {"pattern_id": "nope:nothing"}, ["nope:nothing"])
+
+    # ---- get_healing_report: counts by state
+    sc = await call_ok(checks, s, "get_healing_report {}", "get_healing_report", {})
+    if sc is not None:
+        counts = by_state(sc)
+        nonzero = {k: v for k, v in counts.items() if v}
+        want = {"rolled_back": 1, "rejected": 1} if id2 else {"rolled_back": 1}
+        checks.ok("get_healing_report: improvements_by_state counts one rolled_back and one rejected",
+                  nonzero == want, f"got {counts}, want {want}")
+        checks.ok("get_healing_report: states are lifecycle statuses", set(counts) <= STATUSES, str(sorted(counts)))
+        checks.ok("get_healing_report: patterns_seen counts at least the planted patterns",
+                  (sc.get("patterns_seen") or 0) >= len(truth["patterns"]),
+                  f"got {sc.get('patterns_seen')}, planted {len(truth['patterns'])}")
+        share = sc.get("auto_resolved_share")
+        checks.ok("get_healing_report: auto_resolved_share is 0 (nothing verified, two closed)",
+                  share is not None and abs(share) < 1e-9, repr(share))
+    sc = await call_ok(checks, s, "get_healing_report since=-7d", "get_healing_report", {"since": "-7d"})
+    await call_err(checks, s, 'get_healing_report since="yesterday"', "get_healing_report", {"since": "yesterday"},
+                   ["accepted", "rfc 3339"])
+    return ids
+
+
+async def resource_checks(checks, s, truth, ids):
+    client = s.client
+    res, err, _ = await s.request(lambda: client.list_resources(cache_mode="bypass"))
+    if checks.ok("resources/list: answered", err is None, err):
+        uris = {str(r.uri) for r in res.resources}
+        checks.ok("resources/list: exactly the three resources", uris == RESOURCES, f"got {sorted(uris)}")
+        checks.ok("resources/list: each application/json with a description",
+                  all(r.mime_type == "application/json" and r.description for r in res.resources),
+                  short([(str(r.uri), r.mime_type) for r in res.resources]))
+    res, err, _ = await s.request(lambda: client.list_resource_templates(cache_mode="bypass"))
+    if checks.ok("resources/templates/list: answered", err is None, err):
+        got = {t.uri_template for t in res.resource_templates}
+        checks.ok("resources/templates/list: exactly the two templates", got == RESOURCE_TEMPLATES, f"got {sorted(got)}")
+
+    async def read_json(uri):
+        res, err, _ = await s.request(lambda: client.read_resource(uri, cache_mode="bypass"))
+        if not checks.ok(f"resources/read {uri}: answered", err is None, err):
+            return None
+        contents = res.contents or []
+        text = getattr(contents[0], "text", None) if contents else None
+        if not checks.ok(f"resources/read {uri}: one text content for the URI",
+                         len(contents) == 1 and isinstance(text, str) and str(contents[0].uri) == uri,
+                         short([(str(c.uri), type(c).__name__) for c in contents])):
+            return None
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            checks.ok(f"resources/read {uri}: text parses as JSON", False, f"{exc}: {short(text)!r}")
+            return None
+        checks.ok(f"resources/read {uri}: text parses as a JSON object", isinstance(doc, dict), short(doc))
+        return doc if isinstance(doc, dict) else None
+
+    doc = await read_json("selfheal://dashboard")
+    if doc is not None:
+        checks.ok("resource dashboard: stalled_runs matches the truth", doc.get("stalled_runs") == len(truth["stalled_runs"]),
+                  f"got {doc.get('stalled_runs')}")
+    doc = await read_json("selfheal://patterns")
+    if doc is not None:
+        got = {p.get("id"): p.get("occurrences") for p in doc.get("patterns") or []}
+        want = {p["id"]: p["occurrences"] for p in truth["patterns"]}
+        checks.ok("resource patterns: the planted patterns with their occurrences (last 7 days)", got == want,
+                  f"got {got}, want {want}")
+    doc = await read_json("selfheal://improvements")
+    if doc is not None:
+        got = {i.get("id"): i.get("status") for i in doc.get("improvements") or []}
+        want = {ids[k]: st for k, st in (("first", "rolled_back"), ("second", "rejected")) if k in ids}
+        checks.ok("resource improvements: the walked improvements with their final status", got == want,
+                  f"got {got}, want {want}")
+    pa = truth["patterns"][0]["id"]
+    doc = await read_json(f"selfheal://patterns/{pa}")
+    if doc is not None:
+        checks.ok(f"resource patterns/{pa}: that pattern", (doc.get("pattern") or {}).get("id") == pa,
+                  short(doc.get("pattern"), 120))
+    if "first" in ids:
+        doc = await read_json(f"selfheal://improvements/{ids['first']}")
+        if doc is not None:
+            actions = [a.get("action") for a in doc.get("audit") or []]
+            checks.ok(f"resource improvements/{ids['first']}: that improvement with its audit trail",
+                      doc.get("id") == ids["first"] and doc.get("status") == "rolled_back" and "rollback" in actions,
+                      f"{doc.get('id')!r} {doc.get('status')!r} {actions}")
+    for uri in ("selfheal://nope", f"selfheal://improvements/{UNKNOWN_IMPROVEMENT}", "selfheal://patterns/nope:nothing",
+                "file:///etc/passwd"):
+        res, err, exc = await s.request(lambda: client.read_resource(uri, cache_mode="bypass"))
+        checks.ok(f"resources/read {uri}: a JSON-RPC error, not a hang or a result",
+                  isinstance(exc, MCPError), err or f"a result: {short(res.model_dump(), 200) if res else res}")
+        if isinstance(exc, MCPError):
+            print(f"note: {uri}: JSON-RPC error {exc.code}: {short(exc.error.message, 160)}", flush=True)
+
+
+async def prompt_checks(checks, s, truth):
+    client = s.client
+    res, err, _ = await s.request(lambda: client.list_prompts(cache_mode="bypass"))
+    if checks.ok("prompts/list: answered", err is None, err):
+        by_name = {p.name: p for p in res.prompts}
+        p = by_name.get("self_heal")
+        checks.ok("prompts/list: has self_heal", p is not None, f"listed {sorted(by_name)}")
+        if p is not None:
+            arguments = {a.name: a for a in p.arguments or []}
+            checks.ok("prompts/list: self_heal takes an optional pattern_id",
+                      set(arguments) == {"pattern_id"} and not arguments["pattern_id"].required,
+                      short([(a.name, a.required) for a in p.arguments or []]))
+    pa = truth["patterns"][0]["id"]
+    for label, arguments in (("without arguments", None), (f"pattern_id={pa}", {"pattern_id": pa})):
+        res, err, _ = await s.request(lambda: client.get_prompt("self_heal", arguments))
+        if not checks.ok(f"prompts/get self_heal {label}: answered", err is None, err):
+            continue
+        msgs = res.messages or []
+        text = getattr(msgs[0].content, "text", "") if msgs else ""
+        checks.ok(f"prompts/get self_heal {label}: a user text message",
+                  len(msgs) >= 1 and msgs[0].role == "user" and bool(text), short([m.role for m in msgs]))
+        checks.ok(f"prompts/get self_heal {label}: mentions detect_failure_patterns and verify_improvement",
+                  "detect_failure_patterns" in text and "verify_improvement" in text, short(text))
+        if arguments:
+            checks.ok(f"prompts/get self_heal {label}: names the pattern", pa in text, short(text))
+    res, err, exc = await s.request(lambda: client.get_prompt("no_such_prompt", None))
+    checks.ok("prompts/get no_such_prompt: a JSON-RPC error, not a hang", isinstance(exc, MCPError),
+              err or "a result")
+
+
+async def final_checks(checks, s, truth):
+    patterns = truth["patterns"]
     # ---- unknown tool name: an error (isError result or JSON-RPC error), never a hang
     result, err = await s.call("no_such_tool", {})
     checks.ok("unknown tool: answered with an error, no hang",
               (err is not None and "hang" not in err) or (result is not None and result.is_error),
               err or short(result_text(result)))
-    sc = await call_ok(checks, s, "detect_failure_patterns after all bad inputs", "detect_failure_patterns", {})
+    sc = await call_ok(checks, s, "detect_failure_patterns after the lifecycle and all bad inputs",
+                       "detect_failure_patterns", {})
     if sc is not None:
         got = {p.get("id"): p.get("occurrences") for p in sc.get("patterns", [])}
-        checks.ok("detect_failure_patterns: same answer after bad inputs",
+        checks.ok("detect_failure_patterns: same answer after the lifecycle and bad inputs",
                   got == {p["id"]: p["occurrences"] for p in patterns}, f"got {got}")
 
 

@@ -5,6 +5,8 @@
 
 mod acceptance;
 mod cli;
+mod crash;
+mod lifecycle;
 mod mcp;
 mod schema;
 mod synth_truth;

@@ -471,6 +471,7 @@ impl LifecycleDb {
         );
         tx.execute(&sql, rusqlite::params_from_iter(values.iter()))
             .map_err(|e| self_err(&path, e))?;
+        crash_point("transition:after_update");
         tx.execute(
             "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -492,7 +493,9 @@ impl LifecycleDb {
                 read_improvement,
             )
             .map_err(|e| self_err(&path, e))?;
+        crash_point("transition:before_commit");
         tx.commit().map_err(|e| self_err(&path, e))?;
+        crash_point("transition:after_commit");
         Ok(Outcome::Changed(stored))
     }
 
@@ -631,6 +634,14 @@ impl LifecycleDb {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+/// Fault injection for the crash tests: when `SELFHEAL_CRASH_AT` names this point, the process
+/// aborts on the spot (no unwinding, no rollback by us — like `kill -9`). Unset in normal use.
+fn crash_point(name: &str) {
+    if std::env::var("SELFHEAL_CRASH_AT").is_ok_and(|v| v == name) {
+        std::process::abort();
     }
 }
 
