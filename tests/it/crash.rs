@@ -114,7 +114,7 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
                 "{point}: the process must have been aborted, got {:?}",
                 out.status
             );
-            let (status, trail) = consistent_state(&db, &id);
+            let (status, _) = consistent_state(&db, &id);
             let expected = if *point == "transition:after_commit" {
                 next
             } else {
