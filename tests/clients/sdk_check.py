@@ -260,7 +260,7 @@ async def run_in(args, checks, truth, db, inbox, index_dir):
         "INBOX_PATH": inbox,
         "SELFHEAL_NOW": args.now,
         "SELFHEAL_INDEX_DIR": index_dir,
-        "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
+        "RUST_LOG": os.environ.get("RUST_LOG", "warn,rmcp=error"),
     }
     params = StdioServerParameters(command=os.path.abspath(args.server), args=[], env=env)
     # One deadline for the whole session (each request also has its own, see Session.call).
@@ -504,9 +504,13 @@ async def lifecycle_checks(checks, s, args, truth, inbox):
         checks.ok("apply: commit_hash recorded", sc.get("commit_hash") == "0123abcd", repr(sc.get("commit_hash")))
         note = sc.get("note") or {}
         path = note.get("path") or ""
-        checks.ok("apply: a note written into INBOX_PATH",
-                  note.get("written") is True and os.path.abspath(path).startswith(inbox + os.sep)
-                  and os.path.isfile(path), short(note))
+        if checks.ok("apply: a note written into INBOX_PATH",
+                     note.get("written") is True and os.path.abspath(path).startswith(inbox + os.sep)
+                     and os.path.isfile(path), short(note)):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            checks.ok("apply: the inbox note names the improvement and its pattern", id1 in text and pa in text,
+                      short(text))
     # ---- bad lifecycle inputs around the applied improvement
     await call_err(checks, s, "apply_improvement twice", "apply_improvement",
                    {"improvement_id": id1, "changes_made": changes}, ["cannot apply", "legal next steps"])
@@ -715,6 +719,10 @@ async def lifecycle_checks(checks, s, args, truth, inbox):
 
 async def resource_checks(checks, s, truth, ids):
     client = s.client
+    # rmcp answers an unknown resource with -32002 (resource not found) to peers before protocol
+    # 2026-07-28 and with -32602 (invalid params) from that version on, as the spec now says.
+    proto = str(client.protocol_version or "")
+    not_found = -32602 if proto >= "2026-07-28" else -32002
     res, err, _ = await s.request(lambda: client.list_resources(cache_mode="bypass"))
     if checks.ok("resources/list: answered", err is None, err):
         uris = {str(r.uri) for r in res.resources}
@@ -776,10 +784,10 @@ async def resource_checks(checks, s, truth, ids):
     for uri in ("selfheal://nope", f"selfheal://improvements/{UNKNOWN_IMPROVEMENT}", "selfheal://patterns/nope:nothing",
                 "file:///etc/passwd"):
         res, err, exc = await s.request(lambda: client.read_resource(uri, cache_mode="bypass"))
-        checks.ok(f"resources/read {uri}: a JSON-RPC error, not a hang or a result",
-                  isinstance(exc, MCPError), err or f"a result: {short(res.model_dump(), 200) if res else res}")
-        if isinstance(exc, MCPError):
-            print(f"note: {uri}: JSON-RPC error {exc.code}: {short(exc.error.message, 160)}", flush=True)
+        if checks.ok(f"resources/read {uri}: a JSON-RPC error, not a hang or a result",
+                     isinstance(exc, MCPError), err or f"a result: {short(res.model_dump(), 200) if res else res}"):
+            checks.ok(f"resources/read {uri}: error code {not_found} (resource not found, protocol {proto})",
+                      exc.code == not_found, f"code {exc.code}: {short(exc.error.message, 200)}")
 
 
 async def prompt_checks(checks, s, truth):

@@ -273,8 +273,24 @@ fn check_verification(v: &Value, pattern: &str, truth: &Value) {
     assert_eq!(ms(str_at(v, "/before_window/to")), ms(SHIFT) - 1, "{ctx}");
     assert_eq!(ms(str_at(v, "/after_window/from")), ms(SHIFT), "{ctx}");
     assert_eq!(ms(str_at(v, "/after_window/to")), ms(PLANT_NOW), "{ctx}");
-    // The run-level guard saw runs on both sides and stayed flat (no rule-1 regression).
-    assert!(u64_at(v, "/metrics/runs_analyzed") > 1000, "{ctx}");
+    // The run-level guard: finished runs (completed or failed) on each side, failure rate flat.
+    let g = &truth["guard"];
+    let count = |k: &str| g[k].as_u64().unwrap();
+    assert_eq!(
+        u64_at(v, "/metrics/runs_analyzed"),
+        count("before_finished") + count("after_finished"),
+        "{ctx}"
+    );
+    for side in ["before", "after"] {
+        let rate =
+            count(&format!("{side}_failed")) as f64 / count(&format!("{side}_finished")) as f64;
+        let got = f64_at(v, &format!("/metrics/guard/{side}_rate"));
+        assert!(
+            (got - rate).abs() < 1e-9,
+            "guard {side}_rate {got} != {rate}; {ctx}"
+        );
+    }
+    assert!(f64_at(v, "/metrics/guard/p_value") > 0.05, "{ctx}");
     assert!(!str_at(v, "/actual_impact").is_empty(), "{ctx}");
     assert_eq!(
         v.pointer("/note/written"),
@@ -528,7 +544,7 @@ async fn a_fix_that_worked_is_kept_and_one_that_regressed_is_rolled_back() {
         }
         a
     };
-    let cases: Vec<(&str, &str, Value, &str)> = vec![
+    let cases = [
         // (improvement whose state must not change, tool, arguments, expected in message)
         (
             fresh_id.as_str(),
@@ -720,5 +736,7 @@ async fn a_fix_that_worked_is_kept_and_one_that_regressed_is_rolled_back() {
         )
         .unwrap();
     assert_eq!(status, "rolled_back");
+    // The day file is still well formed after the rollback's note.
+    assert!(inbox_entries(&files.inbox).len() > entries.len());
     client.cancel().await.unwrap();
 }

@@ -261,9 +261,13 @@ impl App {
             let inputs = reader.health_inputs(w)?;
             let score = health_score(&inputs);
             let (recent, baseline) = trend_windows(w.to_ms);
+            // Completed vs finished runs: all the trend needs.
             let overall = |x: Window| -> selfheal_store::Result<Tally> {
-                let h = reader.health_inputs(x)?;
-                Ok(h.runs)
+                let (failed, finished) = reader.run_outcomes(x)?;
+                Ok(Tally {
+                    successes: finished - failed,
+                    total: finished,
+                })
             };
             let tr = trend(overall(recent)?, overall(baseline)?);
             let found = reader.detect(w, &PatternFilter::default(), None)?;
@@ -278,12 +282,12 @@ impl App {
             } else {
                 None
             };
+            let runs_in_window = reader.runs_started(w)?;
             let tools = if args.detailed {
                 Some(reader.tool_reliability(w, None)?)
             } else {
                 None
             };
-            let runs_in_window = reader.agent_metrics(w)?.iter().map(|a| a.total_runs).sum();
             let data = Self::data_notes(reader, w, indexed)?;
             Ok(DashboardView {
                 window: w.view(),

@@ -786,13 +786,11 @@ impl App {
         let success = |c: Counts| ratio(c.calls - c.failures.min(c.calls), c.calls).map(round4);
         let actual_impact = match (d.pattern.before_rate, d.pattern.after_rate) {
             (Some(b), Some(a)) => format!(
-                "pattern failure rate {:.1}% → {:.1}% ({:+.1} points; p = {}, {}); failed runs {} → {}",
+                "pattern failure rate {:.1}% → {:.1}% ({:+.1} points; p {}, {}); failed runs {} → {}",
                 b * 100.0,
                 a * 100.0,
                 (a - b) * 100.0,
-                d.pattern
-                    .p_value
-                    .map_or("n/a".into(), |p| format!("{p:.4}")),
+                d.pattern.p_value.map_or("n/a".into(), p_text),
                 snake(&d.pattern.method),
                 d.guard
                     .before_rate
@@ -1198,6 +1196,15 @@ impl App {
     }
 }
 
+/// A p-value for text: four decimals, or `< 0.0001`.
+fn p_text(p: f64) -> String {
+    if p < 0.0001 {
+        format!("< 0.0001 ({p:.1e})")
+    } else {
+        format!("= {p:.4}")
+    }
+}
+
 /// The serde (snake_case) name of a unit enum value, for text.
 pub(crate) fn snake<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
@@ -1482,14 +1489,14 @@ fn canary(
             "tagged and untagged runs face the same workload otherwise".into(),
         ],
         explanation: format!(
-            "{} of {}: tagged runs succeeded on {} of {} calls, untagged on {} of {} (p = {}, {})",
+            "{} of {}: tagged runs succeeded on {} of {} calls, untagged on {} of {} (p {}, {})",
             p.tool_name,
             p.id,
             tagged.0 - tagged.1,
             tagged.0,
             untagged.0 - untagged.1,
             untagged.0,
-            c.p_value.map_or("n/a".into(), |v| format!("{v:.4}")),
+            c.p_value.map_or("n/a".into(), p_text),
             snake(&c.method)
         ),
         tagged_runs: Some(runs),

@@ -29,7 +29,7 @@ use crate::error::{Result, StoreError};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 1;
+pub const INDEX_VERSION: i64 = 2;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 20_000;
 /// Milliseconds per rollup bucket.
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS calls(
     message TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts, tool, failed, duration_ms, class);
-CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern) WHERE failed = 1;
+-- Covering for pattern scans: a window of failures is read from this index alone.
+CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, recovered) WHERE failed = 1;
 CREATE INDEX IF NOT EXISTS calls_run ON calls(run);
 CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;

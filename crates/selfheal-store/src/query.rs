@@ -492,6 +492,16 @@ impl<'c> IndexReader<'c> {
         Ok(n as u64)
     }
 
+    /// Runs started in `w`, whatever their status.
+    pub fn runs_started(&self, w: Window) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
+            params![w.from_ms, w.to_ms],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// (failed runs, finished runs) among runs started in `w`: the run-level regression guard.
     pub fn run_outcomes(&self, w: Window) -> Result<(u64, u64)> {
         let (failed, finished): (i64, i64) = self.conn.query_row(
