@@ -219,13 +219,12 @@ else
 fi
 
 # ---- valid calls: exit 0 and structuredContent
-# call_ok LABEL NAME -- inspector arguments...: the result is left in $WORK/call-NAME.json (and
-# $LAST); the previous result of the same tool stays in $WORK/prev-NAME.json.
+# call_ok LABEL NAME -- inspector arguments...: the result is left in $WORK/call-NAME.json (also
+# named by $LAST).
 call_ok() {
     local label=$1 name=$2
     shift 2
     local out="$WORK/call-$name.json" rc=0
-    if [[ -f $out ]]; then mv "$out" "$WORK/prev-$name.json"; fi
     LAST=$out
     inspect "$out" --method tools/call --tool-name "$name" "$@" || rc=$?
     if [[ $rc -eq 0 ]]; then pass "$label: exit 0"; else fail "$label: exit 0" "exit $rc: $(show "$out")"; fi
@@ -348,11 +347,12 @@ expect "propose (second): a new id for the other pattern" "$LAST" "sc['improveme
 
 call_ok "list_improvements limit=1" list_improvements --tool-arg limit=1
 CURSOR=$(json_check get "$LAST" next_cursor || true)
+PAGE1=$(json_check get "$LAST" improvements.0.id || true)
 expect "list_improvements limit=1: one item and a next_cursor (two exist)" "$LAST" \
     "len(sc['improvements']) == 1 and isinstance(sc.get('next_cursor'), str)"
 call_ok "list_improvements limit=1 with the next_cursor" list_improvements --tool-args-json "{\"limit\":1,\"cursor\":\"${CURSOR:-none}\"}"
-expect "list_improvements next page: the other improvement, last page" "$LAST" \
-    "len(sc['improvements']) == 1 and sc['improvements'][0]['id'] != json.load(open('$WORK/prev-list_improvements.json'))['result']['structuredContent']['improvements'][0]['id'] and {'$ID1', '$ID2'} == {sc['improvements'][0]['id'], json.load(open('$WORK/prev-list_improvements.json'))['result']['structuredContent']['improvements'][0]['id']} and sc.get('next_cursor') is None"
+expect "list_improvements next page: the other improvement, and no further cursor" "$LAST" \
+    "len(sc['improvements']) == 1 and sorted(['$PAGE1', sc['improvements'][0]['id']]) == sorted(['$ID1', '$ID2']) and sc.get('next_cursor') is None"
 
 # ---- bad lifecycle inputs: exit 5 with an isError result
 call_bad "get_improvement unknown id" "list_improvements" get_improvement --tool-arg improvement_id=imp-20000101-000000
@@ -396,25 +396,28 @@ if inspect_ok "resources/templates/list" "$WORK/templates.json" --method resourc
     expect "resources/templates/list: exactly the two templates" "$WORK/templates.json" \
         "sorted(t['uriTemplate'] for t in res['resourceTemplates']) == ['selfheal://improvements/{improvement_id}', 'selfheal://patterns/{pattern_id}']"
 fi
-# read_ok URI [EXPR over body]
+# read_ok URI WHAT EXPR: reads URI, expects one text content that parses as a JSON object (body)
+# for which the Python expression EXPR holds; WHAT describes EXPR.
 N_READ=0
 read_ok() {
-    local uri=$1 why
+    local uri=$1 what=$2 expr=$3 why
     N_READ=$((N_READ + 1))
     local out="$WORK/read-$N_READ.json"
     if inspect_ok "resources/read $uri" "$out" --method resources/read --uri "$uri"; then
-        if why=$(json_check resource_json "$out" "$uri" "${2:-True}"); then
-            pass "resources/read $uri: JSON text${2:+ where $2}"
+        if why=$(json_check resource_json "$out" "$uri" "$expr"); then
+            pass "resources/read $uri: JSON object text, $what"
         else
-            fail "resources/read $uri: JSON text${2:+ where $2}" "$why"
+            fail "resources/read $uri: JSON object text, $what" "$why"
         fi
     fi
 }
-read_ok selfheal://dashboard "'overall_health_score' in body and 'recent_improvements' in body"
-read_ok selfheal://patterns "'$PATTERN_ID' in [p['id'] for p in body['patterns']]"
-read_ok selfheal://improvements "sorted(i['id'] for i in body['improvements']) == sorted(['$ID1', '$ID2'])"
-read_ok "selfheal://improvements/$ID1" "body['id'] == '$ID1' and body['status'] == 'rolled_back' and body['audit'][-1]['action'] == 'rollback'"
-read_ok "selfheal://patterns/$PATTERN_ID" "body['pattern']['id'] == '$PATTERN_ID'"
+read_ok selfheal://dashboard "a dashboard" "'overall_health_score' in body and 'recent_improvements' in body"
+read_ok selfheal://patterns "listing $PATTERN_ID" "'$PATTERN_ID' in [p['id'] for p in body['patterns']]"
+read_ok selfheal://improvements "exactly the two improvements" \
+    "sorted(i['id'] for i in body['improvements']) == sorted(['$ID1', '$ID2'])"
+read_ok "selfheal://improvements/$ID1" "that improvement, rolled back, audit ending in rollback" \
+    "body['id'] == '$ID1' and body['status'] == 'rolled_back' and body['audit'][-1]['action'] == 'rollback'"
+read_ok "selfheal://patterns/$PATTERN_ID" "that pattern" "body['pattern']['id'] == '$PATTERN_ID'"
 for uri in selfheal://nope selfheal://improvements/imp-20000101-000000; do
     rc=0
     inspect "$WORK/read-unknown.json" --method resources/read --uri "$uri" || rc=$?

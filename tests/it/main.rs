@@ -5,6 +5,7 @@
 
 mod acceptance;
 mod cli;
+mod config_edit;
 mod crash;
 mod lifecycle;
 mod mcp;

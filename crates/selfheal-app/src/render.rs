@@ -377,6 +377,9 @@ pub fn dashboard(v: &DashboardView) -> String {
             p.top_template.as_deref().unwrap_or("")
         );
     }
+    for e in &v.escalations {
+        let _ = writeln!(out, "ESCALATION {} {} ({}): {}", e.level, e.pattern_id, e.rule, e.reason);
+    }
     if v.recent_improvements.is_empty() {
         out.push_str("no improvements recorded\n");
     } else {

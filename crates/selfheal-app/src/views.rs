@@ -181,6 +181,8 @@ pub struct DashboardView {
     pub success_rate: Option<f64>,
     /// The newest entries of the `improvements` table (at most 5).
     pub recent_improvements: Vec<ImprovementSummary>,
+    /// Open escalations (WARN, ALERT, BLOCK), newest first.
+    pub escalations: Vec<EscalationView>,
     pub components: Vec<HealthComponent>,
     pub unmeasured: Vec<String>,
     pub runs_in_window: u64,

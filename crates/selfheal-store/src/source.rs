@@ -387,6 +387,33 @@ impl SourceDb {
             .map_err(|e| self.err(e))
     }
 
+    /// Open escalations (pattern, level, rule, reason, created_at), newest first; empty when the
+    /// lifecycle never ran on this file (no `selfheal_escalations` table).
+    pub fn open_escalations(&self) -> Result<Vec<[String; 5]>> {
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'selfheal_escalations'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT pattern_id, level, rule, reason, created_at FROM selfheal_escalations
+                 WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 50",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
     /// Runs whose `metadata` JSON tags them with `improvement_id` (under `improvement_id`,
     /// `canary`, `shadow`, or in an `improvements` list): (run id, status, started_at, mode).
     pub fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {
