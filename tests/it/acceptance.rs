@@ -211,14 +211,24 @@ fn analysis_never_writes_the_run_history() {
     let (db, _) = plant(dir.path(), 5);
     let before = std::fs::read(&db).unwrap();
     let app = app(&db, ms(PLANT_NOW));
-    app.detect_failure_patterns(&DetectArgs::default(), &mut quiet()).unwrap();
-    app.get_health_dashboard(&selfheal_app::args::DashboardArgs::default(), &mut quiet()).unwrap();
-    app.detect_stalled_runs(&StalledArgs::default(), &mut quiet()).unwrap();
-    assert_eq!(std::fs::read(&db).unwrap(), before, "the file's bytes are unchanged");
+    app.detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .unwrap();
+    app.get_health_dashboard(&selfheal_app::args::DashboardArgs::default(), &mut quiet())
+        .unwrap();
+    app.detect_stalled_runs(&StalledArgs::default(), &mut quiet())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the file's bytes are unchanged"
+    );
     let siblings: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("planted.sqlite-"))
         .collect();
-    assert!(siblings.is_empty(), "no journal or WAL files appeared: {siblings:?}");
+    assert!(
+        siblings.is_empty(),
+        "no journal or WAL files appeared: {siblings:?}"
+    );
 }

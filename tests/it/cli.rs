@@ -129,9 +129,18 @@ fn watch_survives_a_missing_database_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.db");
     let out = self_heal(&["watch", "--once"], &missing, dir.path());
-    assert!(out.status.success(), "a pass with a missing database reports and goes on");
+    assert!(
+        out.status.success(),
+        "a pass with a missing database reports and goes on"
+    );
     let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(line["errors"][0].as_str().unwrap().contains("does not exist"), "{line}");
+    assert!(
+        line["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{line}"
+    );
 
     let (db, _) = plant(dir.path(), 1);
     let mut child = Command::new(bin("self-heal"))
@@ -146,17 +155,41 @@ fn watch_survives_a_missing_database_and_stops_on_sigterm() {
         .unwrap();
     // Let the first pass finish, then ask it to stop.
     let started = std::time::Instant::now();
-    while std::fs::read_dir(dir.path().join("inbox")).map(|d| d.count()).unwrap_or(0) == 0 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "no inbox note from the first pass");
+    while std::fs::read_dir(dir.path().join("inbox"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no inbox note from the first pass"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "watch exits cleanly on SIGTERM: {:?}", out.status);
-    let report: serde_json::Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
-    assert!(!report["patterns_announced"].as_array().unwrap().is_empty(), "{report}");
-    assert!(!report["stalled_announced"].as_array().unwrap().is_empty(), "{report}");
+    assert!(
+        out.status.success(),
+        "watch exits cleanly on SIGTERM: {:?}",
+        out.status
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert!(
+        !report["patterns_announced"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    assert!(
+        !report["stalled_announced"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("stopping"));
 }

@@ -18,18 +18,38 @@ fn config_edits_preview_apply_and_roll_back_exactly() {
         Config {
             db_path: db.clone(),
             inbox_path: dir.path().join("inbox"),
-            index: Some(IndexLocation::Memory(format!("config-edit-{}", std::process::id()))),
+            index: Some(IndexLocation::Memory(format!(
+                "config-edit-{}",
+                std::process::id()
+            ))),
             playbooks_dir: None,
             config_file: Some(config_path.clone()),
         },
         Clock::Fixed(ms(PLANT_NOW)),
     );
     let proposal = app
-        .propose_improvement(&ProposeArgs { pattern_id: "timeout:fetch_url".into(), since: "-30d".into() }, &mut quiet())
+        .propose_improvement(
+            &ProposeArgs {
+                pattern_id: "timeout:fetch_url".into(),
+                since: "-30d".into(),
+            },
+            &mut quiet(),
+        )
         .unwrap();
-    assert_eq!(proposal.config_key.as_deref(), Some("tools.fetch_url.timeout_ms"), "{proposal:#?}");
+    assert_eq!(
+        proposal.config_key.as_deref(),
+        Some("tools.fetch_url.timeout_ms"),
+        "{proposal:#?}"
+    );
     let id = proposal.improvement_id;
-    app.test_improvement(&TestArgs { improvement_id: id.clone(), mode: "simulation".into() }, &mut quiet()).unwrap();
+    app.test_improvement(
+        &TestArgs {
+            improvement_id: id.clone(),
+            mode: "simulation".into(),
+        },
+        &mut quiet(),
+    )
+    .unwrap();
     let apply = |action: Option<&str>, path: Option<String>| ApplyArgs {
         improvement_id: id.clone(),
         changes_made: "raised the fetch_url timeout".into(),
@@ -42,24 +62,60 @@ fn config_edits_preview_apply_and_roll_back_exactly() {
 
     let outside = dir.path().join("other.toml");
     std::fs::write(&outside, CONFIG).unwrap();
-    let e = app.apply_improvement(&apply(Some("apply"), Some(outside.display().to_string())), &mut quiet()).unwrap_err();
+    let e = app
+        .apply_improvement(
+            &apply(Some("apply"), Some(outside.display().to_string())),
+            &mut quiet(),
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("only"), "{e}");
 
-    let preview = app.apply_improvement(&apply(Some("preview"), None), &mut quiet()).unwrap();
+    let preview = app
+        .apply_improvement(&apply(Some("preview"), None), &mut quiet())
+        .unwrap();
     let change = preview.config_change.unwrap();
-    assert!(!change.applied && change.diff.contains("timeout_ms"), "{change:#?}");
-    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), CONFIG, "preview writes nothing");
+    assert!(
+        !change.applied && change.diff.contains("timeout_ms"),
+        "{change:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config_path).unwrap(),
+        CONFIG,
+        "preview writes nothing"
+    );
     assert_eq!(preview.status.as_str(), "tested", "preview records nothing");
 
-    let applied = app.apply_improvement(&apply(Some("apply"), None), &mut quiet()).unwrap();
+    let applied = app
+        .apply_improvement(&apply(Some("apply"), None), &mut quiet())
+        .unwrap();
     assert_eq!(applied.status.as_str(), "applied");
     let edited = std::fs::read_to_string(&config_path).unwrap();
     assert_ne!(edited, CONFIG);
-    let changed: Vec<(&str, &str)> = CONFIG.split("\r\n").zip(edited.split("\r\n")).filter(|(a, b)| a != b).collect();
+    let changed: Vec<(&str, &str)> = CONFIG
+        .split("\r\n")
+        .zip(edited.split("\r\n"))
+        .filter(|(a, b)| a != b)
+        .collect();
     assert_eq!(changed.len(), 1, "exactly one line changes: {changed:?}");
-    assert!(changed[0].1.starts_with("timeout_ms = ") && changed[0].1.ends_with("# seconds would be nicer"), "{changed:?}");
+    assert!(
+        changed[0].1.starts_with("timeout_ms = ")
+            && changed[0].1.ends_with("# seconds would be nicer"),
+        "{changed:?}"
+    );
 
-    let rolled = app.rollback_improvement(&CloseArgs { improvement_id: id.clone(), reason: Some("test".into()) }, &mut quiet()).unwrap();
+    let rolled = app
+        .rollback_improvement(
+            &CloseArgs {
+                improvement_id: id.clone(),
+                reason: Some("test".into()),
+            },
+            &mut quiet(),
+        )
+        .unwrap();
     assert_eq!(rolled.config_restored, Some(true));
-    assert_eq!(std::fs::read(&config_path).unwrap(), CONFIG.as_bytes(), "restored byte for byte");
+    assert_eq!(
+        std::fs::read(&config_path).unwrap(),
+        CONFIG.as_bytes(),
+        "restored byte for byte"
+    );
 }

@@ -256,7 +256,12 @@ impl App {
         let w = window(&args.since, self.now_ms())?;
         let (store, indexed) = self.fresh_store(progress)?;
         let now = self.now_ms();
-        let (improvements, escalations) = store.with_source(|s| Ok((s.recent_improvements(DASHBOARD_IMPROVEMENTS)?, s.open_escalations()?)))?;
+        let (improvements, escalations) = store.with_source(|s| {
+            Ok((
+                s.recent_improvements(DASHBOARD_IMPROVEMENTS)?,
+                s.open_escalations()?,
+            ))
+        })?;
         let view = store.read(|reader| {
             let inputs = reader.health_inputs(w)?;
             let score = health_score(&inputs);
@@ -308,7 +313,15 @@ impl App {
                     .collect(),
                 escalations: escalations
                     .into_iter()
-                    .map(|[pattern_id, level, rule, reason, created_at]| EscalationView { pattern_id, level, rule, reason, created_at })
+                    .map(
+                        |[pattern_id, level, rule, reason, created_at]| EscalationView {
+                            pattern_id,
+                            level,
+                            rule,
+                            reason,
+                            created_at,
+                        },
+                    )
                     .collect(),
                 components: score.components,
                 unmeasured: score.unmeasured,

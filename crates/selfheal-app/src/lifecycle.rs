@@ -529,7 +529,7 @@ impl App {
             None => now,
             Some(text) => {
                 let t = parse_timestamp(text).ok_or_else(|| AppError::InvalidInput(format!("applied_at {text:?} is not an instant; use RFC 3339 such as 2026-01-30T12:00:00Z")))?;
-                if t > now + 60_000 {
+                if t > now {
                     return Err(AppError::InvalidInput(format!(
                         "applied_at {text} is in the future (now is {}); record a change when it has been made",
                         format_ms(now)
@@ -1058,7 +1058,7 @@ impl App {
                 action: e.action,
                 from_status: e.from_status,
                 to_status: e.to_status,
-                detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+                detail: e.detail,
             })
             .collect();
         Ok(improvement_view(row, Some(audit)))
@@ -1272,7 +1272,9 @@ fn change_view(
 }
 
 fn improvement_view(r: ImprovementRow, audit: Option<Vec<AuditView>>) -> ImprovementView {
-    let json = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
+    fn json<T: serde::de::DeserializeOwned>(t: Option<String>) -> Option<T> {
+        t.and_then(|t| serde_json::from_str(&t).ok())
+    }
     ImprovementView {
         id: r.id,
         status: r.status,

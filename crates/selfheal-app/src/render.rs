@@ -378,7 +378,11 @@ pub fn dashboard(v: &DashboardView) -> String {
         );
     }
     for e in &v.escalations {
-        let _ = writeln!(out, "ESCALATION {} {} ({}): {}", e.level, e.pattern_id, e.rule, e.reason);
+        let _ = writeln!(
+            out,
+            "ESCALATION {} {} ({}): {}",
+            e.level, e.pattern_id, e.rule, e.reason
+        );
     }
     if v.recent_improvements.is_empty() {
         out.push_str("no improvements recorded\n");

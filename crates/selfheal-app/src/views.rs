@@ -387,7 +387,36 @@ pub struct AuditView {
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: String,
-    pub detail: Option<serde_json::Value>,
+    /// The transition's details as recorded (JSON text).
+    pub detail: Option<String>,
+}
+
+/// The evidence recorded with a proposal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StoredEvidence {
+    pub evidence: Evidence,
+    /// When the pattern was first seen in the evidence window.
+    pub first_seen: String,
+}
+
+/// A verification as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StoredVerification {
+    pub decision: selfheal_core::verify::Decision,
+    pub before: selfheal_core::verify::Counts,
+    pub after: selfheal_core::verify::Counts,
+    pub guard_before: selfheal_core::verify::Counts,
+    pub guard_after: selfheal_core::verify::Counts,
+    pub before_window: WindowView,
+    pub after_window: WindowView,
+    pub measurement_window_days: i64,
+}
+
+/// A config edit as recorded by apply (what rollback restores).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StoredConfigEdit {
+    pub key: String,
+    pub applied: crate::config_edit::Applied,
 }
 
 /// An improvement as stored.
@@ -407,12 +436,12 @@ pub struct ImprovementView {
     pub changes_made: Option<String>,
     pub commit_hash: Option<String>,
     pub impact: Option<String>,
-    pub expected_impact: Option<serde_json::Value>,
-    pub actions: Option<serde_json::Value>,
-    pub evidence: Option<serde_json::Value>,
-    pub test_result: Option<serde_json::Value>,
-    pub verification: Option<serde_json::Value>,
-    pub config_edit: Option<serde_json::Value>,
+    pub expected_impact: Option<ImpactRange>,
+    pub actions: Option<Vec<Action>>,
+    pub evidence: Option<StoredEvidence>,
+    pub test_result: Option<TestView>,
+    pub verification: Option<StoredVerification>,
+    pub config_edit: Option<StoredConfigEdit>,
     pub verification_due_at: Option<String>,
     pub reason: Option<String>,
     /// The audit trail, oldest first (only in get_improvement).

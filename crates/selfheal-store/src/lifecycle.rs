@@ -255,6 +255,18 @@ impl LifecycleDb {
                 "CREATE TABLE IF NOT EXISTS selfheal_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
             )
             .map_err(&map)?;
+            // Another process may have applied it while we waited for the write lock.
+            let done: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM selfheal_migrations WHERE version = ?1)",
+                    params![m.version],
+                    |r| r.get(0),
+                )
+                .map_err(&map)?;
+            if done {
+                tx.commit().map_err(&map)?;
+                continue;
+            }
             match m.sql {
                 Some(sql) => tx.execute_batch(sql).map_err(&map)?,
                 None => extend_improvements(&tx).map_err(&map)?,
@@ -269,8 +281,10 @@ impl LifecycleDb {
         Ok(())
     }
 
-    /// Inserts a new improvement in state `proposed` with its audit row. Retries with a new id
-    /// on the (unlikely) clash, so ids are never reused.
+    /// Inserts a new improvement in state `proposed` with its audit row, unless its pattern
+    /// already has an open (proposed, tested or applied) improvement — checked inside the same
+    /// write transaction, so concurrent proposals cannot both pass. Retries with a new id on the
+    /// (unlikely) clash, so ids are never reused.
     pub fn insert(
         &mut self,
         row: &ImprovementRow,
@@ -283,6 +297,21 @@ impl LifecycleDb {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify_open_error(&path, e))?;
         let mut row = row.clone();
+        if let Some(pattern) = &row.pattern_id {
+            let open: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, status FROM improvements WHERE pattern_id = ?1 AND status IN ('proposed', 'tested', 'applied') LIMIT 1",
+                    params![pattern],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| classify_open_error(&path, e))?;
+            if let Some((id, status)) = open {
+                return Err(StoreError::Conflict(format!(
+                    "pattern {pattern} already has improvement {id} in state {status}; test, apply or verify it, or reject it, before proposing another"
+                )));
+            }
+        }
         loop {
             row.id = new_id();
             let taken: bool = tx

@@ -600,6 +600,25 @@ impl SelfHealServer {
     }
 }
 
+/// Decodes `%XX` escapes (URI templates expand `:` in a pattern id to `%3A`); `None` when an
+/// escape is malformed or the result is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[tool_handler(router = self.tool_router)]
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for SelfHealServer {
@@ -661,5 +680,24 @@ impl ServerHandler for SelfHealServer {
             env!("CARGO_PKG_VERSION"),
         ))
         .with_instructions(INSTRUCTIONS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn template_ids_are_percent_decoded() {
+        assert_eq!(
+            percent_decode("timeout%3Afetch_url").as_deref(),
+            Some("timeout:fetch_url")
+        );
+        assert_eq!(
+            percent_decode("timeout:fetch_url").as_deref(),
+            Some("timeout:fetch_url")
+        );
+        assert_eq!(percent_decode("bad%3"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
     }
 }
