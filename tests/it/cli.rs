@@ -143,7 +143,7 @@ fn watch_survives_a_missing_database_and_stops_on_sigterm() {
     );
 
     let (db, _) = plant(dir.path(), 1);
-    let mut child = Command::new(bin("self-heal"))
+    let child = Command::new(bin("self-heal"))
         .args(["watch", "--interval", "3600"])
         .env("DATABASE_PATH", &db)
         .env("SELFHEAL_NOW", PLANT_NOW)

@@ -562,16 +562,24 @@ impl SelfHealServer {
                         app.list_improvements(&args, &mut quiet)?,
                     ))?
                 } else if let Some(id) = u.strip_prefix("selfheal://patterns/") {
+                    let id = template_id(
+                        u,
+                        id,
+                        "a pattern id, e.g. selfheal://patterns/timeout:fetch_url",
+                    )?;
                     let args = PatternArgs {
-                        pattern_id: id.to_string(),
+                        pattern_id: id,
                         since: "-30d".into(),
                         samples: 10,
                     };
                     to_json(serde_json::to_value(app.get_pattern(&args, &mut quiet)?))?
                 } else if let Some(id) = u.strip_prefix("selfheal://improvements/") {
-                    let args = GetImprovementArgs {
-                        improvement_id: id.to_string(),
-                    };
+                    let id = template_id(
+                        u,
+                        id,
+                        "an improvement id, e.g. selfheal://improvements/imp-20261120-3fa9c2",
+                    )?;
+                    let args = GetImprovementArgs { improvement_id: id };
                     to_json(serde_json::to_value(
                         app.get_improvement(&args, &mut quiet)?,
                     ))?
@@ -598,6 +606,16 @@ impl SelfHealServer {
             Err(e) => Err(McpError::internal_error(e.to_string(), None)),
         }
     }
+}
+
+/// The id part of a template URI, decoded; an empty or malformed id is a clear error.
+fn template_id(uri: &str, raw: &str, needs: &str) -> Result<String, AppError> {
+    let id = percent_decode(raw)
+        .ok_or_else(|| AppError::InvalidInput(format!("{uri} has an invalid %-escape")))?;
+    if id.is_empty() {
+        return Err(AppError::NotFound(format!("{uri} needs {needs}")));
+    }
+    Ok(id)
 }
 
 /// Decodes `%XX` escapes (URI templates expand `:` in a pattern id to `%3A`); `None` when an
