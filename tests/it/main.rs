@@ -9,6 +9,7 @@ mod config_edit;
 mod crash;
 mod escalation;
 mod lifecycle;
+mod live;
 mod mcp;
 mod schema;
 mod simulation;

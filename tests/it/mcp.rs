@@ -232,3 +232,32 @@ async fn database_problems_are_reported_per_call() {
         client.cancel().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn concurrent_calls_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let client = std::sync::Arc::new(connect(&db, dir.path()).await);
+    let calls = [
+        ("detect_failure_patterns", json!({})),
+        ("compute_tool_reliability", json!({})),
+        ("compute_agent_metrics", json!({})),
+        ("get_health_dashboard", json!({"detailed": true})),
+        ("detect_stalled_runs", json!({})),
+        ("detect_failure_patterns", json!({"since": "-2w"})),
+        ("compute_tool_reliability", json!({"since": "-30d"})),
+        ("get_healing_report", json!({})),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for (tool, args) in calls {
+        let client = client.clone();
+        set.spawn(async move { (tool, call(&client, tool, args).await) });
+    }
+    let mut done = 0;
+    while let Some(joined) = set.join_next().await {
+        let (tool, r) = joined.unwrap();
+        assert_ne!(r.is_error, Some(true), "{tool}: {}", text(&r));
+        done += 1;
+    }
+    assert_eq!(done, 8);
+}

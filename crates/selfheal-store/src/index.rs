@@ -424,21 +424,30 @@ impl Indexer {
             stmt.query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
-        let refreshed = source.runs_by_id(&running)?;
-        let tx = self.conn.transaction()?;
-        let mut n = 0u64;
-        for run in &refreshed {
-            upsert_run(&tx, run)?;
-            n += 1;
-        }
+        // Only runs that finished since need rewriting; a no-op refresh writes nothing, so
+        // concurrent calls do not contend for the index's write lock.
+        let finished: Vec<RunRow> = source
+            .runs_by_id(&running)?
+            .into_iter()
+            .filter(|r| !r.status.trim().eq_ignore_ascii_case("running"))
+            .collect();
+        let mut fresh: Vec<RunRow> = Vec::new();
         let new_hw = source.runs_after(runs_hw, |run| {
-            upsert_run(&tx, &run)?;
-            n += 1;
+            fresh.push(run);
             Ok(())
         })?;
+        let same_source = self.meta_text("source")?.as_deref() == Some(source_path);
+        if finished.is_empty() && fresh.is_empty() && same_source && new_hw == runs_hw {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        for run in finished.iter().chain(&fresh) {
+            upsert_run(&tx, run)?;
+        }
         set_meta(&tx, "runs_hw", &new_hw.to_string())?;
         set_meta(&tx, "source", source_path)?;
         tx.commit()?;
+        let n = (finished.len() + fresh.len()) as u64;
         // Cached identities may have changed (agent from late metadata).
         self.runs.clear();
         Ok(n)
