@@ -244,12 +244,7 @@ fn compare(events: u64) {
         };
         let indexed = app.detect_failure_patterns(&args, &mut quiet()).unwrap();
         let window = selfheal_core::time::parse_since(since, now).unwrap();
-        let filter = PatternFilter {
-            min_occurrences: 1,
-            confidence_threshold: 0.0,
-            error_type: None,
-            tool_name: None,
-        };
+        let filter = PatternFilter::everything();
         let mut expected = unindexed_detect(&r, window, &filter);
         expected.truncate(500);
         // Run samples are ordered by recency; ties between runs are broken by internal keys

@@ -95,6 +95,36 @@ impl App {
             })
     }
 
+    /// The pattern in `w` with every occurrence (no filters), after catching up; an unknown id
+    /// or an empty window is a NotFound that says why and what to do.
+    pub(crate) fn pattern_in(
+        &self,
+        pattern_id: &str,
+        w: Window,
+        progress: Progress<'_>,
+    ) -> Result<FoundPattern, AppError> {
+        let (store, indexed) = self.fresh_store(progress)?;
+        store
+            .read(|reader| {
+                let Some(key) = reader.pattern_key(pattern_id)? else {
+                    return Ok(Err(unknown_pattern(pattern_id, &reader.pattern_ids()?)));
+                };
+                let Some(pattern) = reader.detect(w, &PatternFilter::everything(), Some(key))?.patterns.into_iter().next() else {
+                    return Ok(Err(AppError::NotFound(format!(
+                        "pattern {pattern_id} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
+                        format_ms(w.from_ms),
+                        format_ms(w.to_ms)
+                    ))));
+                };
+                let tool_key = reader.tool_key(&pattern.tool_name)?;
+                let timeout_ceiling_ms = match tool_key {
+                    Some(k) => reader.tool_ceiling(k)?,
+                    None => None,
+                };
+                Ok(Ok(FoundPattern { pattern, key, tool_key, timeout_ceiling_ms, indexed }))
+            })?
+    }
+
     /// `get_pattern`: one pattern in full, whatever its confidence.
     pub fn get_pattern(
         &self,
@@ -103,37 +133,14 @@ impl App {
     ) -> Result<PatternView, AppError> {
         args.validate()?;
         let w = window(&args.since, self.now_ms())?;
-        let (store, indexed) = self.fresh_store(progress)?;
-        let result = store.read(|reader| {
-            let Some(key) = reader.pattern_key(&args.pattern_id)? else {
-                return Ok(Err(unknown_pattern(
-                    &args.pattern_id,
-                    &reader.pattern_ids()?,
-                )));
-            };
-            let filter = PatternFilter {
-                min_occurrences: 1,
-                confidence_threshold: 0.0,
-                error_type: None,
-                tool_name: None,
-            };
-            let found = reader.detect(w, &filter, Some(key))?;
-            let Some(pattern) = found.patterns.into_iter().next() else {
-                return Ok(Err(AppError::NotFound(format!(
-                    "pattern {} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
-                    args.pattern_id,
-                    format_ms(w.from_ms),
-                    format_ms(w.to_ms)
-                ))));
-            };
-            let samples = reader.failure_samples(key, w, args.samples as u32)?;
-            Ok(Ok((
-                pattern,
-                samples,
-                Self::data_notes(reader, w, indexed)?,
-            )))
+        let found = self.pattern_in(&args.pattern_id, w, progress)?;
+        let (samples, data) = self.store()?.read(|reader| {
+            Ok((
+                reader.failure_samples(found.key, w, args.samples as u32)?,
+                Self::data_notes(reader, w, found.indexed)?,
+            ))
         })?;
-        let (pattern, samples, data) = result?;
+        let pattern = found.pattern;
         Ok(PatternView {
             window: w.view(),
             failures_omitted: pattern.occurrences.saturating_sub(samples.len() as u64),
@@ -350,6 +357,17 @@ impl App {
         })?;
         Ok(view)
     }
+}
+
+/// A pattern found in a window, with the index keys the lifecycle needs.
+pub(crate) struct FoundPattern {
+    pub pattern: selfheal_core::pattern::Pattern,
+    pub key: u32,
+    pub tool_key: Option<u32>,
+    /// The longest explicit timeout of the pattern's tool seen so far.
+    pub timeout_ceiling_ms: Option<i64>,
+    /// Events indexed by the catch-up of this call.
+    pub indexed: u64,
 }
 
 /// Builds the run-health view from a run, its calls and its workflow's baseline.

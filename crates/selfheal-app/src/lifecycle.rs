@@ -101,53 +101,6 @@ impl App {
         outcome
     }
 
-    /// The pattern in `w` with every occurrence (no filters), or a NotFound that says why.
-    fn pattern_in(
-        &self,
-        pattern_id: &str,
-        w: Window,
-        progress: Progress<'_>,
-    ) -> Result<(Pattern, u32, Option<u32>, Option<i64>), AppError> {
-        let store = self.store()?;
-        store.refresh(progress)?;
-        let found = store.read(|reader| {
-            let Some(key) = reader.pattern_key(pattern_id)? else {
-                return Ok(Err(crate::analysis::unknown_pattern(
-                    pattern_id,
-                    &reader.pattern_ids()?,
-                )));
-            };
-            let filter = PatternFilter {
-                min_occurrences: 1,
-                confidence_threshold: 0.0,
-                error_type: None,
-                tool_name: None,
-            };
-            let pattern = reader
-                .detect(w, &filter, Some(key))?
-                .patterns
-                .into_iter()
-                .next();
-            let tool = selfheal_core::pattern::split_pattern_id(pattern_id)
-                .map(|(_, t)| t.to_string())
-                .unwrap_or_default();
-            let tool_key = reader.tool_key(&tool)?;
-            let ceiling = match tool_key {
-                Some(k) => reader.tool_ceiling(k)?,
-                None => None,
-            };
-            Ok(Ok((pattern, key, tool_key, ceiling)))
-        })??;
-        match found {
-            (Some(p), key, tool_key, ceiling) => Ok((p, key, tool_key, ceiling)),
-            (None, ..) => Err(AppError::NotFound(format!(
-                "pattern {pattern_id} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
-                format_ms(w.from_ms),
-                format_ms(w.to_ms)
-            ))),
-        }
-    }
-
     fn improvement(&self, db: &LifecycleDb, id: &str) -> Result<ImprovementRow, AppError> {
         db.get(id)?.ok_or_else(|| {
             let recent: Vec<String> = db
@@ -185,7 +138,7 @@ impl App {
         args.validate()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
-        let (pattern, _, _, _) = self.pattern_in(&args.pattern_id, w, progress)?;
+        let pattern = self.pattern_in(&args.pattern_id, w, progress)?.pattern;
         let mut db = self.lifecycle()?;
         let history = db.by_pattern(&pattern.id)?;
         if let Some(open) = history
@@ -443,7 +396,8 @@ impl App {
             from_ms: now - TEST_WINDOW_DAYS * DAY_MS,
             to_ms: now,
         };
-        let (pattern, pattern_key, tool_key, _) = self.pattern_in(&pattern_id, w, progress)?;
+        let found = self.pattern_in(&pattern_id, w, progress)?;
+        let (pattern, pattern_key, tool_key) = (found.pattern, found.key, found.tool_key);
         let actions: Vec<Action> = row
             .actions
             .as_deref()
@@ -682,7 +636,7 @@ impl App {
                     progress,
                 )
                 .ok()
-                .and_then(|(_, _, _, c)| c)
+                .and_then(|found| found.timeout_ceiling_ms)
             }
             None => None,
         };

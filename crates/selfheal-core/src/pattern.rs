@@ -112,6 +112,18 @@ pub struct PatternFilter {
     pub tool_name: Option<String>,
 }
 
+impl PatternFilter {
+    /// No filter at all: every pattern with at least one occurrence, whatever its confidence.
+    pub fn everything() -> Self {
+        PatternFilter {
+            min_occurrences: 1,
+            confidence_threshold: 0.0,
+            error_type: None,
+            tool_name: None,
+        }
+    }
+}
+
 impl Default for PatternFilter {
     fn default() -> Self {
         PatternFilter {
