@@ -261,3 +261,52 @@ async fn concurrent_calls_all_succeed() {
     }
     assert_eq!(done, 8);
 }
+
+#[test]
+fn malformed_json_rpc_does_not_stop_the_server() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let mut child = std::process::Command::new(bin("self-healing-mcp"))
+        .env("DATABASE_PATH", &db)
+        .env("SELFHEAL_NOW", PLANT_NOW)
+        .env("SELFHEAL_INDEX_DIR", dir.path())
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        "{not json",
+        r#"{"jsonrpc":"2.0","id":"x","method":42}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"detect_stalled_runs","arguments":{}}}"#,
+    ];
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut answered = false;
+    for _ in 0..5 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        if v["id"] == 2 {
+            assert!(
+                v["result"]["structuredContent"]["stalled"].is_array(),
+                "{v}"
+            );
+            answered = true;
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    assert!(answered, "the call after malformed input was answered");
+}
