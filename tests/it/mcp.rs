@@ -308,5 +308,6 @@ fn malformed_json_rpc_does_not_stop_the_server() {
     }
     drop(stdin);
     let _ = child.kill();
+    let _ = child.wait();
     assert!(answered, "the call after malformed input was answered");
 }
