@@ -193,3 +193,29 @@ fn watch_survives_a_missing_database_and_stops_on_sigterm() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("stopping"));
 }
+
+#[test]
+fn long_queries_are_bounded_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("synth.db");
+    let end = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 20, 12, 0, 0).unwrap();
+    selfheal_synth::generate(
+        &mut rusqlite::Connection::open(&db).unwrap(),
+        &selfheal_synth::SynthConfig::new(3, 40_000, end),
+    )
+    .unwrap();
+    let out = Command::new(bin("self-heal"))
+        .args(["tools", "--since", "-30d"])
+        .env("DATABASE_PATH", &db)
+        .env("SELFHEAL_NOW", "2026-11-20T12:00:00Z")
+        .env("SELFHEAL_INDEX_DIR", dir.path())
+        .env("SELFHEAL_QUERY_TIMEOUT_MS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("longer than 1 ms") && err.contains("SELFHEAL_QUERY_TIMEOUT_MS"),
+        "{err}"
+    );
+}

@@ -62,6 +62,8 @@ impl From<StoreError> for AppError {
                 AppError::Database(format!("the database is corrupt or not SQLite: {inner}"))
             }
             StoreError::Index(m) => AppError::Storage(m),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Timeout { .. } => AppError::InvalidInput(e.to_string()),
             StoreError::Sqlite(e) => AppError::Storage(e.to_string()),
             other => AppError::Database(other.to_string()),
         }

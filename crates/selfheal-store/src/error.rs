@@ -49,6 +49,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "the query ran longer than {ms} ms and was stopped; narrow the window (`since`) or raise SELFHEAL_QUERY_TIMEOUT_MS"
+    )]
+    Timeout { ms: u64 },
     #[error("{what} was not found")]
     NotFound { what: String },
     #[error("index error: {0}")]

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -15,6 +16,18 @@ use crate::source::{SourceDb, open_source};
 
 /// Readers kept for reuse.
 const READER_POOL: usize = 8;
+/// Default bound on one answer's queries.
+pub const DEFAULT_QUERY_TIMEOUT_MS: u64 = 30_000;
+
+/// The bound on one answer's queries: `SELFHEAL_QUERY_TIMEOUT_MS`, else 30 s.
+pub fn query_timeout() -> Duration {
+    let ms = std::env::var("SELFHEAL_QUERY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(DEFAULT_QUERY_TIMEOUT_MS);
+    Duration::from_millis(ms)
+}
 
 pub struct Store {
     source_path: PathBuf,
@@ -78,13 +91,27 @@ impl Store {
         f(&guard.0)
     }
 
-    /// Runs `f` with a reader of the index.
+    /// Runs `f` with a reader of the index. Its queries are interrupted when they run longer
+    /// than the query timeout together ([`query_timeout`]), with [`StoreError::Timeout`].
     pub fn read<T>(&self, f: impl FnOnce(&IndexReader<'_>) -> Result<T>) -> Result<T> {
-        let conn = match self.readers.lock().ok().and_then(|mut pool| pool.pop()) {
+        let mut conn = match self.readers.lock().ok().and_then(|mut pool| pool.pop()) {
             Some(c) => c,
             None => self.location.open_reader()?,
         };
-        let out = f(&IndexReader::new(&conn));
+        let limit = query_timeout();
+        let deadline = Instant::now() + limit;
+        conn.progress_handler(10_000, Some(move || Instant::now() > deadline))?;
+        let out = f(&IndexReader::new(&conn)).map_err(|e| match e {
+            StoreError::Sqlite(ref inner)
+                if inner.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+            {
+                StoreError::Timeout {
+                    ms: limit.as_millis() as u64,
+                }
+            }
+            other => other,
+        });
+        conn.progress_handler(0, None::<fn() -> bool>)?;
         if let Ok(mut pool) = self.readers.lock()
             && pool.len() < READER_POOL
         {
