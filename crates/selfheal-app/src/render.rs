@@ -75,7 +75,7 @@ pub fn detect(v: &DetectView) -> String {
     for p in &v.patterns {
         let _ = writeln!(
             out,
-            "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  recovered {}/{}  trend {:?}",
+            "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  recovered {}/{}  trend {}",
             p.id,
             p.occurrences,
             p.affected_runs,
@@ -86,7 +86,7 @@ pub fn detect(v: &DetectView) -> String {
             pct(p.failure_rate),
             p.recovery.recovered,
             p.recovery.of,
-            p.trend.direction
+            crate::lifecycle::snake(&p.trend.direction)
         );
         let _ = writeln!(out, "  seen {} → {}", p.first_seen, p.last_seen);
         for t in &p.templates {
@@ -131,14 +131,14 @@ pub fn pattern(v: &PatternView) -> String {
     );
     let _ = writeln!(
         out,
-        "correlation {:.3} ({:?}, ±{:.3}); failure rate {}; recovered {} of {}; trend {:?} (recent {}, baseline {})",
+        "correlation {:.3} ({:?}, ±{:.3}); failure rate {}; recovered {} of {}; trend {} (recent {}, baseline {})",
         p.correlation.score,
         p.correlation.method,
         p.correlation.error_bound,
         pct(p.failure_rate),
         p.recovery.recovered,
         p.recovery.of,
-        p.trend.direction,
+        crate::lifecycle::snake(&p.trend.direction),
         opt(p.trend.recent_rate.map(pct)),
         opt(p.trend.baseline_rate.map(pct))
     );
@@ -253,7 +253,7 @@ pub fn agents(v: &AgentsView) -> String {
                 pct(a.success_rate),
                 format!("{:.1}", a.avg_duration_seconds),
                 opt(a.p95_duration_seconds.map(|s| format!("{s:.1}"))),
-                format!("{:?}", a.trend.direction).to_lowercase(),
+                crate::lifecycle::snake(&a.trend.direction),
             ]
         })
         .collect();
@@ -343,10 +343,10 @@ pub fn dashboard(v: &DashboardView) -> String {
     let mut out = format!("{}\n", window_line(&v.window));
     let _ = writeln!(
         out,
-        "health {}  success {}  trend {:?} (recent {}, baseline {})",
+        "health {}  success {}  trend {} (recent {}, baseline {})",
         opt(v.overall_health_score),
         opt(v.success_rate.map(pct)),
-        v.trend.direction,
+        crate::lifecycle::snake(&v.trend.direction),
         opt(v.trend.recent_rate.map(pct)),
         opt(v.trend.baseline_rate.map(pct))
     );

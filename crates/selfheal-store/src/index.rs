@@ -29,7 +29,7 @@ use crate::error::{Result, StoreError};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 2;
+pub const INDEX_VERSION: i64 = 3;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 20_000;
 /// Milliseconds per rollup bucket.
@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS calls(
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts, tool, failed, duration_ms, class);
 -- Covering for pattern scans: a window of failures is read from this index alone.
-CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, recovered) WHERE failed = 1;
+CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, recovered, failed) WHERE failed = 1;
 CREATE INDEX IF NOT EXISTS calls_run ON calls(run);
 CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;
@@ -431,23 +431,26 @@ impl Indexer {
             .into_iter()
             .filter(|r| !r.status.trim().eq_ignore_ascii_case("running"))
             .collect();
-        let mut fresh: Vec<RunRow> = Vec::new();
-        let new_hw = source.runs_after(runs_hw, |run| {
-            fresh.push(run);
-            Ok(())
-        })?;
         let same_source = self.meta_text("source")?.as_deref() == Some(source_path);
-        if finished.is_empty() && fresh.is_empty() && same_source && new_hw == runs_hw {
+        if finished.is_empty() && same_source && source.max_run_rowid()? <= runs_hw {
             return Ok(0);
         }
+        // New runs are streamed into the transaction: the first sync of a large history must
+        // not hold every run in memory.
         let tx = self.conn.transaction()?;
-        for run in finished.iter().chain(&fresh) {
+        let mut n = 0u64;
+        for run in &finished {
             upsert_run(&tx, run)?;
+            n += 1;
         }
+        let new_hw = source.runs_after(runs_hw, |run| {
+            upsert_run(&tx, &run)?;
+            n += 1;
+            Ok(())
+        })?;
         set_meta(&tx, "runs_hw", &new_hw.to_string())?;
         set_meta(&tx, "source", source_path)?;
         tx.commit()?;
-        let n = (finished.len() + fresh.len()) as u64;
         // Cached identities may have changed (agent from late metadata).
         self.runs.clear();
         Ok(n)

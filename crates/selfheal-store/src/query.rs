@@ -93,11 +93,53 @@ pub struct RunCall {
 /// Read access to the index through one connection.
 pub struct IndexReader<'c> {
     conn: &'c Connection,
+    contexts: Option<&'c ContextCache>,
+}
+
+/// Context sets by key, shared by readers: a context never changes once indexed, and a pattern
+/// scan needs hundreds of them.
+#[derive(Default)]
+pub struct ContextCache(std::sync::RwLock<HashMap<u32, ContextSet>>);
+
+/// Contexts kept at most; past that the cache starts over (memory stays bounded).
+const CONTEXT_CACHE_CAP: usize = 200_000;
+
+impl ContextCache {
+    fn get(&self, key: u32) -> Option<ContextSet> {
+        self.0.read().ok()?.get(&key).cloned()
+    }
+
+    fn put(&self, key: u32, set: ContextSet) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= CONTEXT_CACHE_CAP {
+                map.clear();
+            }
+            map.insert(key, set);
+        }
+    }
+
+    /// Forgets everything (the index was rebuilt and keys mean other contexts).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.0.write() {
+            map.clear();
+        }
+    }
 }
 
 impl<'c> IndexReader<'c> {
     pub fn new(conn: &'c Connection) -> Self {
-        IndexReader { conn }
+        IndexReader {
+            conn,
+            contexts: None,
+        }
+    }
+
+    /// A reader that reuses (and fills) a shared cache of context sets.
+    pub fn with_cache(conn: &'c Connection, contexts: &'c ContextCache) -> Self {
+        IndexReader {
+            conn,
+            contexts: Some(contexts),
+        }
     }
 
     /// Calls and failures per tool key in `w`, exact, using rollups for whole hours.
@@ -745,6 +787,9 @@ impl PatternLookup for Lookup<'_, '_> {
     }
 
     fn context_set(&self, context: u32) -> ContextSet {
+        if let Some(set) = self.reader.contexts.and_then(|c| c.get(context)) {
+            return set;
+        }
         let r = self
             .reader
             .conn
@@ -763,7 +808,11 @@ impl PatternLookup for Lookup<'_, '_> {
                 })
             })
             .map_err(StoreError::from);
-        self.remember(r)
+        let set = self.remember(r);
+        if let Some(cache) = self.reader.contexts {
+            cache.put(context, set.clone());
+        }
+        set
     }
 
     fn tool_calls(&self, tool: &str) -> u64 {

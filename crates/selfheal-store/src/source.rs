@@ -341,6 +341,13 @@ impl SourceDb {
             .map_err(|e| self.err(e))
     }
 
+    /// The largest `runs` rowid, 0 when there are none.
+    pub fn max_run_rowid(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM runs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// The largest event id, 0 when there are none.
     pub fn max_event_id(&self) -> Result<i64> {
         self.conn

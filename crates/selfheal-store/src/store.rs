@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use crate::error::{Result, StoreError};
 use crate::index::{CatchUp, IndexLocation, Indexer};
-use crate::query::IndexReader;
+use crate::query::{ContextCache, IndexReader};
 use crate::source::{SourceDb, open_source};
 
 /// Readers kept for reuse.
@@ -34,6 +34,7 @@ pub struct Store {
     location: IndexLocation,
     writer: Mutex<(SourceDb, Indexer)>,
     readers: Mutex<Vec<Connection>>,
+    contexts: ContextCache,
 }
 
 impl Store {
@@ -57,6 +58,7 @@ impl Store {
             location,
             writer: Mutex::new((source, indexer)),
             readers: Mutex::new(Vec::new()),
+            contexts: ContextCache::default(),
         })
     }
 
@@ -80,7 +82,11 @@ impl Store {
                 path: source.path().to_path_buf(),
             });
         }
-        indexer.catch_up(source, progress)
+        let done = indexer.catch_up(source, progress)?;
+        if done.rebuilt {
+            self.contexts.clear();
+        }
+        Ok(done)
     }
 
     /// Runs `f` with the run-history connection (shared with catch-up, so keep it short).
@@ -101,7 +107,7 @@ impl Store {
         let limit = query_timeout();
         let deadline = Instant::now() + limit;
         conn.progress_handler(10_000, Some(move || Instant::now() > deadline))?;
-        let out = f(&IndexReader::new(&conn)).map_err(|e| match e {
+        let out = f(&IndexReader::with_cache(&conn, &self.contexts)).map_err(|e| match e {
             StoreError::Sqlite(ref inner)
                 if inner.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
             {
