@@ -29,7 +29,7 @@ use crate::error::{Result, StoreError};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 3;
+pub const INDEX_VERSION: i64 = 4;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 20_000;
 /// Milliseconds per rollup bucket.
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS runs(
     last_event_type TEXT,
     in_source INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, agent, status, duration_ms);
+-- Covering for the per-agent and per-workflow scans of a window.
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, agent, status, duration_ms, workflow, tokens);
 CREATE INDEX IF NOT EXISTS runs_running ON runs(status) WHERE status = 'running';
 CREATE TABLE IF NOT EXISTS tools(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, timeout_ceiling_ms INTEGER);
 CREATE TABLE IF NOT EXISTS patterns(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, error_type TEXT NOT NULL, tool TEXT NOT NULL);
