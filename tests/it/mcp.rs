@@ -311,3 +311,56 @@ fn malformed_json_rpc_does_not_stop_the_server() {
     let _ = child.wait();
     assert!(answered, "the call after malformed input was answered");
 }
+
+/// A client that counts the progress notifications it receives.
+#[derive(Clone, Default)]
+struct ProgressCounter(std::sync::Arc<std::sync::Mutex<Vec<(f64, Option<f64>)>>>);
+
+impl rmcp::ClientHandler for ProgressCounter {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        self.0.lock().unwrap().push((params.progress, params.total));
+    }
+}
+
+#[tokio::test]
+async fn catch_up_reports_progress_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let counter = ProgressCounter::default();
+    let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
+        c.env("DATABASE_PATH", &db)
+            .env("SELFHEAL_NOW", PLANT_NOW)
+            .env("SELFHEAL_INDEX_DIR", dir.path())
+            .env("RUST_LOG", "warn");
+    });
+    let client = counter
+        .clone()
+        .serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap();
+    let mut params = CallToolRequestParams::new("detect_failure_patterns")
+        .with_arguments(serde_json::Map::new());
+    params.meta = Some(rmcp::model::RequestMetaObject::with_progress_token(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(7)),
+    ));
+    let r = client.call_tool(params).await.unwrap();
+    assert_ne!(r.is_error, Some(true));
+    // Notifications may trail the response by a moment.
+    for _ in 0..50 {
+        if !counter.0.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let seen = counter.0.lock().unwrap().clone();
+    let (done, total) = *seen.last().expect("at least one progress notification");
+    assert!(
+        done > 0.0 && total == Some(done),
+        "the last notification reports the whole catch-up: {seen:?}"
+    );
+    client.cancel().await.unwrap();
+}
