@@ -312,9 +312,12 @@ fn malformed_json_rpc_does_not_stop_the_server() {
     assert!(answered, "the call after malformed input was answered");
 }
 
-/// A client that counts the progress notifications it receives.
+/// (progress, total) pairs as received.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(f64, Option<f64>)>>>;
+
+/// A client that records the progress notifications it receives.
 #[derive(Clone, Default)]
-struct ProgressCounter(std::sync::Arc<std::sync::Mutex<Vec<(f64, Option<f64>)>>>);
+struct ProgressCounter(Seen);
 
 impl rmcp::ClientHandler for ProgressCounter {
     async fn on_progress(
