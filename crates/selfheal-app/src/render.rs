@@ -89,16 +89,7 @@ pub fn detect(v: &DetectView) -> String {
             crate::lifecycle::snake(&p.trend.direction)
         );
         let _ = writeln!(out, "  seen {} → {}", p.first_seen, p.last_seen);
-        for t in &p.templates {
-            let _ = writeln!(
-                out,
-                "  T{:<5} ×{:<5} {}",
-                t.template_id, t.count, t.template
-            );
-        }
-        if p.templates_omitted > 0 {
-            let _ = writeln!(out, "  … {} more template(s)", p.templates_omitted);
-        }
+        out.push_str(&templates(p));
         let _ = writeln!(out, "  fix: {}", p.suggested_fix);
     }
     if v.patterns_omitted > 0 {
@@ -120,20 +111,25 @@ pub fn pattern(v: &PatternView) -> String {
     let mut out = format!("{}\n", window_line(&v.window));
     let _ = writeln!(
         out,
-        "{}: {} occurrence(s) in {} run(s), class {} (confidence {:.2}, signals {:?}), pattern confidence {:.2}",
+        "{}: {} occurrence(s) in {} run(s), class {} (confidence {:.2}, signals {}), pattern confidence {:.2}",
         p.id,
         p.occurrences,
         p.affected_runs,
         p.classification.class.as_str(),
         p.classification.confidence,
-        p.classification.signals,
+        p.classification
+            .signals
+            .iter()
+            .map(crate::lifecycle::snake)
+            .collect::<Vec<_>>()
+            .join(", "),
         p.confidence
     );
     let _ = writeln!(
         out,
-        "correlation {:.3} ({:?}, ±{:.3}); failure rate {}; recovered {} of {}; trend {} (recent {}, baseline {})",
+        "correlation {:.3} ({}, ±{:.3}); failure rate {}; recovered {} of {}; trend {} (recent {}, baseline {})",
         p.correlation.score,
-        p.correlation.method,
+        crate::lifecycle::snake(&p.correlation.method),
         p.correlation.error_bound,
         pct(p.failure_rate),
         p.recovery.recovered,
@@ -158,13 +154,7 @@ pub fn pattern(v: &PatternView) -> String {
         }
     );
     out.push_str("templates:\n");
-    for t in &p.templates {
-        let _ = writeln!(
-            out,
-            "  T{:<5} ×{:<5} {}",
-            t.template_id, t.count, t.template
-        );
-    }
+    out.push_str(&templates(p));
     let _ = writeln!(out, "fix: {}", p.suggested_fix);
     out.push_str("recent failures:\n");
     let rows: Vec<Vec<String>> = v
@@ -306,6 +296,38 @@ pub fn stalled(v: &StalledView) -> String {
     out
 }
 
+/// A pattern's templates, one line each, with the count of those left out.
+fn templates(p: &selfheal_core::pattern::Pattern) -> String {
+    let mut out = String::new();
+    for t in &p.templates {
+        let _ = writeln!(
+            out,
+            "  T{:<5} ×{:<5} {}",
+            t.template_id, t.count, t.template
+        );
+    }
+    if p.templates_omitted > 0 {
+        let _ = writeln!(out, "  … {} more template(s)", p.templates_omitted);
+    }
+    out
+}
+
+/// The health score's components, one line each.
+fn components(list: &[selfheal_core::health::HealthComponent]) -> String {
+    let mut out = String::new();
+    for c in list {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>6}  weight {:.2}  {}",
+            c.name,
+            opt(c.value.map(|x| format!("{x:.2}"))),
+            c.effective_weight,
+            c.basis
+        );
+    }
+    out
+}
+
 pub fn run_health(v: &RunHealthView) -> String {
     let mut out = format!(
         "run {} ({}, agent {}): health {}  —  {} call(s), {} failed\n",
@@ -316,16 +338,7 @@ pub fn run_health(v: &RunHealthView) -> String {
         v.tool_calls,
         v.failed_calls
     );
-    for c in &v.components {
-        let _ = writeln!(
-            out,
-            "  {:<20} {:>6}  weight {:.2}  {}",
-            c.name,
-            opt(c.value.map(|x| format!("{x:.2}"))),
-            c.effective_weight,
-            c.basis
-        );
-    }
+    out.push_str(&components(&v.components));
     if v.issues.is_empty() {
         out.push_str("No issues found.\n");
     }
@@ -350,16 +363,7 @@ pub fn dashboard(v: &DashboardView) -> String {
         opt(v.trend.recent_rate.map(pct)),
         opt(v.trend.baseline_rate.map(pct))
     );
-    for c in &v.components {
-        let _ = writeln!(
-            out,
-            "  {:<20} {:>6}  weight {:.2}  {}",
-            c.name,
-            opt(c.value.map(|x| format!("{x:.2}"))),
-            c.effective_weight,
-            c.basis
-        );
-    }
+    out.push_str(&components(&v.components));
     let _ = writeln!(
         out,
         "{} run(s), {} tool call(s), {} failed; {} stalled run(s)",
