@@ -813,7 +813,10 @@ impl App {
             Verdict::NoSignificantChange => (Priority::Normal, "no significant change"),
             Verdict::InsufficientData => (Priority::Normal, "insufficient data so far"),
         };
-        let note = self.notify(&mut db, None, Note {
+        // The same verdict for the same improvement is announced once a day (watch re-verifies
+        // due improvements on every pass until the data settles).
+        let note_key = format!("verification:{}:{}", row.id, snake(&verdict));
+        let note = self.notify(&mut db, Some(&note_key), Note {
             tags: vec!["self-heal".into(), "verification".into(), snake(&verdict)],
             priority,
             message: format!("Verification of `{}` ({pattern_id}): **{label}**. {actual_impact}. Recommendation: {}. {}", row.id, snake(&d.recommendation), d.reason),
