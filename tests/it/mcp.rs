@@ -367,3 +367,42 @@ async fn catch_up_reports_progress_when_asked() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn concurrent_proposals_for_one_pattern_create_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    // The very first lifecycle calls race on the migrations too.
+    let client = std::sync::Arc::new(connect(&db, dir.path()).await);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let client = client.clone();
+        set.spawn(async move {
+            call(
+                &client,
+                "propose_improvement",
+                json!({"pattern_id": "timeout:fetch_url"}),
+            )
+            .await
+        });
+    }
+    let (mut created, mut refused) = (0, 0);
+    while let Some(joined) = set.join_next().await {
+        let r = joined.unwrap();
+        if r.is_error == Some(true) {
+            assert!(text(&r).contains("already has improvement"), "{}", text(&r));
+            refused += 1;
+        } else {
+            created += 1;
+        }
+    }
+    assert_eq!((created, refused), (1, 5));
+    let list = call(&client, "list_improvements", json!({})).await;
+    assert_eq!(
+        list.structured_content.unwrap()["improvements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
