@@ -603,7 +603,7 @@ impl App {
     ) -> Result<Option<(config_edit::EditPlan, String)>, AppError> {
         let declared = match (&self.config().config_file, args.config_action.is_some()) {
             (Some(d), _) => d.clone(),
-            (None, true) => return Err(AppError::InvalidInput("no config file is declared to the server; set SELFHEAL_CONFIG_FILE (or --config) to the file it may edit".into())),
+            (None, true) => return Err(AppError::InvalidInput("no config file is declared to the server; set SELFHEAL_CONFIG_FILE in the server's environment to the one file it may edit".into())),
             (None, false) => return Ok(None),
         };
         let loaded = self.playbooks();
