@@ -201,24 +201,13 @@ impl LifecycleDb {
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
-            return StoreError::ReadOnly {
-                path: self.path.clone(),
-            };
-        }
-        classify_open_error(&self.path, e)
+        self_err(&self.path, e)
     }
 
     /// Applies the pending migrations, each in its own transaction.
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let map = |e: rusqlite::Error| -> StoreError {
-            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
-                StoreError::ReadOnly { path: path.clone() }
-            } else {
-                classify_open_error(&path, e)
-            }
-        };
+        let map = |e: rusqlite::Error| self_err(&path, e);
         let has_table: bool = self
             .conn
             .query_row(
@@ -295,7 +284,7 @@ impl LifecycleDb {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify_open_error(&path, e))?;
+            .map_err(|e| self_err(&path, e))?;
         let mut row = row.clone();
         if let Some(pattern) = &row.pattern_id {
             let open: Option<(String, String)> = tx
@@ -305,7 +294,7 @@ impl LifecycleDb {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
-                .map_err(|e| classify_open_error(&path, e))?;
+                .map_err(|e| self_err(&path, e))?;
             if let Some((id, status)) = open {
                 return Err(StoreError::Conflict(format!(
                     "pattern {pattern} already has improvement {id} in state {status}; test, apply or verify it, or reject it, before proposing another"
@@ -320,7 +309,7 @@ impl LifecycleDb {
                     params![row.id],
                     |r| r.get(0),
                 )
-                .map_err(|e| classify_open_error(&path, e))?;
+                .map_err(|e| self_err(&path, e))?;
             if !taken {
                 break;
             }
@@ -674,6 +663,8 @@ fn crash_point(name: &str) {
     }
 }
 
+/// Maps an error met on the run history: a write refused by a read-only file is its own error,
+/// the rest are classified like open errors (locked, corrupt, …).
 fn self_err(path: &Path, e: rusqlite::Error) -> StoreError {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
         return StoreError::ReadOnly {
