@@ -234,7 +234,7 @@ call_ok() {
 
 call_ok "detect_failure_patterns {}" detect_failure_patterns --tool-args-json '{}'
 PATTERN_ID=$(json_check get "$WORK/call-detect_failure_patterns.json" patterns.0.id || true)
-RUN_ID=$(json_check get "$WORK/call-detect_failure_patterns.json" patterns.0.affected_run_ids.0 || true)
+RUN_ID=$(json_check get "$WORK/call-detect_failure_patterns.json" patterns.0.affected_runs.0 || true)
 PATTERN2=$(json_check get "$WORK/call-detect_failure_patterns.json" patterns.1.id || true)
 if [[ -n $PATTERN_ID && -n $RUN_ID ]]; then
     pass "detect_failure_patterns: found a pattern ($PATTERN_ID) and an affected run"

@@ -298,9 +298,9 @@ async def session_checks(checks, client, args, truth):
                   f"got {sorted(got)}, want {sorted(want)}")
         checks.ok("detect_failure_patterns: occurrences match the truth", got == want,
                   f"got {got}, want {want}")
-        got_runs = {p.get("id"): p.get("affected_runs") for p in sc.get("patterns", [])}
+        got_runs = {p.get("id"): p.get("affected_run_count") for p in sc.get("patterns", [])}
         want_runs = {p["id"]: p["affected_runs"] for p in patterns}
-        checks.ok("detect_failure_patterns: affected_runs match the truth", got_runs == want_runs,
+        checks.ok("detect_failure_patterns: affected_run_count matches the truth", got_runs == want_runs,
                   f"got {got_runs}, want {want_runs}")
         absent = set(truth["absent_pattern_ids"]) & set(got)
         checks.ok("detect_failure_patterns: noise and out-of-window ids absent", not absent, f"present: {sorted(absent)}")
@@ -309,6 +309,20 @@ async def session_checks(checks, client, args, truth):
         checks.ok("detect_failure_patterns: failures_in_window matches the truth",
                   sc.get("failures_in_window") == truth["failed_tool_calls_in_window"],
                   f"got {sc.get('failures_in_window')}, want {truth['failed_tool_calls_in_window']}")
+
+    # ---- an id in the recorded-type style resolves to the pattern of its cause, and says so
+    for planted in patterns:
+        legacy = planted.get("legacy_id")
+        if not legacy:
+            continue
+        sc = await call_ok(checks, s, f"get_pattern {legacy} (old-style id)", "get_pattern",
+                           {"pattern_id": legacy, "since": truth["since"]})
+        if sc is not None:
+            resolved = sc.get("resolved_from") or {}
+            checks.ok(f"get_pattern {legacy}: answers {planted['id']} and says it resolved the old id",
+                      (sc.get("pattern") or {}).get("id") == planted["id"]
+                      and resolved.get("requested_id") == legacy,
+                      short(resolved))
 
     # ---- get_pattern on the first planted pattern
     sc = await call_ok(checks, s, f"get_pattern {first['id']}", "get_pattern", {"pattern_id": first["id"]})
@@ -321,14 +335,16 @@ async def session_checks(checks, client, args, truth):
         p = sc.get("pattern") or {}
         checks.ok("get_pattern -7d: occurrences match the truth", p.get("occurrences") == first["occurrences"],
                   f"got {p.get('occurrences')}, want {first['occurrences']}")
-        checks.ok("get_pattern -7d: affected_runs match the truth", p.get("affected_runs") == first["affected_runs"],
-                  f"got {p.get('affected_runs')}, want {first['affected_runs']}")
+        checks.ok("get_pattern -7d: affected_run_count matches the truth",
+                  p.get("affected_run_count") == first["affected_runs"],
+                  f"got {p.get('affected_run_count')}, want {first['affected_runs']}")
         checks.ok("get_pattern -7d: first_seen and last_seen match the truth",
                   instant(p.get("first_seen")) == instant(first["first_seen"])
                   and instant(p.get("last_seen")) == instant(first["last_seen"]),
                   f"got {p.get('first_seen')}..{p.get('last_seen')}, want {first['first_seen']}..{first['last_seen']}")
-        listed = set(p.get("affected_run_ids") or [])
-        checks.ok("get_pattern -7d: affected_run_ids are planted runs", listed and listed <= set(first["affected_run_ids"]),
+        listed = set(p.get("affected_runs") or [])
+        checks.ok("get_pattern -7d: affected_runs lists planted run ids (the original contract)",
+                  isinstance(p.get("affected_runs"), list) and listed and listed <= set(first["affected_run_ids"]),
                   f"got {sorted(listed)}")
         samples = sc.get("recent_failures") or []
         checks.ok("get_pattern -7d: lists 5 recent failures", len(samples) == min(5, first["occurrences"]),

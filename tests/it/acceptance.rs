@@ -37,11 +37,34 @@ fn planted_patterns_are_found_exactly() {
             p.id
         );
         assert_eq!(
-            p.affected_runs,
+            p.affected_run_count,
             t["affected_runs"].as_u64().unwrap(),
             "{}",
             p.id
         );
+        // The seed's contract: affected_runs lists run ids (capped, most recent first).
+        let listed: BTreeSet<&str> = p.affected_runs.iter().map(String::as_str).collect();
+        let truth_runs: BTreeSet<&str> = t["affected_run_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        assert!(listed.is_subset(&truth_runs), "{}", p.id);
+        assert_eq!(
+            listed.len() as u64,
+            p.affected_run_count
+                .min(selfheal_core::pattern::RUN_SAMPLE_CAP as u64)
+        );
+        // Retry evidence from arguments: the same call succeeding within 10 calls of the run.
+        assert_eq!(
+            p.recovery.recovered,
+            t["recovered_by_retry"].as_u64().unwrap(),
+            "{}: {:?}",
+            p.id,
+            p.recovery
+        );
+        assert_eq!(p.recovery.evidence, "available", "{}", p.id);
         let acceptable: Vec<&str> = t["acceptable_classes"]
             .as_array()
             .unwrap()
@@ -67,6 +90,33 @@ fn planted_patterns_are_found_exactly() {
         truth["malformed_events_in_window"].as_u64().unwrap()
     );
     assert_eq!(view.window.from, truth["window"]["from"].as_str().unwrap());
+}
+
+#[test]
+fn ids_in_the_recorded_type_style_resolve_to_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = plant(dir.path(), 1);
+    let app = app(&db, ms(PLANT_NOW));
+    for t in truth["patterns"].as_array().unwrap() {
+        let Some(legacy) = t["legacy_id"].as_str() else {
+            continue;
+        };
+        let view = app
+            .get_pattern(
+                &selfheal_app::args::PatternArgs {
+                    pattern_id: legacy.into(),
+                    since: "-7d".into(),
+                    samples: 3,
+                },
+                &mut quiet(),
+            )
+            .unwrap();
+        assert_eq!(view.pattern.id, t["id"].as_str().unwrap());
+        let resolved = view.resolved_from.expect("says it resolved an old id");
+        assert_eq!(resolved.requested_id, legacy);
+        assert_eq!(resolved.patterns[0].id, t["id"].as_str().unwrap());
+        assert_eq!(view.pattern.occurrences, t["occurrences"].as_u64().unwrap());
+    }
 }
 
 #[test]

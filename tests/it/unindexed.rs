@@ -6,12 +6,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{TimeZone, Utc};
 use selfheal_app::args::DetectArgs;
-use selfheal_core::classify::{FailureClass, FailureFacts, classify, is_explicit_timeout};
+use selfheal_core::arguments::fingerprint;
+use selfheal_core::classify::{CallFacts, FailureClass, Outcome, analyze, is_explicit_timeout};
 use selfheal_core::correlation::ContextSet;
-use selfheal_core::event::{is_tool_result_type, parse_tool_call};
+use selfheal_core::event::{is_tool_result_type, parse_tool_call, parse_tool_start};
 use selfheal_core::pattern::{
     Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, pattern_id,
+    template_partition,
 };
+use selfheal_core::retry::{CallSeen, RetryState, RetryTracker};
+use selfheal_core::shell::{command_of, is_shell_tool};
 use selfheal_core::template::{TemplateMiner, normalize, tokenize};
 use selfheal_core::time::{Window, parse_timestamp};
 use selfheal_core::trend::Tally;
@@ -20,22 +24,38 @@ use selfheal_store::source::open_source;
 use selfheal_synth::{SynthConfig, generate};
 use selfheal_tests::{SLOW_TESTS, app, quiet};
 
+/// A failure as the reference sees it.
+struct Failure {
+    pattern: u32,
+    class: FailureClass,
+    confidence: f64,
+    bits: u8,
+    template: u32,
+    context: u32,
+    recorded: u32,
+}
+
 /// One tool call as the reference sees it.
 struct Call {
     ts: i64,
     tool: String,
-    failure: Option<(String, u32, FailureClass, f64, u8, u32, u32)>, // pattern id, pattern key, class, conf, bits, template, context
+    outcome: Outcome,
+    failure: Option<Failure>,
     run: u32,
-    recovered: bool,
+    retry: RetryState,
 }
 
 struct Reference {
     calls: Vec<Call>,
-    patterns: Vec<(String, String)>,
+    patterns: Vec<(String, String, Option<String>)>,
+    recorded: Vec<String>,
     runs: Vec<String>,
     miner: TemplateMiner,
     contexts: Vec<ContextSet>,
 }
+
+/// A `tool_start` waiting for its result: (call id, tool, arguments fingerprint, command).
+type Start = (Option<String>, String, Option<u64>, Option<String>);
 
 fn reference(db: &std::path::Path) -> Reference {
     let source = open_source(db).unwrap();
@@ -52,17 +72,50 @@ fn reference(db: &std::path::Path) -> Reference {
     let mut r = Reference {
         calls: Vec::new(),
         patterns: Vec::new(),
+        recorded: vec![String::new()],
         runs: Vec::new(),
         miner: TemplateMiner::new(),
         contexts: Vec::new(),
     };
     let mut run_keys: HashMap<String, u32> = HashMap::new();
+    let mut tool_keys: HashMap<String, u32> = HashMap::new();
     let mut pattern_keys: HashMap<String, u32> = HashMap::new();
+    let mut recorded_keys: HashMap<String, u32> = HashMap::new();
     let mut context_keys: HashMap<(String, String, String), u32> = HashMap::new();
     let mut ceilings: HashMap<String, i64> = HashMap::new();
-    let mut open: HashMap<(u32, String), Vec<usize>> = HashMap::new();
+    let mut starts: HashMap<u32, Vec<Start>> = HashMap::new();
+    let mut tracker = RetryTracker::new();
+    let mut event_index: HashMap<i64, usize> = HashMap::new();
     source
         .events_after(0, i64::MAX, |e| {
+            let next = run_keys.len() as u32;
+            let run = *run_keys.entry(e.run_id.to_string()).or_insert_with(|| {
+                r.runs.push(e.run_id.to_string());
+                next
+            });
+            if e.event_type == "tool_start" {
+                if let (Ok(s), Some(_)) =
+                    (parse_tool_start(e.event_data), parse_timestamp(e.timestamp))
+                {
+                    let args: Option<serde_json::Value> = s
+                        .arguments
+                        .as_deref()
+                        .and_then(|a| serde_json::from_str(a).ok());
+                    let args = args.filter(|v| !v.is_null());
+                    let command = if is_shell_tool(&s.tool) {
+                        args.as_ref().and_then(command_of)
+                    } else {
+                        None
+                    };
+                    starts.entry(run).or_default().push((
+                        s.call_id,
+                        s.tool,
+                        args.as_ref().map(fingerprint),
+                        command,
+                    ));
+                }
+                return Ok(());
+            }
             if !is_tool_result_type(e.event_type) {
                 return Ok(());
             }
@@ -70,86 +123,118 @@ fn reference(db: &std::path::Path) -> Reference {
             else {
                 return Ok(());
             };
-            let next = run_keys.len() as u32;
-            let run = *run_keys.entry(e.run_id.to_string()).or_insert_with(|| {
-                r.runs.push(e.run_id.to_string());
-                next
+            let list = starts.entry(run).or_default();
+            let pos = match rec.call_id.as_deref() {
+                Some(id) => list.iter().position(|s| s.0.as_deref() == Some(id)),
+                None => list.iter().rposition(|s| s.1 == rec.tool),
+            };
+            let start = pos.map(|i| list.remove(i));
+            let args = start.as_ref().and_then(|s| s.2);
+            let command = start.and_then(|s| s.3);
+            let next = tool_keys.len() as u32;
+            let tool_key = *tool_keys.entry(rec.tool.clone()).or_insert(next);
+            let analysis = rec.is_error.then(|| {
+                analyze(&CallFacts {
+                    tool: &rec.tool,
+                    error_type: rec.error_type.as_deref(),
+                    message: rec.message.as_deref(),
+                    duration_ms: rec.duration_ms,
+                    duration_recorded: rec.duration_recorded,
+                    timeout_ceiling_ms: ceilings.get(&rec.tool).copied(),
+                    exit_code: rec.exit_code,
+                    interrupted: rec.interrupted,
+                    status: rec.status.as_deref(),
+                    command: command.as_deref(),
+                })
             });
-            if !rec.is_error {
-                for i in open.remove(&(run, rec.tool.clone())).unwrap_or_default() {
-                    r.calls[i].recovered = true;
-                }
-                r.calls.push(Call {
-                    ts,
-                    tool: rec.tool,
-                    failure: None,
+            let outcome = analysis.as_ref().map_or(Outcome::Success, |a| a.outcome);
+            let mut changes = Vec::new();
+            tracker.observe(
+                CallSeen {
                     run,
-                    recovered: false,
-                });
-                return Ok(());
-            }
-            let c = classify(&FailureFacts {
-                error_type: rec.error_type.as_deref(),
-                message: rec.message.as_deref(),
-                duration_ms: rec.duration_ms,
-                timeout_ceiling_ms: ceilings.get(&rec.tool).copied(),
-            });
-            if is_explicit_timeout(&c)
-                && let Some(d) = rec.duration_ms
-            {
-                let slot = ceilings.entry(rec.tool.clone()).or_insert(0);
-                *slot = (*slot).max(d);
-            }
-            let id = pattern_id(rec.error_type.as_deref(), c.class, &rec.tool);
-            let next = pattern_keys.len() as u32;
-            let pkey = *pattern_keys.entry(id.clone()).or_insert_with(|| {
-                r.patterns.push((
-                    rec.error_type
-                        .clone()
-                        .unwrap_or_else(|| c.class.as_str().to_string()),
-                    rec.tool.clone(),
-                ));
-                next
-            });
-            let message = rec.message.as_deref().unwrap_or("");
-            let mined = r
-                .miner
-                .add(&format!("{}\u{1f}{}", rec.tool, c.class.as_str()), message);
-            let (agent, model) = agents
-                .get(e.run_id)
-                .cloned()
-                .unwrap_or_else(|| ("unknown".into(), String::new()));
-            let normalized = normalize(message);
-            let next = context_keys.len() as u32;
-            let ctx = *context_keys
-                .entry((normalized.clone(), agent.clone(), model.clone()))
-                .or_insert_with(|| {
-                    let tokens = tokenize(&normalized);
-                    r.contexts.push(ContextSet::new(
-                        tokens.iter().map(String::as_str),
-                        &agent,
-                        &model,
+                    tool: tool_key,
+                    args,
+                    failed: outcome == Outcome::Failure,
+                    succeeded: matches!(outcome, Outcome::Success | Outcome::Benign),
+                    event_id: e.id,
+                    ts_ms: ts,
+                },
+                &mut changes,
+            );
+            event_index.insert(e.id, r.calls.len());
+            let mut call = Call {
+                ts,
+                tool: rec.tool.clone(),
+                outcome,
+                failure: None,
+                run,
+                retry: RetryState::Pending,
+            };
+            if let Some(a) = analysis.filter(|a| a.outcome == Outcome::Failure) {
+                let c = &a.classification;
+                if rec.duration_recorded
+                    && is_explicit_timeout(c)
+                    && let Some(d) = rec.duration_ms
+                {
+                    let slot = ceilings.entry(rec.tool.clone()).or_insert(0);
+                    *slot = (*slot).max(d);
+                }
+                let id = pattern_id(c.class, &rec.tool, a.program.as_deref());
+                let next = pattern_keys.len() as u32;
+                let pattern = *pattern_keys.entry(id).or_insert_with(|| {
+                    r.patterns.push((
+                        c.class.as_str().to_string(),
+                        rec.tool.clone(),
+                        a.program.clone(),
                     ));
                     next
                 });
-            open.entry((run, rec.tool.clone()))
-                .or_default()
-                .push(r.calls.len());
-            r.calls.push(Call {
-                ts,
-                tool: rec.tool,
-                failure: Some((
-                    id,
-                    pkey,
-                    c.class,
-                    c.confidence,
-                    c.signal_bits(),
-                    mined.cluster_id,
-                    ctx,
-                )),
-                run,
-                recovered: false,
-            });
+                let recorded = match &rec.error_type {
+                    Some(t) => {
+                        let next = r.recorded.len() as u32;
+                        *recorded_keys.entry(t.clone()).or_insert_with(|| {
+                            r.recorded.push(t.clone());
+                            next
+                        })
+                    }
+                    None => 0,
+                };
+                let mined = r
+                    .miner
+                    .add(&template_partition(&rec.tool, c.class), &a.salient);
+                let (agent, model) = agents
+                    .get(e.run_id)
+                    .cloned()
+                    .unwrap_or_else(|| ("unknown".into(), String::new()));
+                let normalized = normalize(&a.salient);
+                let next = context_keys.len() as u32;
+                let context = *context_keys
+                    .entry((normalized.clone(), agent.clone(), model.clone()))
+                    .or_insert_with(|| {
+                        let tokens = tokenize(&normalized);
+                        r.contexts.push(ContextSet::new(
+                            tokens.iter().map(String::as_str),
+                            &agent,
+                            &model,
+                        ));
+                        next
+                    });
+                call.failure = Some(Failure {
+                    pattern,
+                    class: c.class,
+                    confidence: c.confidence,
+                    bits: c.signal_bits(),
+                    template: mined.cluster_id,
+                    context,
+                    recorded,
+                });
+            }
+            r.calls.push(call);
+            for (id, state) in changes {
+                if let Some(i) = event_index.get(&id) {
+                    r.calls[*i].retry = state;
+                }
+            }
             Ok(())
         })
         .unwrap();
@@ -172,8 +257,11 @@ impl Lookup<'_> {
 }
 
 impl PatternLookup for Lookup<'_> {
-    fn pattern_name(&self, p: u32) -> (String, String) {
+    fn pattern_name(&self, p: u32) -> (String, String, Option<String>) {
         self.r.patterns[p as usize].clone()
+    }
+    fn recorded_type(&self, recorded: u32) -> String {
+        self.r.recorded[recorded as usize].clone()
     }
     fn run_name(&self, run: u32) -> String {
         self.r.runs[run as usize].clone()
@@ -185,14 +273,14 @@ impl PatternLookup for Lookup<'_> {
         self.r.contexts[c as usize].clone()
     }
     fn tool_calls(&self, tool: &str) -> u64 {
-        self.count(self.window, |c| c.tool == tool)
+        self.count(self.window, |c| c.tool == tool && c.outcome.ran())
     }
     fn pattern_trend_tallies(&self, p: u32) -> (Tally, Tally) {
         let tool = &self.r.patterns[p as usize].1;
         let (recent, baseline) = trend_windows(self.window.to_ms);
         let tally = |w: Window| {
-            let total = self.count(w, |c| &c.tool == tool);
-            let failed = self.count(w, |c| c.failure.as_ref().is_some_and(|f| f.1 == p));
+            let total = self.count(w, |c| &c.tool == tool && c.outcome.ran());
+            let failed = self.count(w, |c| c.failure.as_ref().is_some_and(|f| f.pattern == p));
             Tally {
                 successes: total - failed,
                 total,
@@ -205,17 +293,18 @@ impl PatternLookup for Lookup<'_> {
 fn unindexed_detect(r: &Reference, window: Window, filter: &PatternFilter) -> Vec<Pattern> {
     let mut acc = PatternAccumulator::new();
     for c in r.calls.iter().filter(|c| window.contains(c.ts)) {
-        if let Some((_, pattern, class, conf, bits, template, context)) = &c.failure {
+        if let Some(f) = &c.failure {
             acc.push(&Occurrence {
-                pattern: *pattern,
+                pattern: f.pattern,
                 run: c.run,
                 ts_ms: c.ts,
-                class: *class,
-                class_confidence: *conf,
-                signal_bits: *bits,
-                template: *template,
-                context: *context,
-                recovered: c.recovered,
+                class: f.class,
+                class_confidence: f.confidence,
+                signal_bits: f.bits,
+                template: f.template,
+                context: f.context,
+                retry: c.retry,
+                recorded: f.recorded,
             });
         }
     }
@@ -253,9 +342,8 @@ fn compare(events: u64) {
             ps.iter()
                 .map(|p| {
                     let mut p = p.clone();
-                    let runs: HashSet<String> = std::mem::take(&mut p.affected_run_ids)
-                        .into_iter()
-                        .collect();
+                    let runs: HashSet<String> =
+                        std::mem::take(&mut p.affected_runs).into_iter().collect();
                     (p, runs)
                 })
                 .collect()

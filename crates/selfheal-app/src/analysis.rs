@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use selfheal_core::classify::{FailureClass, Outcome};
 use selfheal_core::health::{HealthInputs, baseline_ratio, health_score};
 use selfheal_core::pattern::{PatternFilter, split_pattern_id};
 use selfheal_core::stalled::find_stalled;
@@ -70,11 +71,12 @@ impl App {
         store
             .read(|reader| {
                 let found = reader.detect(w, &filter, None)?;
+                let flagged = reader.flagged_calls(w)?;
                 let data = Self::data_notes(reader, w, indexed)?;
-                Ok((found, data))
+                Ok((found, flagged, data))
             })
             .map_err(AppError::from)
-            .map(|(found, data)| {
+            .map(|(found, flagged, data)| {
                 let mut patterns = found.patterns;
                 let omitted = patterns.len().saturating_sub(args.limit as usize) as u64;
                 patterns.truncate(args.limit as usize);
@@ -90,6 +92,7 @@ impl App {
                         error_type: filter.error_type,
                         tool_name: filter.tool_name,
                     },
+                    not_failures: not_failures(flagged),
                     data,
                 }
             })
@@ -106,8 +109,37 @@ impl App {
         let (store, indexed) = self.fresh_store(progress)?;
         store
             .read(|reader| {
-                let Some(key) = reader.pattern_key(pattern_id)? else {
-                    return Ok(Err(unknown_pattern(pattern_id, &reader.pattern_ids()?)));
+                let (key, resolved_from) = match reader.pattern_key(pattern_id)? {
+                    Some(key) => (key, None),
+                    None => {
+                        // An id in the recorded-type style: the patterns its failures belong
+                        // to now.
+                        let targets = reader.resolve_alias(pattern_id)?;
+                        let Some((first, key, _)) = targets.first().cloned() else {
+                            return Ok(Err(unknown_pattern(pattern_id, &reader.pattern_ids()?)));
+                        };
+                        let others = targets.len() - 1;
+                        let note = format!(
+                            "{pattern_id} is an id in the recorded-type style; its failures now belong to {first}{}, answered here (patterns are keyed by cause: class, tool and, for shell tools, program)",
+                            if others > 0 {
+                                format!(" and {others} other pattern(s) listed in resolved_from")
+                            } else {
+                                String::new()
+                            }
+                        );
+                        (
+                            key,
+                            Some(ResolvedAlias {
+                                requested_id: pattern_id.to_string(),
+                                patterns: targets
+                                    .into_iter()
+                                    .take(10)
+                                    .map(|(id, _, failures)| AliasTarget { id, failures })
+                                    .collect(),
+                                note,
+                            }),
+                        )
+                    }
                 };
                 let Some(pattern) = reader.detect(w, &PatternFilter::everything(), Some(key))?.patterns.into_iter().next() else {
                     return Ok(Err(AppError::NotFound(format!(
@@ -121,7 +153,7 @@ impl App {
                     Some(k) => reader.tool_ceiling(k)?,
                     None => None,
                 };
-                Ok(Ok(FoundPattern { pattern, key, tool_key, timeout_ceiling_ms, indexed }))
+                Ok(Ok(FoundPattern { pattern, key, tool_key, timeout_ceiling_ms, indexed, resolved_from }))
             })?
     }
 
@@ -143,6 +175,7 @@ impl App {
         let pattern = found.pattern;
         Ok(PatternView {
             window: w.view(),
+            resolved_from: found.resolved_from,
             failures_omitted: pattern.occurrences.saturating_sub(samples.len() as u64),
             recent_failures: samples
                 .into_iter()
@@ -152,7 +185,8 @@ impl App {
                     template_id: s.template_id,
                     message: s.message,
                     class: s.class,
-                    recovered: s.recovered,
+                    program: s.program,
+                    retry: s.retry,
                 })
                 .collect(),
             pattern,
@@ -343,7 +377,7 @@ impl App {
                     .map(|p| PatternBrief {
                         id: p.id.clone(),
                         occurrences: p.occurrences,
-                        affected_runs: p.affected_runs,
+                        affected_runs: p.affected_run_count,
                         confidence: p.confidence,
                         class: p.classification.class,
                         top_template: p.templates.first().map(|t| t.template.clone()),
@@ -368,6 +402,37 @@ pub(crate) struct FoundPattern {
     pub timeout_ceiling_ms: Option<i64>,
     /// Events indexed by the catch-up of this call.
     pub indexed: u64,
+    /// Set when the id asked for was an alias in the recorded-type style.
+    pub resolved_from: Option<ResolvedAlias>,
+}
+
+/// How many (tool, program) rows of flagged non-failures a detection lists.
+const FLAGGED_CAP: usize = 10;
+
+/// The flagged calls that are not failures, summed and capped.
+fn not_failures(flagged: Vec<selfheal_store::query::FlaggedCount>) -> NotFailuresView {
+    let (rejected, cancelled, benign) = flagged.iter().fold((0, 0, 0), |(r, c, b), f| {
+        (r + f.rejected, c + f.cancelled, b + f.benign)
+    });
+    let omitted = flagged.len().saturating_sub(FLAGGED_CAP) as u64;
+    NotFailuresView {
+        rejected,
+        cancelled,
+        benign,
+        by_tool: flagged
+            .into_iter()
+            .take(FLAGGED_CAP)
+            .map(|f| FlaggedView {
+                tool: f.tool,
+                program: f.program,
+                rejected: f.rejected,
+                cancelled: f.cancelled,
+                benign: f.benign,
+                rejected_sample: f.samples[0].clone(),
+            })
+            .collect(),
+        by_tool_omitted: omitted,
+    }
 }
 
 /// Builds the run-health view from a run, its calls and its workflow's baseline.
@@ -380,16 +445,16 @@ fn run_health(
     now: i64,
 ) -> RunHealthView {
     let failed = calls.iter().filter(|c| c.failed).count() as u64;
-    let total = calls.len() as u64;
-    let mut by_pattern: BTreeMap<
-        String,
+    // Rejected and cancelled calls never ran: they are not tool calls that failed.
+    let total = calls.iter().filter(|c| c.outcome.ran()).count() as u64;
+    let (rejected, cancelled) = calls.iter().fold((0u64, 0u64), |(r, c), call| {
         (
-            u64,
-            u64,
-            Option<selfheal_core::classify::FailureClass>,
-            String,
-        ),
-    > = BTreeMap::new();
+            r + u64::from(call.outcome == Outcome::Rejected),
+            c + u64::from(call.outcome == Outcome::Cancelled),
+        )
+    });
+    let mut by_pattern: BTreeMap<String, (u64, [u64; 5], Option<FailureClass>, String)> =
+        BTreeMap::new();
     for c in calls.iter().filter(|c| c.failed) {
         let id = c
             .pattern
@@ -397,9 +462,9 @@ fn run_health(
             .unwrap_or_else(|| format!("Unknown:{}", c.tool));
         let slot = by_pattern
             .entry(id)
-            .or_insert((0, 0, c.class, c.tool.clone()));
+            .or_insert((0, [0; 5], c.class, c.tool.clone()));
         slot.0 += 1;
-        slot.1 += u64::from(c.recovered);
+        slot.1[c.retry.code() as usize] += 1;
     }
     let finished = matches!(run.status.as_str(), "completed" | "failed");
     let runs = if finished {
@@ -464,22 +529,35 @@ fn run_health(
         }
         _ => {}
     }
-    for (pattern, (n, recovered, class, tool)) in &by_pattern {
-        let class = class.unwrap_or(selfheal_core::classify::FailureClass::Unknown);
-        let severity = match (*n, *recovered == *n) {
+    for (pattern, (n, retry, class, tool)) in &by_pattern {
+        let class = class.unwrap_or(FailureClass::Unknown);
+        let recovery = selfheal_core::pattern::Recovery::from_counts(retry);
+        let severity = match (*n, recovery.recovered == *n) {
             (_, true) => Severity::Low,
             (1, _) => Severity::Medium,
             _ => Severity::High,
         };
-        let recovery = selfheal_core::pattern::Recovery {
-            recovered: *recovered,
-            of: *n,
-            share: selfheal_core::stats::ratio(*recovered, *n).unwrap_or(0.0),
-        };
         issues.push(Issue {
             severity,
-            description: format!("{n} failed call(s) of {tool} matching pattern {pattern} ({} recovered by a later retry).", recovered),
-            recommendation: selfheal_core::pattern::suggest_fix(class, tool, &recovery, None),
+            description: format!(
+                "{n} failed call(s) of {tool} matching pattern {pattern} ({} recovered by repeating the same call).",
+                recovery.recovered
+            ),
+            recommendation: selfheal_core::pattern::suggest_fix(
+                class,
+                &format!("`{tool}`"),
+                &recovery,
+                None,
+            ),
+        });
+    }
+    if rejected > 0 {
+        issues.push(Issue {
+            severity: Severity::Low,
+            description: format!(
+                "{rejected} call(s) were declined by a person or a permission policy (not counted as failures)."
+            ),
+            recommendation: "Declined calls show what people do not want the agent to do: review them, and adjust the agent's instructions or permissions.".into(),
         });
     }
     if let (Some(b), Some(o)) = (base_duration, run.duration_ms)
@@ -525,15 +603,15 @@ fn run_health(
         baseline_duration_ms: base_duration,
         tool_calls: total,
         failed_calls: failed,
+        rejected_calls: rejected,
+        cancelled_calls: cancelled,
         failures_by_pattern: by_pattern
             .into_iter()
-            .map(
-                |(pattern_id, (failures, recovered, _, _))| RunPatternCount {
-                    pattern_id,
-                    failures,
-                    recovered,
-                },
-            )
+            .map(|(pattern_id, (failures, retry, _, _))| RunPatternCount {
+                pattern_id,
+                failures,
+                recovered: retry[selfheal_core::retry::RetryState::Recovered.code() as usize],
+            })
             .collect(),
         components: score.components,
         unmeasured: score.unmeasured,

@@ -134,7 +134,7 @@ impl DetectArgs {
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatternArgs {
-    /// Pattern id as returned by detect_failure_patterns: `<error_type>:<tool_name>`, e.g. `timeout:fetch_url`.
+    /// Pattern id as returned by detect_failure_patterns: `<class>:<tool>` (`<class>:<tool>:<program>` for shell tools), e.g. `timeout:fetch_url`; ids in the recorded-type style (`tool_error:read_file`) resolve to the pattern their failures belong to now.
     pub pattern_id: String,
     /// Start of the window (default -30d): a relative span or an RFC 3339 instant.
     #[serde(default = "default_pattern_since")]

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod args;
+pub mod classify;
 pub mod config;
 pub mod config_edit;
 pub mod error;
@@ -31,6 +32,8 @@ pub struct App {
     config: Config,
     clock: Clock,
     store: Mutex<Option<Arc<Store>>>,
+    /// Whether lifecycle rows under ids of the recorded-type style were migrated this process.
+    pattern_ids_migrated: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -39,6 +42,7 @@ impl App {
             config,
             clock,
             store: Mutex::new(None),
+            pattern_ids_migrated: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -18,6 +18,7 @@ use selfheal_core::time::{Window, format_ms, parse_timestamp};
 use selfheal_core::verify::{
     BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
 };
+use selfheal_store::Store;
 use selfheal_store::lifecycle::{Change, EscalationRow, ImprovementRow, LifecycleDb, Outcome};
 
 use crate::App;
@@ -54,8 +55,54 @@ impl App {
 
     fn lifecycle(&self) -> Result<LifecycleDb, AppError> {
         // The analysis opened (and validated) the file first, so its errors are the specific ones.
-        self.store()?;
-        Ok(LifecycleDb::open(&self.config().db_path)?)
+        let store = self.store()?;
+        let mut db = LifecycleDb::open(&self.config().db_path)?;
+        if !self
+            .pattern_ids_migrated
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            store.refresh(&mut |_, _| {})?;
+            self.migrate_pattern_ids(&store, &mut db)?;
+            self.pattern_ids_migrated
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        Ok(db)
+    }
+
+    /// The tool of a pattern id: from the index (a shell pattern's id also names its
+    /// program), else the part after the first `:`.
+    fn pattern_tool(&self, id: &str) -> Result<String, AppError> {
+        let parts = self.store()?.read(|r| r.pattern_parts(id))?;
+        Ok(match parts {
+            Some((_, tool, _)) => tool,
+            None => selfheal_core::pattern::split_pattern_id(id)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Moves improvements and escalations recorded under an id of the recorded-type style
+    /// (`tool_error:read_file`) to the cause-keyed pattern that holds most of its failures,
+    /// with an audit row each; ids the index does not know at all are left alone.
+    fn migrate_pattern_ids(&self, store: &Store, db: &mut LifecycleDb) -> Result<(), AppError> {
+        let ids = db.referenced_pattern_ids()?;
+        let renames: Vec<(String, String)> = store.read(|r| {
+            let mut out = Vec::new();
+            for id in ids {
+                if r.pattern_key(&id)?.is_none()
+                    && let Some((target, _, _)) = r.resolve_alias(&id)?.into_iter().next()
+                {
+                    out.push((id, target));
+                }
+            }
+            Ok(out)
+        })?;
+        let at = format_ms(self.now_ms());
+        for (old, new) in renames {
+            let n = db.rename_pattern(&old, &new, &at)?;
+            tracing::info!(old, new, improvements = n, "pattern id migrated");
+        }
+        Ok(())
     }
 
     fn playbooks(&self) -> LoadedPlaybooks {
@@ -199,16 +246,21 @@ impl App {
                 "{reason}; escalated for a human to decide"
             )));
         };
-        let impact = expected_impact(strategy, pattern.recovery.share, pattern.occurrences);
+        let impact = expected_impact(
+            strategy,
+            pattern.recovery.share,
+            pattern.recovery.of - pattern.recovery.without_arguments,
+        );
         let evidence = Evidence {
             window: w.view(),
             occurrences: pattern.occurrences,
-            affected_runs: pattern.affected_runs,
+            affected_runs: pattern.affected_run_count,
             failure_rate: pattern.failure_rate,
             class,
             class_share: pattern.classification.share,
             recovered_by_retry: pattern.recovery.recovered,
             recovered_share: pattern.recovery.share,
+            retry_evidence: pattern.recovery.evidence.clone(),
             top_templates: pattern
                 .templates
                 .iter()
@@ -236,7 +288,7 @@ impl App {
                 .map_or("remediation", |a| a.kind())
                 .to_string(),
             description: description.clone(),
-            related_runs: Some(json!(pattern.affected_run_ids).to_string()),
+            related_runs: Some(json!(pattern.affected_runs).to_string()),
             created_at: at.clone(),
             pattern_id: Some(pattern.id.clone()),
             strategy_id: Some(strategy.id.clone()),
@@ -615,12 +667,10 @@ impl App {
         else {
             return Ok(None);
         };
-        let tool = row
-            .pattern_id
-            .as_deref()
-            .and_then(selfheal_core::pattern::split_pattern_id)
-            .map(|(_, t)| t.to_string())
-            .unwrap_or_default();
+        let tool = match row.pattern_id.as_deref() {
+            Some(id) => self.pattern_tool(id)?,
+            None => String::new(),
+        };
         let Some(key) = strategy.config_key_for(&tool) else {
             return Ok(None);
         };
@@ -697,9 +747,7 @@ impl App {
         }
         let store = self.store()?;
         store.refresh(progress)?;
-        let tool = selfheal_core::pattern::split_pattern_id(&pattern_id)
-            .map(|(_, t)| t.to_string())
-            .unwrap_or_default();
+        let tool = self.pattern_tool(&pattern_id)?;
         let (pb, pa, gb, ga) = store.read(|r| {
             let tool_key = r.tool_key(&tool)?;
             let pattern_key = r.pattern_key(&pattern_id)?;
@@ -1302,24 +1350,43 @@ fn simulate(
         "history of the last {TEST_WINDOW_DAYS} days: {calls} calls of {}, {failures} failed, {} of them {}",
         p.tool_name, p.occurrences, p.id
     )];
-    // Failures each kind of action would have prevented, by the evidence it rests on.
-    let transient = p.recovery.recovered;
+    // Failures each kind of action would have prevented, by the evidence it rests on: only
+    // failures that succeeded when the very same call was repeated count as transient, and
+    // only for classes a repeat can fix.
+    let transient = if class.is_transient() {
+        p.recovery.recovered
+    } else {
+        0
+    };
+    if p.recovery.evidence == "unavailable" {
+        assumptions.push(format!(
+            "the history records no arguments for the calls of {}, so there is no retry evidence: actions that rely on transient failures are credited with none",
+            p.tool_name
+        ));
+    }
     let by_cause = (p.occurrences as f64 * p.classification.share * p.classification.confidence)
         .round() as u64;
     let mut fixed = 0u64;
     for a in actions {
         let (n, why) = match a {
-            Action::RetryWithBackoff { non_retryable, .. } if non_retryable.contains(&class) => (
-                0,
-                format!("retry skips class {}, so it fixes none", class.as_str()),
-            ),
+            Action::RetryWithBackoff { non_retryable, .. }
+                if non_retryable.contains(&class) || !class.is_transient() =>
+            {
+                (
+                    0,
+                    format!(
+                        "repeating the same call cannot fix class {}, so retry fixes none",
+                        class.as_str()
+                    ),
+                )
+            }
             Action::RetryWithBackoff { .. }
             | Action::CircuitBreaker { .. }
             | Action::HealthCheckRestart { .. }
             | Action::Reroute { .. } => (
                 transient,
                 format!(
-                    "{transient} of {} failures were followed by a successful call of the same tool in the same run: they were transient, and {} would have absorbed them",
+                    "{transient} of {} failures succeeded when the same call (same tool, same arguments) was repeated in the same run: they were transient, and {} would have absorbed them",
                     p.occurrences,
                     a.kind()
                 ),
@@ -1333,14 +1400,16 @@ fn simulate(
                 (
                     n,
                     format!(
-                        "only timeouts that a later call completed ({n}) are counted: a longer limit helps calls that do finish"
+                        "only timeouts that a repeat of the same call completed ({n}) are counted: a longer limit helps calls that do finish"
                     ),
                 )
             }
             Action::ExistenceCheckFallback { .. }
             | Action::PermissionFix { .. }
             | Action::SkipOptionalDependency { .. }
-            | Action::ScaleDownPayload { .. } => (
+            | Action::ScaleDownPayload { .. }
+            | Action::InstallDependency { .. }
+            | Action::RefreshBeforeEdit => (
                 by_cause,
                 format!(
                     "{} prevents the cause: occurrences × share of class {} ({:.0}%) × its classification confidence ({:.2}) = {by_cause}",
@@ -1350,6 +1419,18 @@ fn simulate(
                     p.classification.confidence
                 ),
             ),
+            Action::FixBeforeRerun { .. } => {
+                // Only unchanged re-runs stop: the failures followed by the same call failing
+                // again are the evidence.
+                let n = p.recovery.retried_without_recovery;
+                (
+                    n,
+                    format!(
+                        "{} stops unchanged re-runs: {n} failures were followed by the same call failing again",
+                        a.kind()
+                    ),
+                )
+            }
         };
         assumptions.push(why);
         fixed = fixed.max(n);

@@ -59,6 +59,34 @@ fn data_line(d: &DataNotes) -> String {
     s.trim_end().to_string()
 }
 
+/// Retry evidence in a few words.
+fn retry_short(r: &selfheal_core::pattern::Recovery) -> String {
+    if r.evidence == "unavailable" {
+        "retry n/a".into()
+    } else {
+        format!("retried-ok {}/{}", r.recovered, r.of - r.without_arguments)
+    }
+}
+
+/// Retry evidence in a sentence.
+fn retry_long(r: &selfheal_core::pattern::Recovery) -> String {
+    if r.evidence == "unavailable" {
+        return "no retry evidence (the history records no arguments for these calls)".into();
+    }
+    let mut s = format!(
+        "recovered by repeating the same call {} of {}, retried without success {}, moved on {}, no later call {}",
+        r.recovered,
+        r.of - r.without_arguments,
+        r.retried_without_recovery,
+        r.moved_on,
+        r.no_later_call
+    );
+    if r.without_arguments > 0 {
+        let _ = write!(s, ", {} without recorded arguments", r.without_arguments);
+    }
+    s
+}
+
 pub fn detect(v: &DetectView) -> String {
     let mut out = format!(
         "{} — {} failed call(s), {} pattern(s) seen, {} reported (min_occurrences {}, confidence ≥ {})\n",
@@ -75,17 +103,16 @@ pub fn detect(v: &DetectView) -> String {
     for p in &v.patterns {
         let _ = writeln!(
             out,
-            "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  recovered {}/{}  trend {}",
+            "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  {}  trend {}",
             p.id,
             p.occurrences,
-            p.affected_runs,
+            p.affected_run_count,
             p.classification.class.as_str(),
             pct(p.classification.share),
             p.confidence,
             p.correlation_score,
             pct(p.failure_rate),
-            p.recovery.recovered,
-            p.recovery.of,
+            retry_short(&p.recovery),
             crate::lifecycle::snake(&p.trend.direction)
         );
         let _ = writeln!(out, "  seen {} → {}", p.first_seen, p.last_seen);
@@ -99,6 +126,25 @@ pub fn detect(v: &DetectView) -> String {
             v.patterns_omitted
         );
     }
+    let nf = &v.not_failures;
+    if nf.rejected + nf.cancelled + nf.benign > 0 {
+        let _ = writeln!(
+            out,
+            "\nNot counted as failures: {} declined by a person or policy, {} cancelled, {} non-zero exits that are answers",
+            nf.rejected, nf.cancelled, nf.benign
+        );
+        for f in nf.by_tool.iter().take(5) {
+            let name = match &f.program {
+                Some(p) => format!("{} ({p})", f.tool),
+                None => f.tool.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "  {name}: declined {}, cancelled {}, benign {}",
+                f.rejected, f.cancelled, f.benign
+            );
+        }
+    }
     let data = data_line(&v.data);
     if !data.is_empty() {
         let _ = writeln!(out, "\n{data}");
@@ -109,12 +155,15 @@ pub fn detect(v: &DetectView) -> String {
 pub fn pattern(v: &PatternView) -> String {
     let p = &v.pattern;
     let mut out = format!("{}\n", window_line(&v.window));
+    if let Some(r) = &v.resolved_from {
+        let _ = writeln!(out, "{}", r.note);
+    }
     let _ = writeln!(
         out,
         "{}: {} occurrence(s) in {} run(s), class {} (confidence {:.2}, signals {}), pattern confidence {:.2}",
         p.id,
         p.occurrences,
-        p.affected_runs,
+        p.affected_run_count,
         p.classification.class.as_str(),
         p.classification.confidence,
         p.classification
@@ -127,13 +176,12 @@ pub fn pattern(v: &PatternView) -> String {
     );
     let _ = writeln!(
         out,
-        "correlation {:.3} ({}, ±{:.3}); failure rate {}; recovered {} of {}; trend {} (recent {}, baseline {})",
+        "correlation {:.3} ({}, ±{:.3}); failure rate {}; {}; trend {} (recent {}, baseline {})",
         p.correlation.score,
         crate::lifecycle::snake(&p.correlation.method),
         p.correlation.error_bound,
         pct(p.failure_rate),
-        p.recovery.recovered,
-        p.recovery.of,
+        retry_long(&p.recovery),
         crate::lifecycle::snake(&p.trend.direction),
         opt(p.trend.recent_rate.map(pct)),
         opt(p.trend.baseline_rate.map(pct))
@@ -146,7 +194,7 @@ pub fn pattern(v: &PatternView) -> String {
     let _ = writeln!(
         out,
         "affected runs: {}{}",
-        p.affected_run_ids.join(", "),
+        p.affected_runs.join(", "),
         if p.affected_runs_omitted > 0 {
             format!(" (+{} more)", p.affected_runs_omitted)
         } else {
@@ -164,16 +212,12 @@ pub fn pattern(v: &PatternView) -> String {
             vec![
                 f.at.clone(),
                 f.run_id.clone(),
-                if f.recovered {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
+                crate::lifecycle::snake(&f.retry),
                 f.message.chars().take(100).collect(),
             ]
         })
         .collect();
-    out.push_str(&table(&["at", "run", "recovered", "message"], &rows));
+    out.push_str(&table(&["at", "run", "retry", "message"], &rows));
     if v.failures_omitted > 0 {
         let _ = writeln!(out, "… {} more failure(s)", v.failures_omitted);
     }
@@ -459,14 +503,20 @@ pub fn propose(v: &ProposeView) -> String {
     let e = &v.evidence;
     let _ = writeln!(
         out,
-        "evidence: {} occurrence(s) in {} run(s), failure rate {}, class {} ({}), recovered by retry {}/{}",
+        "evidence: {} occurrence(s) in {} run(s), failure rate {}, class {} ({}), {}",
         e.occurrences,
         e.affected_runs,
         pct(e.failure_rate),
         e.class.as_str(),
         pct(e.class_share),
-        e.recovered_by_retry,
-        e.occurrences
+        if e.retry_evidence == "unavailable" {
+            "no retry evidence (arguments not recorded)".to_string()
+        } else {
+            format!(
+                "recovered by repeating the same call {}/{}",
+                e.recovered_by_retry, e.occurrences
+            )
+        }
     );
     if !v.alternatives.is_empty() {
         let _ = writeln!(

@@ -14,6 +14,7 @@ use selfheal_core::classify::FailureClass;
 use selfheal_core::health::HealthComponent;
 use selfheal_core::metrics::{AgentMetrics, ToolReliability};
 use selfheal_core::pattern::Pattern;
+use selfheal_core::retry::RetryState;
 use selfheal_core::stalled::StalledRun;
 use selfheal_core::time::WindowView;
 use selfheal_core::trend::Trend;
@@ -42,7 +43,37 @@ pub struct DetectView {
     pub patterns_seen: u64,
     /// The filters applied.
     pub filters: DetectFilters,
+    /// Flagged calls in the window that are not tool failures (declined, cancelled, or a
+    /// non-zero exit that is an answer): reported beside the patterns, never counted in them.
+    pub not_failures: NotFailuresView,
     pub data: DataNotes,
+}
+
+/// Flagged calls that are not failures, in a window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NotFailuresView {
+    /// Calls a person or a permission policy declined.
+    pub rejected: u64,
+    /// Calls interrupted, or never run because a parallel sibling failed.
+    pub cancelled: u64,
+    /// Non-zero exits that are answers (grep found nothing, diff found differences…).
+    pub benign: u64,
+    /// Per tool (and program), most first: which calls people refuse.
+    pub by_tool: Vec<FlaggedView>,
+    /// Tools not listed.
+    pub by_tool_omitted: u64,
+}
+
+/// Flagged calls of one tool (and program) that are not failures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FlaggedView {
+    pub tool: String,
+    pub program: Option<String>,
+    pub rejected: u64,
+    pub cancelled: u64,
+    pub benign: u64,
+    /// The most recent declined call's recorded message (salient line; data, not instructions).
+    pub rejected_sample: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -59,16 +90,21 @@ pub struct FailureSampleView {
     pub run_id: String,
     pub at: String,
     pub template_id: u32,
-    /// The recorded message (first 300 characters).
+    /// The recorded message (first 1000 characters).
     pub message: String,
     pub class: FailureClass,
-    /// Whether a later call of the same tool in the same run succeeded.
-    pub recovered: bool,
+    /// The program a shell tool ran.
+    pub program: Option<String>,
+    /// Retry evidence: `recovered` when the same call later succeeded in the run.
+    pub retry: RetryState,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PatternView {
     pub window: WindowView,
+    /// Set when the id asked for is an id in the recorded-type style
+    /// (`<recorded error_type>:<tool>`) that now resolves to this pattern.
+    pub resolved_from: Option<ResolvedAlias>,
     pub pattern: Pattern,
     /// The most recent failures, newest first.
     pub recent_failures: Vec<FailureSampleView>,
@@ -93,11 +129,29 @@ pub struct Issue {
     pub recommendation: String,
 }
 
+/// How an id in the recorded-type style resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResolvedAlias {
+    /// The id asked for.
+    pub requested_id: String,
+    /// The patterns its failures belong to now (id, failures ever indexed), largest first; the
+    /// first one is answered.
+    pub patterns: Vec<AliasTarget>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AliasTarget {
+    pub id: String,
+    pub failures: u64,
+}
+
 /// Failures of one pattern within a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunPatternCount {
     pub pattern_id: String,
     pub failures: u64,
+    /// Failures recovered by repeating the same call.
     pub recovered: u64,
 }
 
@@ -114,8 +168,13 @@ pub struct RunHealthView {
     pub duration_ms: Option<i64>,
     /// Median duration of the same workflow's finished runs in the 30 days before this run.
     pub baseline_duration_ms: Option<u64>,
+    /// Calls that ran (declined and cancelled calls are counted apart).
     pub tool_calls: u64,
     pub failed_calls: u64,
+    /// Calls declined by a person or a permission policy.
+    pub rejected_calls: u64,
+    /// Calls interrupted or never run because a sibling failed.
+    pub cancelled_calls: u64,
     pub failures_by_pattern: Vec<RunPatternCount>,
     pub components: Vec<HealthComponent>,
     pub unmeasured: Vec<String>,
@@ -217,8 +276,12 @@ pub struct Evidence {
     pub failure_rate: f64,
     pub class: FailureClass,
     pub class_share: f64,
+    /// Failures recovered by repeating the same call (same tool, same arguments).
     pub recovered_by_retry: u64,
-    pub recovered_share: f64,
+    /// Their share of the failures with recorded arguments; `null` without retry evidence.
+    pub recovered_share: Option<f64>,
+    /// `available`, `partial` or `unavailable` (no recorded arguments).
+    pub retry_evidence: String,
     pub top_templates: Vec<String>,
     pub pattern_confidence: f64,
 }

@@ -55,7 +55,7 @@ impl App {
                         "Pattern `{}`: {} failures in {} runs over the last 7 days (class {}, confidence {:.2}). {}",
                         p.id,
                         p.occurrences,
-                        p.affected_runs,
+                        p.affected_run_count,
                         p.classification.class.as_str(),
                         p.confidence,
                         p.suggested_fix

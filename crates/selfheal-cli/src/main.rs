@@ -7,6 +7,7 @@
 
 #![allow(clippy::print_stdout)] // printing is this binary's job
 
+mod classify;
 mod demo;
 mod templates;
 mod watch;
@@ -114,6 +115,15 @@ enum Command {
         /// Minutes without an event before a run counts as stalled
         #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
         threshold_minutes: i64,
+    },
+    /// Classify flagged calls given as JSON lines (a file or stdin), exactly as the analysis does
+    ///
+    /// Each input line: {"tool", "message", "error_type"?, "duration_ms"?, "input"?,
+    /// "exit_code"?, "interrupted"?, "status"?}. Each output line: {"outcome", "class",
+    /// "confidence", "signals", "program", "template", "template_id", "salient", "exit_code"}.
+    Classify {
+        /// Input file of JSON lines; stdin when absent
+        file: Option<PathBuf>,
     },
     /// Template every line of a file (or stdin), as the analysis does
     Templates {
@@ -346,6 +356,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &app(cli.db, cli.inbox)?.detect_stalled_runs(&args, p)?,
                 render::stalled,
             )
+        }
+        Command::Classify { file } => {
+            let mut out = std::io::stdout().lock();
+            let bad = match file {
+                Some(path) => {
+                    let f = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    classify::run(BufReader::new(f), &mut out)?
+                }
+                None => classify::run(std::io::stdin().lock(), &mut out)?,
+            };
+            if bad > 0 {
+                anyhow::bail!(
+                    "{bad} input line(s) could not be read; see their error objects in the output"
+                );
+            }
+            Ok(())
         }
         Command::Templates { file } => {
             let mut out = std::io::stdout().lock();

@@ -1,21 +1,57 @@
-//! Classification of failed tool calls into twelve failure classes.
+//! What a flagged tool call was: its **outcome**, and for failures its **cause class**.
 //!
-//! Three kinds of signal vote for a class, each with a weight in (0, 1):
-//! - the recorded `error_type` (strongest: 0.9; the generic `tool_error` only 0.5, because it
-//!   often hides a specific cause that the message reveals);
-//! - phrases in the message (errno names, HTTP statuses, exit codes, panics, …), 0.5–0.85
-//!   depending on how specific the phrase is;
-//! - a duration anomaly: a failure lasting as long as the tool's observed timeout ceiling
-//!   (0.6), or sitting just above a common round timeout (0.4).
+//! [`analyze`] is the one classification the whole product uses (the index, `self-heal
+//! classify`, the tests). It takes what the record says about one flagged call
+//! ([`CallFacts`]) and returns an [`Analysis`]:
 //!
-//! Votes for the same class combine as a noisy-OR, `1 − Π(1 − wᵢ)`. The winning class is the
-//! highest score; `confidence = best − ½·runner_up`, so agreeing signals raise it and
-//! conflicting ones lower it. With no signal at all the class is `Unknown`, confidence 0.
+//! 1. **Unwrap and reduce.** The harness framing is removed and its exit code kept; the
+//!    salient line of a long output is picked (see [`crate::salient`]).
+//! 2. **Outcome.** Not every flagged call is a tool failure:
+//!    - `rejected` — a person or a permission policy declined the call ("The user doesn't
+//!      want to proceed with this tool use…", "exec command rejected by user", "Permission
+//!      for this tool use was denied", Gemini's "User denied execution");
+//!    - `cancelled` — interrupted, or never ran because a parallel sibling failed
+//!      ("Cancelled: parallel tool call … errored", Gemini's "User cancelled the
+//!      operation"; the source's interrupt flag or status; exit code 130);
+//!    - `benign` — a non-zero exit that is an answer: exit 1 of `grep`/`rg`/`ag` (nothing
+//!      found), `diff`/`cmp` (differences), `test`/`[` (false), `which`/`command -v`/`pgrep`
+//!      (not there), with no error text in the output;
+//!    - `failure` — everything else.
+//! 3. **Cause class** (failures): signals vote for a class, each with a weight in (0, 1):
+//!    - the recorded `error_type` (0.9; the generic `tool_error` only 0.5, because it often
+//!      hides a specific cause that the message reveals);
+//!    - phrases in the salient line (errno names, HTTP statuses, harness phrases such as
+//!      "File has not been read yet", 0.5–0.9 by specificity). Phrases are matched in one
+//!      leftmost-longest pass, so "command not found" counts once, as a missing program, and
+//!      not also as "not found". When the salient line says nothing known, the whole output
+//!      (head and tail) is read with weights × 0.8;
+//!    - for shell tools, the exit code (127 missing program, 126 not executable, 124
+//!      `timeout`, 137 killed) and, as a base vote for any non-zero exit, `command_failed`
+//!      (0.5): a program the agent ran exited non-zero for its own reasons; a traceback or a
+//!      test runner's failure summary anywhere in the output votes for it too (0.8). Compile
+//!      and syntax errors mean
+//!      `command_failed` for shell tools and `invalid_input` (the call's own arguments)
+//!      for other tools;
+//!    - a duration anomaly, only when the duration was **recorded** by the tool (never one
+//!      derived from timestamps, which can include a person's approval wait): a failure
+//!      lasting as long as the tool's observed timeout ceiling (0.6), or just above a common
+//!      round timeout (0.4).
+//!
+//!    Votes for the same class combine as a noisy-OR, `1 − Π(1 − wᵢ)`. The winning class is
+//!    the highest score (ties: the more specific class); `confidence = best − ½·runner_up`.
+//!    With no signal at all the class is `Unknown`, confidence 0.
+//! 4. **Program.** For shell tools, the program the command ran (see [`crate::shell`]).
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The failure classes of DESIGN §4.
+use crate::salient::{salient_line, unwrap};
+use crate::shell::{is_shell_tool, program_calls, program_of};
+
+/// The failure classes of DESIGN §4, most specific first (ties go to the earlier one).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -40,6 +76,10 @@ pub enum FailureClass {
     DependencyFailure,
     #[serde(rename = "invalid_input")]
     InvalidInput,
+    #[serde(rename = "stale_state")]
+    StaleState,
+    #[serde(rename = "command_failed")]
+    CommandFailed,
     #[serde(rename = "tool_error")]
     ToolError,
     #[serde(rename = "Unknown")]
@@ -47,7 +87,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 12] = [
+    pub const ALL: [FailureClass; 14] = [
         FailureClass::Timeout,
         FailureClass::ConnectionRefused,
         FailureClass::NetworkError,
@@ -58,6 +98,8 @@ impl FailureClass {
         FailureClass::RateLimited,
         FailureClass::DependencyFailure,
         FailureClass::InvalidInput,
+        FailureClass::StaleState,
+        FailureClass::CommandFailed,
         FailureClass::ToolError,
         FailureClass::Unknown,
     ];
@@ -74,6 +116,8 @@ impl FailureClass {
             FailureClass::RateLimited => "rate_limited",
             FailureClass::DependencyFailure => "dependency_failure",
             FailureClass::InvalidInput => "invalid_input",
+            FailureClass::StaleState => "stale_state",
+            FailureClass::CommandFailed => "command_failed",
             FailureClass::ToolError => "tool_error",
             FailureClass::Unknown => "Unknown",
         }
@@ -93,9 +137,78 @@ impl FailureClass {
     pub fn parse(name: &str) -> Option<FailureClass> {
         Self::ALL.iter().copied().find(|c| c.as_str() == name)
     }
+
+    /// Whether repeating the very same call can succeed: false for causes in the call itself
+    /// or in the state of the world (a missing file stays missing), so retry is never the
+    /// advice for them.
+    pub fn is_transient(self) -> bool {
+        !matches!(
+            self,
+            FailureClass::NotFound
+                | FailureClass::PermissionDenied
+                | FailureClass::InvalidInput
+                | FailureClass::StaleState
+                | FailureClass::DependencyFailure
+                | FailureClass::CommandFailed
+        )
+    }
 }
 
-/// One piece of evidence that voted for a class.
+/// What became of a flagged call (DESIGN §4). Only failures count in patterns, reliability,
+/// health, simulation and verification.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The call succeeded (not flagged).
+    Success,
+    Failure,
+    /// A person or a permission policy declined the call.
+    Rejected,
+    /// Interrupted, or never ran because a parallel sibling failed.
+    Cancelled,
+    /// A non-zero exit that is an answer (grep found nothing, diff found differences…).
+    Benign,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Success,
+        Outcome::Failure,
+        Outcome::Rejected,
+        Outcome::Cancelled,
+        Outcome::Benign,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Rejected => "rejected",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Benign => "benign",
+        }
+    }
+
+    /// Stable small integer, used by the index.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: i64) -> Option<Outcome> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// Whether the call ran (rejected and cancelled calls did not).
+    pub fn ran(self) -> bool {
+        matches!(self, Outcome::Success | Outcome::Failure | Outcome::Benign)
+    }
+}
+
+/// One piece of evidence behind an outcome or a class.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -109,24 +222,35 @@ pub enum Signal {
     DurationAtCeiling,
     /// Duration just above a common round timeout (10 s, 30 s, 60 s, …).
     DurationRoundTimeout,
+    /// The exit code of a shell command.
+    ExitCode,
+    /// The source's own status or interrupt flag.
+    SourceStatus,
+    /// The program a shell command ran.
+    Program,
 }
 
 impl Signal {
+    const ALL: [Signal; 7] = [
+        Signal::RecordedType,
+        Signal::MessageText,
+        Signal::DurationAtCeiling,
+        Signal::DurationRoundTimeout,
+        Signal::ExitCode,
+        Signal::SourceStatus,
+        Signal::Program,
+    ];
+
     pub fn bit(self) -> u8 {
         1 << (self as u8)
     }
 
     /// Decodes a bit set written by [`Classification::signal_bits`].
     pub fn from_bits(bits: u8) -> Vec<Signal> {
-        [
-            Signal::RecordedType,
-            Signal::MessageText,
-            Signal::DurationAtCeiling,
-            Signal::DurationRoundTimeout,
-        ]
-        .into_iter()
-        .filter(|s| bits & s.bit() != 0)
-        .collect()
+        Self::ALL
+            .into_iter()
+            .filter(|s| bits & s.bit() != 0)
+            .collect()
     }
 }
 
@@ -142,57 +266,74 @@ impl Classification {
     pub fn signal_bits(&self) -> u8 {
         self.signals.iter().fold(0, |acc, s| acc | s.bit())
     }
+
+    fn none() -> Self {
+        Classification {
+            class: FailureClass::Unknown,
+            confidence: 0.0,
+            signals: Vec::new(),
+        }
+    }
 }
 
-/// What is known about a failed call.
+/// What the record says about one flagged call.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct FailureFacts<'a> {
+pub struct CallFacts<'a> {
+    pub tool: &'a str,
     pub error_type: Option<&'a str>,
+    /// The result or error text as recorded.
     pub message: Option<&'a str>,
     pub duration_ms: Option<i64>,
+    /// Whether the duration was measured by the tool (not derived from timestamps).
+    pub duration_recorded: bool,
     /// The longest duration of this tool's earlier failures that had an explicit timeout
     /// signal; `None` until one has been seen.
     pub timeout_ceiling_ms: Option<i64>,
+    /// The exit code the source recorded beside the text, if any.
+    pub exit_code: Option<i64>,
+    /// The source marked the call as interrupted.
+    pub interrupted: bool,
+    /// The source's own status word (e.g. Gemini's `error` / `cancelled`).
+    pub status: Option<&'a str>,
+    /// The command line of a shell call.
+    pub command: Option<&'a str>,
 }
 
-/// Maps a recorded `error_type` to a class and the weight of that signal.
-fn recorded_vote(error_type: &str) -> Option<(FailureClass, f64)> {
-    let t = error_type.to_ascii_lowercase();
-    let has = |needle: &str| t.contains(needle);
-    let class = if has("timeout") || has("timed_out") || has("deadline") {
-        FailureClass::Timeout
-    } else if has("refused") {
-        FailureClass::ConnectionRefused
-    } else if has("crash") || has("panic") {
-        FailureClass::ServerCrashed
-    } else if has("oom") || has("memory") {
-        FailureClass::Oom
-    } else if has("permission") || has("forbidden") || has("unauthori") || has("access") {
-        FailureClass::PermissionDenied
-    } else if has("not_found") || has("notfound") || has("missing") {
-        FailureClass::NotFound
-    } else if has("rate") || has("throttl") || has("quota") {
-        FailureClass::RateLimited
-    } else if has("depend") || has("unavailable") || has("upstream") {
-        FailureClass::DependencyFailure
-    } else if has("invalid") || has("validation") || has("bad_request") || has("parse") {
-        FailureClass::InvalidInput
-    } else if has("transport") || has("network") || has("connection") || has("dns") || has("socket")
-    {
-        FailureClass::NetworkError
-    } else if has("tool") || has("error") || has("fail") {
-        return Some((FailureClass::ToolError, 0.5));
-    } else {
-        return None;
-    };
-    Some((class, 0.9))
+/// Everything [`analyze`] found out about a flagged call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Analysis {
+    pub outcome: Outcome,
+    /// Meaningful for failures; `Unknown` with confidence 0 for other outcomes.
+    pub classification: Classification,
+    /// Signals behind the outcome when it is not `failure`.
+    pub outcome_signals: Vec<Signal>,
+    /// The program a shell command ran.
+    pub program: Option<String>,
+    /// The salient line of the output (what templates and contexts are made of).
+    pub salient: String,
+    /// The exit code: recorded, or read from the harness framing.
+    pub exit_code: Option<i64>,
 }
 
-/// Phrase rules: (class, weight, phrases). Phrases are lower case; a phrase made only of
-/// letters/digits must match on word boundaries (so `429` does not fire inside `14290`).
-const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
+/// What a phrase votes for.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Class(FailureClass),
+    /// A fault in code the call ran or sent: `command_failed` for shell tools,
+    /// `invalid_input` otherwise.
+    CodeError,
+    /// A program refusing: `command_failed` for shell tools, `tool_error` otherwise.
+    Refusal,
+}
+
+use FailureClass as C;
+use Target::{Class, CodeError, Refusal};
+
+/// (target, weight, phrases), lower case. Phrases made only of letters and digits must sit on
+/// word boundaries (so `429` does not fire inside `14290`).
+const TEXT_RULES: &[(Target, f64, &[&str])] = &[
     (
-        FailureClass::Timeout,
+        Class(C::Timeout),
         0.85,
         &[
             "timed out",
@@ -201,15 +342,17 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "etimedout",
             "deadline exceeded",
             "took too long",
+            "timeouterror",
+            "timeoutexpired",
         ],
     ),
     (
-        FailureClass::Timeout,
+        Class(C::Timeout),
         0.6,
-        &["504", "408", "gateway time-out"],
+        &["504", "408", "gateway time-out", "gateway timeout"],
     ),
     (
-        FailureClass::ConnectionRefused,
+        Class(C::ConnectionRefused),
         0.85,
         &[
             "connection refused",
@@ -218,11 +361,14 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "actively refused",
             "could not connect",
             "failed to connect",
+            "unable to connect",
             "connect error",
+            "cannot connect to the docker daemon",
+            "is the docker daemon running",
         ],
     ),
     (
-        FailureClass::NetworkError,
+        Class(C::NetworkError),
         0.8,
         &[
             "enotfound",
@@ -239,15 +385,21 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "dns",
             "tls handshake",
             "ssl",
+            "certificate verify failed",
             "transport error",
             "connection closed",
             "connection aborted",
             "socket hang up",
             "temporary failure in name resolution",
+            "could not resolve host",
+            "could not resolve hostname",
+            "failed to resolve host",
+            "network error",
+            "proxy error",
         ],
     ),
     (
-        FailureClass::ServerCrashed,
+        Class(C::ServerCrashed),
         0.85,
         &[
             "panicked at",
@@ -258,18 +410,18 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "server exited",
             "process exited unexpectedly",
             "exited unexpectedly",
-            "fatal error",
             "sigabrt",
-            "aborted",
+            "aborted (core dumped)",
+            "fatal runtime error",
         ],
     ),
     (
-        FailureClass::ServerCrashed,
+        Class(C::ServerCrashed),
         0.6,
         &["502", "bad gateway", "eof", "unexpected end of stream"],
     ),
     (
-        FailureClass::Oom,
+        Class(C::Oom),
         0.85,
         &[
             "out of memory",
@@ -284,9 +436,9 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "memory limit",
         ],
     ),
-    (FailureClass::Oom, 0.55, &["sigkill", "killed", "137"]),
+    (Class(C::Oom), 0.55, &["sigkill", "killed", "137"]),
     (
-        FailureClass::PermissionDenied,
+        Class(C::PermissionDenied),
         0.85,
         &[
             "permission denied",
@@ -296,15 +448,27 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "access denied",
             "access is denied",
             "operation not permitted",
+            "not permitted",
             "forbidden",
             "unauthorized",
             "not authorized",
             "insufficient permissions",
+            "a terminal is required to read the password",
+            "a password is required",
+            "authentication failed",
+            "authentication required",
+            "could not read username",
+            "could not read password",
+            "host key verification failed",
+            "read-only file system",
+            "must be run as root",
+            "requires root",
+            "not logged in",
         ],
     ),
-    (FailureClass::PermissionDenied, 0.6, &["403", "401"]),
+    (Class(C::PermissionDenied), 0.6, &["403", "401"]),
     (
-        FailureClass::NotFound,
+        Class(C::NotFound),
         0.85,
         &[
             "no such file",
@@ -316,104 +480,641 @@ const TEXT_RULES: &[(FailureClass, f64, &[&str])] = &[
             "no such",
             "cannot find",
             "could not find",
+            "couldn't find",
+            "unable to find",
             "unknown file",
+            "can't read",
+            "cannot access",
+            "cannot open",
+            "can't open",
+            "did not match any file",
+            "filenotfounderror",
         ],
     ),
-    (FailureClass::NotFound, 0.6, &["404", "e404"]),
+    (Class(C::NotFound), 0.6, &["404", "e404"]),
     (
-        FailureClass::RateLimited,
+        Class(C::RateLimited),
         0.85,
         &[
             "too many requests",
             "rate limit",
             "rate-limit",
             "ratelimit",
+            "rate_limit",
             "throttl",
             "quota exceeded",
             "retry after",
             "retry-after",
             "slow down",
+            "usage limit",
+            "resource_exhausted",
+            "resource exhausted",
         ],
     ),
-    (FailureClass::RateLimited, 0.7, &["429"]),
+    (Class(C::RateLimited), 0.7, &["429"]),
     (
-        FailureClass::DependencyFailure,
+        Class(C::DependencyFailure),
+        0.9,
+        &[
+            "command not found",
+            "modulenotfounderror",
+            "no module named",
+            "cannot find module",
+            "importerror",
+            "is not recognized as an internal or external command",
+            "executable file not found",
+            "no such command",
+            "unable to locate package",
+            "could not find a version that satisfies",
+            "no matching distribution",
+            "not installed",
+            "is not installed",
+        ],
+    ),
+    (
+        Class(C::DependencyFailure),
         0.75,
         &[
             "service unavailable",
             "dependency",
             "upstream",
-            "modulenotfounderror",
-            "cannot find module",
-            "no module named",
-            "unresolved import",
-            "could not resolve",
-            "failed to resolve",
             "package not found",
-            "npm err",
+            "npm err! 404",
             "pip install",
         ],
     ),
-    (FailureClass::DependencyFailure, 0.55, &["503"]),
+    (Class(C::DependencyFailure), 0.55, &["503"]),
     (
-        FailureClass::InvalidInput,
-        0.75,
+        Class(C::InvalidInput),
+        0.8,
         &[
             "invalid argument",
             "einval",
             "invalid input",
             "invalid parameter",
             "invalid value",
+            "invalid option",
+            "invalid request",
             "bad request",
             "missing required",
+            "required property",
             "validation",
-            "syntax error",
-            "parse error",
-            "unexpected token",
-            "malformed",
-            "mismatched types",
-            "expected",
-            "must be",
+            "validationerror",
+            "inputvalidationerror",
+            "unexpected parameter",
             "unknown option",
-            "unrecognized",
+            "unrecognized option",
+            "unrecognized argument",
+            "unrecognized arguments",
+            "unknown flag",
+            "unknown argument",
+            "unknown shorthand flag",
+            "exceeds maximum allowed",
+            "is not a valid",
+            "malformed",
+            "must be",
+            "usage:",
         ],
     ),
-    (FailureClass::InvalidInput, 0.55, &["400", "422"]),
+    (Class(C::InvalidInput), 0.55, &["400", "422"]),
+    (
+        CodeError,
+        0.75,
+        &[
+            "syntax error",
+            "syntaxerror",
+            "parse error",
+            "unexpected token",
+            "mismatched types",
+            "unresolved import",
+            "typeerror",
+            "nameerror",
+            "attributeerror",
+            "indentationerror",
+            "keyerror",
+            "valueerror",
+            "error[e",
+            "compilation failed",
+            "could not compile",
+            "compile error",
+            "build failed",
+            "cannot borrow",
+            "undefined reference",
+            "undeclared",
+        ],
+    ),
+    (CodeError, 0.5, &["expected"]),
+    (
+        Class(C::StaleState),
+        0.9,
+        &[
+            "old_string was not found",
+            "text in old_string was not found",
+            "has not been read yet",
+            "read it first before",
+            "modified since read",
+            "has been modified since",
+            "modified since it was read",
+            "string to replace not found",
+            "old_string not found",
+            "failed to find expected lines",
+            "apply_patch verification failed",
+            "patch does not apply",
+            "patch failed",
+            "hunk failed",
+            "context not found",
+            "no changes were necessary",
+            "unexpectedly modified",
+            "has changed since",
+            "could not find the exact text",
+            "does not match the file",
+            "found multiple matches",
+            "matches of the string to replace",
+        ],
+    ),
+    (
+        // A script saved with Windows line endings: the shell reads `\r` as part of words.
+        Class(C::CommandFailed),
+        0.95,
+        &[
+            "$'\\r': command not found",
+            "\\r': no such file or directory",
+            "\\r\u{2019}: no such file or directory",
+        ],
+    ),
+    (
+        Class(C::CommandFailed),
+        0.75,
+        &[
+            "warnings treated as errors",
+            "warning, treated as error",
+            "warnings being treated as errors",
+            "failed (failures=",
+            "failed (errors=",
+            "short test summary info",
+            "assertionerror",
+            "assertion failed",
+            "tests failed",
+            "test failed",
+            "failed tests",
+            "test suite failed",
+            "make: ***",
+            "npm err!",
+            "traceback (most recent call last)",
+            "calledprocesserror",
+            "returned non-zero exit status",
+            "non-zero exit",
+            "nothing to commit",
+            "not a git repository",
+            "merge conflict",
+            "would be overwritten",
+            "uncommitted changes",
+            "your local changes",
+        ],
+    ),
+    (
+        Refusal,
+        0.6,
+        &["already exists", "[rejected]", "refusing to", "fatal:"],
+    ),
+    (Refusal, 0.45, &["failed", "failure", "error:"]),
+    (
+        Class(C::ToolError),
+        0.5,
+        &[
+            "tool error",
+            "internal error",
+            "internal server error",
+            "unexpected error",
+            "something went wrong",
+            "mcp error",
+            "500",
+        ],
+    ),
 ];
+
+/// The compiled phrase matcher: leftmost-longest over every phrase of [`TEXT_RULES`].
+struct Phrases {
+    matcher: AhoCorasick,
+    /// Per pattern index: (target, weight, needs word boundaries).
+    rules: Vec<(Target, f64, bool)>,
+}
+
+fn phrases() -> Option<&'static Phrases> {
+    static PHRASES: OnceLock<Option<Phrases>> = OnceLock::new();
+    PHRASES
+        .get_or_init(|| {
+            let mut words = Vec::new();
+            let mut rules = Vec::new();
+            for (target, weight, list) in TEXT_RULES {
+                for p in *list {
+                    words.push(*p);
+                    rules.push((
+                        *target,
+                        *weight,
+                        p.bytes().all(|b| b.is_ascii_alphanumeric()),
+                    ));
+                }
+            }
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&words)
+                .ok()
+                .map(|matcher| Phrases { matcher, rules })
+        })
+        .as_ref()
+}
+
+/// The phrase votes in `lower` (already lower case), each (target, weight) at most once.
+fn phrase_votes(lower: &str) -> Vec<(Target, f64)> {
+    let Some(p) = phrases() else {
+        return Vec::new();
+    };
+    let bytes = lower.as_bytes();
+    let mut seen: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    for m in p.matcher.find_iter(lower) {
+        let idx = m.pattern().as_usize();
+        let Some(&(target, weight, boundary)) = p.rules.get(idx) else {
+            continue;
+        };
+        if boundary {
+            // `timeout-2.3.1`, `http_404`, `v1.404` are names, not the word.
+            let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/');
+            let before_ok = m.start() == 0 || !word(bytes[m.start() - 1]);
+            let after_ok = m.end() == bytes.len()
+                || !word(bytes[m.end()])
+                || (bytes[m.end()] == b'.'
+                    && bytes
+                        .get(m.end() + 1)
+                        .is_none_or(|b| !b.is_ascii_alphanumeric()));
+            if !(before_ok && after_ok) {
+                continue;
+            }
+        }
+        if !seen.contains(&idx) {
+            seen.push(idx);
+            out.push((target, weight));
+        }
+    }
+    out
+}
+
+/// The weight of the most specific phrase the classifier knows in a lower-cased line (for
+/// salient lines; generic words such as `fatal:` or `failed` do not count), 0 without one.
+fn phrase_weight(lower: &str) -> f64 {
+    phrase_votes(lower)
+        .iter()
+        .filter(|(t, w)| !matches!(t, Refusal) && *w >= 0.7)
+        .map(|(_, w)| *w)
+        .fold(0.0, f64::max)
+}
 
 /// Common round timeouts in ms; a failure lasting 0–2% longer is suspicious.
 const ROUND_TIMEOUTS_MS: [i64; 8] = [
     5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
 ];
 
-/// Classifies one failed call.
-pub fn classify(facts: &FailureFacts<'_>) -> Classification {
-    let mut votes: Vec<(FailureClass, f64, Signal)> = Vec::with_capacity(4);
+/// Bytes of a long output read from each end when the salient line says nothing known.
+const FALLBACK_BYTES: usize = 4_096;
+
+/// Phrases that mean a person or policy declined the call.
+const REJECTION_PHRASES: &[&str] = &[
+    "user denied execution",
+    "the user doesn't want to proceed with this tool use",
+    "tool use was rejected",
+    "permission for this tool use was denied",
+    "rejected by user",
+    "rejected by the user",
+    "user rejected",
+    "user denied",
+    "denied by user",
+    "user declined",
+    "declined by user",
+    "user did not allow",
+    "denied by policy",
+];
+
+/// Phrases that mean the call was interrupted or never ran.
+const CANCEL_PHRASES: &[&str] = &[
+    "user cancelled the operation",
+    "user canceled the operation",
+    "cancelled: parallel tool call",
+    "canceled: parallel tool call",
+    "request interrupted by user",
+    "interrupted by user",
+    "tool execution was cancelled",
+    "tool call was cancelled",
+    "operation was aborted",
+    "aborted by user",
+];
+
+/// Programs whose exit status 1 is an answer, not a failure.
+const BENIGN_PROGRAMS: &[&str] = &[
+    "grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "diff", "cmp", "test", "[", "[[",
+    "which", "command", "pgrep", "pidof",
+];
+
+/// Classifies one flagged call (see the module docs).
+pub fn analyze(facts: &CallFacts<'_>) -> Analysis {
+    let raw = facts.message.unwrap_or("");
+    let unwrapped = unwrap(raw);
+    let exit_code = facts.exit_code.or(unwrapped.exit_code);
+    let salient = salient_line(&unwrapped.body, &phrase_weight);
+    let shell = is_shell_tool(facts.tool);
+    let program = if shell {
+        facts.command.and_then(|c| program_of(c, &unwrapped.body))
+    } else {
+        None
+    };
+    let (outcome, outcome_signals) = decide_outcome(facts, raw, &unwrapped.body, exit_code);
+    // A call that never ran (declined, cancelled) is about what it would have run first.
+    let program = match (outcome, facts.command) {
+        (Outcome::Rejected | Outcome::Cancelled, Some(c)) if shell => {
+            program_calls(c).into_iter().next().map(|p| p.name)
+        }
+        _ => program,
+    };
+    let classification = if outcome == Outcome::Failure {
+        classify_failure(facts, &salient, &unwrapped.body, exit_code, shell)
+    } else {
+        Classification::none()
+    };
+    Analysis {
+        outcome,
+        classification,
+        outcome_signals,
+        program,
+        salient,
+        exit_code,
+    }
+}
+
+fn decide_outcome(
+    facts: &CallFacts<'_>,
+    raw: &str,
+    body: &str,
+    exit_code: Option<i64>,
+) -> (Outcome, Vec<Signal>) {
+    let head: String = raw
+        .chars()
+        .take(600)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if REJECTION_PHRASES.iter().any(|p| head.contains(p)) {
+        return (Outcome::Rejected, vec![Signal::MessageText]);
+    }
+    if CANCEL_PHRASES.iter().any(|p| head.contains(p)) {
+        return (Outcome::Cancelled, vec![Signal::MessageText]);
+    }
+    if facts.interrupted {
+        return (Outcome::Cancelled, vec![Signal::SourceStatus]);
+    }
+    // Claude Code answers a subagent's warm-up call with this word; the call never ran.
+    if raw.trim() == "Warmup" {
+        return (Outcome::Cancelled, vec![Signal::MessageText]);
+    }
+    if is_person_reply(facts.tool, raw) {
+        return (Outcome::Rejected, vec![Signal::MessageText]);
+    }
+    if let Some(status) = facts.status {
+        let s = status.trim().to_ascii_lowercase();
+        if matches!(
+            s.as_str(),
+            "cancelled" | "canceled" | "aborted" | "interrupted"
+        ) {
+            return (Outcome::Cancelled, vec![Signal::SourceStatus]);
+        }
+        if matches!(s.as_str(), "rejected" | "denied" | "declined") {
+            return (Outcome::Rejected, vec![Signal::SourceStatus]);
+        }
+    }
+    if is_shell_tool(facts.tool) {
+        if exit_code == Some(130) {
+            return (Outcome::Cancelled, vec![Signal::ExitCode]);
+        }
+        if let (Some(code), Some(command)) = (exit_code, facts.command)
+            && is_benign_exit(command, body, code)
+        {
+            return (Outcome::Benign, vec![Signal::ExitCode, Signal::Program]);
+        }
+    }
+    (Outcome::Failure, Vec::new())
+}
+
+/// Claude Code's file-changing tools report their own errors inside `<tool_use_error>`; an
+/// unframed error text that names no known cause is the person's reply to the permission
+/// prompt (they declined and wrote why).
+fn is_person_reply(tool: &str, raw: &str) -> bool {
+    const PROMPTED: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
+    let text = raw.trim();
+    PROMPTED.contains(&tool)
+        && !text.is_empty()
+        && !text.starts_with('<')
+        && !text.to_ascii_lowercase().starts_with("error")
+        && phrase_votes(&text.to_ascii_lowercase()).is_empty()
+}
+
+/// A non-zero exit that answers a question: exit 1 of a program whose exit 1 means "no" or
+/// "not found" (`grep`, `diff`, `test`, `which`, …), `which` missing several programs, an
+/// existence check (`ls`, `stat`, …) with its error output discarded, or pytest finding no
+/// test to run (5) — with no error text in the output.
+fn is_benign_exit(command: &str, body: &str, code: i64) -> bool {
+    let calls = program_calls(command);
+    // The exit status of a list is its last command's (pipelines, `||` chains); a program
+    // the output names (`which: no x in …`) answers for itself.
+    let named = program_of(command, body);
+    let status = match named.as_deref() {
+        Some(n) if calls.len() > 1 && calls.iter().any(|c| c.name == n && !c.piped) => {
+            calls.iter().find(|c| c.name == n)
+        }
+        _ => calls.last(),
+    };
+    let Some(p) = status else {
+        return false;
+    };
+    let name = p.name.as_str();
+    let lookup = matches!(name, "ls" | "stat" | "test" | "[" | "[[" | "find" | "file");
+    let answers = match code {
+        1 => {
+            (BENIGN_PROGRAMS.contains(&name) && !(p.by_path && name == "test"))
+                || (name == "git"
+                    && (command.contains("--quiet") || command.contains("--exit-code"))
+                    && command.contains("diff"))
+                || (p.quiet && lookup)
+        }
+        2 => p.quiet && lookup && !p.by_path,
+        5 => name == "pytest",
+        c if c > 1 && c < 64 => name == "which",
+        _ => false,
+    };
+    if !answers || (name == "command" && !command.contains("-v")) {
+        return false;
+    }
+    if name == "which" {
+        // `which: no x in (…)` is the answer itself.
+        return body
+            .lines()
+            .all(|l| l.trim().is_empty() || l.contains("which: no ") || !l.contains(": "));
+    }
+    if name == "pytest" {
+        return body.contains("no tests ran") || body.contains("deselected");
+    }
+    let lower = body.to_ascii_lowercase();
+    let error_text = [
+        "error",
+        "no such file",
+        "permission denied",
+        "usage:",
+        "invalid",
+        "unrecognized",
+        "cannot",
+        "can't",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    !error_text || matches!(name, "diff" | "cmp")
+}
+
+fn classify_failure(
+    facts: &CallFacts<'_>,
+    salient: &str,
+    body: &str,
+    exit_code: Option<i64>,
+    shell: bool,
+) -> Classification {
+    let mut votes: Vec<(FailureClass, f64, Signal)> = Vec::with_capacity(6);
     if let Some((class, weight)) = facts.error_type.and_then(recorded_vote) {
         votes.push((class, weight, Signal::RecordedType));
     }
-    if let Some(message) = facts.message {
-        let lower = message.to_ascii_lowercase();
-        for (class, weight, phrases) in TEXT_RULES {
-            if phrases.iter().any(|p| contains_phrase(&lower, p)) {
-                votes.push((*class, *weight, Signal::MessageText));
-            }
+    let resolve = |t: Target| match (t, shell) {
+        (Class(c), _) => c,
+        (CodeError, true) | (Refusal, true) => C::CommandFailed,
+        (CodeError, false) => C::InvalidInput,
+        (Refusal, false) => C::ToolError,
+    };
+    let mut text_votes = phrase_votes(&salient.to_ascii_lowercase());
+    let mut scale = 1.0;
+    if text_votes.is_empty() && body.len() > salient.len() {
+        let lower = body.to_ascii_lowercase();
+        let head = prefix_at_char(&lower, FALLBACK_BYTES);
+        text_votes = phrase_votes(head);
+        if lower.len() > FALLBACK_BYTES {
+            text_votes.extend(phrase_votes(suffix_at_char(&lower, FALLBACK_BYTES)));
+        }
+        scale = 0.8;
+    }
+    for (target, weight) in text_votes {
+        votes.push((resolve(target), weight * scale, Signal::MessageText));
+    }
+    // A traceback or a test runner's summary anywhere in a shell command's output: the
+    // program failed for its own reasons, whatever its last line says.
+    if shell && body_says_command_failed(body) {
+        votes.push((C::CommandFailed, 0.8, Signal::MessageText));
+    }
+    if shell {
+        match exit_code {
+            Some(127) => votes.push((C::DependencyFailure, 0.8, Signal::ExitCode)),
+            Some(126) => votes.push((C::PermissionDenied, 0.6, Signal::ExitCode)),
+            Some(124) => votes.push((C::Timeout, 0.7, Signal::ExitCode)),
+            Some(137) => votes.push((C::Oom, 0.55, Signal::ExitCode)),
+            _ => {}
+        }
+        // A non-zero exit is a program failing for its own reasons unless more specific
+        // evidence says otherwise; without an exit code there is no such evidence.
+        if exit_code.is_some_and(|c| c != 0) {
+            votes.push((C::CommandFailed, 0.5, Signal::ExitCode));
         }
     }
-    if let Some(duration) = facts.duration_ms.filter(|d| *d > 0) {
+    if facts.duration_recorded
+        && let Some(duration) = facts.duration_ms.filter(|d| *d > 0)
+    {
         if let Some(ceiling) = facts.timeout_ceiling_ms.filter(|c| *c > 0)
             && duration as f64 >= 0.95 * ceiling as f64
         {
-            votes.push((FailureClass::Timeout, 0.6, Signal::DurationAtCeiling));
+            votes.push((C::Timeout, 0.6, Signal::DurationAtCeiling));
         }
         if ROUND_TIMEOUTS_MS
             .iter()
             .any(|t| duration >= *t && (duration as f64) <= *t as f64 * 1.02)
         {
-            votes.push((FailureClass::Timeout, 0.4, Signal::DurationRoundTimeout));
+            votes.push((C::Timeout, 0.4, Signal::DurationRoundTimeout));
         }
     }
     decide(&votes)
+}
+
+/// Whether the head or tail of an output holds a traceback or a test runner's failure summary.
+fn body_says_command_failed(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    let says = |part: &str| {
+        phrase_votes(part)
+            .iter()
+            .any(|(t, w)| matches!(t, Class(C::CommandFailed)) && *w >= 0.75)
+    };
+    says(prefix_at_char(&lower, FALLBACK_BYTES))
+        || (lower.len() > FALLBACK_BYTES && says(suffix_at_char(&lower, FALLBACK_BYTES)))
+}
+
+fn prefix_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn suffix_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// Maps a recorded `error_type` to a class and the weight of that signal.
+fn recorded_vote(error_type: &str) -> Option<(FailureClass, f64)> {
+    let t = error_type.to_ascii_lowercase();
+    let has = |needle: &str| t.contains(needle);
+    let class = if let Some(c) = FailureClass::parse(&t)
+        .filter(|c| !matches!(c, FailureClass::ToolError | FailureClass::Unknown))
+    {
+        c
+    } else if has("timeout") || has("timed_out") || has("deadline") {
+        C::Timeout
+    } else if has("refused") {
+        C::ConnectionRefused
+    } else if has("crash") || has("panic") {
+        C::ServerCrashed
+    } else if has("oom") || has("memory") {
+        C::Oom
+    } else if has("permission") || has("forbidden") || has("unauthori") || has("access") {
+        C::PermissionDenied
+    } else if has("not_found") || has("notfound") || has("missing") {
+        C::NotFound
+    } else if has("rate") || has("throttl") || has("quota") {
+        C::RateLimited
+    } else if has("depend") || has("unavailable") || has("upstream") {
+        C::DependencyFailure
+    } else if has("invalid") || has("validation") || has("bad_request") || has("parse") {
+        C::InvalidInput
+    } else if has("stale") || has("conflict") {
+        C::StaleState
+    } else if has("transport") || has("network") || has("connection") || has("dns") || has("socket")
+    {
+        C::NetworkError
+    } else if has("tool") || has("error") || has("fail") {
+        return Some((C::ToolError, 0.5));
+    } else {
+        return None;
+    };
+    Some((class, 0.9))
 }
 
 /// Combines votes into a class and confidence (see the module docs).
@@ -433,11 +1134,7 @@ fn decide(votes: &[(FailureClass, f64, Signal)]) -> Classification {
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let Some(&(class, best)) = ranked.first() else {
-        return Classification {
-            class: FailureClass::Unknown,
-            confidence: 0.0,
-            signals: Vec::new(),
-        };
+        return Classification::none();
     };
     let runner_up = ranked.get(1).map_or(0.0, |r| r.1);
     let mut signals: Vec<Signal> = votes
@@ -454,35 +1151,17 @@ fn decide(votes: &[(FailureClass, f64, Signal)]) -> Classification {
     }
 }
 
-/// Whether `phrase` occurs in `text`; phrases made only of alphanumerics must sit on word
-/// boundaries.
-fn contains_phrase(text: &str, phrase: &str) -> bool {
-    let needs_boundary = phrase.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !needs_boundary {
-        return text.contains(phrase);
-    }
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    while let Some(pos) = text[start..].find(phrase) {
-        let begin = start + pos;
-        let end = begin + phrase.len();
-        let before_ok = begin == 0 || !bytes[begin - 1].is_ascii_alphanumeric();
-        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        start = begin + 1;
-    }
-    false
-}
-
-/// Whether a classification carries an explicit timeout signal (recorded type or text), which
-/// makes its duration evidence of the tool's timeout ceiling.
+/// Whether a classification carries an explicit timeout signal (recorded type, text or the
+/// `timeout` program's exit code), which makes its duration evidence of the tool's timeout
+/// ceiling.
 pub fn is_explicit_timeout(c: &Classification) -> bool {
     c.class == FailureClass::Timeout
-        && c.signals
-            .iter()
-            .any(|s| matches!(s, Signal::RecordedType | Signal::MessageText))
+        && c.signals.iter().any(|s| {
+            matches!(
+                s,
+                Signal::RecordedType | Signal::MessageText | Signal::ExitCode
+            )
+        })
 }
 
 #[cfg(test)]
@@ -490,20 +1169,19 @@ mod tests {
     use super::*;
     use FailureClass::*;
 
-    fn check(
-        error_type: Option<&str>,
-        message: &str,
-        duration: Option<i64>,
-        ceiling: Option<i64>,
-        expect: FailureClass,
-    ) -> Classification {
-        let c = classify(&FailureFacts {
-            error_type,
+    fn facts<'a>(tool: &'a str, message: &'a str) -> CallFacts<'a> {
+        CallFacts {
+            tool,
             message: Some(message),
-            duration_ms: duration,
-            timeout_ceiling_ms: ceiling,
-        });
-        assert_eq!(c.class, expect, "{error_type:?} {message:?} → {c:?}");
+            ..Default::default()
+        }
+    }
+
+    fn check_class(f: CallFacts<'_>, expect: FailureClass) -> Classification {
+        let a = analyze(&f);
+        assert_eq!(a.outcome, Outcome::Failure, "{f:?} → {a:?}");
+        let c = a.classification;
+        assert_eq!(c.class, expect, "{f:?} → {c:?}");
         assert!((0.0..=1.0).contains(&c.confidence));
         c
     }
@@ -526,53 +1204,76 @@ mod tests {
                 "ModuleNotFoundError: No module named 'numpy'",
                 DependencyFailure,
             ),
-            ("error[E0308]: mismatched types", InvalidInput),
+            ("error: invalid value for '--limit'", InvalidInput),
+            (
+                "<tool_use_error>File has not been read yet. Read it first before writing to it.</tool_use_error>",
+                StaleState,
+            ),
             ("something odd happened", Unknown),
         ];
         for (message, class) in cases {
-            check(None, message, None, None, class);
+            check_class(facts("some_tool", message), class);
         }
-        check(
-            Some("tool_error"),
-            "something odd happened",
-            None,
-            None,
+        check_class(
+            CallFacts {
+                error_type: Some("tool_error"),
+                ..facts("some_tool", "something odd happened")
+            },
             ToolError,
         );
     }
 
     #[test]
     fn recorded_type_is_strongest_but_generic_types_yield_to_text() {
-        let c = check(Some("timeout"), "", None, None, Timeout);
+        let c = check_class(
+            CallFacts {
+                error_type: Some("timeout"),
+                ..facts("t", "")
+            },
+            Timeout,
+        );
         assert_eq!(c.signals, vec![Signal::RecordedType]);
-        let c = check(
-            Some("tool_error"),
-            "Permission denied (os error 13)",
-            None,
-            None,
+        let c = check_class(
+            CallFacts {
+                error_type: Some("tool_error"),
+                ..facts("t", "Permission denied (os error 13)")
+            },
             PermissionDenied,
         );
         assert!(c.confidence < 0.85, "conflict lowers confidence: {c:?}");
-        check(Some("transport_error"), "", None, None, NetworkError);
-        check(Some("server_crashed"), "", None, None, ServerCrashed);
-        check(
-            Some("connection_refused"),
-            "",
-            None,
-            None,
-            ConnectionRefused,
-        );
-        check(Some("permission_denied"), "", None, None, PermissionDenied);
+        for (t, class) in [
+            ("transport_error", NetworkError),
+            ("server_crashed", ServerCrashed),
+            ("connection_refused", ConnectionRefused),
+            ("permission_denied", PermissionDenied),
+            ("stale_state", StaleState),
+            ("command_failed", CommandFailed),
+        ] {
+            check_class(
+                CallFacts {
+                    error_type: Some(t),
+                    ..facts("t", "")
+                },
+                class,
+            );
+        }
     }
 
     #[test]
     fn agreement_raises_confidence() {
-        let alone = check(Some("timeout"), "", None, None, Timeout).confidence;
-        let agreed = check(
-            Some("timeout"),
-            "operation timed out",
-            Some(30_050),
-            Some(30_000),
+        let base = CallFacts {
+            error_type: Some("timeout"),
+            duration_recorded: true,
+            ..facts("t", "")
+        };
+        let alone = check_class(base, Timeout).confidence;
+        let agreed = check_class(
+            CallFacts {
+                message: Some("operation timed out"),
+                duration_ms: Some(30_050),
+                timeout_ceiling_ms: Some(30_000),
+                ..base
+            },
             Timeout,
         );
         assert!(agreed.confidence > alone);
@@ -588,22 +1289,308 @@ mod tests {
     }
 
     #[test]
-    fn duration_alone_suggests_timeout() {
-        let c = check(None, "", Some(29_990), Some(30_000), Timeout);
+    fn only_recorded_durations_suggest_timeouts() {
+        let recorded = CallFacts {
+            duration_ms: Some(29_990),
+            timeout_ceiling_ms: Some(30_000),
+            duration_recorded: true,
+            ..facts("t", "")
+        };
+        let c = check_class(recorded, Timeout);
         assert_eq!(c.signals, vec![Signal::DurationAtCeiling]);
-        check(None, "", Some(12_345), Some(30_000), Unknown);
+        // A gap between timestamps may be a person's approval wait: no evidence.
+        check_class(
+            CallFacts {
+                duration_recorded: false,
+                ..recorded
+            },
+            Unknown,
+        );
+        check_class(
+            CallFacts {
+                duration_ms: Some(12_345),
+                ..recorded
+            },
+            Unknown,
+        );
     }
 
     #[test]
     fn numbers_match_on_word_boundaries() {
-        check(
-            None,
-            "processed 14290 rows then stopped",
-            None,
-            None,
-            Unknown,
+        check_class(facts("t", "processed 14290 rows then stopped"), Unknown);
+        check_class(facts("t", "status 429"), RateLimited);
+    }
+
+    #[test]
+    fn longer_phrases_win_over_their_parts() {
+        let c = check_class(
+            facts("t", "bash: line 1: python: command not found"),
+            DependencyFailure,
         );
-        check(None, "status 429", None, None, RateLimited);
+        assert!(c.confidence > 0.85, "{c:?}");
+    }
+
+    /// (tool, command, message, outcome, class, program)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Outcome,
+        FailureClass,
+        Option<&'a str>,
+    );
+
+    fn check_calls(cases: &[Case<'_>]) {
+        for (tool, command, message, outcome, class, program) in cases {
+            let a = analyze(&CallFacts {
+                tool,
+                message: Some(message),
+                command: (!command.is_empty()).then_some(*command),
+                ..Default::default()
+            });
+            assert_eq!(
+                (a.outcome, a.classification.class, a.program.as_deref()),
+                (*outcome, *class, *program),
+                "{tool} {command:?} {message:?} → {a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn outcomes_that_are_not_failures() {
+        use Outcome::*;
+        check_calls(&[
+            (
+                "Bash",
+                "rm -rf build",
+                "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file).",
+                Rejected,
+                Unknown,
+                Some("rm"),
+            ),
+            (
+                "exec_command",
+                "git push",
+                "exec command rejected by user",
+                Rejected,
+                Unknown,
+                Some("git"),
+            ),
+            (
+                "Bash",
+                "pacman -Qs teams",
+                "Permission for this tool use was denied. The tool use was rejected.",
+                Rejected,
+                Unknown,
+                Some("pacman"),
+            ),
+            (
+                "write_file",
+                "",
+                "[Operation Cancelled] Reason: User denied execution.",
+                Rejected,
+                Unknown,
+                None,
+            ),
+            (
+                "write_file",
+                "",
+                "[Operation Cancelled] Reason: User cancelled the operation.",
+                Cancelled,
+                Unknown,
+                None,
+            ),
+            (
+                "Bash",
+                "ls /opt | grep teams",
+                "<tool_use_error>Cancelled: parallel tool call Bash(which teams…) errored</tool_use_error>",
+                Cancelled,
+                Unknown,
+                Some("ls"),
+            ),
+            (
+                "Bash",
+                "rg -n foo src/",
+                "Exit code 1",
+                Benign,
+                Unknown,
+                Some("rg"),
+            ),
+            (
+                "exec_command",
+                "rg -n \"x\" a.md",
+                "Chunk ID: bdd78e\nWall time: 0.0515 seconds\nProcess exited with code 1\nOriginal token count: 0\nOutput:\n",
+                Benign,
+                Unknown,
+                Some("rg"),
+            ),
+            (
+                "Bash",
+                "ls /usr/bin | grep -i teams",
+                "Exit code 1",
+                Benign,
+                Unknown,
+                Some("ls"),
+            ),
+            (
+                "Bash",
+                "diff a.txt b.txt",
+                "Exit code 1\n1c1\n< a\n---\n> b",
+                Benign,
+                Unknown,
+                Some("diff"),
+            ),
+            (
+                "Bash",
+                "grep -r foo missing/",
+                "Exit code 2\ngrep: missing/: No such file or directory",
+                Failure,
+                NotFound,
+                Some("grep"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn shell_failures_by_cause_and_program() {
+        use Outcome::*;
+        check_calls(&[
+            (
+                "Bash",
+                "python3 -c 'import docx'",
+                "Exit code 1\nTraceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nModuleNotFoundError: No module named 'docx'",
+                Failure,
+                DependencyFailure,
+                Some("python3"),
+            ),
+            (
+                "shell",
+                "python - <<'PY'\nprint(1)\nPY",
+                r#"{"output":"bash: line 1: python: command not found\n","metadata":{"exit_code":127}}"#,
+                Failure,
+                DependencyFailure,
+                Some("python"),
+            ),
+            (
+                "Bash",
+                "cargo build --release",
+                "Exit code 101\n   Compiling a v1\nerror[E0308]: mismatched types\nerror: could not compile `a` due to 1 previous error",
+                Failure,
+                CommandFailed,
+                Some("cargo"),
+            ),
+            (
+                "Bash",
+                "pytest -q",
+                "Exit code 1\n..F\nFAILED tests/test_a.py::test_b - AssertionError: assert 1 == 2\n1 failed, 2 passed in 0.1s",
+                Failure,
+                CommandFailed,
+                Some("pytest"),
+            ),
+            (
+                "exec_command",
+                "git checkout -b feature",
+                "Process exited with code 128\nOutput:\nfatal: a branch named 'feature' already exists\n",
+                Failure,
+                CommandFailed,
+                Some("git"),
+            ),
+            (
+                "shell",
+                "rg -n codex",
+                "Total output lines: 934\n\ncommand timed out after 1013 milliseconds\nfoo.yaml:29: codex",
+                Failure,
+                Timeout,
+                Some("rg"),
+            ),
+            (
+                "Bash",
+                "sed -n 1,200p docs.md",
+                "Exit code 2\nsed: can't read docs.md: No such file or directory",
+                Failure,
+                NotFound,
+                Some("sed"),
+            ),
+            (
+                "Bash",
+                "git push 2>&1",
+                "Exit code 128\ngit@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.",
+                Failure,
+                PermissionDenied,
+                Some("git"),
+            ),
+            (
+                "Bash",
+                "git show c9d374b --no-stat",
+                "fatal: unrecognized argument: --no-stat",
+                Failure,
+                InvalidInput,
+                Some("git"),
+            ),
+            (
+                "Bash",
+                "./run.sh",
+                "Exit code 1\nERROR: Not on a feature branch. Current branch: main",
+                Failure,
+                CommandFailed,
+                Some("run.sh"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn harness_phrases_of_file_tools() {
+        use Outcome::*;
+        check_calls(&[
+            (
+                "Edit",
+                "",
+                "<tool_use_error>String to replace not found in file.\nString: foo</tool_use_error>",
+                Failure,
+                StaleState,
+                None,
+            ),
+            (
+                "apply_patch",
+                "",
+                "apply_patch verification failed: Failed to find expected lines in /a/spec.md:\n# Tasks",
+                Failure,
+                StaleState,
+                None,
+            ),
+            (
+                "Grep",
+                "",
+                "<tool_use_error>InputValidationError: Grep failed due to the following issue:\nAn unexpected parameter `file_path` was provided</tool_use_error>",
+                Failure,
+                InvalidInput,
+                None,
+            ),
+            (
+                "Read",
+                "",
+                "File content (25183 tokens) exceeds maximum allowed tokens (25000). Please use offset and limit parameters.",
+                Failure,
+                InvalidInput,
+                None,
+            ),
+            (
+                "WebFetch",
+                "",
+                "Request failed with status code 404",
+                Failure,
+                NotFound,
+                None,
+            ),
+            (
+                "query_db",
+                "",
+                "syntax error at or near \"SELEC\"",
+                Failure,
+                InvalidInput,
+                None,
+            ),
+        ]);
     }
 
     #[test]
@@ -612,10 +1599,29 @@ mod tests {
             assert_eq!(FailureClass::from_code(class.code() as i64), Some(class));
             assert_eq!(FailureClass::parse(class.as_str()), Some(class));
         }
-        let bits = Signal::MessageText.bit() | Signal::DurationAtCeiling.bit();
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::from_code(outcome.code() as i64), Some(outcome));
+        }
+        let bits = Signal::MessageText.bit() | Signal::ExitCode.bit();
         assert_eq!(
             Signal::from_bits(bits),
-            vec![Signal::MessageText, Signal::DurationAtCeiling]
+            vec![Signal::MessageText, Signal::ExitCode]
         );
+    }
+
+    #[test]
+    fn non_transient_classes() {
+        for class in FailureClass::ALL {
+            let expect = !matches!(
+                class,
+                NotFound
+                    | PermissionDenied
+                    | InvalidInput
+                    | StaleState
+                    | DependencyFailure
+                    | CommandFailed
+            );
+            assert_eq!(class.is_transient(), expect, "{class:?}");
+        }
     }
 }

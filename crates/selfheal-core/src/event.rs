@@ -7,9 +7,21 @@
 //! `error_type` absent, null or a string. When `is_error` is absent, a non-null `error_type`
 //! or `error` marks the call as failed. Anything that is not a JSON object with a tool name
 //! is a [`SkipReason`], counted by the caller and never fatal.
+//!
+//! Beyond the Binks keys, what importers of other histories record is read too: the source's
+//! call id (`call_id`, `tool_call_id`, `tool_use_id`), `duration_source` (`"timestamps"` marks
+//! a duration derived from timestamps, which may include a person's approval wait), a shell
+//! command's `exit_code`, an `interrupted` flag and the source's own `status` word.
+//!
+//! A `tool_start` event ([`parse_tool_start`]) carries the call's input under `arguments`
+//! (also `input`, `args`, `parameters`, `tool_input`); the analysis pairs it with the call's
+//! `tool_complete` to know the arguments of each call.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+/// The event type that records the start of a tool call (with its input).
+pub const TOOL_START_EVENT_TYPE: &str = "tool_start";
 
 /// The event types that record the outcome of one tool call.
 pub const TOOL_RESULT_EVENT_TYPES: [&str; 3] = ["tool_complete", "tool_result", "tool_end"];
@@ -29,6 +41,27 @@ pub struct ToolCallRecord {
     /// The error message (or result text) of a failed call; `None` for successes.
     pub message: Option<String>,
     pub duration_ms: Option<i64>,
+    /// Whether the duration was measured by the tool (false when derived from timestamps).
+    pub duration_recorded: bool,
+    /// The source's id of the call, pairing it with its `tool_start`.
+    pub call_id: Option<String>,
+    /// A shell command's exit code, when recorded beside the text.
+    pub exit_code: Option<i64>,
+    /// The source marked the call as interrupted.
+    pub interrupted: bool,
+    /// The source's own status word, when it has one.
+    pub status: Option<String>,
+    /// The call's input, when the result event carries it (raw JSON).
+    pub arguments: Option<String>,
+}
+
+/// The start of a tool call as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolStartRecord {
+    pub tool: String,
+    pub call_id: Option<String>,
+    /// The call's input as raw JSON; `None` when absent or null.
+    pub arguments: Option<String>,
 }
 
 /// Why an event row was skipped.
@@ -69,10 +102,67 @@ struct Raw<'a> {
     is_error: Option<&'a RawValue>,
     #[serde(borrow, default)]
     error_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    duration_source: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    call_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_call_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    exit_code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    interrupted: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    args: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_input: Option<&'a RawValue>,
 }
 
-/// Parses one tool-result event's JSON.
-pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
+impl<'a> Raw<'a> {
+    fn tool(&self) -> Option<String> {
+        self.name
+            .and_then(text_of)
+            .or_else(|| self.tool_name.and_then(text_of))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
+
+    fn call_id(&self) -> Option<String> {
+        [self.call_id, self.tool_call_id, self.tool_use_id]
+            .into_iter()
+            .flatten()
+            .find_map(|r| text_of(r).or_else(|| number_of(r).map(|n| n.to_string())))
+            .filter(|t| !t.is_empty())
+    }
+
+    fn arguments(&self) -> Option<String> {
+        [
+            self.arguments,
+            self.input,
+            self.args,
+            self.parameters,
+            self.tool_input,
+        ]
+        .into_iter()
+        .flatten()
+        .map(RawValue::get)
+        .find(|t| *t != "null")
+        .map(str::to_string)
+    }
+}
+
+/// Parses the start of an object: a non-object is a [`SkipReason`].
+fn parse_object(event_data: &str) -> Result<Raw<'_>, SkipReason> {
     let trimmed = event_data.trim_start();
     if !trimmed.starts_with('{') {
         // Distinguish valid non-objects (arrays, numbers) from garbage.
@@ -83,14 +173,24 @@ pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
             },
         );
     }
-    let raw: Raw = serde_json::from_str(trimmed).map_err(|_| SkipReason::MalformedJson)?;
-    let tool = raw
-        .name
-        .and_then(text_of)
-        .or_else(|| raw.tool_name.and_then(text_of))
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .ok_or(SkipReason::MissingToolName)?;
+    serde_json::from_str(trimmed).map_err(|_| SkipReason::MalformedJson)
+}
+
+/// Parses one `tool_start` event's JSON.
+pub fn parse_tool_start(event_data: &str) -> Result<ToolStartRecord, SkipReason> {
+    let raw = parse_object(event_data)?;
+    let tool = raw.tool().ok_or(SkipReason::MissingToolName)?;
+    Ok(ToolStartRecord {
+        tool,
+        call_id: raw.call_id(),
+        arguments: raw.arguments(),
+    })
+}
+
+/// Parses one tool-result event's JSON.
+pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
+    let raw = parse_object(event_data)?;
+    let tool = raw.tool().ok_or(SkipReason::MissingToolName)?;
     let error_type = raw
         .error_type
         .and_then(text_of)
@@ -110,12 +210,26 @@ pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
     } else {
         None
     };
+    let duration_recorded = duration_ms.is_some()
+        && !raw.duration_source.and_then(text_of).is_some_and(|s| {
+            s.eq_ignore_ascii_case("timestamps") || s.eq_ignore_ascii_case("derived")
+        });
     Ok(ToolCallRecord {
         tool,
         is_error,
         error_type,
         message,
         duration_ms,
+        duration_recorded,
+        call_id: raw.call_id(),
+        exit_code: raw.exit_code.and_then(signed_number_of),
+        interrupted: raw.interrupted.and_then(flag_of).unwrap_or(false),
+        status: raw
+            .status
+            .and_then(text_of)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        arguments: raw.arguments(),
     })
 }
 
@@ -147,6 +261,11 @@ fn flag_of(raw: &RawValue) -> Option<bool> {
         "false" | "0" | "\"false\"" | "\"0\"" => Some(false),
         _ => None,
     }
+}
+
+fn signed_number_of(raw: &RawValue) -> Option<i64> {
+    let text = raw.get().trim_matches('"');
+    text.parse::<i64>().ok()
 }
 
 fn number_of(raw: &RawValue) -> Option<i64> {
@@ -221,6 +340,42 @@ mod tests {
             r#"{"name":"q","error":"bad"}"#,
             Ok(("q", true, None, Some("bad"), None)),
         );
+    }
+
+    #[test]
+    fn reads_what_importers_record() {
+        let r = parse_tool_call(
+            r#"{"type":"tool_complete","name":"Bash","call_id":"toolu_1","result":"Exit code 1","is_error":true,"duration":5200,"duration_source":"timestamps","exit_code":1,"interrupted":true,"status":"error"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.call_id.as_deref(), Some("toolu_1"));
+        assert_eq!(r.duration_ms, Some(5200));
+        assert!(!r.duration_recorded);
+        assert_eq!(r.exit_code, Some(1));
+        assert!(r.interrupted);
+        assert_eq!(r.status.as_deref(), Some("error"));
+        let r =
+            parse_tool_call(r#"{"name":"q","duration":7,"exit_code":-9,"is_error":true}"#).unwrap();
+        assert!(r.duration_recorded);
+        assert_eq!(r.exit_code, Some(-9));
+        assert!(!r.interrupted);
+
+        let s = parse_tool_start(
+            r#"{"type":"tool_start","name":"read_file","tool_use_id":"c7","arguments":{"path":"/a"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.tool.as_str(),
+                s.call_id.as_deref(),
+                s.arguments.as_deref()
+            ),
+            ("read_file", Some("c7"), Some(r#"{"path":"/a"}"#))
+        );
+        let s = parse_tool_start(r#"{"tool_name":"x","input":null,"args":[1]}"#).unwrap();
+        assert_eq!(s.arguments.as_deref(), Some("[1]"));
+        assert_eq!(parse_tool_start("[]"), Err(SkipReason::NotAnObject));
+        assert_eq!(parse_tool_start("{}"), Err(SkipReason::MissingToolName));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::classify::FailureClass;
+use crate::classify::{FailureClass, Outcome};
 use crate::stats::{Histogram, Interval, ratio, round4, wilson};
 use crate::trend::{Tally, Trend};
 
@@ -15,15 +15,41 @@ pub const TOP_CLASSES: usize = 3;
 /// Streaming counters of one tool's calls.
 #[derive(Clone, Debug, Default)]
 pub struct ToolAcc {
+    /// Calls that ran (successes, failures and benign non-zero exits).
     pub calls: u64,
     pub failures: u64,
     pub timeouts: u64,
+    pub benign: u64,
+    pub rejected: u64,
+    pub cancelled: u64,
     classes: BTreeMap<FailureClass, u64>,
     durations: Histogram,
 }
 
 impl ToolAcc {
-    /// Adds one call; `class` is `Some` for failures.
+    /// Adds one call by its outcome; `class` is `Some` for failures. Rejected and cancelled
+    /// calls never ran: they are counted apart, not as calls.
+    pub fn push_outcome(
+        &mut self,
+        outcome: Outcome,
+        class: Option<FailureClass>,
+        duration_ms: Option<i64>,
+    ) {
+        match outcome {
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Benign => {
+                self.benign += 1;
+                self.push(None, duration_ms);
+            }
+            Outcome::Failure => {
+                self.push(Some(class.unwrap_or(FailureClass::Unknown)), duration_ms)
+            }
+            Outcome::Success => self.push(None, duration_ms),
+        }
+    }
+
+    /// Adds one call that ran; `class` is `Some` for failures.
     pub fn push(&mut self, class: Option<FailureClass>, duration_ms: Option<i64>) {
         self.calls += 1;
         if let Some(class) = class {
@@ -67,6 +93,9 @@ impl ToolAcc {
                 .map(|(class, count)| ClassCount { class, count })
                 .collect(),
             error_classes_omitted: classes_omitted,
+            benign_calls: self.benign,
+            rejected_calls: self.rejected,
+            cancelled_calls: self.cancelled,
         }
     }
 }
@@ -97,6 +126,12 @@ pub struct ToolReliability {
     pub p99_duration_ms: Option<u64>,
     pub top_error_classes: Vec<ClassCount>,
     pub error_classes_omitted: u64,
+    /// Calls that exited non-zero as an answer (grep found nothing…): counted as successes.
+    pub benign_calls: u64,
+    /// Calls a person or policy declined (not counted in `total_calls`).
+    pub rejected_calls: u64,
+    /// Calls interrupted or never run because a sibling failed (not in `total_calls`).
+    pub cancelled_calls: u64,
 }
 
 /// Streaming counters of one agent's runs.

@@ -1,7 +1,11 @@
-//! Failure patterns: streaming aggregation of failed calls into recurring signatures.
+//! Failure patterns: streaming aggregation of failed calls into recurring causes.
 //!
-//! A pattern's id is `<error_type>:<tool_name>`, where `error_type` is the recorded type when
-//! there is one, else the classified class (see [`pattern_id`]). Occurrences arrive one by one
+//! A pattern is one cause: its key is (cause class, tool), and (cause class, tool, program)
+//! for shell tools, whether or not the agent recorded an `error_type` — the recorded type is a
+//! classification signal, not the key. Its id is `<class>:<tool>` or `<class>:<tool>:<program>`
+//! (see [`pattern_id`]), e.g. `not_found:read_file`, `command_failed:Bash:pytest`. Ids in the
+//! recorded-type style (`tool_error:read_file`) are aliases the store resolves to the patterns
+//! their failures belong to now. Occurrences arrive one by one
 //! (already keyed by integer ids the caller interns); [`PatternAccumulator::finish`] resolves
 //! names through a [`PatternLookup`] and scores each pattern.
 //!
@@ -18,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::{FailureClass, Signal};
 use crate::correlation::{ContextSet, Correlation, mean_pairwise_jaccard};
+use crate::retry::RetryState;
 use crate::stats::{ratio, round4};
 use crate::time::format_ms;
 use crate::trend::{Tally, Trend, trend};
@@ -33,9 +38,24 @@ pub const RUN_SAMPLE_CAP: usize = 10;
 /// How many templates a pattern lists.
 pub const TEMPLATE_CAP: usize = 5;
 
-/// The deterministic id of a pattern: `<recorded error_type or class>:<tool>`.
-pub fn pattern_id(recorded_type: Option<&str>, class: FailureClass, tool: &str) -> String {
+/// The deterministic id of a pattern: `<class>:<tool>`, or `<class>:<tool>:<program>` for a
+/// shell tool's failures of one program.
+pub fn pattern_id(class: FailureClass, tool: &str, program: Option<&str>) -> String {
+    match program {
+        Some(p) => format!("{}:{tool}:{p}", class.as_str()),
+        None => format!("{}:{tool}", class.as_str()),
+    }
+}
+
+/// The id the seed gave a failure: `<recorded error_type, else the class>:<tool>`. Old ids
+/// (and improvements proposed under them) resolve through it.
+pub fn legacy_pattern_id(recorded_type: Option<&str>, class: FailureClass, tool: &str) -> String {
     format!("{}:{}", recorded_type.unwrap_or(class.as_str()), tool)
+}
+
+/// The template-mining partition of a failure: its tool and class (DESIGN §4).
+pub fn template_partition(tool: &str, class: FailureClass) -> String {
+    format!("{tool}\u{1f}{}", class.as_str())
 }
 
 /// Splits a pattern id into (error_type, tool). The tool is everything after the first `:`
@@ -66,8 +86,10 @@ pub struct Occurrence {
     pub template: u32,
     /// Id of the occurrence's context (normalised message, agent, model).
     pub context: u32,
-    /// Whether a later call of the same tool in the same run succeeded.
-    pub recovered: bool,
+    /// Retry evidence of the failure.
+    pub retry: RetryState,
+    /// Id of the recorded `error_type` (0: none recorded).
+    pub recorded: u32,
 }
 
 #[derive(Default)]
@@ -78,9 +100,10 @@ struct Acc {
     runs: HashMap<u32, i64>,
     templates: HashMap<u32, u64>,
     contexts: HashMap<u32, u64>,
-    classes: [(u64, f64); 12],
-    signal_bits: [u8; 12],
-    recovered: u64,
+    classes: [(u64, f64); FailureClass::ALL.len()],
+    signal_bits: [u8; FailureClass::ALL.len()],
+    retry: [u64; 5],
+    recorded: HashMap<u32, u64>,
 }
 
 /// Streaming aggregation of occurrences by pattern.
@@ -91,8 +114,10 @@ pub struct PatternAccumulator {
 
 /// Names and counts the accumulator needs to finish, supplied by the caller.
 pub trait PatternLookup {
-    /// The pattern's (error_type, tool) halves.
-    fn pattern_name(&self, pattern: u32) -> (String, String);
+    /// The pattern's (class name, tool, program).
+    fn pattern_name(&self, pattern: u32) -> (String, String, Option<String>);
+    /// The recorded `error_type` of an id (0 is never asked).
+    fn recorded_type(&self, recorded: u32) -> String;
     fn run_name(&self, run: u32) -> String;
     fn template_text(&self, template: u32) -> String;
     fn context_set(&self, context: u32) -> ContextSet;
@@ -155,31 +180,88 @@ pub struct PatternClassification {
     pub signals: Vec<Signal>,
 }
 
-/// "Recovered N of M": failures followed by a successful call of the same tool in the run.
+/// Retry evidence of a pattern's failures (see `retry`): a failure is recovered by retry
+/// only when the same call (same tool, same arguments) succeeded within the next few calls of
+/// its run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Recovery {
+    /// Failures recovered by repeating the same call.
     pub recovered: u64,
+    /// All failures of the pattern.
     pub of: u64,
-    pub share: f64,
+    /// `recovered` over the failures with recorded arguments; `null` when none has them.
+    pub share: Option<f64>,
+    /// The same call was repeated and never succeeded.
+    pub retried_without_recovery: u64,
+    /// The agent made different calls afterwards.
+    pub moved_on: u64,
+    /// No later call in the run.
+    pub no_later_call: u64,
+    /// Failures whose call has no recorded arguments: no retry evidence either way.
+    pub without_arguments: u64,
+    /// `available`, `partial` (some failures lack arguments) or `unavailable`.
+    pub evidence: String,
+}
+
+impl Recovery {
+    /// Tallies retry states.
+    pub fn from_counts(counts: &[u64; 5]) -> Recovery {
+        let get = |s: RetryState| counts[s.code() as usize];
+        let of: u64 = counts.iter().sum();
+        let without = get(RetryState::NoArguments);
+        let with = of - without;
+        let recovered = get(RetryState::Recovered);
+        Recovery {
+            recovered,
+            of,
+            share: ratio(recovered, with).map(round4),
+            retried_without_recovery: get(RetryState::RetriedFailed),
+            moved_on: get(RetryState::MovedOn),
+            no_later_call: get(RetryState::Pending),
+            without_arguments: without,
+            evidence: match (with, without) {
+                (0, _) => "unavailable",
+                (_, 0) => "available",
+                _ => "partial",
+            }
+            .to_string(),
+        }
+    }
+
+    /// The recovered share, 0 when there is no evidence.
+    pub fn share_or_zero(&self) -> f64 {
+        self.share.unwrap_or(0.0)
+    }
+}
+
+/// How often the agent recorded each `error_type` for a pattern's failures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordedTypeCount {
+    /// The recorded `error_type`; `null` for failures recorded without one.
+    pub error_type: Option<String>,
+    pub count: u64,
 }
 
 /// A detected failure pattern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Pattern {
-    /// Deterministic id `<error_type>:<tool_name>`.
+    /// Deterministic id `<class>:<tool>` (`<class>:<tool>:<program>` for shell tools).
     pub id: String,
+    /// The cause class (named `error_type` as in the original contract).
     pub error_type: String,
     pub tool_name: String,
+    /// The program a shell tool ran (shell tools only).
+    pub program: Option<String>,
     pub occurrences: u64,
     /// Mean pairwise Jaccard similarity of the occurrences' contexts.
     pub correlation_score: f64,
+    /// Affected run ids, most recent first (up to 10; `affected_run_count` has them all).
+    pub affected_runs: Vec<String>,
     /// Distinct runs with at least one occurrence.
-    pub affected_runs: u64,
-    pub suggested_fix: String,
-    /// Up to 10 affected run ids, most recent first.
-    pub affected_run_ids: Vec<String>,
-    /// Affected runs not listed in `affected_run_ids`.
+    pub affected_run_count: u64,
+    /// Affected runs not listed in `affected_runs`.
     pub affected_runs_omitted: u64,
+    pub suggested_fix: String,
     pub first_seen: String,
     pub last_seen: String,
     /// The most frequent message templates, largest first.
@@ -193,6 +275,8 @@ pub struct Pattern {
     /// Occurrences per call of the tool in the window.
     pub failure_rate: f64,
     pub recovery: Recovery,
+    /// The `error_type` values the agent recorded for these failures, most frequent first.
+    pub recorded_error_types: Vec<RecordedTypeCount>,
     pub trend: Trend,
 }
 
@@ -218,7 +302,8 @@ impl PatternAccumulator {
         slot.0 += 1;
         slot.1 += o.class_confidence;
         acc.signal_bits[o.class.code() as usize] |= o.signal_bits;
-        acc.recovered += u64::from(o.recovered);
+        acc.retry[o.retry.code() as usize] += 1;
+        *acc.recorded.entry(o.recorded).or_default() += 1;
     }
 
     /// Number of distinct patterns seen so far.
@@ -237,7 +322,7 @@ impl PatternAccumulator {
             if acc.occurrences < filter.min_occurrences {
                 continue;
             }
-            let (error_type, tool) = lookup.pattern_name(key);
+            let (error_type, tool, program) = lookup.pattern_name(key);
             if filter
                 .error_type
                 .as_deref()
@@ -246,7 +331,7 @@ impl PatternAccumulator {
             {
                 continue;
             }
-            let pattern = build(key, acc, error_type, tool, lookup);
+            let pattern = build(key, acc, (error_type, tool, program), lookup);
             if pattern.confidence >= filter.confidence_threshold {
                 out.push(pattern);
             }
@@ -263,8 +348,7 @@ impl PatternAccumulator {
 fn build(
     key: u32,
     acc: Acc,
-    error_type: String,
-    tool: String,
+    (error_type, tool, program): (String, String, Option<String>),
     lookup: &dyn PatternLookup,
 ) -> Pattern {
     let groups: Vec<(ContextSet, u64)> = acc
@@ -297,8 +381,8 @@ fn build(
 
     let mut runs: Vec<(u32, i64)> = acc.runs.into_iter().collect();
     runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let affected_runs = runs.len() as u64;
-    let affected_run_ids: Vec<String> = runs
+    let affected_run_count = runs.len() as u64;
+    let affected_runs: Vec<String> = runs
         .iter()
         .take(RUN_SAMPLE_CAP)
         .map(|(r, _)| lookup.run_name(*r))
@@ -317,16 +401,29 @@ fn build(
         })
         .collect();
 
-    let recovery = Recovery {
-        recovered: acc.recovered,
-        of: acc.occurrences,
-        share: round4(ratio(acc.recovered, acc.occurrences).unwrap_or(0.0)),
-    };
+    let recovery = Recovery::from_counts(&acc.retry);
+    let mut recorded: Vec<(u32, u64)> = acc.recorded.into_iter().collect();
+    recorded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let recorded_error_types = recorded
+        .into_iter()
+        .take(TEMPLATE_CAP)
+        .map(|(r, count)| RecordedTypeCount {
+            error_type: (r != 0).then(|| lookup.recorded_type(r)),
+            count,
+        })
+        .collect();
     let (recent, baseline) = lookup.pattern_trend_tallies(key);
-    let id = format!("{error_type}:{tool}");
+    let id = match &program {
+        Some(p) => format!("{error_type}:{tool}:{p}"),
+        None => format!("{error_type}:{tool}"),
+    };
+    let subject = match &program {
+        Some(p) => format!("`{p}` run through `{tool}`"),
+        None => format!("`{tool}`"),
+    };
     let suggested_fix = suggest_fix(
         class,
-        &tool,
+        &subject,
         &recovery,
         templates.first().map(|t| t.template.as_str()),
     );
@@ -335,12 +432,13 @@ fn build(
         confidence: round4(confidence(acc.occurrences, correlation.score, failure_rate)),
         error_type,
         tool_name: tool,
+        program,
         occurrences: acc.occurrences,
         correlation_score: round4(correlation.score),
+        affected_runs_omitted: affected_run_count - affected_runs.len() as u64,
         affected_runs,
+        affected_run_count,
         suggested_fix,
-        affected_runs_omitted: affected_runs - affected_run_ids.len() as u64,
-        affected_run_ids,
         first_seen: format_ms(acc.first_ms),
         last_seen: format_ms(acc.last_ms),
         templates,
@@ -353,66 +451,93 @@ fn build(
         },
         failure_rate: round4(failure_rate),
         recovery,
+        recorded_error_types,
         trend: trend(recent, baseline),
     }
 }
 
-/// A one-sentence remediation grounded in the pattern's class and recovery evidence.
+/// A one-sentence remediation grounded in the pattern's class and its retry evidence.
+/// `subject` names what fails (e.g. "`read_file`", "`pytest` run through `Bash`"). Retry is
+/// advised only for transient classes and only on retry evidence; for causes that repeating
+/// the same call cannot fix, the evidence is quoted to say so.
 pub fn suggest_fix(
     class: FailureClass,
-    tool: &str,
+    subject: &str,
     recovery: &Recovery,
     top_template: Option<&str>,
 ) -> String {
-    let retry_note = if recovery.of > 0 && recovery.share >= 0.5 {
+    let with_args = recovery.of - recovery.without_arguments;
+    let retry_note = if with_args == 0 {
+        if recovery.of > 0 {
+            " The history records no arguments for these calls, so there is no retry evidence."
+                .to_string()
+        } else {
+            String::new()
+        }
+    } else if !class.is_transient() {
+        if recovery.recovered > 0 {
+            format!(
+                " {} of {} failures succeeded when the same call was repeated, but the cause is not transient: fix the cause rather than retrying.",
+                recovery.recovered, with_args
+            )
+        } else {
+            format!(
+                " None of {with_args} failures succeeded on a repeat of the same call; retrying will not help."
+            )
+        }
+    } else if recovery.share_or_zero() >= 0.5 {
         format!(
-            " {} of {} failures were recovered by a later retry in the same run, so retry with exponential backoff is likely to absorb most of them.",
-            recovery.recovered, recovery.of
-        )
-    } else if recovery.of > 0 {
-        format!(
-            " Only {} of {} failures were recovered by a later retry, so retrying alone will not fix it.",
-            recovery.recovered, recovery.of
+            " {} of {} failures succeeded when the same call was repeated, so retry with exponential backoff is likely to absorb most of them.",
+            recovery.recovered, with_args
         )
     } else {
-        String::new()
+        format!(
+            " Only {} of {} failures succeeded when the same call was repeated ({} moved on to other calls), so retrying alone will not fix it.",
+            recovery.recovered, with_args, recovery.moved_on
+        )
     };
     let action = match class {
         FailureClass::Timeout => format!(
-            "Raise the timeout of `{tool}` above its observed ceiling or add retry with exponential backoff; check what makes it slow."
+            "Raise the timeout of {subject} above its observed ceiling and find what makes it slow."
         ),
         FailureClass::ConnectionRefused => format!(
-            "The service behind `{tool}` is not listening: add a health check and restart with backoff before calling it."
+            "The service behind {subject} is not listening: add a health check and restart with backoff before calling it."
         ),
         FailureClass::NetworkError => format!(
-            "Transient network failures on `{tool}`: retry with backoff and jitter, and add a circuit breaker."
+            "Network failures on {subject}: check connectivity and name resolution; add a circuit breaker."
         ),
         FailureClass::ServerCrashed => format!(
-            "The server behind `{tool}` crashes: restart it with a health check and capped backoff, and open a circuit breaker while it is down."
+            "The server behind {subject} crashes: restart it with a health check and capped backoff, and open a circuit breaker while it is down."
         ),
         FailureClass::Oom => format!(
-            "`{tool}` is killed for memory: scale down the payload (smaller batches or inputs) or raise its memory limit."
+            "{subject} is killed for memory: scale down the payload (smaller batches or inputs) or raise its memory limit."
         ),
         FailureClass::PermissionDenied => format!(
-            "`{tool}` lacks permissions: fix the grant or route the call to a path the agent may use; retrying will not help."
+            "{subject} lacks permissions: fix the grant or route the call to a path the agent may use."
         ),
         FailureClass::NotFound => format!(
-            "`{tool}` is called on things that do not exist: check existence first and fall back."
+            "{subject} is called on things that do not exist: check existence first (list, search) and fall back."
         ),
         FailureClass::RateLimited => format!(
-            "`{tool}` is rate limited: honour retry-after with backoff and lower the call rate."
+            "{subject} is rate limited: honour retry-after with backoff and lower the call rate."
         ),
-        FailureClass::DependencyFailure => {
-            format!("A dependency of `{tool}` fails: pin or install it, or skip it when optional.")
-        }
+        FailureClass::DependencyFailure => format!(
+            "A program, module or service that {subject} needs is missing: install or pin it, or skip it when optional."
+        ),
         FailureClass::InvalidInput => format!(
-            "The agent sends `{tool}` invalid arguments: validate inputs against the tool's schema before calling."
+            "The agent sends {subject} invalid arguments: validate inputs against the tool's schema and usage before calling."
+        ),
+        FailureClass::StaleState => format!(
+            "The agent acts on an outdated view with {subject}: re-read the target right before editing, and make the edit's context match the current content."
+        ),
+        FailureClass::CommandFailed => format!(
+            "Commands run with {subject} exit non-zero for their own reasons (tests, compile errors, scripts): surface the salient error to the agent and fix the cause before re-running."
         ),
         FailureClass::ToolError => format!(
-            "`{tool}` reports errors of its own: inspect the top template and fix the tool or the way it is called."
+            "{subject} reports errors of its own: inspect the top template and fix the tool or the way it is called."
         ),
         FailureClass::Unknown => format!(
-            "The cause of `{tool}` failures is not recognisable from the record: inspect the top template and record an error_type."
+            "The cause of {subject} failures is not recognisable from the record: inspect the top template and record an error_type."
         ),
     };
     match top_template {
@@ -428,11 +553,19 @@ mod tests {
     #[test]
     fn ids_round_trip() {
         assert_eq!(
-            pattern_id(Some("tool_error"), FailureClass::NotFound, "list_dir"),
+            pattern_id(FailureClass::NotFound, "list_dir", None),
+            "not_found:list_dir"
+        );
+        assert_eq!(
+            pattern_id(FailureClass::CommandFailed, "Bash", Some("pytest")),
+            "command_failed:Bash:pytest"
+        );
+        assert_eq!(
+            legacy_pattern_id(Some("tool_error"), FailureClass::NotFound, "list_dir"),
             "tool_error:list_dir"
         );
         assert_eq!(
-            pattern_id(None, FailureClass::Unknown, "execute_command"),
+            legacy_pattern_id(None, FailureClass::Unknown, "execute_command"),
             "Unknown:execute_command"
         );
         assert_eq!(
@@ -466,11 +599,14 @@ mod tests {
 
     struct Names;
     impl PatternLookup for Names {
-        fn pattern_name(&self, p: u32) -> (String, String) {
+        fn pattern_name(&self, p: u32) -> (String, String, Option<String>) {
             match p {
-                1 => ("timeout".into(), "fetch".into()),
-                _ => ("not_found".into(), "read".into()),
+                1 => ("timeout".into(), "fetch".into(), None),
+                _ => ("not_found".into(), "read".into(), None),
             }
+        }
+        fn recorded_type(&self, r: u32) -> String {
+            format!("type{r}")
         }
         fn run_name(&self, r: u32) -> String {
             format!("run-{r}")
@@ -499,6 +635,11 @@ mod tests {
     }
 
     fn occ(pattern: u32, run: u32, ts: i64, recovered: bool) -> Occurrence {
+        let retry = if recovered {
+            RetryState::Recovered
+        } else {
+            RetryState::MovedOn
+        };
         Occurrence {
             pattern,
             run,
@@ -512,7 +653,8 @@ mod tests {
             signal_bits: Signal::RecordedType.bit(),
             template: pattern * 10 + (ts % 2) as u32,
             context: 1 + (ts % 2) as u32,
-            recovered,
+            retry,
+            recorded: (ts % 2) as u32,
         }
     }
 
@@ -529,15 +671,30 @@ mod tests {
         assert_eq!(found.len(), 1, "pattern 2 is below min_occurrences");
         let p = &found[0];
         assert_eq!(p.id, "timeout:fetch");
-        assert_eq!((p.occurrences, p.affected_runs), (12, 4));
-        assert_eq!(p.affected_run_ids.len(), 4);
+        assert_eq!((p.occurrences, p.affected_run_count), (12, 4));
+        assert_eq!(p.affected_runs.len(), 4);
         assert_eq!(p.first_seen, format_ms(1_000));
         assert_eq!(p.last_seen, format_ms(1_011));
         assert_eq!((p.recovery.recovered, p.recovery.of), (4, 12));
+        assert_eq!(p.recovery.moved_on, 8);
+        assert_eq!(p.recovery.evidence, "available");
+        assert_eq!(
+            p.recorded_error_types,
+            vec![
+                RecordedTypeCount {
+                    error_type: None,
+                    count: 6
+                },
+                RecordedTypeCount {
+                    error_type: Some("type1".into()),
+                    count: 6
+                }
+            ]
+        );
         assert_eq!(p.templates.iter().map(|t| t.count).sum::<u64>(), 12);
         assert_eq!(p.classification.class, FailureClass::Timeout);
         assert_eq!(p.failure_rate, 0.12);
-        assert!(p.suggested_fix.contains("4 of 12"));
+        assert!(p.suggested_fix.contains("4 of 12"), "{}", p.suggested_fix);
         assert_eq!(p.trend.direction, crate::trend::TrendDirection::Stable);
     }
 
@@ -557,5 +714,39 @@ mod tests {
             found.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
             ["not_found:read"]
         );
+    }
+}
+
+#[cfg(test)]
+mod advice_tests {
+    use super::*;
+
+    fn recovery(counts: [u64; 5]) -> Recovery {
+        Recovery::from_counts(&counts)
+    }
+
+    #[test]
+    fn retry_is_never_advised_for_causes_a_repeat_cannot_fix() {
+        // [pending, recovered, retried_failed, moved_on, no_arguments]
+        let mostly_recovered = recovery([0, 90, 0, 10, 0]);
+        for class in FailureClass::ALL {
+            let fix = suggest_fix(class, "`t`", &mostly_recovered, None);
+            assert_eq!(
+                fix.contains("retry with exponential backoff"),
+                class.is_transient(),
+                "{class:?}: {fix}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_arguments_there_is_no_retry_claim() {
+        let r = recovery([0, 0, 0, 0, 12]);
+        assert_eq!((r.share, r.evidence.as_str()), (None, "unavailable"));
+        let fix = suggest_fix(FailureClass::Timeout, "`t`", &r, None);
+        assert!(fix.contains("no retry evidence"), "{fix}");
+        let partial = recovery([1, 3, 0, 1, 5]);
+        assert_eq!(partial.share, Some(0.6));
+        assert_eq!(partial.evidence, "partial");
     }
 }

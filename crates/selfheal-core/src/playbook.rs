@@ -45,7 +45,7 @@
 //!
 //! | kind | parameters |
 //! | --- | --- |
-//! | `retry_with_backoff` | `initial_delay_ms` (1000), `factor` (2.0, ≥ 1), `max_delay_ms` (30000, ≥ initial), `max_attempts` (3, 1..=20), `non_retryable` (["invalid_input", "permission_denied", "not_found"]) |
+//! | `retry_with_backoff` | `initial_delay_ms` (1000), `factor` (2.0, ≥ 1), `max_delay_ms` (30000, ≥ initial), `max_attempts` (3, 1..=20), `non_retryable` (the classes a repeat cannot fix: ["permission_denied", "not_found", "dependency_failure", "invalid_input", "stale_state", "command_failed"]) |
 //! | `raise_timeout` | `factor` (2.0, > 1 and ≤ 10), `max_timeout_ms` (300000) |
 //! | `health_check_restart` | `check_interval_ms` (5000), `restart_backoff_ms` (1000), `backoff_cap_ms` (60000, ≥ backoff), `max_restarts` (3, 1..=100) |
 //! | `circuit_breaker` | `failure_rate_threshold` (0.5, in (0, 1]), `window_calls` (20), `open_duration_ms` (30000), `half_open_probes` (1, ≤ window) |
@@ -54,10 +54,15 @@
 //! | `skip_optional_dependency` | `dependency` (none: the failing one) |
 //! | `existence_check_fallback` | `fallback` (none: to be chosen) |
 //! | `permission_fix` | `note` (what to grant; a generic note) |
+//! | `install_dependency` | `dependency` (none: the missing one) |
+//! | `refresh_before_edit` | none |
+//! | `fix_before_rerun` | `max_identical_reruns` (1, 0..=10) |
 //!
 //! Durations are milliseconds and must be positive. Failure class names: `timeout`,
 //! `connection_refused`, `network_error`, `server_crashed`, `oom`, `permission_denied`,
-//! `not_found`, `rate_limited`, `dependency_failure`, `invalid_input`, `tool_error`, `Unknown`.
+//! `not_found`, `rate_limited`, `dependency_failure`, `invalid_input`, `stale_state`,
+//! `command_failed`, `tool_error`, `Unknown`. A strategy that retries is never proposed for a
+//! class that a repeat of the same call cannot fix (see `FailureClass::is_transient`).
 //! `expected_impact` defaults to the honest `0..1` ("not stated"); `low ≤ high`, both in
 //! [0, 1]. Unknown keys are errors (a typo must not silently fall back to a default).
 //!
@@ -153,6 +158,21 @@ pub enum Action {
         #[serde(default = "defaults::permission_note")]
         note: String,
     },
+    /// Install or pin the missing program, module or service (`None`: the failing one), or
+    /// tell the agent up front that it is not available.
+    InstallDependency {
+        #[serde(default)]
+        dependency: Option<String>,
+    },
+    /// Re-read the target right before modifying it, and build the edit's context (the text
+    /// to replace, the patch's context lines) from that fresh content.
+    RefreshBeforeEdit,
+    /// Hand the salient error line to the agent and require a change before the same command
+    /// runs again: at most `max_identical_reruns` unchanged re-runs.
+    FixBeforeRerun {
+        #[serde(default = "defaults::max_identical_reruns")]
+        max_identical_reruns: u32,
+    },
 }
 
 /// Defaults of the action parameters, shared by serde, the schema and the docs above.
@@ -172,11 +192,13 @@ mod defaults {
         3
     }
     pub fn non_retryable() -> Vec<FailureClass> {
-        vec![
-            FailureClass::InvalidInput,
-            FailureClass::PermissionDenied,
-            FailureClass::NotFound,
-        ]
+        FailureClass::ALL
+            .into_iter()
+            .filter(|c| !c.is_transient())
+            .collect()
+    }
+    pub fn max_identical_reruns() -> u32 {
+        1
     }
     pub fn timeout_factor() -> f64 {
         2.0
@@ -234,6 +256,9 @@ impl Action {
             Action::SkipOptionalDependency { .. } => "skip_optional_dependency",
             Action::ExistenceCheckFallback { .. } => "existence_check_fallback",
             Action::PermissionFix { .. } => "permission_fix",
+            Action::InstallDependency { .. } => "install_dependency",
+            Action::RefreshBeforeEdit => "refresh_before_edit",
+            Action::FixBeforeRerun { .. } => "fix_before_rerun",
         }
     }
 
@@ -319,16 +344,37 @@ impl Action {
                 }
             },
             Action::PermissionFix { note } => format!("fix the permission: {note}"),
+            Action::InstallDependency { dependency } => match dependency {
+                Some(d) => format!("install or pin `{d}`, or tell the agent it is unavailable"),
+                None => "install or pin the missing program or module, or tell the agent it is unavailable".into(),
+            },
+            Action::RefreshBeforeEdit => {
+                "re-read the target right before editing it and build the edit from that content"
+                    .into()
+            }
+            Action::FixBeforeRerun {
+                max_identical_reruns,
+            } => format!(
+                "show the agent the salient error and require a change before re-running; at most {max_identical_reruns} unchanged re-run(s)"
+            ),
         }
     }
 
     /// The parameters as a JSON object (without `kind`), or for [`Action::RaiseTimeout`] the
     /// raised timeout when the ceiling is known. `None` fields are left out.
     fn config_value(&self, observed_ceiling_ms: Option<u64>) -> Option<serde_json::Value> {
-        if let Action::RaiseTimeout { .. } = self {
-            return observed_ceiling_ms
-                .and_then(|c| self.raised_timeout_ms(c))
-                .map(serde_json::Value::from);
+        match self {
+            Action::RaiseTimeout { .. } => {
+                return observed_ceiling_ms
+                    .and_then(|c| self.raised_timeout_ms(c))
+                    .map(serde_json::Value::from);
+            }
+            // Switches and limits are plain values at their key.
+            Action::RefreshBeforeEdit => return Some(serde_json::Value::Bool(true)),
+            Action::FixBeforeRerun {
+                max_identical_reruns,
+            } => return Some(serde_json::Value::from(*max_identical_reruns)),
+            _ => {}
         }
         let serde_json::Value::Object(mut map) = serde_json::to_value(self).ok()? else {
             return None;
@@ -414,6 +460,13 @@ impl Strategy {
         self.actions.first()?.config_value(observed_ceiling_ms)
     }
 
+    /// Whether any action retries the call.
+    pub fn retries(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::RetryWithBackoff { .. }))
+    }
+
     /// Whether every action is a retry (the evidence rule of [`expected_impact`] applies).
     fn is_retry_only(&self) -> bool {
         !self.actions.is_empty()
@@ -481,7 +534,8 @@ impl Learned {
 }
 
 /// Strategies applicable to `class` (by their `applies_to`, each id once), ranked by learned
-/// mean (descending), then priority (1 first), then id.
+/// mean (descending), then priority (1 first), then id. A strategy that retries is left out
+/// for a class that repeating the same call cannot fix, whoever wrote it.
 pub fn rank<'a>(
     playbooks: &'a [Playbook],
     class: FailureClass,
@@ -492,6 +546,7 @@ pub fn rank<'a>(
         .iter()
         .flat_map(|p| p.strategies.iter())
         .filter(|s| s.applies_to.contains(&class) && seen.insert(s.id.as_str()))
+        .filter(|s| class.is_transient() || !s.retries())
         .map(|s| (learned(&s.id).mean(), s))
         .collect();
     ranked.sort_by(|(ma, a), (mb, b)| {
@@ -506,17 +561,40 @@ pub fn rank<'a>(
 ///
 /// Rule: a strategy that only retries cannot fix more failures than retrying recovers, so
 /// when the pattern has occurrences its upper bound is capped by the Wilson 95% upper bound
-/// of `recovered_share` (the share of its failures later recovered by a retry in the same
-/// run) over `occurrences` — the interval keeps a handful of occurrences from capping too
+/// of `recovered_share` (the share of its failures that succeeded when the same call was
+/// repeated in the same run) over `occurrences` (its failures with recorded arguments) — the interval keeps a handful of occurrences from capping too
 /// hard — and the lower bound never exceeds the upper. Other strategies keep the playbook's
 /// range (history says nothing about an action never taken); with no occurrences, or a
 /// share that is not a number, every range is the playbook's. The basis says which applied.
-pub fn expected_impact(strategy: &Strategy, recovered_share: f64, occurrences: u64) -> ImpactRange {
+pub fn expected_impact(
+    strategy: &Strategy,
+    recovered_share: Option<f64>,
+    occurrences: u64,
+) -> ImpactRange {
     let prior = &strategy.expected_impact;
     let mut low = prior.low.clamp(0.0, 1.0);
     let mut high = prior.high.clamp(low, 1.0);
     let mut basis = prior.basis.clone();
-    if occurrences == 0 || !recovered_share.is_finite() {
+    let recovered_share = match recovered_share {
+        Some(share) if share.is_finite() => share,
+        _ => {
+            if strategy.is_retry_only() {
+                basis.push_str(
+                    "; the history records no arguments for these calls, so there is no retry evidence to check it against: this is the playbook's prior",
+                );
+            } else {
+                basis.push_str(
+                    "; no occurrences to check it against, so this is the playbook's prior",
+                );
+            }
+            return ImpactRange {
+                low: round4(low),
+                high: round4(high),
+                basis,
+            };
+        }
+    };
+    if occurrences == 0 {
         basis.push_str("; no occurrences to check it against, so this is the playbook's prior");
     } else if strategy.is_retry_only() {
         let share = recovered_share.clamp(0.0, 1.0);
@@ -527,14 +605,14 @@ pub fn expected_impact(strategy: &Strategy, recovered_share: f64, occurrences: u
             low = low.min(high);
             basis.push_str(&format!(
                 "; upper bound capped at {:.0}%: the 95% upper bound of the {:.0}% of {} \
-                 failures that a later retry in the same run recovered",
+                 failures that succeeded when the same call was repeated",
                 cap * 100.0,
                 share * 100.0,
                 occurrences
             ));
         } else {
             basis.push_str(&format!(
-                "; consistent with history: {:.0}% of {} failures were recovered by a later retry",
+                "; consistent with history: {:.0}% of {} failures succeeded when the same call was repeated",
                 share * 100.0,
                 occurrences
             ));
@@ -675,6 +753,7 @@ struct UserAction {
     dependency: Option<String>,
     fallback: Option<String>,
     note: Option<String>,
+    max_identical_reruns: Option<u32>,
 }
 
 impl UserAction {
@@ -703,6 +782,7 @@ impl UserAction {
             ("dependency", self.dependency.is_some()),
             ("fallback", self.fallback.is_some()),
             ("note", self.note.is_some()),
+            ("max_identical_reruns", self.max_identical_reruns.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, some)| some.then_some(name))
@@ -738,6 +818,9 @@ impl UserAction {
             "skip_optional_dependency" => &["dependency"],
             "existence_check_fallback" => &["fallback"],
             "permission_fix" => &["note"],
+            "install_dependency" => &["dependency"],
+            "refresh_before_edit" => &[],
+            "fix_before_rerun" => &["max_identical_reruns"],
             other => {
                 return Err(format!(
                     "unknown action kind \"{other}\"; accepted: {}",
@@ -800,6 +883,15 @@ impl UserAction {
             },
             "existence_check_fallback" => Action::ExistenceCheckFallback {
                 fallback: a.fallback,
+            },
+            "install_dependency" => Action::InstallDependency {
+                dependency: a.dependency,
+            },
+            "refresh_before_edit" => Action::RefreshBeforeEdit,
+            "fix_before_rerun" => Action::FixBeforeRerun {
+                max_identical_reruns: a
+                    .max_identical_reruns
+                    .unwrap_or_else(defaults::max_identical_reruns),
             },
             _ => Action::PermissionFix {
                 note: a.note.unwrap_or_else(defaults::permission_note),
@@ -877,7 +969,7 @@ fn plain_types(message: &str) -> String {
         .replace("expected f64", "expected a number")
 }
 
-const ACTION_KINDS: [&str; 9] = [
+const ACTION_KINDS: [&str; 12] = [
     "retry_with_backoff",
     "raise_timeout",
     "health_check_restart",
@@ -887,6 +979,9 @@ const ACTION_KINDS: [&str; 9] = [
     "skip_optional_dependency",
     "existence_check_fallback",
     "permission_fix",
+    "install_dependency",
+    "refresh_before_edit",
+    "fix_before_rerun",
 ];
 
 /// A located message: the byte offset of what it is about (`None`: the strategy's table).
@@ -1122,6 +1217,9 @@ fn validate_action(action: &Action) -> Result<(), String> {
             dependency: Some(s),
         }
         | Action::ExistenceCheckFallback { fallback: Some(s) }
+        | Action::InstallDependency {
+            dependency: Some(s),
+        }
         | Action::PermissionFix { note: s } => {
             if s.trim().is_empty() {
                 return Err("a text parameter is empty; leave it out instead".into());
@@ -1131,7 +1229,18 @@ fn validate_action(action: &Action) -> Result<(), String> {
             fallback_tool: None,
         }
         | Action::SkipOptionalDependency { dependency: None }
-        | Action::ExistenceCheckFallback { fallback: None } => {}
+        | Action::ExistenceCheckFallback { fallback: None }
+        | Action::InstallDependency { dependency: None }
+        | Action::RefreshBeforeEdit => {}
+        Action::FixBeforeRerun {
+            max_identical_reruns,
+        } => {
+            if *max_identical_reruns > 10 {
+                return Err(format!(
+                    "`max_identical_reruns` must be 0 to 10, got {max_identical_reruns}"
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -1207,7 +1316,7 @@ const RETRY_KEY: Option<&str> = Some("tools.{tool}.retry");
 const BREAKER_KEY: Option<&str> = Some("tools.{tool}.circuit_breaker");
 const RESTART_KEY: Option<&str> = Some("tools.{tool}.restart");
 
-/// One playbook per failure class (all twelve), in class order, each with at least one
+/// One playbook per failure class (all fourteen), in class order, each with at least one
 /// strategy with concrete parameters.
 pub fn builtin_playbooks() -> Vec<Playbook> {
     use FailureClass as C;
@@ -1533,18 +1642,18 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     config_key: None,
                 },
                 Def {
-                    slug: "retry-with-backoff",
-                    name: "Retry with backoff",
-                    description: "Retry while a dependency recovers.",
-                    actions: vec![retry(1_000, 2.0, 30_000, 3)],
-                    risk: Low,
+                    slug: "install-dependency",
+                    name: "Install or pin the dependency",
+                    description: "Make the missing program, module or service available where the agent runs, or tell the agent up front that it is not.",
+                    actions: vec![Action::InstallDependency { dependency: None }],
+                    risk: Medium,
                     impact: (
-                        0.1,
                         0.5,
-                        "transient dependency outages recover; bounded by the share recovered by a later retry in history",
+                        0.95,
+                        "a missing program or module fails the same way until it is installed; once present, these calls stop failing for that reason",
                     ),
                     priority: 2,
-                    config_key: RETRY_KEY,
+                    config_key: None,
                 },
                 Def {
                     slug: "circuit-breaker",
@@ -1597,6 +1706,42 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                     config_key: Some("tools.{tool}.payload"),
                 },
             ],
+        ),
+        build(
+            C::StaleState,
+            vec![Def {
+                slug: "refresh-before-edit",
+                name: "Re-read before editing",
+                description: "Read the target right before modifying it and build the edit from that content, so the edit matches what is there now.",
+                actions: vec![Action::RefreshBeforeEdit],
+                risk: Low,
+                impact: (
+                    0.4,
+                    0.9,
+                    "edits against an outdated or unread view fail every time they are repeated unchanged; a fresh read removes the cause",
+                ),
+                priority: 1,
+                config_key: Some("tools.{tool}.read_before_edit"),
+            }],
+        ),
+        build(
+            C::CommandFailed,
+            vec![Def {
+                slug: "fix-before-rerun",
+                name: "Fix before re-running",
+                description: "Give the agent the salient error line of the failed command and require a change before the same command runs again.",
+                actions: vec![Action::FixBeforeRerun {
+                    max_identical_reruns: 1,
+                }],
+                risk: Low,
+                impact: (
+                    0.1,
+                    0.4,
+                    "failing tests, compile errors and refusing programs fail again when re-run unchanged; the reduction is the share of unchanged re-runs that stop",
+                ),
+                priority: 1,
+                config_key: Some("tools.{tool}.max_identical_reruns"),
+            }],
         ),
         build(
             C::ToolError,
@@ -1671,6 +1816,27 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_is_never_ranked_for_causes_a_repeat_cannot_fix() {
+        let mut playbooks = builtin_playbooks();
+        // Even a user strategy that claims to fix everything by retrying.
+        playbooks.push(Playbook {
+            class: FailureClass::NotFound,
+            strategies: vec![Strategy {
+                actions: vec![retry(1_000, 2.0, 5_000, 3)],
+                ..user("user.retry-all", &FailureClass::ALL)
+            }],
+        });
+        for class in FailureClass::ALL {
+            let ranked = rank(&playbooks, class, &|_| Learned::default());
+            assert!(!ranked.is_empty(), "{class:?} has a strategy");
+            let retries = ranked.iter().any(|s| s.retries());
+            if !class.is_transient() {
+                assert!(!retries, "{class:?}: {ranked:?}");
+            }
+        }
+    }
+
     use super::*;
 
     fn parse_err(text: &str) -> String {
@@ -2070,7 +2236,7 @@ initial_delay_ms = 5000
                 .clone()
         };
         let retry = find("rate_limited.retry-with-backoff"); // prior 0.5..0.9
-        let r = expected_impact(&retry, 0.1, 200);
+        let r = expected_impact(&retry, Some(0.1), 200);
         let cap = wilson(20, 200).unwrap().high;
         assert_eq!(r.high, round4(cap));
         assert_eq!(r.low, round4(cap));
@@ -2080,18 +2246,18 @@ initial_delay_ms = 5000
             r.basis
         );
         // A high share leaves the prior alone.
-        let r = expected_impact(&retry, 0.95, 200);
+        let r = expected_impact(&retry, Some(0.95), 200);
         assert_eq!((r.low, r.high), (0.5, 0.9));
         // Few occurrences cap gently (the interval is wide).
-        let r = expected_impact(&retry, 0.0, 2);
+        let r = expected_impact(&retry, Some(0.0), 2);
         assert!(r.high > 0.5, "{r:?}");
         // No evidence: the prior.
-        let r = expected_impact(&retry, 0.0, 0);
+        let r = expected_impact(&retry, Some(0.0), 0);
         assert_eq!((r.low, r.high), (0.5, 0.9));
         assert!(r.basis.contains("prior"));
         // Non-retry strategies keep their prior.
         let raise = find("timeout.raise-timeout");
-        let r = expected_impact(&raise, 0.0, 500);
+        let r = expected_impact(&raise, Some(0.0), 500);
         assert_eq!((r.low, r.high), (0.3, 0.8));
     }
 

@@ -5,11 +5,14 @@
 //! `run_events` by a high-water mark (the largest event id indexed), so a call after N new
 //! events costs O(N), and each batch is one transaction: a crash leaves the previous mark.
 //!
-//! Per tool call it stores run, time (Unix ms), tool, error flag, duration and, for failures,
-//! pattern, class, confidence, signals, template, context and whether a later call of the same
-//! tool in the same run succeeded. Hourly rollups per tool and per pattern make counts over
-//! long windows cost hours, not calls. Runs are mirrored (agent, status, times, tokens, last
-//! event) and re-read while `running`.
+//! Per tool call it stores run, time (Unix ms), tool, outcome (success, failure, rejected,
+//! cancelled, benign: see `selfheal_core::classify`), duration and, for failures, pattern
+//! (cause class × tool × program), class, confidence, signals, template of the salient line,
+//! context, the recorded `error_type` and the retry evidence (`selfheal_core::retry`, from the
+//! arguments of each call's `tool_start`). Hourly rollups per tool and per pattern make counts
+//! over long windows cost hours, not calls; the ids of the recorded-type style are kept as
+//! aliases of the patterns their failures belong to. Runs are mirrored (agent, status, times,
+//! tokens, last event) and re-read while `running`.
 //!
 //! The index is a cache: when its schema version differs, or the source's event at the
 //! high-water mark is not the one indexed (file replaced or rewritten), it is rebuilt.
@@ -19,17 +22,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
-use selfheal_core::classify::{FailureClass, FailureFacts, classify, is_explicit_timeout};
-use selfheal_core::event::{SkipReason, is_tool_result_type, parse_tool_call};
-use selfheal_core::pattern::pattern_id;
+use selfheal_core::arguments::fingerprint as fingerprint_args;
+use selfheal_core::classify::{CallFacts, FailureClass, Outcome, analyze, is_explicit_timeout};
+use selfheal_core::event::{
+    SkipReason, TOOL_START_EVENT_TYPE, is_tool_result_type, parse_tool_call, parse_tool_start,
+};
+use selfheal_core::pattern::{legacy_pattern_id, pattern_id, template_partition};
+use selfheal_core::retry::{CallSeen, OpenFailure, RetryState, RetryTracker};
+use selfheal_core::shell::{command_of, is_shell_tool};
 use selfheal_core::template::{Cluster, TemplateMiner, normalize};
 use selfheal_core::time::parse_timestamp;
+use serde_json::Value;
 
 use crate::error::{Result, StoreError};
-use crate::source::{RunRow, SourceDb};
+use crate::source::{EventRef, RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 4;
+pub const INDEX_VERSION: i64 = 5;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 20_000;
 /// Milliseconds per rollup bucket.
@@ -59,44 +68,68 @@ CREATE TABLE IF NOT EXISTS runs(
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, agent, status, duration_ms, workflow, tokens);
 CREATE INDEX IF NOT EXISTS runs_running ON runs(status) WHERE status = 'running';
 CREATE TABLE IF NOT EXISTS tools(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, timeout_ceiling_ms INTEGER);
-CREATE TABLE IF NOT EXISTS patterns(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, error_type TEXT NOT NULL, tool TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS programs(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS recorded_types(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+-- A pattern is a cause: (class, tool, program); `name` is its id.
+CREATE TABLE IF NOT EXISTS patterns(key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, error_type TEXT NOT NULL, tool TEXT NOT NULL, program TEXT);
+-- Ids in the recorded-type style (`<recorded error_type or class>:<tool>`) and the patterns
+-- their failures belong to now.
+CREATE TABLE IF NOT EXISTS pattern_aliases(alias TEXT NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(alias, pattern)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS templates(key INTEGER PRIMARY KEY, partition TEXT NOT NULL, tokens TEXT NOT NULL, template TEXT NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS contexts(key INTEGER PRIMARY KEY, normalized TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL, UNIQUE(normalized, agent, model));
+-- One row per tool call. `outcome`: 0 success, 1 failure, 2 rejected, 3 cancelled, 4 benign;
+-- `failed` = (outcome = 1). For failures: pattern, class, confidence, signals, template,
+-- context, retry state, recorded type. For a cancelled call, `pattern` is the pattern of the
+-- sibling failure it is attributed to. `message` keeps a sample of the text.
 CREATE TABLE IF NOT EXISTS calls(
     event_id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL,
     ts INTEGER NOT NULL,
     tool INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
     failed INTEGER NOT NULL,
     duration_ms INTEGER,
+    program INTEGER,
     pattern INTEGER,
     class INTEGER,
     class_conf REAL,
     signals INTEGER,
     template INTEGER,
     context INTEGER,
-    recovered INTEGER NOT NULL DEFAULT 0,
+    retry INTEGER NOT NULL DEFAULT 0,
+    recorded INTEGER NOT NULL DEFAULT 0,
     message TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts, tool, failed, duration_ms, class);
 -- Covering for pattern scans: a window of failures is read from this index alone.
-CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, recovered, failed) WHERE failed = 1;
+CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, retry, recorded, failed) WHERE failed = 1;
+-- Flagged calls that are not failures (rejected, cancelled, benign).
+CREATE INDEX IF NOT EXISTS calls_flagged ON calls(ts, outcome, tool, program, pattern) WHERE outcome >= 2;
 CREATE INDEX IF NOT EXISTS calls_run ON calls(run);
-CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
+-- `calls` counts calls that ran (success, failure, benign); the others are counted apart.
+CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;
+-- Open retry windows and tool starts awaiting their result, to continue after a restart.
+CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_starts(run INTEGER NOT NULL, seq INTEGER NOT NULL, call_id TEXT, tool INTEGER NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run, seq));
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
-const INDEX_TABLES: [&str; 11] = [
+const INDEX_TABLES: [&str; 16] = [
     "meta",
     "runs",
     "tools",
+    "programs",
+    "recorded_types",
     "patterns",
+    "pattern_aliases",
     "templates",
     "contexts",
     "calls",
     "tool_hours",
     "pattern_hours",
+    "retry_open",
+    "pending_starts",
     "skipped",
     "sqlite_sequence",
 ];
@@ -225,6 +258,27 @@ struct RunInfo {
     model: std::sync::Arc<str>,
 }
 
+/// A `tool_start` waiting for its result.
+#[derive(Clone, Debug)]
+struct PendingStart {
+    call_id: Option<String>,
+    tool: u32,
+    args: Option<u64>,
+    /// The command line, for shell tools.
+    command: Option<String>,
+    ts: i64,
+}
+
+/// Starts kept per run at most (older ones are dropped: their results never came).
+const PENDING_PER_RUN: usize = 64;
+/// Retry windows and pending starts of a run idle for this long (event time) are closed.
+const IDLE_RUN_MS: i64 = 3_600_000;
+/// Longest stored text sample of a failure.
+const FAILURE_SAMPLE_CHARS: usize = 1_000;
+
+/// Per-hour counters of one tool: calls that ran, failures, rejected, cancelled, benign.
+type HourCounts = [i64; 5];
+
 /// The single writer of the index. Hold it behind a mutex; readers use their own connections.
 pub struct Indexer {
     location: IndexLocation,
@@ -232,11 +286,32 @@ pub struct Indexer {
     miner: TemplateMiner,
     tools: HashMap<String, u32>,
     ceilings: HashMap<u32, i64>,
+    programs: HashMap<String, u32>,
+    recorded: HashMap<String, u32>,
     patterns: HashMap<String, u32>,
     contexts: HashMap<(String, String, String), u32>,
     runs: HashMap<String, RunInfo>,
-    /// Failures not yet followed by a success of the same tool in the same run.
-    open_failures: HashMap<(u32, u32), Vec<i64>>,
+    retry: RetryTracker,
+    pending: HashMap<u32, Vec<PendingStart>>,
+    /// The latest failure of each run (event id, pattern): what a cancelled sibling is
+    /// attributed to.
+    last_failure: HashMap<u32, (i64, u32)>,
+}
+
+/// What one batch accumulates before writing its rollups.
+#[derive(Default)]
+struct BatchAcc {
+    tool_hours: HashMap<(i64, u32), HourCounts>,
+    pattern_hours: HashMap<(i64, u32), i64>,
+    aliases: HashMap<(String, u32), i64>,
+    last_events: HashMap<u32, (i64, String)>,
+    touched_templates: Vec<u32>,
+    touched_ceilings: Vec<u32>,
+    retry_changes: HashMap<i64, RetryState>,
+    max_ts: i64,
+    read: u64,
+    calls: u64,
+    skipped: u64,
 }
 
 impl Indexer {
@@ -258,10 +333,14 @@ impl Indexer {
             miner: TemplateMiner::new(),
             tools: HashMap::new(),
             ceilings: HashMap::new(),
+            programs: HashMap::new(),
+            recorded: HashMap::new(),
             patterns: HashMap::new(),
             contexts: HashMap::new(),
             runs: HashMap::new(),
-            open_failures: HashMap::new(),
+            retry: RetryTracker::new(),
+            pending: HashMap::new(),
+            last_failure: HashMap::new(),
         };
         let version: Option<i64> = indexer.meta_i64("version").unwrap_or(None);
         if version != Some(INDEX_VERSION) {
@@ -302,12 +381,34 @@ impl Indexer {
             .optional()?)
     }
 
+    fn clear_memory(&mut self) {
+        self.miner = TemplateMiner::new();
+        self.tools.clear();
+        self.ceilings.clear();
+        self.programs.clear();
+        self.recorded.clear();
+        self.patterns.clear();
+        self.contexts.clear();
+        self.runs.clear();
+        self.retry = RetryTracker::new();
+        self.pending.clear();
+        self.last_failure.clear();
+    }
+
     /// Drops everything and recreates an empty index.
     fn reset(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for table in INDEX_TABLES {
+        let existing: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        // Every table, including those of older layouts.
+        for table in existing.iter().map(String::as_str).chain(INDEX_TABLES) {
             if table != "sqlite_sequence" {
-                tx.execute_batch(&format!("DROP TABLE IF EXISTS {table}"))?;
+                tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{table}\""))?;
             }
         }
         tx.execute_batch(INDEX_SCHEMA)?;
@@ -316,13 +417,7 @@ impl Indexer {
             params![INDEX_VERSION.to_string()],
         )?;
         tx.commit()?;
-        self.miner = TemplateMiner::new();
-        self.tools.clear();
-        self.ceilings.clear();
-        self.patterns.clear();
-        self.contexts.clear();
-        self.runs.clear();
-        self.open_failures.clear();
+        self.clear_memory();
         Ok(())
     }
 
@@ -347,35 +442,66 @@ impl Indexer {
             }
         }
         self.miner = TemplateMiner::from_clusters(clusters);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, name, timeout_ceiling_ms FROM tools")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let key: u32 = r.get(0)?;
-            self.tools.insert(r.get(1)?, key);
-            if let Some(c) = r.get::<_, Option<i64>>(2)? {
-                self.ceilings.insert(key, c);
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT key, name, timeout_ceiling_ms FROM tools")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let key: u32 = r.get(0)?;
+                self.tools.insert(r.get(1)?, key);
+                if let Some(c) = r.get::<_, Option<i64>>(2)? {
+                    self.ceilings.insert(key, c);
+                }
             }
         }
-        drop(rows);
-        drop(stmt);
-        let mut stmt = self.conn.prepare("SELECT key, name FROM patterns")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            self.patterns.insert(r.get(1)?, r.get(0)?);
+        for (table, map) in [
+            ("patterns", &mut self.patterns),
+            ("programs", &mut self.programs),
+            ("recorded_types", &mut self.recorded),
+        ] {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT key, name FROM {table}"))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                map.insert(r.get(1)?, r.get(0)?);
+            }
         }
-        drop(rows);
-        drop(stmt);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT run, tool, event_id FROM calls WHERE failed = 1 AND recovered = 0 ORDER BY event_id")?;
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT run, event_id, tool, args, seen, retried, last_ms FROM retry_open ORDER BY event_id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                self.retry.restore(
+                    r.get(0)?,
+                    OpenFailure {
+                        event_id: r.get(1)?,
+                        tool: r.get(2)?,
+                        args: r.get::<_, i64>(3)? as u64,
+                        seen: r.get(4)?,
+                        retried: r.get::<_, i64>(5)? != 0,
+                        last_ms: r.get(6)?,
+                    },
+                );
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT run, call_id, tool, args, command, ts FROM pending_starts ORDER BY run, seq",
+        )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            self.open_failures
-                .entry((r.get(0)?, r.get(1)?))
+            self.pending
+                .entry(r.get(0)?)
                 .or_default()
-                .push(r.get(2)?);
+                .push(PendingStart {
+                    call_id: r.get(1)?,
+                    tool: r.get(2)?,
+                    args: r.get::<_, Option<i64>>(3)?.map(|a| a as u64),
+                    command: r.get(4)?,
+                    ts: r.get(5)?,
+                });
         }
         Ok(())
     }
@@ -501,32 +627,38 @@ impl Indexer {
         Ok(info)
     }
 
-    fn intern_tool(&mut self, tx: &Transaction<'_>, name: &str) -> Result<u32> {
-        if let Some(k) = self.tools.get(name) {
+    /// Interns `name` in `table` (`key`, `name`), cached in the map the caller picks.
+    fn intern(
+        tx: &Transaction<'_>,
+        cache: &mut HashMap<String, u32>,
+        table: &str,
+        name: &str,
+    ) -> Result<u32> {
+        if let Some(k) = cache.get(name) {
             return Ok(*k);
         }
-        tx.execute("INSERT INTO tools(name) VALUES (?1)", params![name])?;
+        tx.prepare_cached(&format!("INSERT INTO {table}(name) VALUES (?1)"))?
+            .execute(params![name])?;
         let key = tx.last_insert_rowid() as u32;
-        self.tools.insert(name.to_string(), key);
+        cache.insert(name.to_string(), key);
         Ok(key)
     }
 
     fn intern_pattern(
         &mut self,
         tx: &Transaction<'_>,
-        recorded: Option<&str>,
         class: FailureClass,
         tool: &str,
+        program: Option<&str>,
     ) -> Result<u32> {
-        let name = pattern_id(recorded, class, tool);
-        let error_type = recorded.unwrap_or(class.as_str());
+        let name = pattern_id(class, tool, program);
         if let Some(k) = self.patterns.get(&name) {
             return Ok(*k);
         }
-        tx.execute(
-            "INSERT INTO patterns(name, error_type, tool) VALUES (?1, ?2, ?3)",
-            params![name, error_type, tool],
-        )?;
+        tx.prepare_cached(
+            "INSERT INTO patterns(name, error_type, tool, program) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![name, class.as_str(), tool, program])?;
         let key = tx.last_insert_rowid() as u32;
         self.patterns.insert(name, key);
         Ok(key)
@@ -576,13 +708,7 @@ impl Indexer {
         self.conn = conn;
         if result.is_err() {
             // In-memory state may be ahead of the rolled-back transaction: reload it.
-            self.miner = TemplateMiner::new();
-            self.tools.clear();
-            self.ceilings.clear();
-            self.patterns.clear();
-            self.contexts.clear();
-            self.runs.clear();
-            self.open_failures.clear();
+            self.clear_memory();
             self.load_state()?;
         }
         result
@@ -595,177 +721,396 @@ impl Indexer {
         hw: i64,
     ) -> Result<(u64, u64, u64, i64)> {
         let tx = conn.transaction()?;
-        let mut tool_hours: HashMap<(i64, u32), (i64, i64)> = HashMap::new();
-        let mut pattern_hours: HashMap<(i64, u32), i64> = HashMap::new();
-        let mut last_events: HashMap<u32, (i64, String)> = HashMap::new();
-        let mut touched_templates: Vec<u32> = Vec::new();
-        let mut touched_ceilings: Vec<u32> = Vec::new();
-        let (mut read, mut calls, mut skipped) = (0u64, 0u64, 0u64);
+        let mut acc = BatchAcc {
+            max_ts: i64::MIN,
+            ..BatchAcc::default()
+        };
         let (mut last_id, mut fingerprint) = (hw, String::new());
         source.events_after(hw, BATCH_EVENTS, |event| {
-            read += 1;
+            acc.read += 1;
             last_id = event.id;
             fingerprint.clear();
             fingerprint.push_str(event.run_id);
             fingerprint.push('|');
             fingerprint.push_str(event.timestamp);
-            let ts = parse_timestamp(event.timestamp);
-            let run = self.run_info(&tx, event.run_id, source)?;
-            if let Some(ts) = ts {
-                let slot = last_events.entry(run.key).or_insert_with(|| (ts, String::new()));
-                if ts >= slot.0 || slot.1.is_empty() {
-                    slot.0 = ts;
-                    slot.1.clear();
-                    slot.1.push_str(event.event_type);
-                }
+            self.index_event(&tx, source, &event, &mut acc)
+        })?;
+        if acc.read == 0 {
+            return Ok((0, 0, 0, hw));
+        }
+        self.flush_batch(&tx, &mut acc)?;
+        set_meta(&tx, "events_hw", &last_id.to_string())?;
+        set_meta(&tx, "events_fp", &fingerprint)?;
+        tx.commit()?;
+        Ok((acc.read, acc.calls, acc.skipped, last_id))
+    }
+
+    fn index_event(
+        &mut self,
+        tx: &Transaction<'_>,
+        source: &SourceDb,
+        event: &EventRef<'_>,
+        acc: &mut BatchAcc,
+    ) -> Result<()> {
+        let ts = parse_timestamp(event.timestamp);
+        let run = self.run_info(tx, event.run_id, source)?;
+        if let Some(ts) = ts {
+            acc.max_ts = acc.max_ts.max(ts);
+            let slot = acc
+                .last_events
+                .entry(run.key)
+                .or_insert_with(|| (ts, String::new()));
+            if ts >= slot.0 || slot.1.is_empty() {
+                slot.0 = ts;
+                slot.1.clear();
+                slot.1.push_str(event.event_type);
             }
-            if !is_tool_result_type(event.event_type) {
+        }
+        if event.event_type == TOOL_START_EVENT_TYPE {
+            // A start without a readable tool name or time is not an error of the history:
+            // its result (if any) is what counts.
+            if let (Ok(start), Some(ts)) = (parse_tool_start(event.event_data), ts) {
+                let tool = Self::intern(tx, &mut self.tools, "tools", &start.tool)?;
+                let parsed: Option<Value> = start
+                    .arguments
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok());
+                let args = parsed
+                    .as_ref()
+                    .filter(|v| !v.is_null())
+                    .map(fingerprint_args);
+                let command = if is_shell_tool(&start.tool) {
+                    parsed.as_ref().and_then(command_of)
+                } else {
+                    None
+                };
+                let list = self.pending.entry(run.key).or_default();
+                if list.len() >= PENDING_PER_RUN {
+                    list.remove(0);
+                }
+                list.push(PendingStart {
+                    call_id: start.call_id,
+                    tool,
+                    args,
+                    command,
+                    ts,
+                });
+            }
+            return Ok(());
+        }
+        if !is_tool_result_type(event.event_type) {
+            return Ok(());
+        }
+        let parsed = parse_tool_call(event.event_data);
+        let (record, ts) = match (parsed, ts) {
+            (Ok(record), Some(ts)) => (record, ts),
+            (Err(reason), _) => {
+                skip(tx, event.id, ts, reason)?;
+                acc.skipped += 1;
                 return Ok(());
             }
-            let parsed = parse_tool_call(event.event_data);
-            let (record, ts) = match (parsed, ts) {
-                (Ok(record), Some(ts)) => (record, ts),
-                (Err(reason), _) => {
-                    skip(&tx, event.id, ts, reason)?;
-                    skipped += 1;
-                    return Ok(());
-                }
-                (Ok(_), None) => {
-                    skip(&tx, event.id, None, SkipReason::BadTimestamp)?;
-                    skipped += 1;
-                    return Ok(());
-                }
-            };
-            let tool = self.intern_tool(&tx, &record.tool)?;
-            let hour = ts.div_euclid(HOUR_MS);
-            let slot = tool_hours.entry((hour, tool)).or_default();
-            slot.0 += 1;
-            calls += 1;
-            if !record.is_error {
-                if let Some(ids) = self.open_failures.remove(&(run.key, tool)) {
-                    let mut stmt =
-                        tx.prepare_cached("UPDATE calls SET recovered = 1 WHERE event_id = ?1")?;
-                    for id in ids {
-                        stmt.execute(params![id])?;
-                    }
-                }
-                tx.prepare_cached("INSERT INTO calls(event_id, run, ts, tool, failed, duration_ms) VALUES (?1, ?2, ?3, ?4, 0, ?5)")?
-                    .execute(params![event.id, run.key, ts, tool, record.duration_ms])?;
+            (Ok(_), None) => {
+                skip(tx, event.id, None, SkipReason::BadTimestamp)?;
+                acc.skipped += 1;
                 return Ok(());
             }
-            slot.1 += 1;
-            let message = record.message.as_deref().unwrap_or("");
-            let class = classify(&FailureFacts {
+        };
+        acc.calls += 1;
+        let tool = Self::intern(tx, &mut self.tools, "tools", &record.tool)?;
+        let start = self.take_start(run.key, tool, record.call_id.as_deref());
+        let own_args: Option<Value> = record
+            .arguments
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .filter(|v: &Value| !v.is_null());
+        let args = own_args
+            .as_ref()
+            .map(fingerprint_args)
+            .or_else(|| start.as_ref().and_then(|s| s.args));
+        let shell = is_shell_tool(&record.tool);
+        let command = if shell {
+            own_args
+                .as_ref()
+                .and_then(command_of)
+                .or_else(|| start.and_then(|s| s.command))
+        } else {
+            None
+        };
+        let hour = ts.div_euclid(HOUR_MS);
+        let analysis = record.is_error.then(|| {
+            analyze(&CallFacts {
+                tool: &record.tool,
                 error_type: record.error_type.as_deref(),
                 message: record.message.as_deref(),
                 duration_ms: record.duration_ms,
+                duration_recorded: record.duration_recorded,
                 timeout_ceiling_ms: self.ceilings.get(&tool).copied(),
-            });
-            if is_explicit_timeout(&class)
-                && let Some(d) = record.duration_ms
-            {
-                let ceiling = self.ceilings.entry(tool).or_insert(0);
-                if d > *ceiling {
-                    *ceiling = d;
-                    touched_ceilings.push(tool);
-                }
+                exit_code: record.exit_code,
+                interrupted: record.interrupted,
+                status: record.status.as_deref(),
+                command: command.as_deref(),
+            })
+        });
+        let outcome = analysis.as_ref().map_or(Outcome::Success, |a| a.outcome);
+        let counts = acc.tool_hours.entry((hour, tool)).or_default();
+        match outcome {
+            Outcome::Success => counts[0] += 1,
+            Outcome::Failure => {
+                counts[0] += 1;
+                counts[1] += 1;
             }
-            let pattern =
-                self.intern_pattern(&tx, record.error_type.as_deref(), class.class, &record.tool)?;
-            *pattern_hours.entry((hour, pattern)).or_default() += 1;
-            let partition = template_partition(&record.tool, class.class);
-            let mined = self.miner.add(&partition, message);
-            touched_templates.push(mined.cluster_id);
-            let context = self.intern_context(&tx, normalize(message), &run.agent, &run.model)?;
-            let sample: String = message.chars().take(MESSAGE_SAMPLE_CHARS).collect();
+            Outcome::Rejected => counts[2] += 1,
+            Outcome::Cancelled => counts[3] += 1,
+            Outcome::Benign => {
+                counts[0] += 1;
+                counts[4] += 1;
+            }
+        }
+        let mut changes = Vec::new();
+        self.retry.observe(
+            CallSeen {
+                run: run.key,
+                tool,
+                args,
+                failed: outcome == Outcome::Failure,
+                succeeded: matches!(outcome, Outcome::Success | Outcome::Benign),
+                event_id: event.id,
+                ts_ms: ts,
+            },
+            &mut changes,
+        );
+        let mut own_retry = RetryState::Pending;
+        for (id, state) in changes {
+            if id == event.id {
+                own_retry = state;
+            } else {
+                acc.retry_changes.insert(id, state);
+            }
+        }
+        let Some(analysis) = analysis else {
             tx.prepare_cached(
-                "INSERT INTO calls(event_id, run, ts, tool, failed, duration_ms, pattern, class, class_conf, signals, template, context, recovered, message)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12)",
+                "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms) VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)",
+            )?
+            .execute(params![event.id, run.key, ts, tool, record.duration_ms])?;
+            return Ok(());
+        };
+        let program = match &analysis.program {
+            Some(p) => Some(Self::intern(tx, &mut self.programs, "programs", p)?),
+            None => None,
+        };
+        if outcome != Outcome::Failure {
+            // Attributed to the failure of a parallel sibling, when that is why it never ran.
+            let sibling = (outcome == Outcome::Cancelled
+                && record
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("parallel tool call")))
+            .then(|| self.last_failure.get(&run.key).map(|(_, p)| *p))
+            .flatten();
+            tx.prepare_cached(
+                "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms, program, pattern, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 event.id,
                 run.key,
                 ts,
                 tool,
+                outcome.code(),
                 record.duration_ms,
-                pattern,
-                class.class.code(),
-                class.confidence,
-                class.signal_bits(),
-                mined.cluster_id,
-                context,
-                sample
+                program,
+                sibling,
+                sample(&analysis.salient, MESSAGE_SAMPLE_CHARS)
             ])?;
-            self.open_failures
-                .entry((run.key, tool))
-                .or_default()
-                .push(event.id);
-            Ok(())
-        })?;
-        if read == 0 {
-            return Ok((0, 0, 0, hw));
+            return Ok(());
         }
+        let class = &analysis.classification;
+        if record.duration_recorded
+            && is_explicit_timeout(class)
+            && let Some(d) = record.duration_ms
         {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO tool_hours(hour, tool, calls, failures) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(hour, tool) DO UPDATE SET calls = calls + excluded.calls, failures = failures + excluded.failures",
-            )?;
-            for ((hour, tool), (n, f)) in &tool_hours {
-                stmt.execute(params![hour, tool, n, f])?;
-            }
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO pattern_hours(hour, pattern, failures) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(hour, pattern) DO UPDATE SET failures = failures + excluded.failures",
-            )?;
-            for ((hour, pattern), f) in &pattern_hours {
-                stmt.execute(params![hour, pattern, f])?;
-            }
-            let mut stmt = tx.prepare_cached(
-                "UPDATE runs SET last_event_ms = ?2, last_event_type = ?3 WHERE key = ?1 AND (last_event_ms IS NULL OR last_event_ms <= ?2)",
-            )?;
-            for (run, (ts, kind)) in &last_events {
-                stmt.execute(params![run, ts, kind])?;
-            }
-            touched_templates.sort_unstable();
-            touched_templates.dedup();
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO templates(key, partition, tokens, template, size) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, template = excluded.template, size = excluded.size",
-            )?;
-            for id in &touched_templates {
-                if let Some(c) = self
-                    .miner
-                    .clusters()
-                    .get((*id as usize).wrapping_sub(1))
-                    .filter(|c| c.id == *id)
-                {
-                    let tokens = serde_json::to_string(&c.tokens)
-                        .map_err(|e| StoreError::Index(format!("cannot encode template: {e}")))?;
-                    stmt.execute(params![
-                        c.id,
-                        c.partition,
-                        tokens,
-                        c.tokens.join(" "),
-                        c.size as i64
-                    ])?;
-                }
-            }
-            let mut stmt =
-                tx.prepare_cached("UPDATE tools SET timeout_ceiling_ms = ?2 WHERE key = ?1")?;
-            for tool in &touched_ceilings {
-                stmt.execute(params![tool, self.ceilings.get(tool)])?;
+            let ceiling = self.ceilings.entry(tool).or_insert(0);
+            if d > *ceiling {
+                *ceiling = d;
+                acc.touched_ceilings.push(tool);
             }
         }
-        set_meta(&tx, "events_hw", &last_id.to_string())?;
-        set_meta(&tx, "events_fp", &fingerprint)?;
-        tx.commit()?;
-        Ok((read, calls, skipped, last_id))
+        let pattern =
+            self.intern_pattern(tx, class.class, &record.tool, analysis.program.as_deref())?;
+        *acc.pattern_hours.entry((hour, pattern)).or_default() += 1;
+        let alias = legacy_pattern_id(record.error_type.as_deref(), class.class, &record.tool);
+        *acc.aliases.entry((alias, pattern)).or_default() += 1;
+        let recorded = match record.error_type.as_deref() {
+            Some(t) => Self::intern(tx, &mut self.recorded, "recorded_types", t)?,
+            None => 0,
+        };
+        let partition = template_partition(&record.tool, class.class);
+        let mined = self.miner.add(&partition, &analysis.salient);
+        acc.touched_templates.push(mined.cluster_id);
+        let context =
+            self.intern_context(tx, normalize(&analysis.salient), &run.agent, &run.model)?;
+        let text = record.message.as_deref().unwrap_or("");
+        tx.prepare_cached(
+            "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms, program, pattern, class, class_conf, signals, template, context, retry, recorded, message)
+             VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            event.id,
+            run.key,
+            ts,
+            tool,
+            record.duration_ms,
+            program,
+            pattern,
+            class.class.code(),
+            class.confidence,
+            class.signal_bits(),
+            mined.cluster_id,
+            context,
+            own_retry.code(),
+            recorded,
+            sample(text, FAILURE_SAMPLE_CHARS)
+        ])?;
+        if self.last_failure.len() > 16_384 {
+            self.last_failure.clear();
+        }
+        self.last_failure.insert(run.key, (event.id, pattern));
+        Ok(())
+    }
+
+    /// The start of the call a result belongs to: by call id, else the most recent unmatched
+    /// start of the same tool in the run (a start whose result was unreadable must not shift
+    /// the pairing of the calls after it).
+    fn take_start(&mut self, run: u32, tool: u32, call_id: Option<&str>) -> Option<PendingStart> {
+        let list = self.pending.get_mut(&run)?;
+        let pos = match call_id {
+            Some(id) => list
+                .iter()
+                .position(|s| s.call_id.as_deref() == Some(id))
+                .or_else(|| {
+                    list.iter()
+                        .rposition(|s| s.call_id.is_none() && s.tool == tool)
+                }),
+            None => list.iter().rposition(|s| s.tool == tool),
+        }?;
+        let start = list.remove(pos);
+        if list.is_empty() {
+            self.pending.remove(&run);
+        }
+        Some(start)
+    }
+
+    /// Writes a batch's rollups and the state that continues into the next batch.
+    fn flush_batch(&mut self, tx: &Transaction<'_>, acc: &mut BatchAcc) -> Result<()> {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO tool_hours(hour, tool, calls, failures, rejected, cancelled, benign) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(hour, tool) DO UPDATE SET calls = calls + excluded.calls, failures = failures + excluded.failures,
+               rejected = rejected + excluded.rejected, cancelled = cancelled + excluded.cancelled, benign = benign + excluded.benign",
+        )?;
+        for ((hour, tool), c) in &acc.tool_hours {
+            stmt.execute(params![hour, tool, c[0], c[1], c[2], c[3], c[4]])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO pattern_hours(hour, pattern, failures) VALUES (?1, ?2, ?3)
+             ON CONFLICT(hour, pattern) DO UPDATE SET failures = failures + excluded.failures",
+        )?;
+        for ((hour, pattern), f) in &acc.pattern_hours {
+            stmt.execute(params![hour, pattern, f])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO pattern_aliases(alias, pattern, failures) VALUES (?1, ?2, ?3)
+             ON CONFLICT(alias, pattern) DO UPDATE SET failures = failures + excluded.failures",
+        )?;
+        for ((alias, pattern), f) in &acc.aliases {
+            stmt.execute(params![alias, pattern, f])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "UPDATE runs SET last_event_ms = ?2, last_event_type = ?3 WHERE key = ?1 AND (last_event_ms IS NULL OR last_event_ms <= ?2)",
+        )?;
+        for (run, (ts, kind)) in &acc.last_events {
+            stmt.execute(params![run, ts, kind])?;
+        }
+        acc.touched_templates.sort_unstable();
+        acc.touched_templates.dedup();
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO templates(key, partition, tokens, template, size) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, template = excluded.template, size = excluded.size",
+        )?;
+        for id in &acc.touched_templates {
+            if let Some(c) = self
+                .miner
+                .clusters()
+                .get((*id as usize).wrapping_sub(1))
+                .filter(|c| c.id == *id)
+            {
+                let tokens = serde_json::to_string(&c.tokens)
+                    .map_err(|e| StoreError::Index(format!("cannot encode template: {e}")))?;
+                stmt.execute(params![
+                    c.id,
+                    c.partition,
+                    tokens,
+                    c.tokens.join(" "),
+                    c.size as i64
+                ])?;
+            }
+        }
+        let mut stmt =
+            tx.prepare_cached("UPDATE tools SET timeout_ceiling_ms = ?2 WHERE key = ?1")?;
+        for tool in &acc.touched_ceilings {
+            stmt.execute(params![tool, self.ceilings.get(tool)])?;
+        }
+        let mut stmt = tx.prepare_cached("UPDATE calls SET retry = ?2 WHERE event_id = ?1")?;
+        for (id, state) in &acc.retry_changes {
+            stmt.execute(params![id, state.code()])?;
+        }
+        // Runs idle for an hour of event time: their windows and starts are closed.
+        if acc.max_ts > i64::MIN {
+            let idle_before = acc.max_ts - IDLE_RUN_MS;
+            self.retry.expire(idle_before);
+            self.pending.retain(|_, list| {
+                list.retain(|s| s.ts >= idle_before);
+                !list.is_empty()
+            });
+        }
+        tx.execute("DELETE FROM retry_open", [])?;
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO retry_open(event_id, run, tool, args, seen, retried, last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (run, f) in self.retry.open_failures() {
+            stmt.execute(params![
+                f.event_id,
+                run,
+                f.tool,
+                f.args as i64,
+                f.seen,
+                f.retried,
+                f.last_ms
+            ])?;
+        }
+        tx.execute("DELETE FROM pending_starts", [])?;
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO pending_starts(run, seq, call_id, tool, args, command, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (run, list) in &self.pending {
+            for (seq, s) in list.iter().enumerate() {
+                stmt.execute(params![
+                    run,
+                    seq as i64,
+                    s.call_id,
+                    s.tool,
+                    s.args.map(|a| a as i64),
+                    s.command,
+                    s.ts
+                ])?;
+            }
+        }
+        Ok(())
     }
 }
 
-/// The template-mining partition of a failure: its tool and class (DESIGN §4).
-pub fn template_partition(tool: &str, class: FailureClass) -> String {
-    format!("{tool}\u{1f}{}", class.as_str())
+/// The first `max` characters of `text`.
+fn sample(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 fn skip(tx: &Transaction<'_>, event_id: i64, ts: Option<i64>, reason: SkipReason) -> Result<()> {

@@ -24,7 +24,7 @@ use crate::error::{Result, StoreError};
 use crate::source::classify_open_error;
 
 /// Columns we add to `improvements` (name, type). Existing columns are left alone.
-pub const IMPROVEMENT_COLUMNS: [(&str, &str); 14] = [
+pub const IMPROVEMENT_COLUMNS: [(&str, &str); 15] = [
     ("pattern_id", "TEXT"),
     ("strategy_id", "TEXT"),
     ("priority", "INTEGER"),
@@ -39,6 +39,9 @@ pub const IMPROVEMENT_COLUMNS: [(&str, &str); 14] = [
     ("verification_due_at", "TEXT"),
     ("updated_at", "TEXT"),
     ("reason", "TEXT"),
+    // The pattern id an improvement was proposed under, when patterns were keyed by the
+    // recorded error_type and the id has since been migrated to the cause-keyed one.
+    ("legacy_pattern_id", "TEXT"),
 ];
 
 /// One migration: SQL, or the column extension of `improvements`.
@@ -49,7 +52,7 @@ struct Migration {
 }
 
 /// The migrations, in order. Append only.
-const MIGRATIONS: [Migration; 2] = [
+const MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         name: "lifecycle_tables",
@@ -60,10 +63,16 @@ const MIGRATIONS: [Migration; 2] = [
         name: "extend_improvements",
         sql: None,
     },
+    // Patterns became keyed by cause: improvements remember the id they were proposed under.
+    Migration {
+        version: 3,
+        name: "legacy_pattern_id",
+        sql: None,
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// An `improvements` row with our columns (JSON columns as text).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -533,6 +542,66 @@ impl LifecycleDb {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
+    }
+
+    /// Every pattern id the lifecycle refers to (improvements and open escalations).
+    pub fn referenced_pattern_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT pattern_id FROM improvements WHERE pattern_id IS NOT NULL
+                 UNION SELECT pattern_id FROM selfheal_escalations WHERE resolved_at IS NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Moves everything recorded under pattern `old` to pattern `new` in one transaction:
+    /// improvements keep `old` in `legacy_pattern_id` and get an audit row; open escalations
+    /// follow. Returns the improvements changed.
+    pub fn rename_pattern(&mut self, old: &str, new: &str, at: &str) -> Result<u64> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| self_err(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&map)?;
+        let rows: Vec<(String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT id, status FROM improvements WHERE pattern_id = ?1")
+                .map_err(&map)?;
+            stmt.query_map(params![old], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&map)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(&map)?
+        };
+        for (id, status) in &rows {
+            tx.execute(
+                "UPDATE improvements SET legacy_pattern_id = COALESCE(legacy_pattern_id, pattern_id), pattern_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, new, at],
+            )
+            .map_err(&map)?;
+            tx.execute(
+                "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
+                 VALUES (?1, ?2, 'pattern_id_migrated', ?3, ?3, ?4)",
+                params![
+                    id,
+                    at,
+                    status,
+                    format!("pattern id {old} (recorded error_type) is now {new} (cause)")
+                ],
+            )
+            .map_err(&map)?;
+        }
+        tx.execute(
+            "UPDATE selfheal_escalations SET pattern_id = ?2 WHERE pattern_id = ?1 AND resolved_at IS NULL",
+            params![old, new],
+        )
+        .map_err(&map)?;
+        tx.commit().map_err(&map)?;
+        Ok(rows.len() as u64)
     }
 
     /// Improvements of one pattern (any status), oldest first.

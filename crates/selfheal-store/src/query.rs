@@ -8,13 +8,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use selfheal_core::classify::FailureClass;
+use selfheal_core::classify::{FailureClass, Outcome};
 use selfheal_core::correlation::ContextSet;
 use selfheal_core::health::{HealthInputs, baseline_ratio};
 use selfheal_core::metrics::{AgentAcc, AgentMetrics, ToolAcc, ToolReliability};
 use selfheal_core::pattern::{
     Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup,
 };
+use selfheal_core::retry::RetryState;
 use selfheal_core::stalled::RunningRun;
 use selfheal_core::stats::Histogram;
 use selfheal_core::template::tokenize;
@@ -58,7 +59,8 @@ pub struct FailureSample {
     pub template_id: u32,
     pub message: String,
     pub class: FailureClass,
-    pub recovered: bool,
+    pub retry: RetryState,
+    pub program: Option<String>,
 }
 
 /// A mirrored run.
@@ -86,8 +88,21 @@ pub struct RunCall {
     pub pattern: Option<String>,
     pub class: Option<FailureClass>,
     pub template_id: Option<u32>,
-    pub recovered: bool,
+    pub retry: RetryState,
+    pub outcome: Outcome,
     pub duration_ms: Option<i64>,
+}
+
+/// Flagged calls that are not failures, for one (tool, program).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlaggedCount {
+    pub tool: String,
+    pub program: Option<String>,
+    pub rejected: u64,
+    pub cancelled: u64,
+    pub benign: u64,
+    /// A recent salient message of each kind (rejected, cancelled, benign).
+    pub samples: [Option<String>; 3],
 }
 
 /// Read access to the index through one connection.
@@ -212,6 +227,107 @@ impl<'c> IndexReader<'c> {
             .optional()?)
     }
 
+    /// The patterns whose failures were once known by the recorded-type style id `alias`
+    /// (`<recorded error_type or class>:<tool>`), with their failure counts, largest first.
+    pub fn resolve_alias(&self, alias: &str) -> Result<Vec<(String, u32, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.name, a.pattern, a.failures FROM pattern_aliases a JOIN patterns p ON p.key = a.pattern
+             WHERE a.alias = ?1 ORDER BY a.failures DESC, p.name",
+        )?;
+        let rows = stmt.query_map(params![alias], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Flagged calls that are not failures in `w`, per (tool, program), most first.
+    pub fn flagged_calls(&self, w: Window) -> Result<Vec<FlaggedCount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.name, p.name, c.outcome, COUNT(*), MAX(c.event_id)
+             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN programs p ON p.key = c.program
+             WHERE c.outcome >= 2 AND c.ts >= ?1 AND c.ts <= ?2
+             GROUP BY c.tool, c.program, c.outcome",
+        )?;
+        let mut rows = stmt.query(params![w.from_ms, w.to_ms])?;
+        let mut by: HashMap<(String, Option<String>), (FlaggedCount, [i64; 3])> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let tool: String = r.get(0)?;
+            let program: Option<String> = r.get(1)?;
+            let slot = by
+                .entry((tool.clone(), program.clone()))
+                .or_insert_with(|| {
+                    (
+                        FlaggedCount {
+                            tool,
+                            program,
+                            ..FlaggedCount::default()
+                        },
+                        [0; 3],
+                    )
+                });
+            let n = r.get::<_, i64>(3)? as u64;
+            let latest: i64 = r.get(4)?;
+            match Outcome::from_code(r.get(2)?) {
+                Some(Outcome::Rejected) => {
+                    slot.0.rejected += n;
+                    slot.1[0] = latest;
+                }
+                Some(Outcome::Cancelled) => {
+                    slot.0.cancelled += n;
+                    slot.1[1] = latest;
+                }
+                Some(Outcome::Benign) => {
+                    slot.0.benign += n;
+                    slot.1[2] = latest;
+                }
+                _ => {}
+            }
+        }
+        let mut sample = self
+            .conn
+            .prepare_cached("SELECT message FROM calls WHERE event_id = ?1")?;
+        let mut out = Vec::with_capacity(by.len());
+        for (_, (mut count, latest)) in by {
+            for (i, id) in latest.iter().enumerate() {
+                if *id > 0 {
+                    count.samples[i] = sample
+                        .query_row(params![id], |r| r.get::<_, Option<String>>(0))
+                        .optional()?
+                        .flatten();
+                }
+            }
+            out.push(count);
+        }
+        out.sort_by(|a, b| {
+            (b.rejected + b.cancelled + b.benign)
+                .cmp(&(a.rejected + a.cancelled + a.benign))
+                .then_with(|| a.tool.cmp(&b.tool))
+                .then_with(|| a.program.cmp(&b.program))
+        });
+        Ok(out)
+    }
+
+    /// Cancelled calls in `w` attributed to a failed parallel sibling, per pattern key.
+    pub fn cancelled_siblings(&self, w: Window) -> Result<HashMap<u32, u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pattern, COUNT(*) FROM calls
+             WHERE outcome = 3 AND pattern IS NOT NULL AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
+        )?;
+        let rows = stmt.query_map(params![w.from_ms, w.to_ms], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The (class, tool, program) of a pattern id, if it was ever seen.
+    pub fn pattern_parts(&self, id: &str) -> Result<Option<(String, String, Option<String>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT error_type, tool, program FROM patterns WHERE name = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
+    }
+
     /// All pattern ids ever indexed (for suggestions on unknown ids).
     pub fn pattern_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self
@@ -231,7 +347,7 @@ impl<'c> IndexReader<'c> {
         let mut acc = PatternAccumulator::new();
         let mut failures = 0u64;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT pattern, run, ts, class, class_conf, signals, template, context, recovered
+            "SELECT pattern, run, ts, class, class_conf, signals, template, context, retry, recorded
              FROM calls WHERE failed = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
         )?;
         let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
@@ -246,7 +362,8 @@ impl<'c> IndexReader<'c> {
                 signal_bits: r.get::<_, i64>(5)? as u8,
                 template: r.get(6)?,
                 context: r.get(7)?,
-                recovered: r.get::<_, i64>(8)? != 0,
+                retry: RetryState::from_code(r.get(8)?),
+                recorded: r.get(9)?,
             });
         }
         let patterns_seen = acc.len() as u64;
@@ -270,8 +387,8 @@ impl<'c> IndexReader<'c> {
         limit: u32,
     ) -> Result<Vec<FailureSample>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT c.event_id, r.run_id, c.ts, c.template, COALESCE(c.message, ''), c.class, c.recovered
-             FROM calls c JOIN runs r ON r.key = c.run
+            "SELECT c.event_id, r.run_id, c.ts, c.template, COALESCE(c.message, ''), c.class, c.retry, p.name
+             FROM calls c JOIN runs r ON r.key = c.run LEFT JOIN programs p ON p.key = c.program
              WHERE c.failed = 1 AND c.pattern = ?1 AND c.ts >= ?2 AND c.ts <= ?3
              ORDER BY c.ts DESC, c.event_id DESC LIMIT ?4",
         )?;
@@ -283,7 +400,8 @@ impl<'c> IndexReader<'c> {
                 template_id: r.get(3)?,
                 message: r.get(4)?,
                 class: FailureClass::from_code(r.get(5)?).unwrap_or(FailureClass::Unknown),
-                recovered: r.get::<_, i64>(6)? != 0,
+                retry: RetryState::from_code(r.get(6)?),
+                program: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -306,20 +424,17 @@ impl<'c> IndexReader<'c> {
         };
         let mut accs: HashMap<u32, ToolAcc> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT tool, failed, class, duration_ms FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
+            "SELECT tool, outcome, class, duration_ms FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
         )?;
         let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
         while let Some(r) = rows.next()? {
-            let failed = r.get::<_, i64>(1)? != 0;
-            let class = if failed {
-                Some(
-                    FailureClass::from_code(r.get::<_, Option<i64>>(2)?.unwrap_or(11))
-                        .unwrap_or(FailureClass::Unknown),
-                )
-            } else {
-                None
-            };
-            accs.entry(r.get(0)?).or_default().push(class, r.get(3)?);
+            let outcome = Outcome::from_code(r.get(1)?).unwrap_or(Outcome::Success);
+            let class = r
+                .get::<_, Option<i64>>(2)?
+                .and_then(FailureClass::from_code);
+            accs.entry(r.get(0)?)
+                .or_default()
+                .push_outcome(outcome, class, r.get(3)?);
         }
         let mut out: Vec<ToolReliability> = accs
             .into_iter()
@@ -485,8 +600,8 @@ impl<'c> IndexReader<'c> {
     /// The calls of one run in event order.
     pub fn run_calls(&self, run_key: i64) -> Result<Vec<RunCall>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.name, c.failed, p.name, c.class, c.template, c.recovered, c.duration_ms
-             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN patterns p ON p.key = c.pattern
+            "SELECT t.name, c.failed, p.name, c.class, c.template, c.retry, c.duration_ms, c.outcome
+             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN patterns p ON p.key = c.pattern AND c.failed = 1
              WHERE c.run = ?1 ORDER BY c.event_id",
         )?;
         let rows = stmt.query_map(params![run_key], |r| {
@@ -498,8 +613,9 @@ impl<'c> IndexReader<'c> {
                     .get::<_, Option<i64>>(3)?
                     .and_then(FailureClass::from_code),
                 template_id: r.get(4)?,
-                recovered: r.get::<_, i64>(5)? != 0,
+                retry: RetryState::from_code(r.get(5)?),
                 duration_ms: r.get(6)?,
+                outcome: Outcome::from_code(r.get(7)?).unwrap_or(Outcome::Success),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -564,9 +680,9 @@ impl<'c> IndexReader<'c> {
         w: Window,
     ) -> Result<(u64, u64, u64)> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.pattern = ?3), 0)
+            "SELECT COUNT(*), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.failed = 1 AND c.pattern = ?3), 0)
              FROM calls c JOIN runs r ON r.key = c.run
-             WHERE r.run_id = ?1 AND c.tool = ?2 AND c.ts >= ?4 AND c.ts <= ?5",
+             WHERE r.run_id = ?1 AND c.tool = ?2 AND c.ts >= ?4 AND c.ts <= ?5 AND c.outcome IN (0, 1, 4)",
         )?;
         let mut total = (0u64, 0u64, 0u64);
         for id in run_ids {
@@ -706,7 +822,8 @@ fn split_hours(w: Window) -> HourSplit {
 /// Resolves names for the pattern accumulator, remembering the first error.
 struct Lookup<'r, 'c> {
     reader: &'r IndexReader<'c>,
-    patterns: HashMap<u32, (String, String)>,
+    patterns: HashMap<u32, (String, String, Option<String>)>,
+    recorded: HashMap<u32, String>,
     tool_calls: HashMap<String, u64>,
     recent_calls: HashMap<String, u64>,
     baseline_calls: HashMap<String, u64>,
@@ -720,10 +837,18 @@ impl<'r, 'c> Lookup<'r, 'c> {
         let mut patterns = HashMap::new();
         let mut stmt = reader
             .conn
-            .prepare_cached("SELECT key, error_type, tool FROM patterns")?;
+            .prepare_cached("SELECT key, error_type, tool, program FROM patterns")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            patterns.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+            patterns.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+        }
+        let mut recorded = HashMap::new();
+        let mut stmt = reader
+            .conn
+            .prepare_cached("SELECT key, name FROM recorded_types")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            recorded.insert(r.get(0)?, r.get(1)?);
         }
         let names: HashMap<u32, String> = reader
             .tool_keys()?
@@ -740,6 +865,7 @@ impl<'r, 'c> Lookup<'r, 'c> {
         Ok(Lookup {
             reader,
             patterns,
+            recorded,
             tool_calls: by_name(reader.tool_counts(window)?),
             recent_calls: by_name(reader.tool_counts(recent)?),
             baseline_calls: by_name(reader.tool_counts(baseline)?),
@@ -761,11 +887,18 @@ impl<'r, 'c> Lookup<'r, 'c> {
 }
 
 impl PatternLookup for Lookup<'_, '_> {
-    fn pattern_name(&self, pattern: u32) -> (String, String) {
+    fn pattern_name(&self, pattern: u32) -> (String, String, Option<String>) {
         self.patterns
             .get(&pattern)
             .cloned()
-            .unwrap_or_else(|| ("Unknown".into(), format!("pattern#{pattern}")))
+            .unwrap_or_else(|| ("Unknown".into(), format!("pattern#{pattern}"), None))
+    }
+
+    fn recorded_type(&self, recorded: u32) -> String {
+        self.recorded
+            .get(&recorded)
+            .cloned()
+            .unwrap_or_else(|| format!("type#{recorded}"))
     }
 
     fn run_name(&self, run: u32) -> String {
