@@ -97,8 +97,9 @@ pub const SIMILARITY_THRESHOLD: f64 = 0.5;
 /// Weight of a position whose template token is a constant word (letters only).
 pub const CONST_WEIGHT: f64 = 2.0;
 
-/// A message never joins a template it differs from in this many consecutive words.
-pub const MAX_WORD_RUN: usize = 2;
+/// A message never joins a template it differs from in this many constant tokens: one
+/// different word can be a value (`user alice`, `user bob`), two are different wording.
+pub const MAX_CONST_DIFFS: usize = 2;
 
 /// Longest quoted span (in bytes, quotes included) that is masked as one value.
 const MAX_QUOTED: usize = 256;
@@ -222,9 +223,10 @@ impl TemplateMiner {
             Some(p) => p,
             None => self.index.entry(partition.to_owned()).or_default(),
         };
-        let shape = (tokens.len(), route_key(tokens).to_owned());
+        let kinds = kinds(tokens);
+        let shape = (tokens.len(), route_key(tokens, &kinds).to_owned());
         insert_sorted(part.by_shape.entry(shape).or_default(), id);
-        let skeleton = skeleton(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if !skeleton.is_empty() {
             insert_sorted(part.by_skeleton.entry(skeleton).or_default(), id);
         }
@@ -234,14 +236,15 @@ impl TemplateMiner {
         let Some(part) = self.index.get_mut(partition) else {
             return;
         };
-        let shape = (tokens.len(), route_key(tokens).to_owned());
+        let kinds = kinds(tokens);
+        let shape = (tokens.len(), route_key(tokens, &kinds).to_owned());
         if let Some(ids) = part.by_shape.get_mut(&shape) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
                 part.by_shape.remove(&shape);
             }
         }
-        let skeleton = skeleton(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if let Some(ids) = part.by_skeleton.get_mut(&skeleton) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
@@ -305,7 +308,8 @@ impl TemplateMiner {
         let part = self.index.get(partition)?;
         // 1. Same constant words in the same order: the same message shape whatever the
         //    number of variable tokens. Prefer a template of the same length.
-        let skeleton = skeleton(tokens);
+        let kinds = kinds(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if !skeleton.is_empty()
             && let Some(ids) = part.by_skeleton.get(&skeleton)
         {
@@ -320,13 +324,13 @@ impl TemplateMiner {
         // 2. Drain: same length and routing token, most similar template above the threshold.
         let ids = part
             .by_shape
-            .get(&(tokens.len(), route_key(tokens).to_owned()))?;
+            .get(&(tokens.len(), route_key(tokens, &kinds).to_owned()))?;
         let mut best: Option<(f64, usize, u32)> = None;
         for &id in ids {
             let Some(cluster) = self.cluster(id) else {
                 continue;
             };
-            let (sim, wildcards) = similarity(&cluster.tokens, tokens);
+            let (sim, wildcards) = similarity(&cluster.tokens, tokens, &kinds);
             if sim < SIMILARITY_THRESHOLD {
                 continue;
             }
@@ -348,9 +352,125 @@ fn insert_sorted(ids: &mut Vec<u32>, id: u32) {
     }
 }
 
-/// Whether a token is (or holds) a variable part: a mask, a wildcard, or any digit.
-fn is_variable(t: &str) -> bool {
-    t.bytes().any(|b| b.is_ascii_digit()) || holds_mask(t)
+/// What a template position holds, for matching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Constant text: words, punctuation, identifiers such as `ssh2`.
+    Const,
+    /// An error code normalisation keeps (`137` in `exit code 137`, `E0308`): constant,
+    /// and a template never generalises it away.
+    Code,
+    /// `key=value` with a variable value: the first `usize` bytes (`key=`) are constant.
+    Key(usize),
+    /// A value: a mask, a wildcard, or a number.
+    Var,
+}
+
+/// The kind of every token; see [`kind_at`].
+fn kinds(tokens: &[String]) -> Vec<Kind> {
+    (0..tokens.len()).map(|i| kind_at(tokens, i)).collect()
+}
+
+/// The kind of `tokens[i]`. A token with a mask, a wildcard or a digit is a value, except
+/// the error codes that normalisation keeps — a number in a code context (`exit code 137`,
+/// `status=429`, `404 Not Found`) or capitals glued to a number (`E0308`, `SOCKS5`) — and
+/// identifiers that glue letters to one or two digits (`ssh2`, `eth0`), which are constant
+/// text. A `key=value` token with a variable value keeps its key.
+fn kind_at(tokens: &[String], i: usize) -> Kind {
+    let Some(t) = tokens.get(i) else {
+        return Kind::Var;
+    };
+    let key = key_len(t);
+    if holds_mask(t) {
+        return match key {
+            Some(k) if !holds_mask(&t[..k]) => Kind::Key(k),
+            _ => Kind::Var,
+        };
+    }
+    if !t.bytes().any(|b| b.is_ascii_digit()) {
+        return Kind::Const;
+    }
+    if let Some(k) = key {
+        let (_, name, _) = split_punct(&t[..k - 1]);
+        if is_code_context(name) {
+            return Kind::Code;
+        }
+        return match identifier_kind(&t[k..]) {
+            Some(kind) => kind,
+            None => Kind::Key(k),
+        };
+    }
+    if code_number_in_context(tokens, i) {
+        return Kind::Code;
+    }
+    identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// Length of the `key=` prefix of a `key=value` token (leading brackets allowed), if any.
+fn key_len(t: &str) -> Option<usize> {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b'(' | b'[' | b'{' | b'"' | b'\'' | b'`') {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'-' | b'.')) {
+        i += 1;
+    }
+    (i > start && b.get(i) == Some(&b'=') && b[start..i].iter().any(u8::is_ascii_alphabetic))
+        .then_some(i + 1)
+}
+
+/// A plain number token that normalisation keeps as an error code: after a code word
+/// (`exit code 137`, `HTTP/1.1 500`) or a 3-digit HTTP status before its reason phrase.
+fn code_number_in_context(tokens: &[String], i: usize) -> bool {
+    let Some(t) = tokens.get(i) else {
+        return false;
+    };
+    let (_, core, _) = split_punct(t);
+    let digits = core.trim_start_matches(['-', '+']);
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let prev_is_code = i > 0
+        && tokens
+            .get(i - 1)
+            .is_some_and(|p| is_code_context(split_punct(p).1));
+    prev_is_code
+        || (digits.len() == 3
+            && !core.starts_with(['-', '+'])
+            && (100..=599).contains(&digits.parse::<u32>().unwrap_or(0))
+            && tokens.get(i + 1).is_some_and(|n| is_reason_word(n)))
+}
+
+/// The kind of a token whose only run of letters and digits holding a digit is an
+/// identifier: up to six capitals then one to six digits is a [`Kind::Code`] (`E0308`,
+/// `TS2345`, `SOCKS5`); other letters then one or two digits is [`Kind::Const`] (`ssh2`,
+/// `eth0`, `IPv6`). Anything else with a digit is a value (`None`).
+fn identifier_kind(t: &str) -> Option<Kind> {
+    let mut runs = t
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
+    let run = runs.next()?;
+    if runs.next().is_some() {
+        return None;
+    }
+    let b = run.as_bytes();
+    let letters = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+        .count();
+    let digits = &b[letters..];
+    if letters == 0 || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if letters <= 6 && digits.len() <= 6 && b[..letters].iter().all(u8::is_ascii_uppercase) {
+        Some(Kind::Code)
+    } else if digits.len() <= 2 {
+        Some(Kind::Const)
+    } else {
+        None
+    }
 }
 
 /// Whether a token is only a value: masks, digits and punctuation, no letters outside masks.
@@ -399,25 +519,32 @@ fn holds_mask(t: &str) -> bool {
     false
 }
 
-/// The constant tokens of a message or template, in order, joined by spaces.
-fn skeleton(tokens: &[String]) -> String {
+/// The constant parts of a message or template, in order, joined by spaces: constant
+/// tokens whole, and the `key=` of a `key=value` token with a variable value.
+fn skeleton(tokens: &[String], kinds: &[Kind]) -> String {
     let mut s = String::new();
-    for t in tokens.iter().filter(|t| !is_variable(t)) {
+    for (t, k) in tokens.iter().zip(kinds) {
+        let part = match *k {
+            Kind::Const | Kind::Code => t.as_str(),
+            Kind::Key(n) => &t[..n],
+            Kind::Var => continue,
+        };
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(t);
+        s.push_str(part);
     }
     s
 }
 
-/// The routing token of a message: its first token, or [`WILDCARD`] when that is variable,
-/// as in Drain's parse tree.
-fn route_key(tokens: &[String]) -> &str {
-    match tokens.first() {
-        None => "",
-        Some(t) if is_variable(t) => WILDCARD,
-        Some(t) => t,
+/// The routing token of a message: the constant part of its first token, or [`WILDCARD`]
+/// when that is a value, as in Drain's parse tree.
+fn route_key<'a>(tokens: &'a [String], kinds: &[Kind]) -> &'a str {
+    match (tokens.first(), kinds.first()) {
+        (Some(t), Some(Kind::Const | Kind::Code)) => t,
+        (Some(t), Some(Kind::Key(n))) => &t[..*n],
+        (Some(_), _) => WILDCARD,
+        (None, _) => "",
     }
 }
 
@@ -457,14 +584,15 @@ fn generalize(t: &str, m: &str) -> String {
 /// constants align one to one; runs of variable tokens between them are merged position by
 /// position when they have the same length and become one [`WILDCARD`] otherwise.
 fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
+    let (tk, mk) = (kinds(template), kinds(tokens));
     let mut out = Vec::with_capacity(template.len().max(tokens.len()));
     let (mut i, mut j) = (0, 0);
     loop {
         let (i0, j0) = (i, j);
-        while i < template.len() && is_variable(&template[i]) {
+        while i < template.len() && tk[i] == Kind::Var {
             i += 1;
         }
-        while j < tokens.len() && is_variable(&tokens[j]) {
+        while j < tokens.len() && mk[j] == Kind::Var {
             j += 1;
         }
         let (run_t, run_m) = (&template[i0..i], &tokens[j0..j]);
@@ -474,8 +602,8 @@ fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
             out.push(WILDCARD.to_owned());
         }
         match (template.get(i), tokens.get(j)) {
-            (Some(t), Some(_)) => {
-                out.push(t.clone());
+            (Some(t), Some(m)) => {
+                out.push(merge_token(t, m));
                 i += 1;
                 j += 1;
             }
@@ -492,42 +620,64 @@ fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
 
 /// Similarity of a template and a message of the same length, and the template's wildcard
 /// count (the tie-breaker).
-fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
+fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usize) {
     if template.is_empty() {
         return (1.0, 0);
     }
+    let tk = kinds(template);
     let mut total = 0.0;
     let mut same = 0.0;
     let mut wildcards = 0;
-    // Consecutive positions where two different words stand: different wording, not a value.
-    let mut word_run = 0;
-    for (t, m) in template.iter().zip(tokens) {
+    // Positions where two different constants stand: different wording, not a value.
+    let mut const_diffs = 0;
+    for (((t, m), &kt), &km) in template.iter().zip(tokens).zip(&tk).zip(mk) {
         if t == WILDCARD {
             wildcards += 1;
             total += 1.0;
             same += 0.5;
-            word_run = 0;
             continue;
         }
-        let constant = is_constant_word(t);
-        if constant && t != m && is_constant_word(m) {
-            word_run += 1;
-            if word_run >= MAX_WORD_RUN {
+        // Two different error codes are two different errors.
+        if t != m && (kt == Kind::Code || km == Kind::Code) {
+            return (0.0, wildcards);
+        }
+        let constant = is_word(t, kt);
+        if t != m
+            && matches!(
+                (kt, km),
+                (
+                    Kind::Const | Kind::Code,
+                    Kind::Const | Kind::Code | Kind::Key(_)
+                ) | (Kind::Key(_), Kind::Const | Kind::Code)
+            )
+        {
+            const_diffs += 1;
+            if const_diffs >= MAX_CONST_DIFFS {
                 return (0.0, wildcards);
             }
-        } else {
-            word_run = 0;
         }
         let w = if constant { CONST_WEIGHT } else { 1.0 };
         total += w;
         if token_matches(t, m) {
             same += w;
-        } else if is_pure_variable(t) && is_pure_variable(m) {
-            // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`).
+        } else if matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b])
+            || is_pure_variable(t) && is_pure_variable(m)
+        {
+            // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`, `rhost=<IP>`
+            // and `rhost=<HOST>`).
             same += 0.5 * w;
         }
     }
     (same / total, wildcards)
+}
+
+/// A constant word or identifier (`ENOENT`, `ssh2`): weighs more than punctuation.
+fn is_word(t: &str, kind: Kind) -> bool {
+    match kind {
+        Kind::Code => true,
+        Kind::Const => is_constant_word(t) || t.bytes().any(|b| b.is_ascii_digit()),
+        _ => false,
+    }
 }
 
 /// A token made of letters (and inner `-_'`), i.e. most likely constant text.
@@ -1739,6 +1889,87 @@ mod tests {
             m.template(1).as_deref(),
             Some("Connection closed by user <*>")
         );
+    }
+
+    #[test]
+    fn error_codes_stay_in_templates() {
+        // Same wording, different codes: different errors, whatever the order.
+        for (a, b) in [
+            (
+                "process exited with exit code 137",
+                "process exited with exit code 1",
+            ),
+            ("request failed status=429", "request failed status=503"),
+            (
+                "GET /a failed: 404 Not Found",
+                "GET /b failed: 500 Not Found",
+            ),
+            (
+                "error[E0308]: mismatched types",
+                "error[E0277]: mismatched types",
+            ),
+            ("killed by signal 9", "killed by signal 15"),
+            ("proxy open HTTPS", "proxy open SOCKS5"),
+        ] {
+            let m = mine(&[a, b, a]);
+            assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
+            assert_eq!(m.template(1).as_deref(), Some(normalize(a).as_str()));
+        }
+        // A value next to the code still generalises.
+        let m = mine(&["job 12 failed: exit code 2", "job 13 failed: exit code 2"]);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("job <NUM> failed: exit code 2")
+        );
+    }
+
+    #[test]
+    fn token_kinds() {
+        use Kind::*;
+        for (message, expected) in [
+            ("exit code 137", vec![Const, Const, Code]),
+            ("status=429 rc=1", vec![Code, Code]),
+            ("404 Not Found", vec![Code, Const, Const]),
+            ("error[E0308]: ssh2 eth0", vec![Code, Const, Const]),
+            ("user=<*> tty=ssh (HWID=<NUM>)", vec![Key(5), Const, Key(6)]),
+            ("node-<NUM> 42 t761 R02-M1", vec![Var, Var, Var, Var]),
+            ("<*> <IP>:<NUM>", vec![Var, Var]),
+        ] {
+            let tokens = tokenize(message);
+            assert_eq!(kinds(&tokens), expected, "{message}");
+        }
+    }
+
+    #[test]
+    fn keys_of_variable_values_are_part_of_the_wording() {
+        // `rhost=… user=…` and `rhost=…` never share a template, whatever the values.
+        let m = mine(&[
+            "auth failure; rhost=10.0.0.1 user=root",
+            "auth failure; rhost=10.0.0.2",
+            "auth failure; rhost=db.example.com user=admin",
+            "auth failure; rhost=db.example.com",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("auth failure; rhost=<*> user=<*>")
+        );
+        assert_eq!(m.template(2).as_deref(), Some("auth failure; rhost=<*>"));
+    }
+
+    #[test]
+    fn two_different_constants_are_different_wording() {
+        let m = mine(&[
+            "check stepSum or calorieSum is enough",
+            "check stepStatSum or calorieStatSum is enough",
+            "check stepSum or calorieSum is enough",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        let m = mine(&[
+            "auth failure; tty=ssh ruser= rhost=10.0.0.1",
+            "auth failure; tty=:0 ruser= rhost=",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
     }
 
     #[test]
