@@ -746,6 +746,18 @@ pub fn normalize(message: &str) -> String {
         }
         let word = &message[start..end];
         push_sep(&mut out, std::mem::take(&mut glue));
+        // `Fri Jun 17 07:07:00 2005`, `17 Jun 2005 07:07:00 +0000`: one timestamp.
+        if let Some((trail, date_end)) = date_phrase(message, start) {
+            if !out.ends_with("<TS> ") {
+                out.push_str("<TS>");
+            } else {
+                out.pop();
+            }
+            out.push_str(trail);
+            prev = Context::default();
+            i = date_end;
+            continue;
+        }
         // `5.00 KB`, `30 seconds`: a number and its unit word are one value.
         if !prev.code
             && let Some((mask, lead, trail, unit_end)) = number_with_unit(message, word, end)
@@ -775,12 +787,144 @@ fn push_sep(out: &mut String, glued: bool) {
     }
 }
 
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Whether `w` names a month or a weekday: its first three letters, or the whole name.
+fn is_name_in(w: &str, names: &[&str], full: &[&str]) -> bool {
+    (3..=9).contains(&w.len())
+        && (names.iter().any(|n| w.eq_ignore_ascii_case(n))
+            || full.iter().any(|n| w.eq_ignore_ascii_case(n)))
+}
+
+fn is_month(w: &str) -> bool {
+    is_name_in(
+        w,
+        MONTHS,
+        &[
+            "january",
+            "february",
+            "march",
+            "april",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+    )
+}
+
+fn is_weekday(w: &str) -> bool {
+    is_name_in(
+        w,
+        WEEKDAYS,
+        &[
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+    )
+}
+
+/// A day of the month (`1`..`31`, optionally `01`).
+fn is_day(w: &str) -> bool {
+    (1..=2).contains(&w.len())
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && (1..=31).contains(&w.parse::<u8>().unwrap_or(0))
+}
+
+fn is_year(w: &str) -> bool {
+    w.len() == 4
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && (w.starts_with("19") || w.starts_with("20"))
+}
+
+/// A zone after a time: `UTC`, `EDT`, `+0000`, `-05:00`.
+fn is_zone(w: &str) -> bool {
+    let b = w.as_bytes();
+    ((2..=5).contains(&b.len()) && b.iter().all(u8::is_ascii_uppercase) && b[b.len() - 1] == b'T')
+        || (matches!(b.first(), Some(b'+' | b'-'))
+            && b[1..].iter().all(|c| c.is_ascii_digit() || *c == b':')
+            && (5..=6).contains(&b.len()))
+}
+
+/// A date written with a month name, starting at byte `start` of `message`: an optional
+/// weekday, then `Mon DD` or `DD Mon`, then any of a clock time, a zone and a year, in
+/// any order (`Fri Jun 17 07:07:00 2005`, `Sat May 8 09:04:50 EDT 2004`, `Jun 17
+/// 07:07:00`, `Fri, 17 Jun 2005 07:07:00 +0000`). A month and a day alone are not enough:
+/// a time or a year must follow. Returns the trailing punctuation of the last word and
+/// where the phrase ends.
+fn date_phrase(message: &str, start: usize) -> Option<(&str, usize)> {
+    let bytes = message.as_bytes();
+    // Cheap rejection first: most words start no date.
+    let first_end = bytes[start..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .map_or(bytes.len(), |p| start + p);
+    let (_, head, _) = split_punct(message.get(start..first_end)?);
+    if !(is_day(head) || is_month(head) || is_weekday(head)) {
+        return None;
+    }
+    // The next few words with their end offsets.
+    let mut words: Vec<(&str, usize)> = Vec::with_capacity(7);
+    let mut i = start;
+    while words.len() < 7 && i < bytes.len() {
+        let s = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        words.push((&message[s..i], i));
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+    }
+    let core = |k: usize| words.get(k).map(|(w, _)| split_punct(w).1);
+    let first = core(0)?;
+    let starts_with_day = is_day(first) && core(1).is_some_and(is_month);
+    if !is_month(first) && !is_weekday(first) && !starts_with_day {
+        return None;
+    }
+    let mut k = usize::from(is_weekday(first));
+    // Month then day, or day then month.
+    let (a, b) = (core(k)?, core(k + 1)?);
+    if is_month(a) && is_day(b) || is_day(a) && is_month(b) {
+        k += 2;
+    } else {
+        return None;
+    }
+    let mut found = false;
+    while let Some(w) = core(k) {
+        let time = time_len(w.as_bytes(), 0).is_some_and(|n| n == w.len());
+        if time || is_year(w) || (found && is_zone(w)) {
+            found = true;
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if !found {
+        return None;
+    }
+    let (last, end) = words.get(k - 1)?;
+    let (_, _, trail) = split_punct(last);
+    Some((trail, *end))
+}
+
 /// Unit words that turn a preceding number into one value (`5.00 KB`, `30 seconds`).
 const TIME_UNIT_WORDS: &[&str] = &[
     "ns", "ms", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hr",
     "hrs", "hour", "hours", "day", "days",
 ];
-const SIZE_UNIT_WORDS: &[&str] = &["kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
+const SIZE_UNIT_WORDS: &[&str] = &["b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
 
 /// A plain number word followed by a unit word: the mask, the number's leading punctuation,
 /// the unit's trailing punctuation and where the unit word ends.
@@ -1186,7 +1330,7 @@ fn classify_core(core: &str, prev: &Context, next: &str) -> Option<Mask> {
     if is_host(core) {
         return Some(Mask::Host);
     }
-    if is_hex(b) {
+    if is_hex(b) || is_mac(b) {
         return Some(Mask::Hex);
     }
     if let Some(kind) = number_kind(b) {
@@ -1491,6 +1635,19 @@ fn is_host(core: &str) -> bool {
     TLDS.iter().any(|t| tld.eq_ignore_ascii_case(t)) && core.split('.').all(|l| !l.is_empty())
 }
 
+/// A MAC address: six pairs of hex digits separated by `:` or `-`.
+fn is_mac(b: &[u8]) -> bool {
+    b.len() == 17
+        && b.iter().enumerate().all(|(i, &c)| {
+            if i % 3 == 2 {
+                c == b':' || c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+        && b[2] == b[5]
+}
+
 fn is_hex(b: &[u8]) -> bool {
     if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X') {
         return b[2..].iter().all(u8::is_ascii_hexdigit);
@@ -1572,11 +1729,50 @@ fn number_kind(b: &[u8]) -> Option<Mask> {
     }
 }
 
+/// The first id inside a word, not glued to other letters or digits: a UUID, or a run of
+/// 16 or more hex digits with both a digit and a letter. Returns offset, length and mask.
+fn embedded_id(b: &[u8]) -> Option<(usize, usize, Mask)> {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_hexdigit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        if b.len() >= i + 36
+            && is_uuid(&b[i..i + 36])
+            && b.get(i + 36).is_none_or(|c| !c.is_ascii_alphanumeric())
+        {
+            return Some((i, 36, Mask::Uuid));
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_hexdigit() {
+            j += 1;
+        }
+        let run = &b[i..j];
+        if run.len() >= 16
+            && b.get(j).is_none_or(|c| !c.is_ascii_alphanumeric())
+            && run.iter().any(u8::is_ascii_digit)
+            && run.iter().any(u8::is_ascii_alphabetic)
+        {
+            return Some((i, run.len(), Mask::Hex));
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
 /// Masks digit runs inside a word that are not glued to letters: `node-42` → `node-<NUM>`.
 fn mask_digit_runs(word: &str, keep: bool, out: &mut String) {
     let b = word.as_bytes();
     if keep || !b.iter().any(u8::is_ascii_digit) {
         out.push_str(word);
+        return;
+    }
+    // Ids glued to a word (`req-<uuid>`, `sha256:<64 hex>`) are masked whole first.
+    if let Some((at, len, mask)) = embedded_id(b) {
+        mask_digit_runs(&word[..at], keep, out);
+        out.push_str(mask.as_str());
+        mask_digit_runs(&word[at + len..], keep, out);
         return;
     }
     let mut copied = 0;
@@ -1729,6 +1925,58 @@ mod tests {
         check("timed out after 30s", "timed out after <DUR>");
         check("took 1500ms, budget 1h30m", "took <DUR>, budget <DUR>");
         check("elapsed=2.5s", "elapsed=<DUR>");
+    }
+
+    #[test]
+    fn masks_dates_with_month_names() {
+        for (input, expected) in [
+            (
+                "connection from 1.2.3.4 () at Fri Jul  1 07:57:30 2005",
+                "connection from <IP> () at <TS>",
+            ),
+            ("at Sat May 8 09:04:50 EDT 2004 done", "at <TS> done"),
+            ("Jun 17 07:07:00 host up", "<TS> host up"),
+            ("Date: Fri, 17 Jun 2005 07:07:00 +0000", "Date: <TS>"),
+            ("built on 17 June 2013, ok", "built on <TS>, ok"),
+            // A month name without a time or a year stays a word.
+            ("may 5 people", "may <NUM> people"),
+            ("on Mar 3", "on Mar <NUM>"),
+            ("Sun is up", "Sun is up"),
+        ] {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn masks_ids_glued_to_words() {
+        for (input, expected) in [
+            (
+                "[req-9bc36dd9-91c5-4314-898a-47625eb93b09 113d3a99c3da401fbd62cc2caa5b96d2 - -]",
+                "[req-<UUID> <HEX> - -]",
+            ),
+            (
+                "pull image@sha256:3f9a2b1c4d3f9a2b1c4d3f9a2b1c4d3f9a2b1c4d done",
+                "pull image@sha256:<HEX> done",
+            ),
+            (
+                "id=job-123e4567-e89b-12d3-a456-426614174000",
+                "id=job-<UUID>",
+            ),
+            ("bssid 5c:50:15:4c:18:13, last", "bssid <HEX>, last"),
+            ("mac aa-bb-cc-dd-ee-ff", "mac <HEX>"),
+            // Short hex glued to a word is not an id.
+            ("step-abc123 done", "step-abc123 done"),
+        ] {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn a_number_before_a_byte_unit_is_one_value() {
+        check(
+            "estimated size 93.0 B, free 317.1 KB",
+            "estimated size <NUM>, free <NUM>",
+        );
     }
 
     #[test]
