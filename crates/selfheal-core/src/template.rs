@@ -17,11 +17,11 @@
 //! | `<URL>` | `scheme://…` |
 //! | `<EMAIL>` | `local@domain.tld` |
 //! | `<UUID>` | `8-4-4-4-12` hex digits |
-//! | `<TS>` | dates `2024-01-31`, `2024/01/31`, ISO instants `2024-01-31T10:00:00.5Z`, clock times `10:00`, `10:00:00,123`; adjacent `<TS>` words collapse into one |
+//! | `<TS>` | dates `2024-01-31`, `2024/01/31`, ISO instants `2024-01-31T10:00:00.5Z`, clock times `10:00`, `10:00:00,123`; dates with a month name and a time or a year (`Fri Jun 17 07:07:00 2005`, `Jun 17 07:07:00`, `Fri, 17 Jun 2005 07:07:00 +0000`); adjacent `<TS>` words collapse into one |
 //! | `<IP>` | IPv4 and IPv6 literals, optionally `[…]`-bracketed and with `:port`; a leading `/` is kept (`/<IP>`) |
 //! | `<PATH>` | words starting `/`, `./`, `../`, `~/`, `C:\`, `\\`, or containing `/` or `\` with two separators or a file extension (`src/main.rs`), optionally followed by `:line[:col]` |
 //! | `<HOST>` | `name:port` for `localhost` or a dotted name, and dotted names ending in a common top-level domain (`api.example.com`) |
-//! | `<HEX>` | `0x…`, and runs of ≥ 7 hex digits with both a digit and a letter (hashes, addresses) |
+//! | `<HEX>` | `0x…`, runs of ≥ 7 hex digits with both a digit and a letter (hashes, addresses), MAC addresses `5c:50:15:4c:18:13` |
 //! | `<DUR>` | a number with a time unit: `30s`, `1500ms`, `2.5min`, `1h30m` |
 //! | `<NUM>` | any other number (sign, decimals, dotted versions, size units such as `10MB`, `%` kept) not glued to a letter: `node-42` → `node-<NUM>`, `HWID=7` → `HWID=<NUM>`, `blk_-12` → `blk_<NUM>` |
 //!
@@ -29,7 +29,8 @@
 //! `5 min`, `200 ms`) gives `<DUR>`, a size unit (`5.00 KB`, `12 MiB`) gives `<NUM>`.
 //!
 //! `key=value` words are split at the first `=` and the value classified on its own, with
-//! the key as its context.
+//! the key as its context. Inside a word that is not a whole value, a UUID or a run of 16 or
+//! more hex digits is masked whole (`req-<UUID>`, `sha256:<HEX>`), then digit runs as above.
 //!
 //! What stays verbatim, because it *is* the error: words made of letters (`ENOENT`,
 //! `EACCES`, `SIGKILL`, `ECONNREFUSED`), digits glued to letters (`E0308`, `E404`, `ssh2`),
@@ -48,30 +49,36 @@
 //! that is a pure function of the current templates, so that [`TemplateMiner::from_clusters`]
 //! restores a miner that behaves exactly like the original:
 //!
-//! 1. The message is normalised and split into tokens ([`tokenize`]). A token is
-//!    *variable* when it holds a digit, a mask or [`WILDCARD`], *constant* otherwise.
-//! 2. **Skeleton match.** The *skeleton* of a message or template is its constant tokens in
-//!    order. A template of the same partition with exactly the same skeleton is taken at
-//!    once (one of the same length first, else the lowest id): the message has the same
-//!    wording and differs only in its values, even when it has more or fewer of them:
-//!    `sent 5 bytes` and `sent 5 bytes (5.00 KB)` share the skeleton `sent bytes` and end up
-//!    in one template `sent <NUM> bytes <*>`. This is what lets messages of variable length
-//!    share a template, which Drain cannot do.
+//! 1. The message is normalised and split into tokens ([`tokenize`]). Each token has a
+//!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit; a **code** is a number that
+//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
+//!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
+//!    value, whose `key=` is constant; everything else, including letters glued to one or two
+//!    digits (`ssh2`, `eth0`), is **constant** text.
+//! 2. **Skeleton match.** The *skeleton* of a message or template is its constant and code
+//!    tokens and the `key=` of its key tokens, in order. A template of the same partition with
+//!    exactly the same skeleton is taken at once (one of the same length first, else the
+//!    lowest id): the message has the same wording and differs only in its values, even when
+//!    it has more or fewer of them: `sent 5 bytes` and `sent 5 bytes (5.00 KB)` share the
+//!    skeleton `sent bytes` and end up in one template `sent <NUM> bytes <*>`. This is what
+//!    lets messages of variable length share a template, which Drain cannot do.
 //! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
-//!    the same token count and the same routing token (the first token, or [`WILDCARD`]
-//!    when it is variable — Drain's first tree level). The similarity of a template `t` and
-//!    the tokens `m` is the weighted share of positions where they agree: constant words
-//!    weigh [`CONST_WEIGHT`], everything else (values, punctuation) weighs 1; a position
-//!    where the template already has [`WILDCARD`] counts half, and so do two *different
-//!    values* (tokens made only of masks, digits and punctuation, such as `<IP>` and
-//!    `<HOST>`). A candidate is rejected outright when [`MAX_WORD_RUN`] consecutive
-//!    positions hold two different constant words — that is different wording, not a
-//!    value. The most similar remaining candidate wins (ties: more wildcards, then the lower
-//!    id) if its similarity reaches [`SIMILARITY_THRESHOLD`].
+//!    the same token count and the same routing token (the constant part of the first token,
+//!    or [`WILDCARD`] when it is a value — Drain's first tree level). The similarity of a
+//!    template `t` and the tokens `m` is the weighted share of positions where they agree:
+//!    constant words and codes weigh [`CONST_WEIGHT`], everything else (values, punctuation)
+//!    weighs 1; a position where the template already has [`WILDCARD`] counts half, and so
+//!    do two *different values* (tokens made only of masks, digits and punctuation, such as
+//!    `<IP>` and `<HOST>`, or two values of the same key). A candidate is rejected outright
+//!    when a code differs (`exit code 1` never joins `exit code 137`: different codes are
+//!    different errors) or when [`MAX_CONST_DIFFS`] positions hold two different constants —
+//!    that is different wording, not a value. The most similar remaining candidate wins
+//!    (ties: more wildcards, then the lower id) if its similarity reaches
+//!    [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
 //!    `user=<*>`); after a skeleton match of another length, each run of variable tokens
-//!    between two constants is merged position by position when both runs have the same
-//!    length and becomes a single [`WILDCARD`] otherwise. Without a match a new cluster is
+//!    between two constant parts is merged position by position when both runs have the
+//!    same length and becomes a single [`WILDCARD`] otherwise. Without a match a new cluster is
 //!    created with the next id.
 //!
 //! Defaults are fixed for every source — no per-source tuning. Per message the cost is
