@@ -13,7 +13,7 @@
 //!
 //! | mask | what it replaces |
 //! | --- | --- |
-//! | `<QUOTED>` | a `"…"`, `'…'` or `` `…` `` span that starts a word (or follows `=([{:,`) and closes before a word boundary, up to 256 bytes, blanks allowed; if its content is a single value of another kind below (a path, URL, number…) that mask is used instead, quotes dropped |
+//! | `<QUOTED>` | a `"…"`, `'…'` or `` `…` `` span that starts a word (or follows `=([{:,`) and closes before a word boundary, up to 256 bytes, blanks allowed; if its content is a single value of another kind below (a path, URL, number…) that mask is used instead, quotes dropped; a quoted HTTP request line (`"GET /a HTTP/1.1"`) keeps its quotes and is normalised inside |
 //! | `<URL>` | `scheme://…` |
 //! | `<EMAIL>` | `local@domain.tld` |
 //! | `<UUID>` | `8-4-4-4-12` hex digits |
@@ -50,7 +50,8 @@
 //! restores a miner that behaves exactly like the original:
 //!
 //! 1. The message is normalised and split into tokens ([`tokenize`]). Each token has a
-//!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit; a **code** is a number that
+//!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit, or is `true`, `false` or
+//!    `null`; a **code** is an HTTP method (`GET`), a number that
 //!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
 //!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
 //!    value, whose `key=` is constant; everything else, including letters glued to one or two
@@ -388,6 +389,18 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
         return Kind::Var;
     };
     let key = key_len(t);
+    let (_, core, _) = split_punct(t);
+    if is_http_method(core) {
+        return Kind::Code;
+    }
+    if is_boolean(core) {
+        return Kind::Var;
+    }
+    if let Some(k) = key
+        && is_boolean(split_punct(&t[k..]).1)
+    {
+        return Kind::Key(k);
+    }
     if holds_mask(t) {
         return match key {
             Some(k) if !holds_mask(&t[..k]) => Kind::Key(k),
@@ -411,6 +424,13 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
         return Kind::Code;
     }
     identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// `true`, `false`, `null`: values, whatever their case.
+fn is_boolean(w: &str) -> bool {
+    ["true", "false", "null"]
+        .iter()
+        .any(|b| w.eq_ignore_ascii_case(b))
 }
 
 /// Length of the `key=` prefix of a `key=value` token (leading brackets allowed), if any.
@@ -730,7 +750,7 @@ pub fn normalize(message: &str) -> String {
                 classify_word(head, &prev, next_word(message, q), &mut out);
             }
             let inner = &message[q + 1..close];
-            push_quoted(inner, &mut out);
+            push_quoted(char::from(bytes[q]), inner, &mut out);
             prev = Context::from_word(inner);
             i = close + 1;
             // Whatever follows the closing quote up to a blank stays attached (`'x'),`).
@@ -1037,8 +1057,17 @@ fn find_close(bytes: &[u8], open: usize) -> Option<usize> {
     None
 }
 
-fn push_quoted(inner: &str, out: &mut String) {
+fn push_quoted(quote: char, inner: &str, out: &mut String) {
     let trimmed = inner.trim();
+    // `"GET /v2/x HTTP/1.1"`: a request line is structured, its method is part of the text.
+    if let Some((method, _)) = trimmed.split_once(' ')
+        && is_http_method(method)
+    {
+        out.push(quote);
+        out.push_str(&normalize(trimmed));
+        out.push(quote);
+        return;
+    }
     if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
         let (lead, core, trail) = split_punct(trimmed);
         if lead.is_empty()
@@ -1054,6 +1083,14 @@ fn push_quoted(inner: &str, out: &mut String) {
         }
     }
     out.push_str("<QUOTED>");
+}
+
+/// An HTTP request method, as written in request lines.
+fn is_http_method(w: &str) -> bool {
+    matches!(
+        w,
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "CONNECT"
+    )
 }
 
 /// Context of the previous word for the code-keeping rules.
@@ -2189,10 +2226,41 @@ mod tests {
             ("user=<*> tty=ssh (HWID=<NUM>)", vec![Key(5), Const, Key(6)]),
             ("node-<NUM> 42 t761 R02-M1", vec![Var, Var, Var, Var]),
             ("<*> <IP>:<NUM>", vec![Var, Var]),
+            ("\"GET true x=false", vec![Code, Var, Key(2)]),
         ] {
             let tokens = tokenize(message);
             assert_eq!(kinds(&tokens), expected, "{message}");
         }
+    }
+
+    #[test]
+    fn request_lines_keep_their_method() {
+        check(
+            r#"10.1.1.1 "GET /v2/abc/servers/detail HTTP/1.1" status: 200 len: 1893"#,
+            r#"<IP> "GET <PATH> HTTP/1.1" status: 200 len: <NUM>"#,
+        );
+        let m = mine(&[
+            r#"10.1.1.1 "GET /v2/a HTTP/1.1" status: 200 len: 1893 time: 0.24"#,
+            r#"10.1.1.2 "POST /v2/a HTTP/1.1" status: 200 len: 183 time: 0.08"#,
+            r#"10.1.1.3 "GET /v2/b HTTP/1.1" status: 200 len: 1583 time: 0.19"#,
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+    }
+
+    #[test]
+    fn booleans_are_values() {
+        let m = mine(&[
+            "set visible true for window main",
+            "set visible false for window main",
+            "flag=true done",
+            "flag=false done",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("set visible <*> for window main")
+        );
+        assert_eq!(m.template(2).as_deref(), Some("flag=<*> done"));
     }
 
     #[test]
