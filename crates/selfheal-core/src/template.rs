@@ -651,19 +651,19 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
     if template.is_empty() {
         return (1.0, 0);
     }
-    let tk = kinds(template);
     let mut total = 0.0;
     let mut same = 0.0;
     let mut wildcards = 0;
     // Positions where two different constants stand: different wording, not a value.
     let mut const_diffs = 0;
-    for (((t, m), &kt), &km) in template.iter().zip(tokens).zip(&tk).zip(mk) {
+    for (i, ((t, m), &km)) in template.iter().zip(tokens).zip(mk).enumerate() {
         if t == WILDCARD {
             wildcards += 1;
             total += 1.0;
             same += 0.5;
             continue;
         }
+        let kt = kind_at(template, i);
         // Two different error codes are two different errors.
         if t != m && (kt == Kind::Code || km == Kind::Code) {
             return (0.0, wildcards);
