@@ -13,15 +13,15 @@
 //!
 //! | mask | what it replaces |
 //! | --- | --- |
-//! | `<QUOTED>` | a `"…"`, `'…'` or `` `…` `` span that starts a word (or follows `=([{:,`) and closes before a word boundary, up to 256 bytes, blanks allowed; if its content is a single value of another kind below (a path, URL, number…) that mask is used instead, quotes dropped |
+//! | `<QUOTED>` | a `"…"`, `'…'` or `` `…` `` span that starts a word (or follows `=([{:,`) and closes before a word boundary, up to 256 bytes, blanks allowed; if its content is a single value of another kind below (a path, URL, number…) that mask is used instead, quotes dropped; a quoted HTTP request line (`"GET /a HTTP/1.1"`) keeps its quotes and is normalised inside |
 //! | `<URL>` | `scheme://…` |
 //! | `<EMAIL>` | `local@domain.tld` |
 //! | `<UUID>` | `8-4-4-4-12` hex digits |
-//! | `<TS>` | dates `2024-01-31`, `2024/01/31`, ISO instants `2024-01-31T10:00:00.5Z`, clock times `10:00`, `10:00:00,123`; adjacent `<TS>` words collapse into one |
+//! | `<TS>` | dates `2024-01-31`, `2024/01/31`, ISO instants `2024-01-31T10:00:00.5Z`, clock times `10:00`, `10:00:00,123`; dates with a month name and a time or a year (`Fri Jun 17 07:07:00 2005`, `Jun 17 07:07:00`, `Fri, 17 Jun 2005 07:07:00 +0000`); adjacent `<TS>` words collapse into one |
 //! | `<IP>` | IPv4 and IPv6 literals, optionally `[…]`-bracketed and with `:port`; a leading `/` is kept (`/<IP>`) |
 //! | `<PATH>` | words starting `/`, `./`, `../`, `~/`, `C:\`, `\\`, or containing `/` or `\` with two separators or a file extension (`src/main.rs`), optionally followed by `:line[:col]` |
 //! | `<HOST>` | `name:port` for `localhost` or a dotted name, and dotted names ending in a common top-level domain (`api.example.com`) |
-//! | `<HEX>` | `0x…`, and runs of ≥ 7 hex digits with both a digit and a letter (hashes, addresses) |
+//! | `<HEX>` | `0x…`, runs of ≥ 7 hex digits with both a digit and a letter (hashes, addresses), MAC addresses `5c:50:15:4c:18:13` |
 //! | `<DUR>` | a number with a time unit: `30s`, `1500ms`, `2.5min`, `1h30m` |
 //! | `<NUM>` | any other number (sign, decimals, dotted versions, size units such as `10MB`, `%` kept) not glued to a letter: `node-42` → `node-<NUM>`, `HWID=7` → `HWID=<NUM>`, `blk_-12` → `blk_<NUM>` |
 //!
@@ -29,7 +29,8 @@
 //! `5 min`, `200 ms`) gives `<DUR>`, a size unit (`5.00 KB`, `12 MiB`) gives `<NUM>`.
 //!
 //! `key=value` words are split at the first `=` and the value classified on its own, with
-//! the key as its context.
+//! the key as its context. Inside a word that is not a whole value, a UUID or a run of 16 or
+//! more hex digits is masked whole (`req-<UUID>`, `sha256:<HEX>`), then digit runs as above.
 //!
 //! What stays verbatim, because it *is* the error: words made of letters (`ENOENT`,
 //! `EACCES`, `SIGKILL`, `ECONNREFUSED`), digits glued to letters (`E0308`, `E404`, `ssh2`),
@@ -48,30 +49,37 @@
 //! that is a pure function of the current templates, so that [`TemplateMiner::from_clusters`]
 //! restores a miner that behaves exactly like the original:
 //!
-//! 1. The message is normalised and split into tokens ([`tokenize`]). A token is
-//!    *variable* when it holds a digit, a mask or [`WILDCARD`], *constant* otherwise.
-//! 2. **Skeleton match.** The *skeleton* of a message or template is its constant tokens in
-//!    order. A template of the same partition with exactly the same skeleton is taken at
-//!    once (one of the same length first, else the lowest id): the message has the same
-//!    wording and differs only in its values, even when it has more or fewer of them:
-//!    `sent 5 bytes` and `sent 5 bytes (5.00 KB)` share the skeleton `sent bytes` and end up
-//!    in one template `sent <NUM> bytes <*>`. This is what lets messages of variable length
-//!    share a template, which Drain cannot do.
+//! 1. The message is normalised and split into tokens ([`tokenize`]). Each token has a
+//!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit, or is `true`, `false` or
+//!    `null`; a **code** is an HTTP method (`GET`), a number that
+//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
+//!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
+//!    value, whose `key=` is constant; everything else, including letters glued to one or two
+//!    digits (`ssh2`, `eth0`), is **constant** text.
+//! 2. **Skeleton match.** The *skeleton* of a message or template is its constant and code
+//!    tokens and the `key=` of its key tokens, in order. A template of the same partition with
+//!    exactly the same skeleton is taken at once (one of the same length first, else the
+//!    lowest id): the message has the same wording and differs only in its values, even when
+//!    it has more or fewer of them: `sent 5 bytes` and `sent 5 bytes (5.00 KB)` share the
+//!    skeleton `sent bytes` and end up in one template `sent <NUM> bytes <*>`. This is what
+//!    lets messages of variable length share a template, which Drain cannot do.
 //! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
-//!    the same token count and the same routing token (the first token, or [`WILDCARD`]
-//!    when it is variable — Drain's first tree level). The similarity of a template `t` and
-//!    the tokens `m` is the weighted share of positions where they agree: constant words
-//!    weigh [`CONST_WEIGHT`], everything else (values, punctuation) weighs 1; a position
-//!    where the template already has [`WILDCARD`] counts half, and so do two *different
-//!    values* (tokens made only of masks, digits and punctuation, such as `<IP>` and
-//!    `<HOST>`). A candidate is rejected outright when [`MAX_WORD_RUN`] consecutive
-//!    positions hold two different constant words — that is different wording, not a
-//!    value. The most similar remaining candidate wins (ties: more wildcards, then the lower
-//!    id) if its similarity reaches [`SIMILARITY_THRESHOLD`].
+//!    the same token count and the same routing token (the constant part of the first token,
+//!    or [`WILDCARD`] when it is a value — Drain's first tree level). The similarity of a
+//!    template `t` and the tokens `m` is the weighted share of positions where they agree:
+//!    constant words and codes weigh [`CONST_WEIGHT`], everything else (values, punctuation)
+//!    weighs 1; a position where the template already has [`WILDCARD`] counts half, and so
+//!    do two *different values* (tokens made only of masks, digits and punctuation, such as
+//!    `<IP>` and `<HOST>`, or two values of the same key). A candidate is rejected outright
+//!    when a code differs (`exit code 1` never joins `exit code 137`: different codes are
+//!    different errors) or when [`MAX_CONST_DIFFS`] positions hold two different constants —
+//!    that is different wording, not a value. The most similar remaining candidate wins
+//!    (ties: more wildcards, then the lower id) if its similarity reaches
+//!    [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
 //!    `user=<*>`); after a skeleton match of another length, each run of variable tokens
-//!    between two constants is merged position by position when both runs have the same
-//!    length and becomes a single [`WILDCARD`] otherwise. Without a match a new cluster is
+//!    between two constant parts is merged position by position when both runs have the
+//!    same length and becomes a single [`WILDCARD`] otherwise. Without a match a new cluster is
 //!    created with the next id.
 //!
 //! Defaults are fixed for every source — no per-source tuning. Per message the cost is
@@ -97,8 +105,9 @@ pub const SIMILARITY_THRESHOLD: f64 = 0.5;
 /// Weight of a position whose template token is a constant word (letters only).
 pub const CONST_WEIGHT: f64 = 2.0;
 
-/// A message never joins a template it differs from in this many consecutive words.
-pub const MAX_WORD_RUN: usize = 2;
+/// A message never joins a template it differs from in this many constant tokens: one
+/// different word can be a value (`user alice`, `user bob`), two are different wording.
+pub const MAX_CONST_DIFFS: usize = 2;
 
 /// Longest quoted span (in bytes, quotes included) that is masked as one value.
 const MAX_QUOTED: usize = 256;
@@ -222,9 +231,10 @@ impl TemplateMiner {
             Some(p) => p,
             None => self.index.entry(partition.to_owned()).or_default(),
         };
-        let shape = (tokens.len(), route_key(tokens).to_owned());
+        let kinds = kinds(tokens);
+        let shape = (tokens.len(), route_key(tokens, &kinds).to_owned());
         insert_sorted(part.by_shape.entry(shape).or_default(), id);
-        let skeleton = skeleton(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if !skeleton.is_empty() {
             insert_sorted(part.by_skeleton.entry(skeleton).or_default(), id);
         }
@@ -234,14 +244,15 @@ impl TemplateMiner {
         let Some(part) = self.index.get_mut(partition) else {
             return;
         };
-        let shape = (tokens.len(), route_key(tokens).to_owned());
+        let kinds = kinds(tokens);
+        let shape = (tokens.len(), route_key(tokens, &kinds).to_owned());
         if let Some(ids) = part.by_shape.get_mut(&shape) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
                 part.by_shape.remove(&shape);
             }
         }
-        let skeleton = skeleton(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if let Some(ids) = part.by_skeleton.get_mut(&skeleton) {
             ids.retain(|&x| x != id);
             if ids.is_empty() {
@@ -305,7 +316,8 @@ impl TemplateMiner {
         let part = self.index.get(partition)?;
         // 1. Same constant words in the same order: the same message shape whatever the
         //    number of variable tokens. Prefer a template of the same length.
-        let skeleton = skeleton(tokens);
+        let kinds = kinds(tokens);
+        let skeleton = skeleton(tokens, &kinds);
         if !skeleton.is_empty()
             && let Some(ids) = part.by_skeleton.get(&skeleton)
         {
@@ -320,13 +332,13 @@ impl TemplateMiner {
         // 2. Drain: same length and routing token, most similar template above the threshold.
         let ids = part
             .by_shape
-            .get(&(tokens.len(), route_key(tokens).to_owned()))?;
+            .get(&(tokens.len(), route_key(tokens, &kinds).to_owned()))?;
         let mut best: Option<(f64, usize, u32)> = None;
         for &id in ids {
             let Some(cluster) = self.cluster(id) else {
                 continue;
             };
-            let (sim, wildcards) = similarity(&cluster.tokens, tokens);
+            let (sim, wildcards) = similarity(&cluster.tokens, tokens, &kinds);
             if sim < SIMILARITY_THRESHOLD {
                 continue;
             }
@@ -348,9 +360,144 @@ fn insert_sorted(ids: &mut Vec<u32>, id: u32) {
     }
 }
 
-/// Whether a token is (or holds) a variable part: a mask, a wildcard, or any digit.
-fn is_variable(t: &str) -> bool {
-    t.bytes().any(|b| b.is_ascii_digit()) || holds_mask(t)
+/// What a template position holds, for matching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Constant text: words, punctuation, identifiers such as `ssh2`.
+    Const,
+    /// An error code normalisation keeps (`137` in `exit code 137`, `E0308`): constant,
+    /// and a template never generalises it away.
+    Code,
+    /// `key=value` with a variable value: the first `usize` bytes (`key=`) are constant.
+    Key(usize),
+    /// A value: a mask, a wildcard, or a number.
+    Var,
+}
+
+/// The kind of every token; see [`kind_at`].
+fn kinds(tokens: &[String]) -> Vec<Kind> {
+    (0..tokens.len()).map(|i| kind_at(tokens, i)).collect()
+}
+
+/// The kind of `tokens[i]`. A token with a mask, a wildcard or a digit is a value, except
+/// the error codes that normalisation keeps — a number in a code context (`exit code 137`,
+/// `status=429`, `404 Not Found`) or capitals glued to a number (`E0308`, `SOCKS5`) — and
+/// identifiers that glue letters to one or two digits (`ssh2`, `eth0`), which are constant
+/// text. A `key=value` token with a variable value keeps its key.
+fn kind_at(tokens: &[String], i: usize) -> Kind {
+    let Some(t) = tokens.get(i) else {
+        return Kind::Var;
+    };
+    let key = key_len(t);
+    let (_, core, _) = split_punct(t);
+    if is_http_method(core) {
+        return Kind::Code;
+    }
+    if is_boolean(core) {
+        return Kind::Var;
+    }
+    if let Some(k) = key
+        && is_boolean(split_punct(&t[k..]).1)
+    {
+        return Kind::Key(k);
+    }
+    if holds_mask(t) {
+        return match key {
+            Some(k) if !holds_mask(&t[..k]) => Kind::Key(k),
+            _ => Kind::Var,
+        };
+    }
+    if !t.bytes().any(|b| b.is_ascii_digit()) {
+        return Kind::Const;
+    }
+    if let Some(k) = key {
+        let (_, name, _) = split_punct(&t[..k - 1]);
+        if is_code_context(name) {
+            return Kind::Code;
+        }
+        return match identifier_kind(&t[k..]) {
+            Some(kind) => kind,
+            None => Kind::Key(k),
+        };
+    }
+    if code_number_in_context(tokens, i) {
+        return Kind::Code;
+    }
+    identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// `true`, `false`, `null`: values, whatever their case.
+fn is_boolean(w: &str) -> bool {
+    ["true", "false", "null"]
+        .iter()
+        .any(|b| w.eq_ignore_ascii_case(b))
+}
+
+/// Length of the `key=` prefix of a `key=value` token (leading brackets allowed), if any.
+fn key_len(t: &str) -> Option<usize> {
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b'(' | b'[' | b'{' | b'"' | b'\'' | b'`') {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'-' | b'.')) {
+        i += 1;
+    }
+    (i > start && b.get(i) == Some(&b'=') && b[start..i].iter().any(u8::is_ascii_alphabetic))
+        .then_some(i + 1)
+}
+
+/// A plain number token that normalisation keeps as an error code: after a code word
+/// (`exit code 137`, `HTTP/1.1 500`) or a 3-digit HTTP status before its reason phrase.
+fn code_number_in_context(tokens: &[String], i: usize) -> bool {
+    let Some(t) = tokens.get(i) else {
+        return false;
+    };
+    let (_, core, _) = split_punct(t);
+    let digits = core.trim_start_matches(['-', '+']);
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let prev_is_code = i > 0
+        && tokens
+            .get(i - 1)
+            .is_some_and(|p| is_code_context(split_punct(p).1));
+    prev_is_code
+        || (digits.len() == 3
+            && !core.starts_with(['-', '+'])
+            && (100..=599).contains(&digits.parse::<u32>().unwrap_or(0))
+            && tokens.get(i + 1).is_some_and(|n| is_reason_word(n)))
+}
+
+/// The kind of a token whose only run of letters and digits holding a digit is an
+/// identifier: up to six capitals then one to six digits is a [`Kind::Code`] (`E0308`,
+/// `TS2345`, `SOCKS5`); other letters then one or two digits is [`Kind::Const`] (`ssh2`,
+/// `eth0`, `IPv6`). Anything else with a digit is a value (`None`).
+fn identifier_kind(t: &str) -> Option<Kind> {
+    let mut runs = t
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
+    let run = runs.next()?;
+    if runs.next().is_some() {
+        return None;
+    }
+    let b = run.as_bytes();
+    let letters = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic() || **c == b'_')
+        .count();
+    let digits = &b[letters..];
+    if letters == 0 || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if letters <= 6 && digits.len() <= 6 && b[..letters].iter().all(u8::is_ascii_uppercase) {
+        Some(Kind::Code)
+    } else if digits.len() <= 2 {
+        Some(Kind::Const)
+    } else {
+        None
+    }
 }
 
 /// Whether a token is only a value: masks, digits and punctuation, no letters outside masks.
@@ -399,25 +546,32 @@ fn holds_mask(t: &str) -> bool {
     false
 }
 
-/// The constant tokens of a message or template, in order, joined by spaces.
-fn skeleton(tokens: &[String]) -> String {
+/// The constant parts of a message or template, in order, joined by spaces: constant
+/// tokens whole, and the `key=` of a `key=value` token with a variable value.
+fn skeleton(tokens: &[String], kinds: &[Kind]) -> String {
     let mut s = String::new();
-    for t in tokens.iter().filter(|t| !is_variable(t)) {
+    for (t, k) in tokens.iter().zip(kinds) {
+        let part = match *k {
+            Kind::Const | Kind::Code => t.as_str(),
+            Kind::Key(n) => &t[..n],
+            Kind::Var => continue,
+        };
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(t);
+        s.push_str(part);
     }
     s
 }
 
-/// The routing token of a message: its first token, or [`WILDCARD`] when that is variable,
-/// as in Drain's parse tree.
-fn route_key(tokens: &[String]) -> &str {
-    match tokens.first() {
-        None => "",
-        Some(t) if is_variable(t) => WILDCARD,
-        Some(t) => t,
+/// The routing token of a message: the constant part of its first token, or [`WILDCARD`]
+/// when that is a value, as in Drain's parse tree.
+fn route_key<'a>(tokens: &'a [String], kinds: &[Kind]) -> &'a str {
+    match (tokens.first(), kinds.first()) {
+        (Some(t), Some(Kind::Const | Kind::Code)) => t,
+        (Some(t), Some(Kind::Key(n))) => &t[..*n],
+        (Some(_), _) => WILDCARD,
+        (None, _) => "",
     }
 }
 
@@ -457,14 +611,15 @@ fn generalize(t: &str, m: &str) -> String {
 /// constants align one to one; runs of variable tokens between them are merged position by
 /// position when they have the same length and become one [`WILDCARD`] otherwise.
 fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
+    let (tk, mk) = (kinds(template), kinds(tokens));
     let mut out = Vec::with_capacity(template.len().max(tokens.len()));
     let (mut i, mut j) = (0, 0);
     loop {
         let (i0, j0) = (i, j);
-        while i < template.len() && is_variable(&template[i]) {
+        while i < template.len() && tk[i] == Kind::Var {
             i += 1;
         }
-        while j < tokens.len() && is_variable(&tokens[j]) {
+        while j < tokens.len() && mk[j] == Kind::Var {
             j += 1;
         }
         let (run_t, run_m) = (&template[i0..i], &tokens[j0..j]);
@@ -474,8 +629,8 @@ fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
             out.push(WILDCARD.to_owned());
         }
         match (template.get(i), tokens.get(j)) {
-            (Some(t), Some(_)) => {
-                out.push(t.clone());
+            (Some(t), Some(m)) => {
+                out.push(merge_token(t, m));
                 i += 1;
                 j += 1;
             }
@@ -492,42 +647,64 @@ fn merge_by_skeleton(template: &[String], tokens: &[String]) -> Vec<String> {
 
 /// Similarity of a template and a message of the same length, and the template's wildcard
 /// count (the tie-breaker).
-fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
+fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usize) {
     if template.is_empty() {
         return (1.0, 0);
     }
     let mut total = 0.0;
     let mut same = 0.0;
     let mut wildcards = 0;
-    // Consecutive positions where two different words stand: different wording, not a value.
-    let mut word_run = 0;
-    for (t, m) in template.iter().zip(tokens) {
+    // Positions where two different constants stand: different wording, not a value.
+    let mut const_diffs = 0;
+    for (i, ((t, m), &km)) in template.iter().zip(tokens).zip(mk).enumerate() {
         if t == WILDCARD {
             wildcards += 1;
             total += 1.0;
             same += 0.5;
-            word_run = 0;
             continue;
         }
-        let constant = is_constant_word(t);
-        if constant && t != m && is_constant_word(m) {
-            word_run += 1;
-            if word_run >= MAX_WORD_RUN {
+        let kt = kind_at(template, i);
+        // Two different error codes are two different errors.
+        if t != m && (kt == Kind::Code || km == Kind::Code) {
+            return (0.0, wildcards);
+        }
+        let constant = is_word(t, kt);
+        if t != m
+            && matches!(
+                (kt, km),
+                (
+                    Kind::Const | Kind::Code,
+                    Kind::Const | Kind::Code | Kind::Key(_)
+                ) | (Kind::Key(_), Kind::Const | Kind::Code)
+            )
+        {
+            const_diffs += 1;
+            if const_diffs >= MAX_CONST_DIFFS {
                 return (0.0, wildcards);
             }
-        } else {
-            word_run = 0;
         }
         let w = if constant { CONST_WEIGHT } else { 1.0 };
         total += w;
         if token_matches(t, m) {
             same += w;
-        } else if is_pure_variable(t) && is_pure_variable(m) {
-            // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`).
+        } else if matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b])
+            || is_pure_variable(t) && is_pure_variable(m)
+        {
+            // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`, `rhost=<IP>`
+            // and `rhost=<HOST>`).
             same += 0.5 * w;
         }
     }
     (same / total, wildcards)
+}
+
+/// A constant word or identifier (`ENOENT`, `ssh2`): weighs more than punctuation.
+fn is_word(t: &str, kind: Kind) -> bool {
+    match kind {
+        Kind::Code => true,
+        Kind::Const => is_constant_word(t) || t.bytes().any(|b| b.is_ascii_digit()),
+        _ => false,
+    }
 }
 
 /// A token made of letters (and inner `-_'`), i.e. most likely constant text.
@@ -573,7 +750,7 @@ pub fn normalize(message: &str) -> String {
                 classify_word(head, &prev, next_word(message, q), &mut out);
             }
             let inner = &message[q + 1..close];
-            push_quoted(inner, &mut out);
+            push_quoted(char::from(bytes[q]), inner, &mut out);
             prev = Context::from_word(inner);
             i = close + 1;
             // Whatever follows the closing quote up to a blank stays attached (`'x'),`).
@@ -596,6 +773,18 @@ pub fn normalize(message: &str) -> String {
         }
         let word = &message[start..end];
         push_sep(&mut out, std::mem::take(&mut glue));
+        // `Fri Jun 17 07:07:00 2005`, `17 Jun 2005 07:07:00 +0000`: one timestamp.
+        if let Some((trail, date_end)) = date_phrase(message, start) {
+            if !out.ends_with("<TS> ") {
+                out.push_str("<TS>");
+            } else {
+                out.pop();
+            }
+            out.push_str(trail);
+            prev = Context::default();
+            i = date_end;
+            continue;
+        }
         // `5.00 KB`, `30 seconds`: a number and its unit word are one value.
         if !prev.code
             && let Some((mask, lead, trail, unit_end)) = number_with_unit(message, word, end)
@@ -625,12 +814,144 @@ fn push_sep(out: &mut String, glued: bool) {
     }
 }
 
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Whether `w` names a month or a weekday: its first three letters, or the whole name.
+fn is_name_in(w: &str, names: &[&str], full: &[&str]) -> bool {
+    (3..=9).contains(&w.len())
+        && (names.iter().any(|n| w.eq_ignore_ascii_case(n))
+            || full.iter().any(|n| w.eq_ignore_ascii_case(n)))
+}
+
+fn is_month(w: &str) -> bool {
+    is_name_in(
+        w,
+        MONTHS,
+        &[
+            "january",
+            "february",
+            "march",
+            "april",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+    )
+}
+
+fn is_weekday(w: &str) -> bool {
+    is_name_in(
+        w,
+        WEEKDAYS,
+        &[
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+    )
+}
+
+/// A day of the month (`1`..`31`, optionally `01`).
+fn is_day(w: &str) -> bool {
+    (1..=2).contains(&w.len())
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && (1..=31).contains(&w.parse::<u8>().unwrap_or(0))
+}
+
+fn is_year(w: &str) -> bool {
+    w.len() == 4
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && (w.starts_with("19") || w.starts_with("20"))
+}
+
+/// A zone after a time: `UTC`, `EDT`, `+0000`, `-05:00`.
+fn is_zone(w: &str) -> bool {
+    let b = w.as_bytes();
+    ((2..=5).contains(&b.len()) && b.iter().all(u8::is_ascii_uppercase) && b[b.len() - 1] == b'T')
+        || (matches!(b.first(), Some(b'+' | b'-'))
+            && b[1..].iter().all(|c| c.is_ascii_digit() || *c == b':')
+            && (5..=6).contains(&b.len()))
+}
+
+/// A date written with a month name, starting at byte `start` of `message`: an optional
+/// weekday, then `Mon DD` or `DD Mon`, then any of a clock time, a zone and a year, in
+/// any order (`Fri Jun 17 07:07:00 2005`, `Sat May 8 09:04:50 EDT 2004`, `Jun 17
+/// 07:07:00`, `Fri, 17 Jun 2005 07:07:00 +0000`). A month and a day alone are not enough:
+/// a time or a year must follow. Returns the trailing punctuation of the last word and
+/// where the phrase ends.
+fn date_phrase(message: &str, start: usize) -> Option<(&str, usize)> {
+    let bytes = message.as_bytes();
+    // Cheap rejection first: most words start no date.
+    let first_end = bytes[start..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .map_or(bytes.len(), |p| start + p);
+    let (_, head, _) = split_punct(message.get(start..first_end)?);
+    if !(is_day(head) || is_month(head) || is_weekday(head)) {
+        return None;
+    }
+    // The next few words with their end offsets.
+    let mut words: Vec<(&str, usize)> = Vec::with_capacity(7);
+    let mut i = start;
+    while words.len() < 7 && i < bytes.len() {
+        let s = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        words.push((&message[s..i], i));
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+    }
+    let core = |k: usize| words.get(k).map(|(w, _)| split_punct(w).1);
+    let first = core(0)?;
+    let starts_with_day = is_day(first) && core(1).is_some_and(is_month);
+    if !is_month(first) && !is_weekday(first) && !starts_with_day {
+        return None;
+    }
+    let mut k = usize::from(is_weekday(first));
+    // Month then day, or day then month.
+    let (a, b) = (core(k)?, core(k + 1)?);
+    if is_month(a) && is_day(b) || is_day(a) && is_month(b) {
+        k += 2;
+    } else {
+        return None;
+    }
+    let mut found = false;
+    while let Some(w) = core(k) {
+        let time = time_len(w.as_bytes(), 0).is_some_and(|n| n == w.len());
+        if time || is_year(w) || (found && is_zone(w)) {
+            found = true;
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if !found {
+        return None;
+    }
+    let (last, end) = words.get(k - 1)?;
+    let (_, _, trail) = split_punct(last);
+    Some((trail, *end))
+}
+
 /// Unit words that turn a preceding number into one value (`5.00 KB`, `30 seconds`).
 const TIME_UNIT_WORDS: &[&str] = &[
     "ns", "ms", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hr",
     "hrs", "hour", "hours", "day", "days",
 ];
-const SIZE_UNIT_WORDS: &[&str] = &["kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
+const SIZE_UNIT_WORDS: &[&str] = &["b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
 
 /// A plain number word followed by a unit word: the mask, the number's leading punctuation,
 /// the unit's trailing punctuation and where the unit word ends.
@@ -736,8 +1057,17 @@ fn find_close(bytes: &[u8], open: usize) -> Option<usize> {
     None
 }
 
-fn push_quoted(inner: &str, out: &mut String) {
+fn push_quoted(quote: char, inner: &str, out: &mut String) {
     let trimmed = inner.trim();
+    // `"GET /v2/x HTTP/1.1"`: a request line is structured, its method is part of the text.
+    if let Some((method, _)) = trimmed.split_once(' ')
+        && is_http_method(method)
+    {
+        out.push(quote);
+        out.push_str(&normalize(trimmed));
+        out.push(quote);
+        return;
+    }
     if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
         let (lead, core, trail) = split_punct(trimmed);
         if lead.is_empty()
@@ -753,6 +1083,14 @@ fn push_quoted(inner: &str, out: &mut String) {
         }
     }
     out.push_str("<QUOTED>");
+}
+
+/// An HTTP request method, as written in request lines.
+fn is_http_method(w: &str) -> bool {
+    matches!(
+        w,
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "CONNECT"
+    )
 }
 
 /// Context of the previous word for the code-keeping rules.
@@ -1036,7 +1374,7 @@ fn classify_core(core: &str, prev: &Context, next: &str) -> Option<Mask> {
     if is_host(core) {
         return Some(Mask::Host);
     }
-    if is_hex(b) {
+    if is_hex(b) || is_mac(b) {
         return Some(Mask::Hex);
     }
     if let Some(kind) = number_kind(b) {
@@ -1341,6 +1679,19 @@ fn is_host(core: &str) -> bool {
     TLDS.iter().any(|t| tld.eq_ignore_ascii_case(t)) && core.split('.').all(|l| !l.is_empty())
 }
 
+/// A MAC address: six pairs of hex digits separated by `:` or `-`.
+fn is_mac(b: &[u8]) -> bool {
+    b.len() == 17
+        && b.iter().enumerate().all(|(i, &c)| {
+            if i % 3 == 2 {
+                c == b':' || c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+        && b[2] == b[5]
+}
+
 fn is_hex(b: &[u8]) -> bool {
     if b.len() > 2 && b[0] == b'0' && matches!(b[1], b'x' | b'X') {
         return b[2..].iter().all(u8::is_ascii_hexdigit);
@@ -1422,11 +1773,50 @@ fn number_kind(b: &[u8]) -> Option<Mask> {
     }
 }
 
+/// The first id inside a word, not glued to other letters or digits: a UUID, or a run of
+/// 16 or more hex digits with both a digit and a letter. Returns offset, length and mask.
+fn embedded_id(b: &[u8]) -> Option<(usize, usize, Mask)> {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_hexdigit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        if b.len() >= i + 36
+            && is_uuid(&b[i..i + 36])
+            && b.get(i + 36).is_none_or(|c| !c.is_ascii_alphanumeric())
+        {
+            return Some((i, 36, Mask::Uuid));
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_hexdigit() {
+            j += 1;
+        }
+        let run = &b[i..j];
+        if run.len() >= 16
+            && b.get(j).is_none_or(|c| !c.is_ascii_alphanumeric())
+            && run.iter().any(u8::is_ascii_digit)
+            && run.iter().any(u8::is_ascii_alphabetic)
+        {
+            return Some((i, run.len(), Mask::Hex));
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
 /// Masks digit runs inside a word that are not glued to letters: `node-42` → `node-<NUM>`.
 fn mask_digit_runs(word: &str, keep: bool, out: &mut String) {
     let b = word.as_bytes();
     if keep || !b.iter().any(u8::is_ascii_digit) {
         out.push_str(word);
+        return;
+    }
+    // Ids glued to a word (`req-<uuid>`, `sha256:<64 hex>`) are masked whole first.
+    if let Some((at, len, mask)) = embedded_id(b) {
+        mask_digit_runs(&word[..at], keep, out);
+        out.push_str(mask.as_str());
+        mask_digit_runs(&word[at + len..], keep, out);
         return;
     }
     let mut copied = 0;
@@ -1579,6 +1969,58 @@ mod tests {
         check("timed out after 30s", "timed out after <DUR>");
         check("took 1500ms, budget 1h30m", "took <DUR>, budget <DUR>");
         check("elapsed=2.5s", "elapsed=<DUR>");
+    }
+
+    #[test]
+    fn masks_dates_with_month_names() {
+        for (input, expected) in [
+            (
+                "connection from 1.2.3.4 () at Fri Jul  1 07:57:30 2005",
+                "connection from <IP> () at <TS>",
+            ),
+            ("at Sat May 8 09:04:50 EDT 2004 done", "at <TS> done"),
+            ("Jun 17 07:07:00 host up", "<TS> host up"),
+            ("Date: Fri, 17 Jun 2005 07:07:00 +0000", "Date: <TS>"),
+            ("built on 17 June 2013, ok", "built on <TS>, ok"),
+            // A month name without a time or a year stays a word.
+            ("may 5 people", "may <NUM> people"),
+            ("on Mar 3", "on Mar <NUM>"),
+            ("Sun is up", "Sun is up"),
+        ] {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn masks_ids_glued_to_words() {
+        for (input, expected) in [
+            (
+                "[req-9bc36dd9-91c5-4314-898a-47625eb93b09 113d3a99c3da401fbd62cc2caa5b96d2 - -]",
+                "[req-<UUID> <HEX> - -]",
+            ),
+            (
+                "pull image@sha256:3f9a2b1c4d3f9a2b1c4d3f9a2b1c4d3f9a2b1c4d done",
+                "pull image@sha256:<HEX> done",
+            ),
+            (
+                "id=job-123e4567-e89b-12d3-a456-426614174000",
+                "id=job-<UUID>",
+            ),
+            ("bssid 5c:50:15:4c:18:13, last", "bssid <HEX>, last"),
+            ("mac aa-bb-cc-dd-ee-ff", "mac <HEX>"),
+            // Short hex glued to a word is not an id.
+            ("step-abc123 done", "step-abc123 done"),
+        ] {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn a_number_before_a_byte_unit_is_one_value() {
+        check(
+            "estimated size 93.0 B, free 317.1 KB",
+            "estimated size <NUM>, free <NUM>",
+        );
     }
 
     #[test]
@@ -1739,6 +2181,118 @@ mod tests {
             m.template(1).as_deref(),
             Some("Connection closed by user <*>")
         );
+    }
+
+    #[test]
+    fn error_codes_stay_in_templates() {
+        // Same wording, different codes: different errors, whatever the order.
+        for (a, b) in [
+            (
+                "process exited with exit code 137",
+                "process exited with exit code 1",
+            ),
+            ("request failed status=429", "request failed status=503"),
+            (
+                "GET /a failed: 404 Not Found",
+                "GET /b failed: 500 Not Found",
+            ),
+            (
+                "error[E0308]: mismatched types",
+                "error[E0277]: mismatched types",
+            ),
+            ("killed by signal 9", "killed by signal 15"),
+            ("proxy open HTTPS", "proxy open SOCKS5"),
+        ] {
+            let m = mine(&[a, b, a]);
+            assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
+            assert_eq!(m.template(1).as_deref(), Some(normalize(a).as_str()));
+        }
+        // A value next to the code still generalises.
+        let m = mine(&["job 12 failed: exit code 2", "job 13 failed: exit code 2"]);
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("job <NUM> failed: exit code 2")
+        );
+    }
+
+    #[test]
+    fn token_kinds() {
+        use Kind::*;
+        for (message, expected) in [
+            ("exit code 137", vec![Const, Const, Code]),
+            ("status=429 rc=1", vec![Code, Code]),
+            ("404 Not Found", vec![Code, Const, Const]),
+            ("error[E0308]: ssh2 eth0", vec![Code, Const, Const]),
+            ("user=<*> tty=ssh (HWID=<NUM>)", vec![Key(5), Const, Key(6)]),
+            ("node-<NUM> 42 t761 R02-M1", vec![Var, Var, Var, Var]),
+            ("<*> <IP>:<NUM>", vec![Var, Var]),
+            ("\"GET true x=false", vec![Code, Var, Key(2)]),
+        ] {
+            let tokens = tokenize(message);
+            assert_eq!(kinds(&tokens), expected, "{message}");
+        }
+    }
+
+    #[test]
+    fn request_lines_keep_their_method() {
+        check(
+            r#"10.1.1.1 "GET /v2/abc/servers/detail HTTP/1.1" status: 200 len: 1893"#,
+            r#"<IP> "GET <PATH> HTTP/1.1" status: 200 len: <NUM>"#,
+        );
+        let m = mine(&[
+            r#"10.1.1.1 "GET /v2/a HTTP/1.1" status: 200 len: 1893 time: 0.24"#,
+            r#"10.1.1.2 "POST /v2/a HTTP/1.1" status: 200 len: 183 time: 0.08"#,
+            r#"10.1.1.3 "GET /v2/b HTTP/1.1" status: 200 len: 1583 time: 0.19"#,
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+    }
+
+    #[test]
+    fn booleans_are_values() {
+        let m = mine(&[
+            "set visible true for window main",
+            "set visible false for window main",
+            "flag=true done",
+            "flag=false done",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("set visible <*> for window main")
+        );
+        assert_eq!(m.template(2).as_deref(), Some("flag=<*> done"));
+    }
+
+    #[test]
+    fn keys_of_variable_values_are_part_of_the_wording() {
+        // `rhost=… user=…` and `rhost=…` never share a template, whatever the values.
+        let m = mine(&[
+            "auth failure; rhost=10.0.0.1 user=root",
+            "auth failure; rhost=10.0.0.2",
+            "auth failure; rhost=db.example.com user=admin",
+            "auth failure; rhost=db.example.com",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("auth failure; rhost=<*> user=<*>")
+        );
+        assert_eq!(m.template(2).as_deref(), Some("auth failure; rhost=<*>"));
+    }
+
+    #[test]
+    fn two_different_constants_are_different_wording() {
+        let m = mine(&[
+            "check stepSum or calorieSum is enough",
+            "check stepStatSum or calorieStatSum is enough",
+            "check stepSum or calorieSum is enough",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        let m = mine(&[
+            "auth failure; tty=ssh ruser= rhost=10.0.0.1",
+            "auth failure; tty=:0 ruser= rhost=",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
     }
 
     #[test]
