@@ -654,7 +654,7 @@ pub(crate) fn unknown_pattern(id: &str, known: &[String]) -> AppError {
         })
         .unwrap_or_default();
     AppError::NotFound(format!(
-        "no pattern {id:?} in the run history{}.{tool_hint} Ids are <error_type>:<tool_name>; list them with detect_failure_patterns.",
+        "no pattern {id:?} in the run history{}.{tool_hint} Ids are <class>:<tool> (<class>:<tool>:<program> for shell tools); list them with detect_failure_patterns.",
         if hint.is_empty() {
             String::new()
         } else {

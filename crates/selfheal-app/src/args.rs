@@ -149,7 +149,7 @@ impl PatternArgs {
         check_required("pattern_id", &self.pattern_id)?;
         if selfheal_core::pattern::split_pattern_id(&self.pattern_id).is_none() {
             return Err(AppError::InvalidInput(format!(
-                "pattern_id {:?} is not of the form <error_type>:<tool_name> (e.g. timeout:fetch_url); list ids with detect_failure_patterns",
+                "pattern_id {:?} is not of the form <class>:<tool> (e.g. timeout:fetch_url, command_failed:Bash:pytest); list ids with detect_failure_patterns",
                 self.pattern_id
             )));
         }

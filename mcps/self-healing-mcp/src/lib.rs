@@ -42,7 +42,8 @@ use selfheal_app::{App, AppError, render};
 /// Instructions sent to clients at initialisation.
 const INSTRUCTIONS: &str = "Analyses an agent's run history (SQLite: runs, run_events) and heals \
 recurring failures. Analysis (read-only): get_health_dashboard, detect_failure_patterns (default \
-window -7d), get_pattern (ids are <error_type>:<tool_name>), compute_tool_reliability, \
+window -7d; one pattern per cause: <class>:<tool>, <class>:<tool>:<program> for shell tools), \
+get_pattern (old ids <recorded error_type>:<tool> still resolve), compute_tool_reliability, \
 compute_agent_metrics, analyze_run_health, detect_stalled_runs. Lifecycle: propose_improvement \
 -> test_improvement -> apply_improvement -> verify_improvement (keep or rollback_improvement); \
 reject_improvement, list_improvements, get_improvement, get_healing_report. The prompt self_heal \
@@ -165,7 +166,7 @@ impl SelfHealServer {
 
 #[tool_router]
 impl SelfHealServer {
-    /// Finds recurring tool-failure patterns in a window: id <error_type>:<tool_name>, occurrences, affected runs, classification with signals, message templates, correlation, confidence, recovery by retry, trend and a suggested fix.
+    /// Finds recurring tool-failure patterns in a window, one per cause: id <class>:<tool> (<class>:<tool>:<program> for shell tools), occurrences, affected run ids, classification with signals, message templates, correlation, confidence, retry evidence (the same call succeeding when repeated), trend and a suggested fix. Declined, cancelled and benign non-zero calls are reported beside the patterns, never in them.
     #[tool(
         title = "Detect failure patterns",
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
