@@ -280,7 +280,7 @@ call_bad "detect min_occurrences=\"three\"" "expected" detect_failure_patterns -
 call_bad "detect confidence_threshold=1.5" "0 to 1" detect_failure_patterns --tool-args-json '{"confidence_threshold":1.5}'
 call_bad "detect unknown argument" "unknown field" detect_failure_patterns --tool-args-json '{"min_occurence":3}'
 call_bad "get_pattern unknown id" "detect_failure_patterns" get_pattern --tool-arg pattern_id=nope:nothing
-call_bad "get_pattern no-colon" "<error_type>:<tool_name>" get_pattern --tool-arg pattern_id=no-colon
+call_bad "get_pattern no-colon" "<class>:<tool>" get_pattern --tool-arg pattern_id=no-colon
 call_bad "analyze_run_health unknown run" "runs.id" analyze_run_health --tool-arg run_id=does-not-exist
 
 # ---- the improvement lifecycle, walked for real (each Inspector call is a new server process;

@@ -160,8 +160,8 @@ def bad_inputs(truth):
         ("detect confidence_threshold=-0.2", "detect_failure_patterns", {"confidence_threshold": -0.2}, ["0 to 1", "between 0 and 1", "[0, 1]"]),
         ('detect min_occurrences="three" (wrong type)', "detect_failure_patterns", {"min_occurrences": "three"}, ["expected", "integer"]),
         ("detect unknown argument min_occurence", "detect_failure_patterns", {"min_occurence": 3}, ["unknown field", "expected one of", "min_occurrences"]),
-        ('get_pattern pattern_id="nope:nothing"', "get_pattern", {"pattern_id": "nope:nothing"}, ["detect_failure_patterns", "<error_type>:<tool_name>"]),
-        ('get_pattern pattern_id="no-colon"', "get_pattern", {"pattern_id": "no-colon"}, ["<error_type>:<tool_name>", "error_type:tool_name"]),
+        ('get_pattern pattern_id="nope:nothing"', "get_pattern", {"pattern_id": "nope:nothing"}, ["detect_failure_patterns", "<class>:<tool>"]),
+        ('get_pattern pattern_id="no-colon"', "get_pattern", {"pattern_id": "no-colon"}, ["<class>:<tool>"]),
         ('analyze_run_health run_id="does-not-exist"', "analyze_run_health", {"run_id": "does-not-exist"}, ["runs.id", "run id", "detect_failure_patterns"]),
     ]
 

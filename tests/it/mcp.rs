@@ -172,7 +172,7 @@ async fn bad_input_is_a_tool_error_and_the_server_keeps_serving() {
         (
             "get_pattern",
             json!({"pattern_id": "no-colon"}),
-            "<error_type>:<tool_name>",
+            "<class>:<tool>",
         ),
         ("get_pattern", json!({}), "pattern_id"),
         (
