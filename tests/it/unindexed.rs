@@ -97,10 +97,8 @@ fn reference(db: &std::path::Path) -> Reference {
                 if let (Ok(s), Some(_)) =
                     (parse_tool_start(e.event_data), parse_timestamp(e.timestamp))
                 {
-                    let args: Option<serde_json::Value> = s
-                        .arguments
-                        .as_deref()
-                        .and_then(|a| serde_json::from_str(a).ok());
+                    let args: Option<serde_json::Value> =
+                        s.arguments.and_then(|a| serde_json::from_str(a).ok());
                     let args = args.filter(|v| !v.is_null());
                     let command = if is_shell_tool(&s.tool) {
                         args.as_ref().and_then(command_of)
@@ -108,8 +106,8 @@ fn reference(db: &std::path::Path) -> Reference {
                         None
                     };
                     starts.entry(run).or_default().push((
-                        s.call_id,
-                        s.tool,
+                        s.call_id.map(|c| c.into_owned()),
+                        s.tool.into_owned(),
                         args.as_ref().map(fingerprint),
                         command,
                     ));

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use selfheal_core::classify::{FailureClass, Outcome};
+use selfheal_core::classify::FailureClass;
 use selfheal_core::health::{HealthInputs, baseline_ratio, health_score};
 use selfheal_core::pattern::{PatternFilter, split_pattern_id};
 use selfheal_core::stalled::find_stalled;
@@ -444,15 +444,8 @@ fn run_health(
     base_runs: u64,
     now: i64,
 ) -> RunHealthView {
-    let failed = calls.iter().filter(|c| c.failed).count() as u64;
     // Rejected and cancelled calls never ran: they are not tool calls that failed.
-    let total = calls.iter().filter(|c| c.outcome.ran()).count() as u64;
-    let (rejected, cancelled) = calls.iter().fold((0u64, 0u64), |(r, c), call| {
-        (
-            r + u64::from(call.outcome == Outcome::Rejected),
-            c + u64::from(call.outcome == Outcome::Cancelled),
-        )
-    });
+    let (total, failed, rejected, cancelled) = (run.calls, run.failed, run.rejected, run.cancelled);
     let mut by_pattern: BTreeMap<String, (u64, [u64; 5], Option<FailureClass>, String)> =
         BTreeMap::new();
     for c in calls.iter().filter(|c| c.failed) {

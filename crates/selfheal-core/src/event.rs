@@ -17,6 +17,8 @@
 //! (also `input`, `args`, `parameters`, `tool_input`); the analysis pairs it with the call's
 //! `tool_complete` to know the arguments of each call.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -55,13 +57,13 @@ pub struct ToolCallRecord {
     pub arguments: Option<String>,
 }
 
-/// The start of a tool call as recorded.
+/// The start of a tool call as recorded, borrowed from the event's JSON where it can be.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ToolStartRecord {
-    pub tool: String,
-    pub call_id: Option<String>,
+pub struct ToolStartRecord<'a> {
+    pub tool: Cow<'a, str>,
+    pub call_id: Option<Cow<'a, str>>,
     /// The call's input as raw JSON; `None` when absent or null.
-    pub arguments: Option<String>,
+    pub arguments: Option<&'a str>,
 }
 
 /// Why an event row was skipped.
@@ -145,7 +147,7 @@ impl<'a> Raw<'a> {
             .filter(|t| !t.is_empty())
     }
 
-    fn arguments(&self) -> Option<String> {
+    fn arguments(&self) -> Option<&'a str> {
         [
             self.arguments,
             self.input,
@@ -157,7 +159,25 @@ impl<'a> Raw<'a> {
         .flatten()
         .map(RawValue::get)
         .find(|t| *t != "null")
-        .map(str::to_string)
+    }
+
+    fn tool_borrowed(&self) -> Option<Cow<'a, str>> {
+        self.name
+            .and_then(str_of)
+            .or_else(|| self.tool_name.and_then(str_of))
+            .map(|t| match t {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+            })
+            .filter(|t| !t.is_empty())
+    }
+
+    fn call_id_borrowed(&self) -> Option<Cow<'a, str>> {
+        [self.call_id, self.tool_call_id, self.tool_use_id]
+            .into_iter()
+            .flatten()
+            .find_map(|r| str_of(r).or_else(|| number_of(r).map(|n| Cow::Owned(n.to_string()))))
+            .filter(|t| !t.is_empty())
     }
 }
 
@@ -177,12 +197,12 @@ fn parse_object(event_data: &str) -> Result<Raw<'_>, SkipReason> {
 }
 
 /// Parses one `tool_start` event's JSON.
-pub fn parse_tool_start(event_data: &str) -> Result<ToolStartRecord, SkipReason> {
+pub fn parse_tool_start(event_data: &str) -> Result<ToolStartRecord<'_>, SkipReason> {
     let raw = parse_object(event_data)?;
-    let tool = raw.tool().ok_or(SkipReason::MissingToolName)?;
+    let tool = raw.tool_borrowed().ok_or(SkipReason::MissingToolName)?;
     Ok(ToolStartRecord {
         tool,
-        call_id: raw.call_id(),
+        call_id: raw.call_id_borrowed(),
         arguments: raw.arguments(),
     })
 }
@@ -229,8 +249,18 @@ pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
             .and_then(text_of)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
-        arguments: raw.arguments(),
+        arguments: raw.arguments().map(str::to_string),
     })
+}
+
+/// A JSON string's contents, borrowed when it has no escapes; `None` for non-strings.
+fn str_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
 }
 
 /// A JSON string's contents; `None` for null and non-strings.
@@ -365,15 +395,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (
-                s.tool.as_str(),
-                s.call_id.as_deref(),
-                s.arguments.as_deref()
-            ),
+            (s.tool.as_ref(), s.call_id.as_deref(), s.arguments),
             ("read_file", Some("c7"), Some(r#"{"path":"/a"}"#))
         );
         let s = parse_tool_start(r#"{"tool_name":"x","input":null,"args":[1]}"#).unwrap();
-        assert_eq!(s.arguments.as_deref(), Some("[1]"));
+        assert_eq!(s.arguments, Some("[1]"));
+        let s = parse_tool_start(r#"{"name":" a\u0062 ","call_id":7}"#).unwrap();
+        assert_eq!((s.tool.as_ref(), s.call_id.as_deref()), ("ab", Some("7")));
         assert_eq!(parse_tool_start("[]"), Err(SkipReason::NotAnObject));
         assert_eq!(parse_tool_start("{}"), Err(SkipReason::MissingToolName));
     }

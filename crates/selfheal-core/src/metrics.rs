@@ -68,6 +68,37 @@ impl ToolAcc {
         self.failures += failures;
     }
 
+    /// Adds a rollup of calls: those that ran (`failures` among them, `benign` too), those
+    /// declined and cancelled, and the durations of those that ran. Classes of the failures
+    /// come separately ([`ToolAcc::add_class`]).
+    pub fn add_rollup(
+        &mut self,
+        ran: u64,
+        failures: u64,
+        benign: u64,
+        rejected: u64,
+        cancelled: u64,
+        durations: &Histogram,
+    ) {
+        self.calls += ran;
+        self.failures += failures;
+        self.benign += benign;
+        self.rejected += rejected;
+        self.cancelled += cancelled;
+        self.durations.merge(durations);
+    }
+
+    /// Adds one duration of a call already counted.
+    pub fn add_duration(&mut self, duration_ms: i64) {
+        self.durations.add(duration_ms.max(0) as u64);
+    }
+
+    /// Counts `n` failures of `class` (already counted as failures).
+    pub fn add_class(&mut self, class: FailureClass, n: u64) {
+        self.timeouts += if class == FailureClass::Timeout { n } else { 0 };
+        *self.classes.entry(class).or_default() += n;
+    }
+
     pub fn finish(self, name: String) -> ToolReliability {
         let successes = self.calls - self.failures;
         let mut classes: Vec<(FailureClass, u64)> = self.classes.into_iter().collect();

@@ -122,6 +122,44 @@ impl Histogram {
         self.total == 0
     }
 
+    /// A compact encoding (varints: max, then (bucket gap, count) pairs of non-empty buckets),
+    /// for storing per-hour histograms that are merged later.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        put_varint(&mut out, self.max);
+        let mut last = 0usize;
+        for (bucket, &count) in self.counts.iter().enumerate() {
+            if count > 0 {
+                put_varint(&mut out, (bucket - last) as u64);
+                put_varint(&mut out, count);
+                last = bucket;
+            }
+        }
+        out
+    }
+
+    /// Decodes [`Histogram::to_bytes`]; `None` for bytes it did not write.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Histogram> {
+        let mut at = 0usize;
+        let max = get_varint(bytes, &mut at)?;
+        let mut h = Histogram::new();
+        h.max = max;
+        let mut bucket = 0usize;
+        while at < bytes.len() {
+            bucket = bucket.checked_add(usize::try_from(get_varint(bytes, &mut at)?).ok()?)?;
+            let count = get_varint(bytes, &mut at)?;
+            if bucket > 4_096 || count == 0 {
+                return None;
+            }
+            if h.counts.len() <= bucket {
+                h.counts.resize(bucket + 1, 0);
+            }
+            h.counts[bucket] += count;
+            h.total = h.total.checked_add(count)?;
+        }
+        Some(h)
+    }
+
     /// The `q`-quantile (nearest rank), `q` in [0, 1]; `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<u64> {
         if self.total == 0 {
@@ -139,9 +177,46 @@ impl Histogram {
     }
 }
 
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_round_trip_through_bytes() {
+        let mut h = Histogram::new();
+        for v in [0u64, 5, 63, 64, 1_000, 1_000, 250_000, u64::from(u32::MAX)] {
+            h.add(v);
+        }
+        assert_eq!(Histogram::from_bytes(&h.to_bytes()), Some(h));
+        assert_eq!(
+            Histogram::from_bytes(&Histogram::new().to_bytes()),
+            Some(Histogram::new())
+        );
+        for bad in [&[][..], &[0x80][..], &[1, 5][..], &[1, 0, 0][..]] {
+            assert_eq!(Histogram::from_bytes(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn wilson_matches_reference_values() {

@@ -17,12 +17,12 @@
 //! The index is a cache: when its schema version differs, or the source's event at the
 //! high-water mark is not the one indexed (file replaced or rewritten), it is rebuilt.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
-use selfheal_core::arguments::fingerprint as fingerprint_args;
+use selfheal_core::arguments::{fingerprint as fingerprint_value, fingerprint_raw};
 use selfheal_core::classify::{CallFacts, FailureClass, Outcome, analyze, is_explicit_timeout};
 use selfheal_core::event::{
     SkipReason, TOOL_START_EVENT_TYPE, is_tool_result_type, parse_tool_call, parse_tool_start,
@@ -30,6 +30,7 @@ use selfheal_core::event::{
 use selfheal_core::pattern::{legacy_pattern_id, pattern_id, template_partition};
 use selfheal_core::retry::{CallSeen, OpenFailure, RetryState, RetryTracker};
 use selfheal_core::shell::{command_of, is_shell_tool};
+use selfheal_core::stats::Histogram;
 use selfheal_core::template::{Cluster, TemplateMiner, normalize};
 use selfheal_core::time::parse_timestamp;
 use serde_json::Value;
@@ -38,7 +39,7 @@ use crate::error::{Result, StoreError};
 use crate::source::{EventRef, RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 5;
+pub const INDEX_VERSION: i64 = 6;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 20_000;
 /// Milliseconds per rollup bucket.
@@ -62,7 +63,12 @@ CREATE TABLE IF NOT EXISTS runs(
     iterations INTEGER,
     last_event_ms INTEGER,
     last_event_type TEXT,
-    in_source INTEGER NOT NULL DEFAULT 1
+    in_source INTEGER NOT NULL DEFAULT 1,
+    -- Tool calls of the run: that ran, failures, declined, cancelled.
+    calls INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    cancelled INTEGER NOT NULL DEFAULT 0
 );
 -- Covering for the per-agent and per-workflow scans of a window.
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, agent, status, duration_ms, workflow, tokens);
@@ -77,17 +83,27 @@ CREATE TABLE IF NOT EXISTS patterns(key INTEGER PRIMARY KEY, name TEXT NOT NULL 
 CREATE TABLE IF NOT EXISTS pattern_aliases(alias TEXT NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(alias, pattern)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS templates(key INTEGER PRIMARY KEY, partition TEXT NOT NULL, tokens TEXT NOT NULL, template TEXT NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS contexts(key INTEGER PRIMARY KEY, normalized TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL, UNIQUE(normalized, agent, model));
--- One row per tool call. `outcome`: 0 success, 1 failure, 2 rejected, 3 cancelled, 4 benign;
--- `failed` = (outcome = 1). For failures: pattern, class, confidence, signals, template,
--- context, retry state, recorded type. For a cancelled call, `pattern` is the pattern of the
--- sibling failure it is attributed to. `message` keeps a sample of the text.
+-- One row per tool call, clustered by time: a window of calls is one range of this table.
+-- `outcome`: 0 success, 1 failure, 2 rejected, 3 cancelled, 4 benign.
 CREATE TABLE IF NOT EXISTS calls(
-    event_id INTEGER PRIMARY KEY,
-    run INTEGER NOT NULL,
     ts INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    tool INTEGER NOT NULL,
+    run INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    duration_ms INTEGER,
+    PRIMARY KEY(ts, event_id)
+) WITHOUT ROWID;
+-- Flagged calls (every outcome but success) with what the analysis found. For failures:
+-- pattern, class, confidence, signals, template of the salient line, context, retry state,
+-- recorded type. For a cancelled call, `pattern` is the pattern of the sibling failure it is
+-- attributed to. `message` keeps a sample of the text.
+CREATE TABLE IF NOT EXISTS failures(
+    event_id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    run INTEGER NOT NULL,
     tool INTEGER NOT NULL,
     outcome INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
     duration_ms INTEGER,
     program INTEGER,
     pattern INTEGER,
@@ -100,14 +116,13 @@ CREATE TABLE IF NOT EXISTS calls(
     recorded INTEGER NOT NULL DEFAULT 0,
     message TEXT
 );
-CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts, tool, failed, duration_ms, class);
 -- Covering for pattern scans: a window of failures is read from this index alone.
-CREATE INDEX IF NOT EXISTS calls_failed ON calls(ts, pattern, run, class, class_conf, signals, template, context, retry, recorded, failed) WHERE failed = 1;
--- Flagged calls that are not failures (rejected, cancelled, benign).
-CREATE INDEX IF NOT EXISTS calls_flagged ON calls(ts, outcome, tool, program, pattern) WHERE outcome >= 2;
-CREATE INDEX IF NOT EXISTS calls_run ON calls(run);
--- `calls` counts calls that ran (success, failure, benign); the others are counted apart.
-CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS failures_window ON failures(ts, pattern, run, class, class_conf, signals, template, context, retry, recorded) WHERE outcome = 1;
+CREATE INDEX IF NOT EXISTS failures_flagged ON failures(ts, outcome, tool, program, pattern) WHERE outcome >= 2;
+CREATE INDEX IF NOT EXISTS failures_run ON failures(run);
+-- `calls` counts calls that ran (success, failure, benign); the others are counted apart;
+-- `durations` is the log-bucketed histogram of the durations of the calls that ran.
+CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, durations BLOB, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;
 -- Open retry windows and tool starts awaiting their result, to continue after a restart.
 CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
@@ -115,7 +130,7 @@ CREATE TABLE IF NOT EXISTS pending_starts(run INTEGER NOT NULL, seq INTEGER NOT 
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
-const INDEX_TABLES: [&str; 16] = [
+const INDEX_TABLES: [&str; 17] = [
     "meta",
     "runs",
     "tools",
@@ -126,6 +141,7 @@ const INDEX_TABLES: [&str; 16] = [
     "templates",
     "contexts",
     "calls",
+    "failures",
     "tool_hours",
     "pattern_hours",
     "retry_open",
@@ -276,8 +292,26 @@ const IDLE_RUN_MS: i64 = 3_600_000;
 /// Longest stored text sample of a failure.
 const FAILURE_SAMPLE_CHARS: usize = 1_000;
 
-/// Per-hour counters of one tool: calls that ran, failures, rejected, cancelled, benign.
-type HourCounts = [i64; 5];
+/// Per-hour counters of one tool: calls that ran, failures, rejected, cancelled, benign; and
+/// the durations of the calls that ran.
+#[derive(Default)]
+struct HourCounts {
+    counts: [i64; 5],
+    durations: Histogram,
+}
+
+/// Per-run counters of a batch: calls that ran, failures, rejected, cancelled.
+type RunCounts = [i64; 4];
+
+const INSERT_CALL: &str = "INSERT INTO calls(ts, event_id, tool, run, outcome, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_FAILURE: &str = "INSERT INTO failures(event_id, ts, run, tool, outcome, duration_ms, program, pattern, class, class_conf, signals, template, context, retry, recorded, message)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+/// The statements a batch runs for every call, prepared once per batch.
+struct BatchStatements<'t> {
+    call: rusqlite::Statement<'t>,
+    failure: rusqlite::Statement<'t>,
+}
 
 /// The single writer of the index. Hold it behind a mutex; readers use their own connections.
 pub struct Indexer {
@@ -302,6 +336,7 @@ pub struct Indexer {
 #[derive(Default)]
 struct BatchAcc {
     tool_hours: HashMap<(i64, u32), HourCounts>,
+    run_counts: HashMap<u32, RunCounts>,
     pattern_hours: HashMap<(i64, u32), i64>,
     aliases: HashMap<(String, u32), i64>,
     last_events: HashMap<u32, (i64, String)>,
@@ -331,16 +366,16 @@ impl Indexer {
             location,
             conn,
             miner: TemplateMiner::new(),
-            tools: HashMap::new(),
-            ceilings: HashMap::new(),
-            programs: HashMap::new(),
-            recorded: HashMap::new(),
-            patterns: HashMap::new(),
-            contexts: HashMap::new(),
-            runs: HashMap::new(),
+            tools: HashMap::default(),
+            ceilings: HashMap::default(),
+            programs: HashMap::default(),
+            recorded: HashMap::default(),
+            patterns: HashMap::default(),
+            contexts: HashMap::default(),
+            runs: HashMap::default(),
             retry: RetryTracker::new(),
-            pending: HashMap::new(),
-            last_failure: HashMap::new(),
+            pending: HashMap::default(),
+            last_failure: HashMap::default(),
         };
         let version: Option<i64> = indexer.meta_i64("version").unwrap_or(None);
         if version != Some(INDEX_VERSION) {
@@ -726,15 +761,21 @@ impl Indexer {
             ..BatchAcc::default()
         };
         let (mut last_id, mut fingerprint) = (hw, String::new());
-        source.events_after(hw, BATCH_EVENTS, |event| {
-            acc.read += 1;
-            last_id = event.id;
-            fingerprint.clear();
-            fingerprint.push_str(event.run_id);
-            fingerprint.push('|');
-            fingerprint.push_str(event.timestamp);
-            self.index_event(&tx, source, &event, &mut acc)
-        })?;
+        {
+            let mut st = BatchStatements {
+                call: tx.prepare(INSERT_CALL)?,
+                failure: tx.prepare(INSERT_FAILURE)?,
+            };
+            source.events_after(hw, BATCH_EVENTS, |event| {
+                acc.read += 1;
+                last_id = event.id;
+                fingerprint.clear();
+                fingerprint.push_str(event.run_id);
+                fingerprint.push('|');
+                fingerprint.push_str(event.timestamp);
+                self.index_event(&tx, &mut st, source, &event, &mut acc)
+            })?;
+        }
         if acc.read == 0 {
             return Ok((0, 0, 0, hw));
         }
@@ -748,6 +789,7 @@ impl Indexer {
     fn index_event(
         &mut self,
         tx: &Transaction<'_>,
+        st: &mut BatchStatements<'_>,
         source: &SourceDb,
         event: &EventRef<'_>,
         acc: &mut BatchAcc,
@@ -771,16 +813,14 @@ impl Indexer {
             // its result (if any) is what counts.
             if let (Ok(start), Some(ts)) = (parse_tool_start(event.event_data), ts) {
                 let tool = Self::intern(tx, &mut self.tools, "tools", &start.tool)?;
-                let parsed: Option<Value> = start
-                    .arguments
-                    .as_deref()
-                    .and_then(|a| serde_json::from_str(a).ok());
-                let args = parsed
-                    .as_ref()
-                    .filter(|v| !v.is_null())
-                    .map(fingerprint_args);
+                let args = start.arguments.and_then(fingerprint_raw);
+                // Only a shell call's command is needed, and only to name its program.
                 let command = if is_shell_tool(&start.tool) {
-                    parsed.as_ref().and_then(command_of)
+                    start
+                        .arguments
+                        .and_then(|a| serde_json::from_str::<Value>(a).ok())
+                        .as_ref()
+                        .and_then(command_of)
                 } else {
                     None
                 };
@@ -789,7 +829,7 @@ impl Indexer {
                     list.remove(0);
                 }
                 list.push(PendingStart {
-                    call_id: start.call_id,
+                    call_id: start.call_id.map(|c| c.into_owned()),
                     tool,
                     args,
                     command,
@@ -825,7 +865,7 @@ impl Indexer {
             .filter(|v: &Value| !v.is_null());
         let args = own_args
             .as_ref()
-            .map(fingerprint_args)
+            .map(fingerprint_value)
             .or_else(|| start.as_ref().and_then(|s| s.args));
         let shell = is_shell_tool(&record.tool);
         let command = if shell {
@@ -852,20 +892,42 @@ impl Indexer {
             })
         });
         let outcome = analysis.as_ref().map_or(Outcome::Success, |a| a.outcome);
-        let counts = acc.tool_hours.entry((hour, tool)).or_default();
+        let slot = acc.tool_hours.entry((hour, tool)).or_default();
+        let per_run = acc.run_counts.entry(run.key).or_default();
         match outcome {
-            Outcome::Success => counts[0] += 1,
+            Outcome::Success => slot.counts[0] += 1,
             Outcome::Failure => {
-                counts[0] += 1;
-                counts[1] += 1;
+                slot.counts[0] += 1;
+                slot.counts[1] += 1;
+                per_run[1] += 1;
             }
-            Outcome::Rejected => counts[2] += 1,
-            Outcome::Cancelled => counts[3] += 1,
+            Outcome::Rejected => {
+                slot.counts[2] += 1;
+                per_run[2] += 1;
+            }
+            Outcome::Cancelled => {
+                slot.counts[3] += 1;
+                per_run[3] += 1;
+            }
             Outcome::Benign => {
-                counts[0] += 1;
-                counts[4] += 1;
+                slot.counts[0] += 1;
+                slot.counts[4] += 1;
             }
         }
+        if outcome.ran() {
+            per_run[0] += 1;
+            if let Some(d) = record.duration_ms {
+                slot.durations.add(d.max(0) as u64);
+            }
+        }
+        st.call.execute(params![
+            ts,
+            event.id,
+            tool,
+            run.key,
+            outcome.code(),
+            record.duration_ms
+        ])?;
         let mut changes = Vec::new();
         self.retry.observe(
             CallSeen {
@@ -888,10 +950,6 @@ impl Indexer {
             }
         }
         let Some(analysis) = analysis else {
-            tx.prepare_cached(
-                "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms) VALUES (?1, ?2, ?3, ?4, 0, 0, ?5)",
-            )?
-            .execute(params![event.id, run.key, ts, tool, record.duration_ms])?;
             return Ok(());
         };
         let program = match &analysis.program {
@@ -907,19 +965,22 @@ impl Indexer {
                     .is_some_and(|m| m.contains("parallel tool call")))
             .then(|| self.last_failure.get(&run.key).map(|(_, p)| *p))
             .flatten();
-            tx.prepare_cached(
-                "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms, program, pattern, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
+            st.failure.execute(params![
                 event.id,
-                run.key,
                 ts,
+                run.key,
                 tool,
                 outcome.code(),
                 record.duration_ms,
                 program,
                 sibling,
+                None::<i64>,
+                None::<f64>,
+                None::<i64>,
+                None::<i64>,
+                None::<i64>,
+                0,
+                0,
                 sample(&analysis.salient, MESSAGE_SAMPLE_CHARS)
             ])?;
             return Ok(());
@@ -950,15 +1011,12 @@ impl Indexer {
         let context =
             self.intern_context(tx, normalize(&analysis.salient), &run.agent, &run.model)?;
         let text = record.message.as_deref().unwrap_or("");
-        tx.prepare_cached(
-            "INSERT INTO calls(event_id, run, ts, tool, outcome, failed, duration_ms, program, pattern, class, class_conf, signals, template, context, retry, recorded, message)
-             VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?
-        .execute(params![
+        st.failure.execute(params![
             event.id,
-            run.key,
             ts,
+            run.key,
             tool,
+            Outcome::Failure.code(),
             record.duration_ms,
             program,
             pattern,
@@ -1002,13 +1060,40 @@ impl Indexer {
 
     /// Writes a batch's rollups and the state that continues into the next batch.
     fn flush_batch(&mut self, tx: &Transaction<'_>, acc: &mut BatchAcc) -> Result<()> {
+        // An hour the previous batch already wrote gets its histogram merged.
+        let mut existing =
+            tx.prepare_cached("SELECT durations FROM tool_hours WHERE hour = ?1 AND tool = ?2")?;
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO tool_hours(hour, tool, calls, failures, rejected, cancelled, benign) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO tool_hours(hour, tool, calls, failures, rejected, cancelled, benign, durations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(hour, tool) DO UPDATE SET calls = calls + excluded.calls, failures = failures + excluded.failures,
-               rejected = rejected + excluded.rejected, cancelled = cancelled + excluded.cancelled, benign = benign + excluded.benign",
+               rejected = rejected + excluded.rejected, cancelled = cancelled + excluded.cancelled, benign = benign + excluded.benign,
+               durations = excluded.durations",
         )?;
-        for ((hour, tool), c) in &acc.tool_hours {
-            stmt.execute(params![hour, tool, c[0], c[1], c[2], c[3], c[4]])?;
+        for ((hour, tool), slot) in &mut acc.tool_hours {
+            let before: Option<Vec<u8>> = existing
+                .query_row(params![hour, tool], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(h) = before.as_deref().and_then(Histogram::from_bytes) {
+                slot.durations.merge(&h);
+            }
+            let c = slot.counts;
+            stmt.execute(params![
+                hour,
+                tool,
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                c[4],
+                slot.durations.to_bytes()
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "UPDATE runs SET calls = calls + ?2, failed = failed + ?3, rejected = rejected + ?4, cancelled = cancelled + ?5 WHERE key = ?1",
+        )?;
+        for (run, c) in &acc.run_counts {
+            stmt.execute(params![run, c[0], c[1], c[2], c[3]])?;
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO pattern_hours(hour, pattern, failures) VALUES (?1, ?2, ?3)
@@ -1059,7 +1144,7 @@ impl Indexer {
         for tool in &acc.touched_ceilings {
             stmt.execute(params![tool, self.ceilings.get(tool)])?;
         }
-        let mut stmt = tx.prepare_cached("UPDATE calls SET retry = ?2 WHERE event_id = ?1")?;
+        let mut stmt = tx.prepare_cached("UPDATE failures SET retry = ?2 WHERE event_id = ?1")?;
         for (id, state) in &acc.retry_changes {
             stmt.execute(params![id, state.code()])?;
         }

@@ -78,9 +78,14 @@ pub struct RunInfoRow {
     pub tokens: Option<i64>,
     pub last_event_ms: Option<i64>,
     pub last_event_type: Option<String>,
+    /// Tool calls of the run: that ran, failed, declined, cancelled.
+    pub calls: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub cancelled: u64,
 }
 
-/// One call of a run.
+/// One flagged call of a run.
 #[derive(Clone, Debug)]
 pub struct RunCall {
     pub tool: String,
@@ -176,7 +181,7 @@ impl<'c> IndexReader<'c> {
             }
         }
         let mut stmt = self.conn.prepare_cached(
-            "SELECT tool, COUNT(*), SUM(failed) FROM calls WHERE ts >= ?1 AND ts <= ?2 GROUP BY tool",
+            "SELECT tool, SUM(outcome IN (0, 1, 4)), SUM(outcome = 1) FROM calls WHERE ts >= ?1 AND ts <= ?2 GROUP BY tool",
         )?;
         for (a, b) in edges {
             let mut rows = stmt.query(params![a, b])?;
@@ -201,7 +206,7 @@ impl<'c> IndexReader<'c> {
             }
         }
         let mut stmt = self.conn.prepare_cached(
-            "SELECT pattern, COUNT(*) FROM calls WHERE failed = 1 AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
+            "SELECT pattern, COUNT(*) FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
         )?;
         for (a, b) in edges {
             let mut rows = stmt.query(params![a, b])?;
@@ -244,7 +249,7 @@ impl<'c> IndexReader<'c> {
     pub fn flagged_calls(&self, w: Window) -> Result<Vec<FlaggedCount>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.name, p.name, c.outcome, COUNT(*), MAX(c.event_id)
-             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN programs p ON p.key = c.program
+             FROM failures c JOIN tools t ON t.key = c.tool LEFT JOIN programs p ON p.key = c.program
              WHERE c.outcome >= 2 AND c.ts >= ?1 AND c.ts <= ?2
              GROUP BY c.tool, c.program, c.outcome",
         )?;
@@ -285,7 +290,7 @@ impl<'c> IndexReader<'c> {
         }
         let mut sample = self
             .conn
-            .prepare_cached("SELECT message FROM calls WHERE event_id = ?1")?;
+            .prepare_cached("SELECT message FROM failures WHERE event_id = ?1")?;
         let mut out = Vec::with_capacity(by.len());
         for (_, (mut count, latest)) in by {
             for (i, id) in latest.iter().enumerate() {
@@ -310,7 +315,7 @@ impl<'c> IndexReader<'c> {
     /// Cancelled calls in `w` attributed to a failed parallel sibling, per pattern key.
     pub fn cancelled_siblings(&self, w: Window) -> Result<HashMap<u32, u64>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT pattern, COUNT(*) FROM calls
+            "SELECT pattern, COUNT(*) FROM failures
              WHERE outcome = 3 AND pattern IS NOT NULL AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
         )?;
         let rows = stmt.query_map(params![w.from_ms, w.to_ms], |r| {
@@ -348,7 +353,7 @@ impl<'c> IndexReader<'c> {
         let mut failures = 0u64;
         let mut stmt = self.conn.prepare_cached(
             "SELECT pattern, run, ts, class, class_conf, signals, template, context, retry, recorded
-             FROM calls WHERE failed = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
+             FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
         )?;
         let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
         while let Some(r) = rows.next()? {
@@ -388,8 +393,8 @@ impl<'c> IndexReader<'c> {
     ) -> Result<Vec<FailureSample>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.event_id, r.run_id, c.ts, c.template, COALESCE(c.message, ''), c.class, c.retry, p.name
-             FROM calls c JOIN runs r ON r.key = c.run LEFT JOIN programs p ON p.key = c.program
-             WHERE c.failed = 1 AND c.pattern = ?1 AND c.ts >= ?2 AND c.ts <= ?3
+             FROM failures c JOIN runs r ON r.key = c.run LEFT JOIN programs p ON p.key = c.program
+             WHERE c.outcome = 1 AND c.pattern = ?1 AND c.ts >= ?2 AND c.ts <= ?3
              ORDER BY c.ts DESC, c.event_id DESC LIMIT ?4",
         )?;
         let rows = stmt.query_map(params![pattern, window.from_ms, window.to_ms, limit], |r| {
@@ -423,18 +428,77 @@ impl<'c> IndexReader<'c> {
             None => None,
         };
         let mut accs: HashMap<u32, ToolAcc> = HashMap::new();
+        let (full, edges) = split_hours(window);
+        // Whole hours from the rollups (counts and duration histograms) ...
+        if let Some((h0, h1)) = full {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT tool, calls, failures, benign, rejected, cancelled, durations FROM tool_hours
+                 WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR tool = ?3)",
+            )?;
+            let mut rows = stmt.query(params![h0, h1, only])?;
+            while let Some(r) = rows.next()? {
+                let durations = r
+                    .get_ref(6)?
+                    .as_blob_or_null()
+                    .ok()
+                    .flatten()
+                    .and_then(Histogram::from_bytes)
+                    .unwrap_or_default();
+                let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
+                accs.entry(r.get(0)?).or_default().add_rollup(
+                    n(1)?,
+                    n(2)?,
+                    n(3)?,
+                    n(4)?,
+                    n(5)?,
+                    &durations,
+                );
+            }
+        }
+        // ... and the partial hours at both ends from the calls themselves.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT tool, outcome, class, duration_ms FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
+            "SELECT tool, outcome, duration_ms FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
         )?;
-        let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
+        for (a, b) in edges {
+            let mut rows = stmt.query(params![a, b, only])?;
+            while let Some(r) = rows.next()? {
+                let outcome = Outcome::from_code(r.get(1)?).unwrap_or(Outcome::Success);
+                let duration: Option<i64> = r.get(2)?;
+                let slot = accs.entry(r.get(0)?).or_default();
+                if outcome == Outcome::Failure {
+                    // Counted here; the failures' classes are added below.
+                    slot.add_counts(1, 1);
+                    if let Some(d) = duration {
+                        slot.add_duration(d);
+                    }
+                } else {
+                    slot.push_outcome(outcome, None, duration);
+                }
+            }
+        }
+        // The classes of the window's failures.
+        let pattern_tools: HashMap<u32, u32> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT p.key, t.key FROM patterns p JOIN tools t ON t.name = p.tool",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pattern, class, COUNT(*) FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 GROUP BY pattern, class",
+        )?;
+        let mut rows = stmt.query(params![window.from_ms, window.to_ms])?;
         while let Some(r) = rows.next()? {
-            let outcome = Outcome::from_code(r.get(1)?).unwrap_or(Outcome::Success);
-            let class = r
-                .get::<_, Option<i64>>(2)?
-                .and_then(FailureClass::from_code);
-            accs.entry(r.get(0)?)
+            let Some(tool) = pattern_tools.get(&r.get(0)?).copied() else {
+                continue;
+            };
+            if only.is_some_and(|o| o != tool) {
+                continue;
+            }
+            let class = FailureClass::from_code(r.get(1)?).unwrap_or(FailureClass::Unknown);
+            accs.entry(tool)
                 .or_default()
-                .push_outcome(outcome, class, r.get(3)?);
+                .add_class(class, r.get::<_, i64>(2)? as u64);
         }
         let mut out: Vec<ToolReliability> = accs
             .into_iter()
@@ -581,7 +645,8 @@ impl<'c> IndexReader<'c> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT key, run_id, agent, workflow, model, status, started_ms, completed_ms, duration_ms, tokens, last_event_ms, last_event_type
+                "SELECT key, run_id, agent, workflow, model, status, started_ms, completed_ms, duration_ms, tokens, last_event_ms, last_event_type,
+                    calls, failed, rejected, cancelled
                  FROM runs WHERE run_id = ?1",
             )?
             .query_row(params![run_id], read_run)
@@ -597,11 +662,12 @@ impl<'c> IndexReader<'c> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The calls of one run in event order.
+    /// The flagged calls (every outcome but success) of one run in event order; the run's
+    /// counts of calls are in [`RunInfoRow`].
     pub fn run_calls(&self, run_key: i64) -> Result<Vec<RunCall>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.name, c.failed, p.name, c.class, c.template, c.retry, c.duration_ms, c.outcome
-             FROM calls c JOIN tools t ON t.key = c.tool LEFT JOIN patterns p ON p.key = c.pattern AND c.failed = 1
+            "SELECT t.name, c.outcome = 1, p.name, c.class, c.template, c.retry, c.duration_ms, c.outcome
+             FROM failures c JOIN tools t ON t.key = c.tool LEFT JOIN patterns p ON p.key = c.pattern AND c.outcome = 1
              WHERE c.run = ?1 ORDER BY c.event_id",
         )?;
         let rows = stmt.query_map(params![run_key], |r| {
@@ -679,20 +745,41 @@ impl<'c> IndexReader<'c> {
         pattern: u32,
         w: Window,
     ) -> Result<(u64, u64, u64)> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.failed = 1 AND c.pattern = ?3), 0)
-             FROM calls c JOIN runs r ON r.key = c.run
-             WHERE r.run_id = ?1 AND c.tool = ?2 AND c.ts >= ?4 AND c.ts <= ?5 AND c.outcome IN (0, 1, 4)",
-        )?;
-        let mut total = (0u64, 0u64, 0u64);
+        let mut keys = std::collections::HashSet::new();
+        let mut key_of = self
+            .conn
+            .prepare_cached("SELECT key FROM runs WHERE run_id = ?1")?;
         for id in run_ids {
-            let (n, f, p): (i64, i64, i64) = stmt
-                .query_row(params![id, tool, pattern, w.from_ms, w.to_ms], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-            total.0 += n as u64;
-            total.1 += f as u64;
-            total.2 += p as u64;
+            if let Some(k) = key_of
+                .query_row(params![id], |r| r.get::<_, u32>(0))
+                .optional()?
+            {
+                keys.insert(k);
+            }
+        }
+        let mut total = (0u64, 0u64, 0u64);
+        if keys.is_empty() {
+            return Ok(total);
+        }
+        // One scan of the window's calls of the tool, kept when their run is one of them.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT run, outcome FROM calls WHERE tool = ?1 AND ts >= ?2 AND ts <= ?3 AND outcome IN (0, 1, 4)",
+        )?;
+        let mut rows = stmt.query(params![tool, w.from_ms, w.to_ms])?;
+        while let Some(r) = rows.next()? {
+            if keys.contains(&r.get::<_, u32>(0)?) {
+                total.0 += 1;
+                total.1 += u64::from(r.get::<_, i64>(1)? == 1);
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT run FROM failures WHERE outcome = 1 AND pattern = ?1 AND ts >= ?2 AND ts <= ?3",
+        )?;
+        let mut rows = stmt.query(params![pattern, w.from_ms, w.to_ms])?;
+        while let Some(r) = rows.next()? {
+            if keys.contains(&r.get::<_, u32>(0)?) {
+                total.2 += 1;
+            }
         }
         Ok(total)
     }
@@ -793,6 +880,10 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfoRow> {
         tokens: r.get(9)?,
         last_event_ms: r.get(10)?,
         last_event_type: r.get(11)?,
+        calls: r.get::<_, i64>(12)? as u64,
+        failed: r.get::<_, i64>(13)? as u64,
+        rejected: r.get::<_, i64>(14)? as u64,
+        cancelled: r.get::<_, i64>(15)? as u64,
     })
 }
 
