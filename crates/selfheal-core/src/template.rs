@@ -55,7 +55,8 @@
 //!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
 //!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
 //!    value, whose `key=` is constant; everything else, including letters glued to one or two
-//!    digits (`ssh2`, `eth0`), is **constant** text.
+//!    digits (`ssh2`, `eth0`), is **constant** text. Letters then one or two digits also make
+//!    an *indexed name* (`CPU0`, `eth1`, `IRQ9`): numbered devices, interfaces, lines.
 //! 2. **Skeleton match.** The *skeleton* of a message or template is its constant and code
 //!    tokens and the `key=` of its key tokens, in order. A template of the same partition with
 //!    exactly the same skeleton is taken at once (one of the same length first, else the
@@ -65,13 +66,15 @@
 //!    lets messages of variable length share a template, which Drain cannot do.
 //! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
 //!    the same token count and the same routing token (the constant part of the first token,
-//!    or [`WILDCARD`] when it is a value — Drain's first tree level). The similarity of a
-//!    template `t` and the tokens `m` is the weighted share of positions where they agree:
+//!    or [`WILDCARD`] when it is a value or an indexed name — Drain's first tree level).
+//!    The similarity of a template `t` and the tokens `m` is the weighted share of positions
+//!    where they agree:
 //!    constant words and codes weigh [`CONST_WEIGHT`], everything else (values, punctuation)
 //!    weighs 1; a position where the template already has [`WILDCARD`] counts half, and so
 //!    do two *different values* (tokens made only of masks, digits and punctuation, such as
-//!    `<IP>` and `<HOST>`, or two values of the same key). A candidate is rejected outright
-//!    when a code differs (`exit code 1` never joins `exit code 137`: different codes are
+//!    `<IP>` and `<HOST>`, or two values of the same key), and so does one indexed name with
+//!    two indices (`[CPU0]` and `[CPU1]`: the index is a value). A candidate is rejected
+//!    outright when a code differs (`exit code 1` never joins `exit code 137`: different codes are
 //!    different errors) or when [`MAX_CONST_DIFFS`] positions hold two different constants —
 //!    that is different wording, not a value. The most similar remaining candidate wins
 //!    (ties: more wildcards, then the lower id) if its similarity reaches
@@ -568,6 +571,8 @@ fn skeleton(tokens: &[String], kinds: &[Kind]) -> String {
 /// when that is a value, as in Drain's parse tree.
 fn route_key<'a>(tokens: &'a [String], kinds: &[Kind]) -> &'a str {
     match (tokens.first(), kinds.first()) {
+        // An indexed name (`eth0:`, `IRQ9`) routes like a value: its index varies.
+        (Some(t), Some(Kind::Const | Kind::Code)) if indexed_name(t).is_some() => WILDCARD,
         (Some(t), Some(Kind::Const | Kind::Code)) => t,
         (Some(t), Some(Kind::Key(n))) => &t[..*n],
         (Some(_), _) => WILDCARD,
@@ -664,6 +669,12 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
             continue;
         }
         let kt = kind_at(template, i);
+        // `CPU0` and `CPU1`: one name with two indices is a value, not two codes.
+        if t != m && same_indexed_name(t, m) {
+            total += CONST_WEIGHT;
+            same += 0.5 * CONST_WEIGHT;
+            continue;
+        }
         // Two different error codes are two different errors.
         if t != m && (kt == Kind::Code || km == Kind::Code) {
             return (0.0, wildcards);
@@ -696,6 +707,22 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
         }
     }
     (same / total, wildcards)
+}
+
+/// The letters of an indexed name: a word of letters then one or two digits (`CPU0`,
+/// `eth1`, `IRQ9`), with its surrounding punctuation. Longer numbers are codes or values.
+fn indexed_name(t: &str) -> Option<(&str, &str, &str)> {
+    let (lead, core, trail) = split_punct(t);
+    let letters = core.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let digits = &core[letters..];
+    (letters > 0 && (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((lead, &core[..letters], trail))
+}
+
+/// Whether two tokens are the same indexed name with two indices (`[CPU0]`, `[CPU1]`):
+/// devices, interfaces and interrupt lines are numbered, and the number is a value.
+fn same_indexed_name(t: &str, m: &str) -> bool {
+    matches!((indexed_name(t), indexed_name(m)), (Some(a), Some(b)) if a == b)
 }
 
 /// A constant word or identifier (`ENOENT`, `ssh2`): weighs more than punctuation.
@@ -2181,6 +2208,40 @@ mod tests {
             m.template(1).as_deref(),
             Some("Connection closed by user <*>")
         );
+    }
+
+    #[test]
+    fn indexed_names_are_values() {
+        // One name with two indices: the index is a value, wherever the name stands.
+        let m = mine(&[
+            "Processor [CPU0] (supports C1)",
+            "Processor [CPU1] (supports C1)",
+            "IRQ0 used by override.",
+            "IRQ9 used by override.",
+            "eth0: link is up",
+            "eth1: link is up",
+        ]);
+        assert_eq!(m.clusters().len(), 3, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("Processor <*> (supports C1)")
+        );
+        assert_eq!(m.template(2).as_deref(), Some("<*> used by override."));
+        assert_eq!(m.template(3).as_deref(), Some("<*> link is up"));
+        // Different names, or longer numbers, are still different codes or words.
+        for (a, b) in [
+            ("proxy open HTTPS", "proxy open SOCKS5"),
+            (
+                "error[E0308]: mismatched types",
+                "error[E0277]: mismatched types",
+            ),
+            ("CPU0 failed", "GPU1 failed"),
+        ] {
+            assert_eq!(mine(&[a, b]).clusters().len(), 2, "{a} / {b}");
+        }
+        assert!(same_indexed_name("[CPU0]", "[CPU12]"));
+        assert!(!same_indexed_name("[CPU0]", "CPU1"));
+        assert!(!same_indexed_name("E0308", "E0277"));
     }
 
     #[test]
