@@ -316,7 +316,7 @@ pub struct Analysis {
 }
 
 /// What a phrase votes for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Target {
     Class(FailureClass),
     /// A fault in code the call ran or sent: `command_failed` for shell tools,
@@ -718,6 +718,7 @@ fn phrases() -> Option<&'static Phrases> {
             }
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(true)
                 .build(&words)
                 .ok()
                 .map(|matcher| Phrases { matcher, rules })
@@ -725,15 +726,25 @@ fn phrases() -> Option<&'static Phrases> {
         .as_ref()
 }
 
-/// The phrase votes in `lower` (already lower case), each (target, weight) at most once.
-fn phrase_votes(lower: &str) -> Vec<(Target, f64)> {
-    let Some(p) = phrases() else {
-        return Vec::new();
-    };
-    let bytes = lower.as_bytes();
-    let mut seen: Vec<usize> = Vec::new();
+/// The phrase votes in `text` (matched ignoring ASCII case), each (target, weight) at most
+/// once.
+fn phrase_votes(text: &str) -> Vec<(Target, f64)> {
     let mut out = Vec::new();
-    for m in p.matcher.find_iter(lower) {
+    each_phrase(text, &mut |target, weight| {
+        if !out.contains(&(target, weight)) {
+            out.push((target, weight));
+        }
+    });
+    out
+}
+
+/// Calls `f` with the (target, weight) of every phrase matched in `text`.
+fn each_phrase(text: &str, f: &mut dyn FnMut(Target, f64)) {
+    let Some(p) = phrases() else {
+        return;
+    };
+    let bytes = text.as_bytes();
+    for m in p.matcher.find_iter(text) {
         let idx = m.pattern().as_usize();
         let Some(&(target, weight, boundary)) = p.rules.get(idx) else {
             continue;
@@ -752,22 +763,44 @@ fn phrase_votes(lower: &str) -> Vec<(Target, f64)> {
                 continue;
             }
         }
-        if !seen.contains(&idx) {
-            seen.push(idx);
-            out.push((target, weight));
-        }
+        f(target, weight);
     }
-    out
 }
 
-/// The weight of the most specific phrase the classifier knows in a lower-cased line (for
-/// salient lines; generic words such as `fatal:` or `failed` do not count), 0 without one.
-fn phrase_weight(lower: &str) -> f64 {
-    phrase_votes(lower)
-        .iter()
-        .filter(|(t, w)| !matches!(t, Refusal) && *w >= 0.7)
-        .map(|(_, w)| *w)
-        .fold(0.0, f64::max)
+/// The weight of the most specific phrase the classifier knows in a line (for salient
+/// lines; generic words such as `fatal:` or `failed` do not count), 0 without one.
+fn phrase_weight(line: &str) -> f64 {
+    let mut best = 0.0f64;
+    each_phrase(line, &mut |t, w| {
+        if !matches!(t, Refusal) && w >= 0.7 {
+            best = best.max(w);
+        }
+    });
+    best
+}
+
+/// A case-insensitive matcher of a fixed phrase list.
+fn phrase_set(
+    cell: &'static OnceLock<Option<AhoCorasick>>,
+    list: &[&str],
+) -> Option<&'static AhoCorasick> {
+    cell.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(list)
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Whether the first `limit` bytes (about) of `text` hold one of the phrases.
+fn head_has(
+    cell: &'static OnceLock<Option<AhoCorasick>>,
+    list: &[&str],
+    text: &str,
+    limit: usize,
+) -> bool {
+    phrase_set(cell, list).is_some_and(|m| m.is_match(prefix_at_char(text, limit)))
 }
 
 /// Common round timeouts in ms; a failure lasting 0–2% longer is suspicious.
@@ -817,6 +850,56 @@ const BENIGN_PROGRAMS: &[&str] = &[
 
 /// Classifies one flagged call (see the module docs).
 pub fn analyze(facts: &CallFacts<'_>) -> Analysis {
+    prepare(facts).finish(facts.timeout_ceiling_ms)
+}
+
+/// What [`analyze`] finds before it needs the tool's timeout ceiling — everything but the
+/// ceiling's vote and the final decision. Pure in the call alone, so it can run apart from
+/// the state that tracks ceilings (the index prepares calls on one thread and finishes them
+/// on another).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    pub outcome: Outcome,
+    pub outcome_signals: Vec<Signal>,
+    pub program: Option<String>,
+    pub salient: String,
+    pub exit_code: Option<i64>,
+    /// Votes of a failure so far (empty for other outcomes).
+    votes: Vec<(FailureClass, f64, Signal)>,
+    /// A duration the tool recorded (the ceiling's vote needs it).
+    recorded_duration_ms: Option<i64>,
+}
+
+impl Prepared {
+    /// Adds the vote of the tool's timeout ceiling (the longest duration of its earlier
+    /// explicit timeouts) and decides the class.
+    pub fn finish(self, timeout_ceiling_ms: Option<i64>) -> Analysis {
+        let classification = if self.outcome == Outcome::Failure {
+            let mut votes = self.votes;
+            if let (Some(duration), Some(ceiling)) = (
+                self.recorded_duration_ms,
+                timeout_ceiling_ms.filter(|c| *c > 0),
+            ) && duration as f64 >= 0.95 * ceiling as f64
+            {
+                votes.push((C::Timeout, 0.6, Signal::DurationAtCeiling));
+            }
+            decide(&votes)
+        } else {
+            Classification::none()
+        };
+        Analysis {
+            outcome: self.outcome,
+            classification,
+            outcome_signals: self.outcome_signals,
+            program: self.program,
+            salient: self.salient,
+            exit_code: self.exit_code,
+        }
+    }
+}
+
+/// The first stage of [`analyze`] (see [`Prepared`]); `facts.timeout_ceiling_ms` is not read.
+pub fn prepare(facts: &CallFacts<'_>) -> Prepared {
     let raw = facts.message.unwrap_or("");
     let unwrapped = unwrap(raw);
     let exit_code = facts.exit_code.or(unwrapped.exit_code);
@@ -835,18 +918,21 @@ pub fn analyze(facts: &CallFacts<'_>) -> Analysis {
         }
         _ => program,
     };
-    let classification = if outcome == Outcome::Failure {
-        classify_failure(facts, &salient, &unwrapped.body, exit_code, shell)
+    let votes = if outcome == Outcome::Failure {
+        failure_votes(facts, &salient, &unwrapped.body, exit_code, shell)
     } else {
-        Classification::none()
+        Vec::new()
     };
-    Analysis {
+    Prepared {
         outcome,
-        classification,
         outcome_signals,
         program,
         salient,
         exit_code,
+        votes,
+        recorded_duration_ms: facts
+            .duration_ms
+            .filter(|d| facts.duration_recorded && *d > 0),
     }
 }
 
@@ -856,15 +942,12 @@ fn decide_outcome(
     body: &str,
     exit_code: Option<i64>,
 ) -> (Outcome, Vec<Signal>) {
-    let head: String = raw
-        .chars()
-        .take(600)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if REJECTION_PHRASES.iter().any(|p| head.contains(p)) {
+    static REJECTIONS: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    static CANCELS: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    if head_has(&REJECTIONS, REJECTION_PHRASES, raw, 600) {
         return (Outcome::Rejected, vec![Signal::MessageText]);
     }
-    if CANCEL_PHRASES.iter().any(|p| head.contains(p)) {
+    if head_has(&CANCELS, CANCEL_PHRASES, raw, 600) {
         return (Outcome::Cancelled, vec![Signal::MessageText]);
     }
     if facts.interrupted {
@@ -911,8 +994,10 @@ fn is_person_reply(tool: &str, raw: &str) -> bool {
     PROMPTED.contains(&tool)
         && !text.is_empty()
         && !text.starts_with('<')
-        && !text.to_ascii_lowercase().starts_with("error")
-        && phrase_votes(&text.to_ascii_lowercase()).is_empty()
+        && !text
+            .get(..5)
+            .is_some_and(|h| h.eq_ignore_ascii_case("error"))
+        && phrase_votes(text).is_empty()
 }
 
 /// A non-zero exit that answers a question: exit 1 of a program whose exit 1 means "no" or
@@ -976,13 +1061,14 @@ fn is_benign_exit(command: &str, body: &str, code: i64) -> bool {
     !error_text || matches!(name, "diff" | "cmp")
 }
 
-fn classify_failure(
+/// The votes of a failure's signals, all but the timeout ceiling's.
+fn failure_votes(
     facts: &CallFacts<'_>,
     salient: &str,
     body: &str,
     exit_code: Option<i64>,
     shell: bool,
-) -> Classification {
+) -> Vec<(FailureClass, f64, Signal)> {
     let mut votes: Vec<(FailureClass, f64, Signal)> = Vec::with_capacity(6);
     if let Some((class, weight)) = facts.error_type.and_then(recorded_vote) {
         votes.push((class, weight, Signal::RecordedType));
@@ -993,14 +1079,12 @@ fn classify_failure(
         (CodeError, false) => C::InvalidInput,
         (Refusal, false) => C::ToolError,
     };
-    let mut text_votes = phrase_votes(&salient.to_ascii_lowercase());
+    let mut text_votes = phrase_votes(salient);
     let mut scale = 1.0;
     if text_votes.is_empty() && body.len() > salient.len() {
-        let lower = body.to_ascii_lowercase();
-        let head = prefix_at_char(&lower, FALLBACK_BYTES);
-        text_votes = phrase_votes(head);
-        if lower.len() > FALLBACK_BYTES {
-            text_votes.extend(phrase_votes(suffix_at_char(&lower, FALLBACK_BYTES)));
+        text_votes = phrase_votes(prefix_at_char(body, FALLBACK_BYTES));
+        if body.len() > FALLBACK_BYTES {
+            text_votes.extend(phrase_votes(suffix_at_char(body, FALLBACK_BYTES)));
         }
         scale = 0.8;
     }
@@ -1028,32 +1112,26 @@ fn classify_failure(
     }
     if facts.duration_recorded
         && let Some(duration) = facts.duration_ms.filter(|d| *d > 0)
-    {
-        if let Some(ceiling) = facts.timeout_ceiling_ms.filter(|c| *c > 0)
-            && duration as f64 >= 0.95 * ceiling as f64
-        {
-            votes.push((C::Timeout, 0.6, Signal::DurationAtCeiling));
-        }
-        if ROUND_TIMEOUTS_MS
+        && ROUND_TIMEOUTS_MS
             .iter()
             .any(|t| duration >= *t && (duration as f64) <= *t as f64 * 1.02)
-        {
-            votes.push((C::Timeout, 0.4, Signal::DurationRoundTimeout));
-        }
+    {
+        votes.push((C::Timeout, 0.4, Signal::DurationRoundTimeout));
     }
-    decide(&votes)
+    votes
 }
 
 /// Whether the head or tail of an output holds a traceback or a test runner's failure summary.
 fn body_says_command_failed(body: &str) -> bool {
-    let lower = body.to_ascii_lowercase();
     let says = |part: &str| {
-        phrase_votes(part)
-            .iter()
-            .any(|(t, w)| matches!(t, Class(C::CommandFailed)) && *w >= 0.75)
+        let mut found = false;
+        each_phrase(part, &mut |t, w| {
+            found |= matches!(t, Class(C::CommandFailed)) && w >= 0.75;
+        });
+        found
     };
-    says(prefix_at_char(&lower, FALLBACK_BYTES))
-        || (lower.len() > FALLBACK_BYTES && says(suffix_at_char(&lower, FALLBACK_BYTES)))
+    says(prefix_at_char(body, FALLBACK_BYTES))
+        || (body.len() > FALLBACK_BYTES && says(suffix_at_char(body, FALLBACK_BYTES)))
 }
 
 fn prefix_at_char(s: &str, max: usize) -> &str {

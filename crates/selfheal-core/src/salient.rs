@@ -19,6 +19,10 @@
 //! The salient line is capped at [`SALIENT_MAX_CHARS`]; the full text stays available as a
 //! sample.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use serde_json::Value;
 
 /// Longest salient line kept, in characters.
@@ -28,43 +32,50 @@ const LINE_BUDGET: usize = 400;
 
 /// A tool result without its harness framing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unwrapped {
-    /// The output itself.
-    pub body: String,
+pub struct Unwrapped<'a> {
+    /// The output itself (borrowed from the text unless it had to be decoded).
+    pub body: Cow<'a, str>,
     /// The exit code the framing reported, if any.
     pub exit_code: Option<i64>,
 }
 
 /// Removes the harness framing (see the module docs).
-pub fn unwrap(text: &str) -> Unwrapped {
-    let mut exit_code = None;
-    let mut body = text.trim();
-    let owned;
-    if body.starts_with('{')
-        && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body)
+pub fn unwrap(text: &str) -> Unwrapped<'_> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{')
+        && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
         && let Some(Value::String(output)) = map.get("output")
     {
-        exit_code = map
+        let recorded = map
             .get("metadata")
             .and_then(|m| m.get("exit_code"))
             .and_then(Value::as_i64);
-        owned = output.clone();
-        body = owned.trim();
+        let (body, code) = strip_framing(output);
+        return Unwrapped {
+            body: Cow::Owned(body.to_string()),
+            exit_code: code.or(recorded),
+        };
     }
-    let mut body = strip_tag(body, "tool_use_error");
-    if let Some(inner) = between(&body, "<returncode>", "</returncode>") {
-        exit_code = inner.trim().parse().ok().or(exit_code);
-        body = match between(&body, "<output>", "</output>") {
-            Some(out) => out.to_string(),
-            None => body
-                .split("</returncode>")
-                .nth(1)
-                .unwrap_or_default()
-                .to_string(),
+    let (body, exit_code) = strip_framing(trimmed);
+    Unwrapped {
+        body: Cow::Borrowed(body),
+        exit_code,
+    }
+}
+
+/// The tags and header lines of the framing, removed; the exit code they report.
+fn strip_framing(text: &str) -> (&str, Option<i64>) {
+    let mut exit_code = None;
+    let mut body = strip_tag(text.trim(), "tool_use_error");
+    if let Some(inner) = between(body, "<returncode>", "</returncode>") {
+        exit_code = inner.trim().parse().ok();
+        body = match between(body, "<output>", "</output>") {
+            Some(out) => out,
+            None => body.split("</returncode>").nth(1).unwrap_or_default(),
         };
     }
     // Header lines, in any order, at the start.
-    let mut rest = body.as_str();
+    let mut rest = body;
     loop {
         let trimmed = rest.trim_start_matches(['\n', '\r']);
         let (line, after) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
@@ -89,20 +100,15 @@ pub fn unwrap(text: &str) -> Unwrapped {
             break;
         }
     }
-    let body = rest.trim().to_string();
-    Unwrapped { body, exit_code }
+    (rest.trim(), exit_code)
 }
 
-fn strip_tag(text: &str, tag: &str) -> String {
+fn strip_tag<'a>(text: &'a str, tag: &str) -> &'a str {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     match between(text, &open, &close) {
-        Some(inner) => inner.trim().to_string(),
-        None => text
-            .strip_prefix(open.as_str())
-            .unwrap_or(text)
-            .trim()
-            .to_string(),
+        Some(inner) => inner.trim(),
+        None => text.strip_prefix(open.as_str()).unwrap_or(text).trim(),
     }
 }
 
@@ -171,23 +177,55 @@ fn cap(text: &str) -> String {
     out
 }
 
+/// Whether `text` starts with `prefix`, ignoring ASCII case.
+fn starts_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// Words that make a line look like an error (matched ignoring ASCII case).
+const WORDS: [&str; 9] = [
+    "error",
+    "failed",
+    "cannot",
+    "can't",
+    "unable",
+    "denied",
+    "not found",
+    "invalid",
+    "refused",
+];
+
+fn has_error_word(text: &str) -> bool {
+    static WORD_SET: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    WORD_SET
+        .get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(WORDS)
+                .ok()
+        })
+        .as_ref()
+        .is_some_and(|m| m.is_match(text))
+}
+
 fn line_score(line: &str, trimmed: &str, phrase_weight: &dyn Fn(&str) -> f64) -> f64 {
-    let lower = trimmed.to_ascii_lowercase();
     // Frames and markers: where, not what.
-    if lower.starts_with("file \"")
-        || lower.starts_with("at ")
-        || lower.starts_with("traceback (most recent call last)")
-        || lower.starts_with("stack backtrace")
-        || lower.starts_with("note: run with `rust_backtrace")
+    if starts_ci(trimmed, "file \"")
+        || starts_ci(trimmed, "at ")
+        || starts_ci(trimmed, "traceback (most recent call last)")
+        || starts_ci(trimmed, "stack backtrace")
+        || starts_ci(trimmed, "note: run with `rust_backtrace")
         || trimmed
             .chars()
             .all(|c| matches!(c, '^' | '~' | ' ' | '|' | '-' | '='))
-        || (line.starts_with("    ") && !lower.contains("error"))
+        || (line.starts_with("    ") && !has_error_word(trimmed))
     {
         return -2.0;
     }
     // A phrase the classifier knows counts by its specificity (0.9 → 4.5).
-    let mut score = 5.0 * phrase_weight(&lower);
+    let mut score = 5.0 * phrase_weight(trimmed);
     if is_exception_line(trimmed) {
         score += 3.0;
     }
@@ -205,21 +243,10 @@ fn line_score(line: &str, trimmed: &str, phrase_weight: &dyn Fn(&str) -> f64) ->
         "abort",
         "exception",
     ];
-    if STARTS.iter().any(|s| lower.starts_with(s)) {
+    if STARTS.iter().any(|s| starts_ci(trimmed, s)) {
         score += 2.0;
     }
-    const WORDS: [&str; 9] = [
-        "error",
-        "failed",
-        "cannot",
-        "can't",
-        "unable",
-        "denied",
-        "not found",
-        "invalid",
-        "refused",
-    ];
-    if WORDS.iter().any(|w| lower.contains(w)) {
+    if has_error_word(trimmed) {
         score += 1.0;
     }
     score
@@ -282,7 +309,7 @@ mod tests {
         ];
         for (text, body, code) in cases {
             let u = unwrap(text);
-            assert_eq!((u.body.as_str(), u.exit_code), (body, code), "{text:?}");
+            assert_eq!((u.body.as_ref(), u.exit_code), (body, code), "{text:?}");
         }
     }
 

@@ -164,7 +164,13 @@ impl TemplateMiner {
     /// Adds one raw message under a partition key (the analysis uses `"tool\u{1f}class"`);
     /// messages in different partitions never share a cluster.
     pub fn add(&mut self, partition: &str, message: &str) -> Mined {
-        let tokens = tokenize(&normalize(message));
+        self.add_normalized(partition, &normalize(message))
+    }
+
+    /// [`add`](Self::add) for a message already passed through [`normalize`] (callers that
+    /// need the normalised text too normalise once).
+    pub fn add_normalized(&mut self, partition: &str, normalized: &str) -> Mined {
+        let tokens = tokenize(normalized);
         match self.best_match(partition, &tokens) {
             Some(id) => {
                 let changed = self.absorb(id, &tokens);

@@ -14,34 +14,35 @@
 //! aliases of the patterns their failures belong to. Runs are mirrored (agent, status, times,
 //! tokens, last event) and re-read while `running`.
 //!
+//! A catch-up runs in two stages on two threads (see `reader`): one reads and parses events and
+//! prepares their classification, this one interns, mines templates, tracks retries and writes.
+//!
 //! The index is a cache: when its schema version differs, or the source's event at the
 //! high-water mark is not the one indexed (file replaced or rewritten), it is rebuilt.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
-use selfheal_core::arguments::{fingerprint as fingerprint_value, fingerprint_raw};
-use selfheal_core::classify::{CallFacts, FailureClass, Outcome, analyze, is_explicit_timeout};
-use selfheal_core::event::{
-    SkipReason, TOOL_START_EVENT_TYPE, is_tool_result_type, parse_tool_call, parse_tool_start,
-};
+use selfheal_core::classify::{FailureClass, Outcome, is_explicit_timeout};
+use selfheal_core::event::SkipReason;
 use selfheal_core::pattern::{legacy_pattern_id, pattern_id, template_partition};
 use selfheal_core::retry::{CallSeen, OpenFailure, RetryState, RetryTracker};
-use selfheal_core::shell::{command_of, is_shell_tool};
 use selfheal_core::stats::Histogram;
 use selfheal_core::template::{Cluster, TemplateMiner, normalize};
 use selfheal_core::time::parse_timestamp;
-use serde_json::Value;
 
 use crate::error::{Result, StoreError};
-use crate::source::{EventRef, RunRow, SourceDb};
+use crate::reader::{Item, Msg, ParsedCall, ParsedEvent, Pending, PendingStart, Reader};
+use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
 pub const INDEX_VERSION: i64 = 6;
 /// Events read and written per transaction during catch-up.
-pub const BATCH_EVENTS: i64 = 20_000;
+pub const BATCH_EVENTS: i64 = 50_000;
 /// Milliseconds per rollup bucket.
 pub const HOUR_MS: i64 = 3_600_000;
 /// Longest stored message sample of a failure.
@@ -126,7 +127,7 @@ CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;
 -- Open retry windows and tool starts awaiting their result, to continue after a restart.
 CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS pending_starts(run INTEGER NOT NULL, seq INTEGER NOT NULL, call_id TEXT, tool INTEGER NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run, seq));
+CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT NULL, call_id TEXT, tool TEXT NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run_id, seq));
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
@@ -274,21 +275,8 @@ struct RunInfo {
     model: std::sync::Arc<str>,
 }
 
-/// A `tool_start` waiting for its result.
-#[derive(Clone, Debug)]
-struct PendingStart {
-    call_id: Option<String>,
-    tool: u32,
-    args: Option<u64>,
-    /// The command line, for shell tools.
-    command: Option<String>,
-    ts: i64,
-}
-
-/// Starts kept per run at most (older ones are dropped: their results never came).
-const PENDING_PER_RUN: usize = 64;
-/// Retry windows and pending starts of a run idle for this long (event time) are closed.
-const IDLE_RUN_MS: i64 = 3_600_000;
+/// Retry windows of a run idle for this long (event time) are closed.
+const IDLE_RUN_MS: i64 = crate::reader::IDLE_RUN_MS;
 /// Longest stored text sample of a failure.
 const FAILURE_SAMPLE_CHARS: usize = 1_000;
 
@@ -326,10 +314,13 @@ pub struct Indexer {
     contexts: HashMap<(String, String, String), u32>,
     runs: HashMap<String, RunInfo>,
     retry: RetryTracker,
-    pending: HashMap<u32, Vec<PendingStart>>,
+    /// The tool starts awaiting their result as of the last committed batch.
+    pending: Pending,
     /// The latest failure of each run (event id, pattern): what a cancelled sibling is
     /// attributed to.
     last_failure: HashMap<u32, (i64, u32)>,
+    /// Template partitions by (tool, class), built once.
+    partitions: HashMap<(u32, u8), String>,
 }
 
 /// What one batch accumulates before writing its rollups.
@@ -339,7 +330,7 @@ struct BatchAcc {
     run_counts: HashMap<u32, RunCounts>,
     pattern_hours: HashMap<(i64, u32), i64>,
     aliases: HashMap<(String, u32), i64>,
-    last_events: HashMap<u32, (i64, String)>,
+    last_events: HashMap<u32, (i64, Arc<str>)>,
     touched_templates: Vec<u32>,
     touched_ceilings: Vec<u32>,
     retry_changes: HashMap<i64, RetryState>,
@@ -376,6 +367,7 @@ impl Indexer {
             retry: RetryTracker::new(),
             pending: HashMap::default(),
             last_failure: HashMap::default(),
+            partitions: HashMap::default(),
         };
         let version: Option<i64> = indexer.meta_i64("version").unwrap_or(None);
         if version != Some(INDEX_VERSION) {
@@ -428,6 +420,7 @@ impl Indexer {
         self.retry = RetryTracker::new();
         self.pending.clear();
         self.last_failure.clear();
+        self.partitions.clear();
     }
 
     /// Drops everything and recreates an empty index.
@@ -523,12 +516,13 @@ impl Indexer {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT run, call_id, tool, args, command, ts FROM pending_starts ORDER BY run, seq",
+            "SELECT run_id, call_id, tool, args, command, ts FROM pending_starts ORDER BY run_id, seq",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
+            let run_id: String = r.get(0)?;
             self.pending
-                .entry(r.get(0)?)
+                .entry(Arc::from(run_id))
                 .or_default()
                 .push(PendingStart {
                     call_id: r.get(1)?,
@@ -561,18 +555,39 @@ impl Indexer {
         }
         stats.runs_synced = self.sync_runs(source, &source_path)?;
         let max_id = source.max_event_id()?;
-        let total = u64::try_from(max_id - hw).unwrap_or(0);
-        while hw < max_id {
-            let (read, calls, skipped, last) = self.index_batch(source, hw)?;
-            if read == 0 {
-                break;
-            }
-            stats.events_read += read;
-            stats.calls_indexed += calls;
-            stats.skipped += skipped;
-            hw = last;
-            progress(stats.events_read, total);
+        if hw >= max_id {
+            return Ok(stats);
         }
+        let total = u64::try_from(max_id - hw).unwrap_or(0);
+        // Two stages (see `reader`): this thread indexes while another reads and parses.
+        let path = source.path().to_path_buf();
+        let reader = Reader::new(self.pending.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(16);
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(move || reader.run(&path, hw, max_id, BATCH_EVENTS, tx));
+            let result = (|| -> Result<()> {
+                loop {
+                    let (read, calls, skipped, done) = self.index_batch(source, &rx)?;
+                    stats.events_read += read;
+                    stats.calls_indexed += calls;
+                    stats.skipped += skipped;
+                    if read > 0 {
+                        progress(stats.events_read, total);
+                    }
+                    if done {
+                        return Ok(());
+                    }
+                }
+            })();
+            // Hanging up stops the reader at its next send.
+            drop(rx);
+            if handle.join().is_err() {
+                return Err(StoreError::Index(
+                    "the catch-up reader stopped unexpectedly".into(),
+                ));
+            }
+            result
+        })?;
         Ok(stats)
     }
 
@@ -733,13 +748,17 @@ impl Indexer {
         Ok(k)
     }
 
-    /// Indexes the next batch of events after `hw` in one transaction, advancing the
-    /// high-water mark. Returns (events read, calls indexed, events skipped, new mark).
-    fn index_batch(&mut self, source: &SourceDb, hw: i64) -> Result<(u64, u64, u64, i64)> {
+    /// Indexes the next batch the reader sends in one transaction, advancing the high-water
+    /// mark. Returns (events read, calls indexed, events skipped, whether the reader is done).
+    fn index_batch(
+        &mut self,
+        source: &SourceDb,
+        rx: &Receiver<Msg>,
+    ) -> Result<(u64, u64, u64, bool)> {
         // The transaction borrows the connection while the interning maps are mutated, so the
         // connection is moved out for the duration of the batch.
         let mut conn = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
-        let result = self.index_batch_in(&mut conn, source, hw);
+        let result = self.index_batch_in(&mut conn, source, rx);
         self.conn = conn;
         if result.is_err() {
             // In-memory state may be ahead of the rolled-back transaction: reload it.
@@ -753,37 +772,47 @@ impl Indexer {
         &mut self,
         conn: &mut Connection,
         source: &SourceDb,
-        hw: i64,
-    ) -> Result<(u64, u64, u64, i64)> {
+        rx: &Receiver<Msg>,
+    ) -> Result<(u64, u64, u64, bool)> {
         let tx = conn.transaction()?;
         let mut acc = BatchAcc {
             max_ts: i64::MIN,
             ..BatchAcc::default()
         };
-        let (mut last_id, mut fingerprint) = (hw, String::new());
-        {
+        let end = {
             let mut st = BatchStatements {
                 call: tx.prepare(INSERT_CALL)?,
                 failure: tx.prepare(INSERT_FAILURE)?,
             };
-            source.events_after(hw, BATCH_EVENTS, |event| {
-                acc.read += 1;
-                last_id = event.id;
-                fingerprint.clear();
-                fingerprint.push_str(event.run_id);
-                fingerprint.push('|');
-                fingerprint.push_str(event.timestamp);
-                self.index_event(&tx, &mut st, source, &event, &mut acc)
-            })?;
-        }
-        if acc.read == 0 {
-            return Ok((0, 0, 0, hw));
-        }
+            loop {
+                match rx.recv() {
+                    // The reader is done (or gone): nothing more in this catch-up.
+                    Err(_) => break None,
+                    Ok(Msg::Failed(e)) => return Err(e),
+                    Ok(Msg::Events(events)) => {
+                        for event in events {
+                            acc.read += 1;
+                            self.index_event(&tx, &mut st, source, event, &mut acc)?;
+                        }
+                    }
+                    Ok(Msg::BatchEnd {
+                        last_id,
+                        fingerprint,
+                        pending,
+                    }) => break Some((last_id, fingerprint, pending)),
+                }
+            }
+        };
+        let Some((last_id, fingerprint, pending)) = end else {
+            // Events without their batch end are not committed (the reader stopped early).
+            return Ok((0, 0, 0, true));
+        };
+        self.pending = pending;
         self.flush_batch(&tx, &mut acc)?;
         set_meta(&tx, "events_hw", &last_id.to_string())?;
         set_meta(&tx, "events_fp", &fingerprint)?;
         tx.commit()?;
-        Ok((acc.read, acc.calls, acc.skipped, last_id))
+        Ok((acc.read, acc.calls, acc.skipped, false))
     }
 
     fn index_event(
@@ -791,106 +820,41 @@ impl Indexer {
         tx: &Transaction<'_>,
         st: &mut BatchStatements<'_>,
         source: &SourceDb,
-        event: &EventRef<'_>,
+        event: ParsedEvent,
         acc: &mut BatchAcc,
     ) -> Result<()> {
-        let ts = parse_timestamp(event.timestamp);
-        let run = self.run_info(tx, event.run_id, source)?;
-        if let Some(ts) = ts {
+        let run = self.run_info(tx, &event.run_id, source)?;
+        if let Some(ts) = event.ts {
             acc.max_ts = acc.max_ts.max(ts);
             let slot = acc
                 .last_events
                 .entry(run.key)
-                .or_insert_with(|| (ts, String::new()));
-            if ts >= slot.0 || slot.1.is_empty() {
+                .or_insert_with(|| (ts, event.event_type.clone()));
+            if ts >= slot.0 {
                 slot.0 = ts;
-                slot.1.clear();
-                slot.1.push_str(event.event_type);
+                slot.1 = event.event_type.clone();
             }
         }
-        if event.event_type == TOOL_START_EVENT_TYPE {
-            // A start without a readable tool name or time is not an error of the history:
-            // its result (if any) is what counts.
-            if let (Ok(start), Some(ts)) = (parse_tool_start(event.event_data), ts) {
-                let tool = Self::intern(tx, &mut self.tools, "tools", &start.tool)?;
-                let args = start.arguments.and_then(fingerprint_raw);
-                // Only a shell call's command is needed, and only to name its program.
-                let command = if is_shell_tool(&start.tool) {
-                    start
-                        .arguments
-                        .and_then(|a| serde_json::from_str::<Value>(a).ok())
-                        .as_ref()
-                        .and_then(command_of)
-                } else {
-                    None
-                };
-                let list = self.pending.entry(run.key).or_default();
-                if list.len() >= PENDING_PER_RUN {
-                    list.remove(0);
-                }
-                list.push(PendingStart {
-                    call_id: start.call_id.map(|c| c.into_owned()),
-                    tool,
-                    args,
-                    command,
-                    ts,
-                });
-            }
-            return Ok(());
-        }
-        if !is_tool_result_type(event.event_type) {
-            return Ok(());
-        }
-        let parsed = parse_tool_call(event.event_data);
-        let (record, ts) = match (parsed, ts) {
-            (Ok(record), Some(ts)) => (record, ts),
-            (Err(reason), _) => {
-                skip(tx, event.id, ts, reason)?;
+        let call = match event.item {
+            Item::Other => return Ok(()),
+            Item::Skip(reason) => {
+                skip(tx, event.id, event.ts, reason)?;
                 acc.skipped += 1;
                 return Ok(());
             }
-            (Ok(_), None) => {
-                skip(tx, event.id, None, SkipReason::BadTimestamp)?;
-                acc.skipped += 1;
-                return Ok(());
-            }
+            Item::Call(call) => call,
         };
+        let ParsedCall {
+            record,
+            ts,
+            args,
+            prepared,
+            normalized,
+        } = *call;
         acc.calls += 1;
         let tool = Self::intern(tx, &mut self.tools, "tools", &record.tool)?;
-        let start = self.take_start(run.key, tool, record.call_id.as_deref());
-        let own_args: Option<Value> = record
-            .arguments
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok())
-            .filter(|v: &Value| !v.is_null());
-        let args = own_args
-            .as_ref()
-            .map(fingerprint_value)
-            .or_else(|| start.as_ref().and_then(|s| s.args));
-        let shell = is_shell_tool(&record.tool);
-        let command = if shell {
-            own_args
-                .as_ref()
-                .and_then(command_of)
-                .or_else(|| start.and_then(|s| s.command))
-        } else {
-            None
-        };
         let hour = ts.div_euclid(HOUR_MS);
-        let analysis = record.is_error.then(|| {
-            analyze(&CallFacts {
-                tool: &record.tool,
-                error_type: record.error_type.as_deref(),
-                message: record.message.as_deref(),
-                duration_ms: record.duration_ms,
-                duration_recorded: record.duration_recorded,
-                timeout_ceiling_ms: self.ceilings.get(&tool).copied(),
-                exit_code: record.exit_code,
-                interrupted: record.interrupted,
-                status: record.status.as_deref(),
-                command: command.as_deref(),
-            })
-        });
+        let analysis = prepared.map(|p| p.finish(self.ceilings.get(&tool).copied()));
         let outcome = analysis.as_ref().map_or(Outcome::Success, |a| a.outcome);
         let slot = acc.tool_hours.entry((hour, tool)).or_default();
         let per_run = acc.run_counts.entry(run.key).or_default();
@@ -1005,11 +969,14 @@ impl Indexer {
             Some(t) => Self::intern(tx, &mut self.recorded, "recorded_types", t)?,
             None => 0,
         };
-        let partition = template_partition(&record.tool, class.class);
-        let mined = self.miner.add(&partition, &analysis.salient);
+        let partition = self
+            .partitions
+            .entry((tool, class.class.code()))
+            .or_insert_with(|| template_partition(&record.tool, class.class));
+        let normalized = normalized.unwrap_or_else(|| normalize(&analysis.salient));
+        let mined = self.miner.add_normalized(partition, &normalized);
         acc.touched_templates.push(mined.cluster_id);
-        let context =
-            self.intern_context(tx, normalize(&analysis.salient), &run.agent, &run.model)?;
+        let context = self.intern_context(tx, normalized, &run.agent, &run.model)?;
         let text = record.message.as_deref().unwrap_or("");
         st.failure.execute(params![
             event.id,
@@ -1034,28 +1001,6 @@ impl Indexer {
         }
         self.last_failure.insert(run.key, (event.id, pattern));
         Ok(())
-    }
-
-    /// The start of the call a result belongs to: by call id, else the most recent unmatched
-    /// start of the same tool in the run (a start whose result was unreadable must not shift
-    /// the pairing of the calls after it).
-    fn take_start(&mut self, run: u32, tool: u32, call_id: Option<&str>) -> Option<PendingStart> {
-        let list = self.pending.get_mut(&run)?;
-        let pos = match call_id {
-            Some(id) => list
-                .iter()
-                .position(|s| s.call_id.as_deref() == Some(id))
-                .or_else(|| {
-                    list.iter()
-                        .rposition(|s| s.call_id.is_none() && s.tool == tool)
-                }),
-            None => list.iter().rposition(|s| s.tool == tool),
-        }?;
-        let start = list.remove(pos);
-        if list.is_empty() {
-            self.pending.remove(&run);
-        }
-        Some(start)
     }
 
     /// Writes a batch's rollups and the state that continues into the next batch.
@@ -1113,7 +1058,7 @@ impl Indexer {
             "UPDATE runs SET last_event_ms = ?2, last_event_type = ?3 WHERE key = ?1 AND (last_event_ms IS NULL OR last_event_ms <= ?2)",
         )?;
         for (run, (ts, kind)) in &acc.last_events {
-            stmt.execute(params![run, ts, kind])?;
+            stmt.execute(params![run, ts, kind.as_ref()])?;
         }
         acc.touched_templates.sort_unstable();
         acc.touched_templates.dedup();
@@ -1148,14 +1093,10 @@ impl Indexer {
         for (id, state) in &acc.retry_changes {
             stmt.execute(params![id, state.code()])?;
         }
-        // Runs idle for an hour of event time: their windows and starts are closed.
+        // Runs idle for an hour of event time: their retry windows are closed (the reader
+        // drops their starts the same way).
         if acc.max_ts > i64::MIN {
-            let idle_before = acc.max_ts - IDLE_RUN_MS;
-            self.retry.expire(idle_before);
-            self.pending.retain(|_, list| {
-                list.retain(|s| s.ts >= idle_before);
-                !list.is_empty()
-            });
+            self.retry.expire(acc.max_ts - IDLE_RUN_MS);
         }
         tx.execute("DELETE FROM retry_open", [])?;
         let mut stmt = tx.prepare_cached(
@@ -1174,12 +1115,12 @@ impl Indexer {
         }
         tx.execute("DELETE FROM pending_starts", [])?;
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO pending_starts(run, seq, call_id, tool, args, command, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO pending_starts(run_id, seq, call_id, tool, args, command, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for (run, list) in &self.pending {
             for (seq, s) in list.iter().enumerate() {
                 stmt.execute(params![
-                    run,
+                    run.as_ref(),
                     seq as i64,
                     s.call_id,
                     s.tool,
@@ -1194,8 +1135,11 @@ impl Indexer {
 }
 
 /// The first `max` characters of `text`.
-fn sample(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
+fn sample(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
 }
 
 fn skip(tx: &Transaction<'_>, event_id: i64, ts: Option<i64>, reason: SkipReason) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod index;
 pub mod lifecycle;
 pub mod query;
+mod reader;
 pub mod source;
 mod store;
 

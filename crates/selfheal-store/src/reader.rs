@@ -1,0 +1,342 @@
+//! The first stage of a catch-up: reading `run_events` and deriving everything that one
+//! event (and the starts before it) determines, on a thread of its own.
+//!
+//! A catch-up is a pipeline of two threads. This stage opens its own read-only connection to
+//! the run history, reads the events after the high-water mark in id order, parses their
+//! JSON, pairs each tool result with its `tool_start` (by call id, else the latest unmatched
+//! start of the same tool in the run), fingerprints the arguments, and prepares the
+//! classification of flagged calls (`selfheal_core::classify::prepare`: outcome, salient
+//! line, program, the votes of every signal but the tool's timeout ceiling) and the
+//! normalised salient line. The second stage ([`crate::index::Indexer`]) owns everything
+//! stateful that the index stores: interning, timeout ceilings, template mining, retry
+//! evidence, rollups and the SQL writes.
+//!
+//! The starts awaiting their result are this stage's state. At every batch boundary it sends
+//! a snapshot of them with the batch's end, so the second stage commits them with the batch
+//! and a restarted catch-up resumes exactly where the committed batch ended.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+
+use rustc_hash::FxHashMap as HashMap;
+use selfheal_core::arguments::{fingerprint as fingerprint_value, fingerprint_raw};
+use selfheal_core::classify::{CallFacts, Prepared, prepare};
+use selfheal_core::event::{
+    SkipReason, TOOL_START_EVENT_TYPE, ToolCallRecord, is_tool_result_type, parse_tool_call,
+    parse_tool_start,
+};
+use selfheal_core::shell::{command_of, is_shell_tool};
+use selfheal_core::template::normalize;
+use selfheal_core::time::parse_timestamp;
+use serde_json::Value;
+
+use crate::error::{Result, StoreError};
+use crate::source::open_source;
+
+/// Starts kept per run at most (older ones are dropped: their results never came).
+const PENDING_PER_RUN: usize = 64;
+/// Starts of a run idle for this long (event time) are dropped at a batch boundary.
+pub(crate) const IDLE_RUN_MS: i64 = 3_600_000;
+/// Events sent to the second stage per message.
+const CHUNK_EVENTS: usize = 1_024;
+
+/// A `tool_start` waiting for its result.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PendingStart {
+    pub call_id: Option<String>,
+    pub tool: String,
+    pub args: Option<u64>,
+    /// The command line, for shell tools.
+    pub command: Option<String>,
+    pub ts: i64,
+}
+
+/// The starts awaiting their result, per run id.
+pub(crate) type Pending = HashMap<Arc<str>, Vec<PendingStart>>;
+
+/// One event as the second stage needs it.
+pub(crate) struct ParsedEvent {
+    pub id: i64,
+    pub run_id: Arc<str>,
+    pub event_type: Arc<str>,
+    pub ts: Option<i64>,
+    pub item: Item,
+}
+
+pub(crate) enum Item {
+    /// Not a tool result (iterations, starts, other events).
+    Other,
+    /// A tool result that cannot be read.
+    Skip(SkipReason),
+    /// A readable tool result.
+    Call(Box<ParsedCall>),
+}
+
+/// A tool result with what was derived from it.
+pub(crate) struct ParsedCall {
+    pub record: ToolCallRecord,
+    pub ts: i64,
+    /// Fingerprint of the call's arguments (from its own event or its `tool_start`).
+    pub args: Option<u64>,
+    /// The classification so far, for flagged calls.
+    pub prepared: Option<Prepared>,
+    /// The normalised salient line, for failures.
+    pub normalized: Option<String>,
+}
+
+/// A message from the first stage to the second.
+pub(crate) enum Msg {
+    Events(Vec<ParsedEvent>),
+    /// The end of a batch: its last event, that event's fingerprint, and the starts still
+    /// awaiting their result after it.
+    BatchEnd {
+        last_id: i64,
+        fingerprint: String,
+        pending: Pending,
+    },
+    Failed(StoreError),
+}
+
+/// The first stage's state for one catch-up.
+pub(crate) struct Reader {
+    pending: Pending,
+    runs: HashMap<String, Arc<str>>,
+    types: HashMap<String, Arc<str>>,
+}
+
+impl Reader {
+    pub fn new(pending: Pending) -> Self {
+        Reader {
+            pending,
+            runs: HashMap::default(),
+            types: HashMap::default(),
+        }
+    }
+
+    /// Reads the events after `hw` up to `max_id` from the file at `path` and sends them in
+    /// batches of `batch` events. Stops quietly when the second stage hangs up.
+    pub fn run(mut self, path: &Path, hw: i64, max_id: i64, batch: i64, out: SyncSender<Msg>) {
+        if let Err(e) = self.read_all(path, hw, max_id, batch, &out) {
+            let _ = out.send(Msg::Failed(e));
+        }
+    }
+
+    fn read_all(
+        &mut self,
+        path: &Path,
+        mut hw: i64,
+        max_id: i64,
+        batch: i64,
+        out: &SyncSender<Msg>,
+    ) -> Result<()> {
+        let source = open_source(path)?;
+        while hw < max_id {
+            let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
+            let (mut last_id, mut fingerprint, mut max_ts) = (hw, String::new(), i64::MIN);
+            let mut hung_up = false;
+            source
+                .events_after(hw, batch, |event| {
+                    last_id = event.id;
+                    fingerprint.clear();
+                    fingerprint.push_str(event.run_id);
+                    fingerprint.push('|');
+                    fingerprint.push_str(event.timestamp);
+                    let parsed = self.parse(
+                        event.id,
+                        event.run_id,
+                        event.event_type,
+                        event.event_data,
+                        event.timestamp,
+                    );
+                    if let Some(ts) = parsed.ts {
+                        max_ts = max_ts.max(ts);
+                    }
+                    chunk.push(parsed);
+                    if chunk.len() >= CHUNK_EVENTS {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
+                        if out.send(Msg::Events(full)).is_err() {
+                            hung_up = true;
+                            return Err(StoreError::Index("catch-up stopped".into()));
+                        }
+                    }
+                    Ok(())
+                })
+                .or_else(|e| if hung_up { Ok(()) } else { Err(e) })?;
+            if hung_up {
+                return Ok(());
+            }
+            if last_id == hw {
+                break; // nothing more to read (events vanished under us)
+            }
+            if !chunk.is_empty() && out.send(Msg::Events(chunk)).is_err() {
+                return Ok(());
+            }
+            if max_ts > i64::MIN {
+                let idle_before = max_ts - IDLE_RUN_MS;
+                self.pending.retain(|_, list| {
+                    list.retain(|s| s.ts >= idle_before);
+                    !list.is_empty()
+                });
+            }
+            let end = Msg::BatchEnd {
+                last_id,
+                fingerprint,
+                pending: self.pending.clone(),
+            };
+            if out.send(end).is_err() {
+                return Ok(());
+            }
+            hw = last_id;
+        }
+        Ok(())
+    }
+
+    fn intern(map: &mut HashMap<String, Arc<str>>, text: &str) -> Arc<str> {
+        if let Some(a) = map.get(text) {
+            return a.clone();
+        }
+        if map.len() > 16_384 {
+            map.clear();
+        }
+        let a: Arc<str> = Arc::from(text);
+        map.insert(text.to_string(), a.clone());
+        a
+    }
+
+    /// Derives what one event determines.
+    pub fn parse(
+        &mut self,
+        id: i64,
+        run_id: &str,
+        event_type: &str,
+        event_data: &str,
+        timestamp: &str,
+    ) -> ParsedEvent {
+        let ts = parse_timestamp(timestamp);
+        let run_id = Self::intern(&mut self.runs, run_id);
+        let kind = Self::intern(&mut self.types, event_type);
+        let item = if event_type == TOOL_START_EVENT_TYPE {
+            self.start(&run_id, event_data, ts);
+            Item::Other
+        } else if is_tool_result_type(event_type) {
+            match (parse_tool_call(event_data), ts) {
+                (Err(reason), _) => Item::Skip(reason),
+                (Ok(_), None) => Item::Skip(SkipReason::BadTimestamp),
+                (Ok(record), Some(ts)) => Item::Call(Box::new(self.call(&run_id, record, ts))),
+            }
+        } else {
+            Item::Other
+        };
+        ParsedEvent {
+            id,
+            run_id,
+            event_type: kind,
+            ts,
+            item,
+        }
+    }
+
+    fn start(&mut self, run_id: &Arc<str>, event_data: &str, ts: Option<i64>) {
+        // A start without a readable tool name or time is not an error of the history: its
+        // result (if any) is what counts.
+        let (Ok(start), Some(ts)) = (parse_tool_start(event_data), ts) else {
+            return;
+        };
+        let args = start.arguments.and_then(fingerprint_raw);
+        // Only a shell call's command is needed, and only to name its program.
+        let command = if is_shell_tool(&start.tool) {
+            start
+                .arguments
+                .and_then(|a| serde_json::from_str::<Value>(a).ok())
+                .as_ref()
+                .and_then(command_of)
+        } else {
+            None
+        };
+        let list = self.pending.entry(run_id.clone()).or_default();
+        if list.len() >= PENDING_PER_RUN {
+            list.remove(0);
+        }
+        list.push(PendingStart {
+            call_id: start.call_id.map(|c| c.into_owned()),
+            tool: start.tool.into_owned(),
+            args,
+            command,
+            ts,
+        });
+    }
+
+    fn call(&mut self, run_id: &Arc<str>, record: ToolCallRecord, ts: i64) -> ParsedCall {
+        let start = self.take_start(run_id, &record.tool, record.call_id.as_deref());
+        let own_args: Option<Value> = record
+            .arguments
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .filter(|v: &Value| !v.is_null());
+        let args = own_args
+            .as_ref()
+            .map(fingerprint_value)
+            .or_else(|| start.as_ref().and_then(|s| s.args));
+        let prepared = record.is_error.then(|| {
+            let command = if is_shell_tool(&record.tool) {
+                own_args
+                    .as_ref()
+                    .and_then(command_of)
+                    .or_else(|| start.and_then(|s| s.command))
+            } else {
+                None
+            };
+            prepare(&CallFacts {
+                tool: &record.tool,
+                error_type: record.error_type.as_deref(),
+                message: record.message.as_deref(),
+                duration_ms: record.duration_ms,
+                duration_recorded: record.duration_recorded,
+                timeout_ceiling_ms: None,
+                exit_code: record.exit_code,
+                interrupted: record.interrupted,
+                status: record.status.as_deref(),
+                command: command.as_deref(),
+            })
+        });
+        let normalized = prepared
+            .as_ref()
+            .filter(|p| p.outcome == selfheal_core::classify::Outcome::Failure)
+            .map(|p| normalize(&p.salient));
+        ParsedCall {
+            record,
+            ts,
+            args,
+            prepared,
+            normalized,
+        }
+    }
+
+    /// The start of the call a result belongs to: by call id, else the most recent unmatched
+    /// start of the same tool in the run (a start whose result was unreadable must not shift
+    /// the pairing of the calls after it).
+    fn take_start(
+        &mut self,
+        run_id: &Arc<str>,
+        tool: &str,
+        call_id: Option<&str>,
+    ) -> Option<PendingStart> {
+        let list = self.pending.get_mut(run_id)?;
+        let pos = match call_id {
+            Some(id) => list
+                .iter()
+                .position(|s| s.call_id.as_deref() == Some(id))
+                .or_else(|| {
+                    list.iter()
+                        .rposition(|s| s.call_id.is_none() && s.tool == tool)
+                }),
+            None => list.iter().rposition(|s| s.tool == tool),
+        }?;
+        let start = list.remove(pos);
+        if list.is_empty() {
+            self.pending.remove(run_id);
+        }
+        Some(start)
+    }
+}
