@@ -58,12 +58,14 @@ CREATE TABLE IF NOT EXISTS selfheal_import_runs (
 );
 
 -- One row per call (and per iteration) written: a call seen again (a hook and the
--- transcript, a re-read file, a copy) is recognised by (run, call id).
+-- transcript, a re-read file, a copy) is recognised by (run, call id). A result read before
+-- its call (transcripts are not always in order) waits here for the call's start.
 CREATE TABLE IF NOT EXISTS selfheal_import_calls (
     run_id TEXT NOT NULL,
     call_id TEXT NOT NULL,
     tool TEXT,
     started_ms INTEGER,
-    state INTEGER NOT NULL,          -- 0 started, 1 completed, 2 iteration
+    state INTEGER NOT NULL,          -- 0 started, 1 completed, 2 iteration, 3 ended before its start was read
+    pending_end TEXT,                -- state 3: the end (JSON), written when the start arrives
     PRIMARY KEY (run_id, call_id)
 ) WITHOUT ROWID;

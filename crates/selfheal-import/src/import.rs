@@ -129,6 +129,11 @@ pub struct Summary {
     pub skipped_samples: Vec<SkipNote>,
     /// Unterminated last lines left for the next import (a writer may still be writing them).
     pub partial_lines_left: u64,
+    /// Call results read before their call's start and still waiting for it (they are
+    /// written when the start is read).
+    pub awaiting_start: u64,
+    #[serde(skip)]
+    awaiting_delta: i64,
     pub errors: Vec<FileError>,
     pub elapsed_ms: u64,
     #[serde(skip)]
@@ -161,19 +166,14 @@ impl Summary {
         });
     }
 
-    fn applied(&mut self, file: &str, a: Applied) {
+    fn applied(&mut self, a: Applied) {
         self.calls_added += a.completed;
         self.failed_calls_added += a.failed;
         self.events_added += a.events;
         self.iterations_added += a.iterations;
         self.duplicates_skipped += a.duplicates;
-        for id in a.orphans {
-            self.skip(
-                file,
-                0,
-                &format!("result of call {id} whose start was never read"),
-            );
-        }
+        self.awaiting_delta += a.awaiting_start;
+        self.awaiting_start = u64::try_from(self.awaiting_delta).unwrap_or(0);
         self.new_runs.extend(a.new_runs);
         self.touched_runs.extend(a.touched_runs);
         self.runs_new = self.new_runs.len() as u64;
@@ -683,7 +683,7 @@ impl Importer {
         };
         match self.writer.apply(&batch) {
             Ok(a) => {
-                summary.applied(&source.path, a);
+                summary.applied(a);
                 Ok(if unreadable {
                     Outcome::Skipped
                 } else {
@@ -854,7 +854,7 @@ impl Importer {
                 }),
             };
             match self.writer.apply(&batch) {
-                Ok(a) => summary.applied(&source.path, a),
+                Ok(a) => summary.applied(a),
                 Err(ApplyError::Conflict) => return Ok(Outcome::Concurrent),
                 Err(ApplyError::Db(e)) => return Err(e),
             }

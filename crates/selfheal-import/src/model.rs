@@ -143,7 +143,7 @@ pub struct CallStart {
 }
 
 /// A tool call's outcome was recorded.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CallEnd {
     pub run_id: String,
     pub call_id: String,

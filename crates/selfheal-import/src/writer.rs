@@ -85,8 +85,9 @@ pub struct Applied {
     pub iterations: u64,
     /// Starts, ends and iterations already written before (not written again).
     pub duplicates: u64,
-    /// Call ends whose start was never seen (the call id).
-    pub orphans: Vec<String>,
+    /// Change in the number of call ends waiting for their start (read before it): +1 when
+    /// one is kept, -1 when its start arrives.
+    pub awaiting_start: i64,
     pub new_runs: Vec<String>,
     pub touched_runs: Vec<String>,
 }
@@ -632,9 +633,30 @@ impl Session<'_, '_> {
                  VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT DO NOTHING",
             )?
             .execute(params![s.run_id, s.call_id, s.tool, s.at_ms])?;
+        let mut waiting: Option<CallEnd> = None;
         if inserted == 0 {
-            self.applied.duplicates += 1;
-            return Ok(());
+            let pending: Option<String> = self
+                .tx
+                .prepare_cached(
+                    "SELECT pending_end FROM selfheal_import_calls
+                     WHERE run_id = ?1 AND call_id = ?2 AND state = 3",
+                )?
+                .query_row(params![s.run_id, s.call_id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            let Some(pending) = pending else {
+                self.applied.duplicates += 1;
+                return Ok(());
+            };
+            // The call's end was read first: write the start, then the end.
+            self.tx
+                .prepare_cached(
+                    "UPDATE selfheal_import_calls SET tool = ?3, started_ms = ?4, state = 0, pending_end = NULL
+                     WHERE run_id = ?1 AND call_id = ?2",
+                )?
+                .execute(params![s.run_id, s.call_id, s.tool, s.at_ms])?;
+            waiting = serde_json::from_str(&pending).ok();
+            self.applied.awaiting_start -= 1;
         }
         let step = self.touch(&s.run_id, at)?;
         let mut data = String::with_capacity(64 + s.arguments.len() + s.tool.len());
@@ -651,6 +673,9 @@ impl Session<'_, '_> {
         data.push('}');
         self.event(&s.run_id, step, "tool_start", &data, at)?;
         self.applied.started += 1;
+        if let Some(end) = waiting {
+            self.end(&end)?;
+        }
         Ok(())
     }
 
@@ -665,10 +690,19 @@ impl Session<'_, '_> {
             })
             .optional()?;
         let Some((tool, started_ms, state)) = known else {
-            self.applied.orphans.push(e.call_id.clone());
+            // Read before its call: kept until the start is read (in this batch or a later one).
+            let pending = serde_json::to_string(e).unwrap_or_default();
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO selfheal_import_calls(run_id, call_id, tool, started_ms, state, pending_end)
+                     VALUES (?1, ?2, ?3, NULL, 3, ?4)",
+                )?
+                .execute(params![e.run_id, e.call_id, e.tool, pending])?;
+            self.applied.awaiting_start += 1;
             return Ok(());
         };
         if state != 0 {
+            // Completed already, an iteration key, or an end already waiting for its start.
             self.applied.duplicates += 1;
             return Ok(());
         }
