@@ -187,6 +187,16 @@ impl Writer {
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
                 .map_err(|e| ImportError::db(path, e))?;
         }
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(|e| ImportError::db(path, e))?;
+        if journal.eq_ignore_ascii_case("wal") {
+            // Each batch carries its file offsets: a batch lost to a power cut is read again
+            // by the next import, so WAL's NORMAL durability (no fsync per commit) is enough.
+            // This is a setting of this connection only, not of the file.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(|e| ImportError::db(path, e))?;
+        }
         let mut writer = Writer {
             conn,
             path: path.to_path_buf(),
@@ -221,6 +231,32 @@ impl Writer {
                 .collect::<rusqlite::Result<_>>()
                 .map_err(|e| self.err(e))?
         };
+        // An existing run history must have the columns written (checked before creating
+        // anything, so a foreign file is left untouched).
+        for (table, required) in [
+            ("runs", &["id"][..]),
+            (
+                "run_events",
+                &["run_id", "event_type", "event_data", "timestamp"][..],
+            ),
+        ] {
+            if !present.contains(table) {
+                continue;
+            }
+            let cols = table_columns(&self.conn, table).map_err(|e| self.err(e))?;
+            let missing: Vec<&str> = required
+                .iter()
+                .copied()
+                .filter(|c| !cols.contains(*c))
+                .collect();
+            if !missing.is_empty() {
+                return Err(ImportError::ForeignSchema {
+                    path: self.path.clone(),
+                    table: table.into(),
+                    missing: missing.join(", "),
+                });
+            }
+        }
         let complete = ["runs", "run_events", "run_metrics"]
             .iter()
             .chain(OUR_TABLES.iter())
@@ -261,27 +297,6 @@ impl Writer {
             events: table_columns(&self.conn, "run_events").map_err(|e| self.err(e))?,
             metrics: table_columns(&self.conn, "run_metrics").map_err(|e| self.err(e))?,
         };
-        for (table, cols, required) in [
-            ("runs", &columns.runs, &["id"][..]),
-            (
-                "run_events",
-                &columns.events,
-                &["run_id", "event_type", "event_data", "timestamp"][..],
-            ),
-        ] {
-            let missing: Vec<&str> = required
-                .iter()
-                .copied()
-                .filter(|c| !cols.contains(*c))
-                .collect();
-            if !missing.is_empty() {
-                return Err(ImportError::ForeignSchema {
-                    path: self.path.clone(),
-                    table: table.into(),
-                    missing: missing.join(", "),
-                });
-            }
-        }
         self.columns = columns;
         Ok(())
     }

@@ -1,0 +1,374 @@
+//! `selfheal-import-bench`: import throughput, memory and hook latency, measured on real
+//! agent traces replicated under a scratch folder (never into the repository).
+//!
+//! Usage: `cargo build --release -p selfheal-cli -p selfheal-bench &&
+//! target/release/selfheal-import-bench [--source DIR] [--mb 1000] [--hook-events 1000000]`
+//!
+//! 1. Replicates the traces of `--source` (default `../shared/data/agent-traces` next to the
+//!    workspace) until the copy holds `--mb` MB, giving each copy its own session ids (the
+//!    first 8 hex digits of every UUID, and SWE-agent instance ids, are rewritten).
+//! 2. Imports the copy with `self-heal import` into a new database: MB/s and peak RSS.
+//! 3. Imports it again: rows added (must be 0) and time.
+//! 4. Imports half of a transcript, appends the rest, imports again: the calls added must be
+//!    those of the appended half (checked against a one-shot import of the whole file).
+//! 5. Builds a synthetic history of `--hook-events` events and times `self-heal hook` (one
+//!    process per event, PreToolUse/PostToolUse pairs): p50/p95/max latency.
+
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Import throughput, memory and hook latency on replicated real traces")]
+struct Args {
+    /// Folder of real traces (the development set)
+    #[arg(long)]
+    source: Option<PathBuf>,
+    /// Size of the replicated folder, in MB
+    #[arg(long, default_value_t = 1000)]
+    mb: u64,
+    /// Scratch folder (default: a new temporary folder)
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// Events in the history the hook writes into
+    #[arg(long, default_value_t = 1_000_000)]
+    hook_events: u64,
+    /// Hook invocations timed
+    #[arg(long, default_value_t = 400)]
+    hook_calls: usize,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The `self-heal` binary beside this one.
+fn self_heal() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name("self-heal");
+    if !path.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release -p selfheal-cli)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// Rewrites the first 8 hex digits of every UUID in `data` to `prefix`.
+fn rewrite_uuids(data: &[u8], prefix: &[u8; 8]) -> Vec<u8> {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    let mut out = data.to_vec();
+    let mut i = 0;
+    while i + 36 <= out.len() {
+        let mut pos = i;
+        let mut ok = true;
+        for (g, len) in SHAPE.iter().enumerate() {
+            if !out[pos..pos + len].iter().all(|b| is_hex(*b)) {
+                ok = false;
+                break;
+            }
+            pos += len;
+            if g < 4 {
+                if out[pos] != b'-' {
+                    ok = false;
+                    break;
+                }
+                pos += 1;
+            }
+        }
+        if ok && (i == 0 || !is_hex(out[i - 1])) {
+            out[i..i + 8].copy_from_slice(prefix);
+            i += 36;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn trace_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            trace_files(&p, out)?;
+        } else if p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .is_some_and(|n| {
+                (n.ends_with(".jsonl") || n.ends_with(".json") || n.ends_with(".traj"))
+                    && n != "MANIFEST.json"
+            })
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the traces until `bytes` are written; returns (copies, bytes).
+fn replicate(source: &Path, dest: &Path, bytes: u64) -> anyhow::Result<(u64, u64)> {
+    let mut files = Vec::new();
+    trace_files(source, &mut files)?;
+    if files.is_empty() {
+        bail!("no traces under {}", source.display());
+    }
+    let originals: Vec<(PathBuf, Vec<u8>)> = files
+        .iter()
+        .map(|f| Ok((f.strip_prefix(source)?.to_path_buf(), std::fs::read(f)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let (mut total, mut copy) = (0u64, 0u64);
+    while total < bytes {
+        let prefix: [u8; 8] = {
+            let s = format!("{copy:08x}");
+            let mut p = [b'0'; 8];
+            p.copy_from_slice(&s.as_bytes()[..8]);
+            p
+        };
+        for (rel, data) in &originals {
+            let mut data = rewrite_uuids(data, &prefix);
+            let marker = format!("\"instance_id\": \"c{copy}-");
+            let text = String::from_utf8_lossy(&data).replace("\"instance_id\": \"", &marker);
+            data = text.into_bytes();
+            let path = dest.join(format!("copy{copy:04}")).join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, &data)?;
+            total += data.len() as u64;
+        }
+        copy += 1;
+    }
+    Ok((copy, total))
+}
+
+/// Runs `self-heal import --json` under `/usr/bin/time -v` when available (peak RSS).
+fn import(db: &Path, paths: &[&Path]) -> anyhow::Result<(serde_json::Value, f64, Option<u64>)> {
+    let exe = self_heal()?;
+    let time = Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut c = Command::new(time);
+        c.arg("-v").arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    cmd.arg("import")
+        .arg("--json")
+        .arg("--db")
+        .arg(db)
+        .args(paths);
+    let started = Instant::now();
+    let out = cmd.output()?;
+    let secs = started.elapsed().as_secs_f64();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "self-heal import printed no summary: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let rss_kb = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok());
+    Ok((summary, secs, rss_kb))
+}
+
+fn n(v: &serde_json::Value, key: &str) -> u64 {
+    v.get(key).and_then(serde_json::Value::as_u64).unwrap_or(0)
+}
+
+fn append_check(source: &Path, work: &Path) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    trace_files(&source.join("claude-code"), &mut files)?;
+    let Some(biggest) = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+        .max_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+    else {
+        bail!("no Claude Code transcript to append to");
+    };
+    let text = std::fs::read(biggest)?;
+    let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
+    let half = lines.len() / 2;
+    let dir = work.join("append");
+    std::fs::create_dir_all(&dir)?;
+    let grown = dir.join("session.jsonl");
+    std::fs::write(&grown, lines[..half].concat())?;
+    let db = work.join("append.db");
+    let (first, _, _) = import(&db, &[&grown])?;
+    let mut f = std::fs::OpenOptions::new().append(true).open(&grown)?;
+    f.write_all(&lines[half..].concat())?;
+    drop(f);
+    let (second, _, _) = import(&db, &[&grown])?;
+    let whole_dir = work.join("whole");
+    std::fs::create_dir_all(&whole_dir)?;
+    let whole = whole_dir.join("session.jsonl");
+    std::fs::write(&whole, &text)?;
+    let (once, _, _) = import(&work.join("whole.db"), &[&whole])?;
+    let (a, b, all) = (
+        n(&first, "calls_added"),
+        n(&second, "calls_added"),
+        n(&once, "calls_added"),
+    );
+    println!(
+        "append: {} lines, then {} more: calls added {a} then {b}; one-shot import {all} — {}",
+        half,
+        lines.len() - half,
+        if a + b == all && b > 0 {
+            "only the new calls were imported"
+        } else {
+            "MISMATCH"
+        }
+    );
+    Ok(())
+}
+
+fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
+    let db = work.join("hook.db");
+    let _ = std::fs::remove_file(&db);
+    let mut conn = rusqlite::Connection::open(&db)?;
+    let mut cfg = selfheal_synth::SynthConfig::demo(chrono::Utc::now());
+    cfg.target_events = events;
+    selfheal_synth::generate(&mut conn, &cfg)?;
+    let have: i64 = conn.query_row("SELECT count(*) FROM run_events", [], |r| r.get(0))?;
+    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    drop(conn);
+    let exe = self_heal()?;
+    let mut ms = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let event = serde_json::json!({
+            "session_id": format!("bench-{}", i / 20),
+            "transcript_path": "/tmp/none.jsonl",
+            "cwd": "/w/app",
+            "hook_event_name": if i % 2 == 0 { "PreToolUse" } else { "PostToolUse" },
+            "permission_mode": "default",
+            "tool_name": "Bash",
+            "tool_input": {"command": "cargo test"},
+            "tool_use_id": format!("toolu_{}", i / 2),
+            "tool_response": {"stdout": "test result: ok. 12 passed\n".repeat(20), "stderr": "", "interrupted": false}
+        });
+        let started = Instant::now();
+        let mut child = Command::new(&exe)
+            .arg("hook")
+            .env("DATABASE_PATH", &db)
+            .env("SELFHEAL_HOOK_LOG", work.join("hook.log"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(event.to_string().as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !out.status.success() || !out.stdout.is_empty() {
+            bail!("the hook exited with {} or printed on stdout", out.status);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    let written: i64 = rusqlite::Connection::open(&db)?.query_row(
+        "SELECT count(*) FROM run_events WHERE run_id LIKE 'claude-code:bench-%'",
+        [],
+        |r| r.get(0),
+    )?;
+    println!(
+        "hook: {calls} events into a {have}-event history ({journal} journal), whole process per event: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {written} events written",
+        q(0.5),
+        q(0.95),
+        q(1.0)
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let source = args
+        .source
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("../shared/data/agent-traces"));
+    if !source.is_dir() {
+        bail!(
+            "the traces folder {} is absent: pass --source DIR (the development set of real agent traces)",
+            source.display()
+        );
+    }
+    let work = match &args.work {
+        Some(w) => w.clone(),
+        None => tempfile::Builder::new()
+            .prefix("selfheal-import-bench-")
+            .tempdir()?
+            .keep(),
+    };
+    std::fs::create_dir_all(&work)?;
+    println!(
+        "machine: {} cores; traces: {}; scratch: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        source.display(),
+        work.display()
+    );
+    let copy = work.join("traces");
+    let (copies, bytes) = if copy.is_dir() {
+        let mut files = Vec::new();
+        trace_files(&copy, &mut files)?;
+        let bytes = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        (0, bytes)
+    } else {
+        replicate(&source, &copy, args.mb * 1_000_000)?
+    };
+    println!(
+        "replicated: {:.0} MB ({} copies of the traces)",
+        bytes as f64 / 1e6,
+        copies
+    );
+    let db = work.join("import.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let (first, secs, rss) = import(&db, &[&copy])?;
+    let read = n(&first, "bytes_read") as f64;
+    println!(
+        "import: {:.0} MB in {:.2} s = {:.0} MB/s; peak RSS {}; {} runs, {} calls ({} failed), {} events",
+        read / 1e6,
+        secs,
+        read / 1e6 / secs,
+        rss.map_or("n/a".into(), |kb| format!("{:.0} MiB", kb as f64 / 1024.0)),
+        n(&first, "runs_new"),
+        n(&first, "calls_added"),
+        n(&first, "failed_calls_added"),
+        n(&first, "events_added"),
+    );
+    let (again, secs, _) = import(&db, &[&copy])?;
+    println!(
+        "import again: {} events added, {} files unchanged, in {:.2} s",
+        n(&again, "events_added"),
+        again["files"]["unchanged"].as_u64().unwrap_or(0),
+        secs
+    );
+    append_check(&source, &work)?;
+    hook_latency(&work, args.hook_events, args.hook_calls)?;
+    Ok(())
+}
