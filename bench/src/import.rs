@@ -4,15 +4,19 @@
 //! Usage: `cargo build --release -p selfheal-cli -p selfheal-bench &&
 //! target/release/selfheal-import-bench [--source DIR] [--mb 1000] [--hook-events 1000000]`
 //!
-//! 1. Replicates the traces of `--source` (default `../shared/data/agent-traces` next to the
-//!    workspace) until the copy holds `--mb` MB, giving each copy its own session ids (the
+//! 1. Replicates the traces of `--source` (default `shared/data/agent-traces` beside the
+//!    checkout or a parent of it) until the copy holds `--mb` MB, giving each copy its own session ids (the
 //!    first 8 hex digits of every UUID, and SWE-agent instance ids, are rewritten).
 //! 2. Imports the copy with `self-heal import` into a new database: MB/s and peak RSS.
 //! 3. Imports it again: rows added (must be 0) and time.
 //! 4. Imports half of a transcript, appends the rest, imports again: the calls added must be
 //!    those of the appended half (checked against a one-shot import of the whole file).
 //! 5. Builds a synthetic history of `--hook-events` events and times `self-heal hook` (one
-//!    process per event, PreToolUse/PostToolUse pairs): p50/p95/max latency.
+//!    process per event, PreToolUse/PostToolUse pairs): p50/p95/max latency, with the file in
+//!    rollback-journal mode and then in WAL mode.
+//!
+//! Files are flushed (`sync`) before each timed step, and the load average is printed: on a
+//! shared machine, other work moves the wall-clock numbers; the CPU time does not.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -159,8 +163,43 @@ fn replicate(source: &Path, dest: &Path, bytes: u64) -> anyhow::Result<(u64, u64
     Ok((copy, total))
 }
 
-/// Runs `self-heal import --json` under `/usr/bin/time -v` when available (peak RSS).
-fn import(db: &Path, paths: &[&Path]) -> anyhow::Result<(serde_json::Value, f64, Option<u64>)> {
+/// Flushes written files to disk (so that the timing that follows does not pay for them).
+fn sync() {
+    let _ = Command::new("sync").status();
+}
+
+/// The 1-minute load average (other work on a shared machine skews timings).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// What `/usr/bin/time -v` reported: peak RSS (KiB) and CPU seconds (user + system).
+#[derive(Default)]
+struct Usage {
+    rss_kb: Option<u64>,
+    cpu_s: Option<f64>,
+}
+
+fn usage(stderr: &str) -> Usage {
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    Usage {
+        rss_kb: field("Maximum resident set size (kbytes):").map(|v| v as u64),
+        cpu_s: field("User time (seconds):")
+            .zip(field("System time (seconds):"))
+            .map(|(u, s)| u + s),
+    }
+}
+
+/// Runs `self-heal import --json` under `/usr/bin/time -v` when available (peak RSS, CPU).
+fn import(db: &Path, paths: &[&Path]) -> anyhow::Result<(serde_json::Value, f64, Usage)> {
     let exe = self_heal()?;
     let time = Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
@@ -184,14 +223,7 @@ fn import(db: &Path, paths: &[&Path]) -> anyhow::Result<(serde_json::Value, f64,
             String::from_utf8_lossy(&out.stderr)
         )
     })?;
-    let rss_kb = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.trim().parse().ok());
-    Ok((summary, secs, rss_kb))
+    Ok((summary, secs, usage(&String::from_utf8_lossy(&out.stderr))))
 }
 
 fn n(v: &serde_json::Value, key: &str) -> u64 {
@@ -244,19 +276,37 @@ fn append_check(source: &Path, work: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Times the hook on a synthetic history of `events` events, in the journal mode the
+/// generator leaves (rollback, as an agent's own file may be) and in WAL (the mode of a
+/// database the importer or the hook creates).
 fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
     let db = work.join("hook.db");
-    let _ = std::fs::remove_file(&db);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     let mut conn = rusqlite::Connection::open(&db)?;
     let mut cfg = selfheal_synth::SynthConfig::demo(chrono::Utc::now());
     cfg.target_events = events;
     selfheal_synth::generate(&mut conn, &cfg)?;
+    drop(conn);
+    hook_round(work, &db, calls, 0)?;
+    let conn = rusqlite::Connection::open(&db)?;
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    drop(conn);
+    hook_round(work, &db, calls, calls)?;
+    Ok(())
+}
+
+fn hook_round(work: &Path, db: &Path, calls: usize, first: usize) -> anyhow::Result<()> {
+    sync();
+    let conn = rusqlite::Connection::open(db)?;
     let have: i64 = conn.query_row("SELECT count(*) FROM run_events", [], |r| r.get(0))?;
     let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     drop(conn);
+    let before = load();
     let exe = self_heal()?;
     let mut ms = Vec::with_capacity(calls);
-    for i in 0..calls {
+    for i in first..first + calls {
         let event = serde_json::json!({
             "session_id": format!("bench-{}", i / 20),
             "transcript_path": "/tmp/none.jsonl",
@@ -271,7 +321,7 @@ fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut child = Command::new(&exe)
             .arg("hook")
-            .env("DATABASE_PATH", &db)
+            .env("DATABASE_PATH", db)
             .env("SELFHEAL_HOOK_LOG", work.join("hook.log"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -287,13 +337,13 @@ fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
     }
     ms.sort_by(f64::total_cmp);
     let q = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
-    let written: i64 = rusqlite::Connection::open(&db)?.query_row(
+    let written: i64 = rusqlite::Connection::open(db)?.query_row(
         "SELECT count(*) FROM run_events WHERE run_id LIKE 'claude-code:bench-%'",
         [],
         |r| r.get(0),
     )?;
     println!(
-        "hook: {calls} events into a {have}-event history ({journal} journal), whole process per event: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {written} events written",
+        "hook: {calls} events into a {have}-event history ({journal} journal), whole process per event: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (load average {before} before); {written} bench events in the file",
         q(0.5),
         q(0.95),
         q(1.0)
@@ -303,10 +353,16 @@ fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let source = args
-        .source
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("../shared/data/agent-traces"));
+    // The development set sits in `shared/data/agent-traces` beside the checkout (or one
+    // of its parents, for a worktree).
+    let source = args.source.clone().unwrap_or_else(|| {
+        workspace_root()
+            .ancestors()
+            .skip(1)
+            .map(|a| a.join("shared/data/agent-traces"))
+            .find(|p| p.is_dir())
+            .unwrap_or_else(|| workspace_root().join("../shared/data/agent-traces"))
+    });
     if !source.is_dir() {
         bail!(
             "the traces folder {} is absent: pass --source DIR (the development set of real agent traces)",
@@ -348,14 +404,21 @@ fn main() -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let (first, secs, rss) = import(&db, &[&copy])?;
+    sync();
+    let before = load();
+    let (first, secs, used) = import(&db, &[&copy])?;
     let read = n(&first, "bytes_read") as f64;
     println!(
-        "import: {:.0} MB in {:.2} s = {:.0} MB/s; peak RSS {}; {} runs, {} calls ({} failed), {} events",
+        "import: {:.0} MB in {:.2} s = {:.0} MB/s (CPU {} s = {} MB/s of CPU; load average {before} before, {} after); peak RSS {}; {} runs, {} calls ({} failed), {} events",
         read / 1e6,
         secs,
         read / 1e6 / secs,
-        rss.map_or("n/a".into(), |kb| format!("{:.0} MiB", kb as f64 / 1024.0)),
+        used.cpu_s.map_or("n/a".into(), |c| format!("{c:.2}")),
+        used.cpu_s
+            .map_or("n/a".into(), |c| format!("{:.0}", read / 1e6 / c)),
+        load(),
+        used.rss_kb
+            .map_or("n/a".into(), |kb| format!("{:.0} MiB", kb as f64 / 1024.0)),
         n(&first, "runs_new"),
         n(&first, "calls_added"),
         n(&first, "failed_calls_added"),
