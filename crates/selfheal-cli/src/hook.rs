@@ -48,7 +48,9 @@ pub fn log(message: &str) {
     }
 }
 
-fn read_input() -> Result<Vec<u8>, String> {
+/// Reads the event on stdin (all of it, so the agent's write never fails; at most
+/// [`MAX_INPUT`] is kept).
+pub fn read_input() -> Result<Vec<u8>, String> {
     let mut input = Vec::new();
     let mut stdin = std::io::stdin().lock();
     let mut buf = [0u8; 64 * 1024];
@@ -73,8 +75,8 @@ fn read_input() -> Result<Vec<u8>, String> {
 }
 
 /// Records one event. Errors are returned for the log.
-fn record(db: &Path) -> Result<(), String> {
-    let input = read_input()?;
+fn record(db: &Path, input: Result<Vec<u8>, String>) -> Result<(), String> {
+    let input = input?;
     let now = chrono::Utc::now().timestamp_millis();
     let event = selfheal_import::hook::records(&input, now)?;
     let mut writer = Writer::open(db).map_err(|e| e.to_string())?;
@@ -91,10 +93,10 @@ fn record(db: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the hook: always succeeds from the agent's point of view.
-pub fn run(db: &Path) {
+/// Runs the hook on the event read from stdin: always succeeds from the agent's point of view.
+pub fn run(db: &Path, input: Result<Vec<u8>, String>) {
     let started = Instant::now();
-    if let Err(e) = record(db) {
+    if let Err(e) = record(db, input) {
         log(&format!("error (db {}): {e}", db.display()));
     }
     let ms = started.elapsed().as_millis();

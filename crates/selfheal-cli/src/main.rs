@@ -285,6 +285,8 @@ fn hook_main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         hook::log(&format!("internal error: {info}"))
     }));
+    // Read the event first, whatever follows: the agent's write to stdin must never fail.
+    let input = hook::read_input();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -293,7 +295,7 @@ fn hook_main() -> ExitCode {
         }
     };
     let db = Config::from_env(cli.db, cli.inbox).db_path;
-    let _ = std::panic::catch_unwind(|| hook::run(&db));
+    let _ = std::panic::catch_unwind(move || hook::run(&db, input));
     ExitCode::SUCCESS
 }
 
@@ -581,8 +583,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Hook => {
+            // Reached only when `is_hook_invocation` missed it; behave the same.
             let db = Config::from_env(cli.db, cli.inbox).db_path;
-            hook::run(&db);
+            hook::run(&db, hook::read_input());
             Ok(())
         }
     }
