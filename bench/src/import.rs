@@ -244,6 +244,13 @@ fn append_check(source: &Path, work: &Path) -> anyhow::Result<()> {
     let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
     let half = lines.len() / 2;
     let dir = work.join("append");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(work.join("whole"));
+    for db in ["append.db", "whole.db"] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(work.join(format!("{db}{suffix}")));
+        }
+    }
     std::fs::create_dir_all(&dir)?;
     let grown = dir.join("session.jsonl");
     std::fs::write(&grown, lines[..half].concat())?;
@@ -289,11 +296,35 @@ fn hook_latency(work: &Path, events: u64, calls: usize) -> anyhow::Result<()> {
     cfg.target_events = events;
     selfheal_synth::generate(&mut conn, &cfg)?;
     drop(conn);
+    spawn_baseline(calls)?;
     hook_round(work, &db, calls, 0)?;
     let conn = rusqlite::Connection::open(&db)?;
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     drop(conn);
     hook_round(work, &db, calls, calls)?;
+    Ok(())
+}
+
+/// What starting a process costs here and now: `self-heal --version`, timed like the hook.
+fn spawn_baseline(calls: usize) -> anyhow::Result<()> {
+    let exe = self_heal()?;
+    let mut ms = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        Command::new(&exe)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()?;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| ms[((ms.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "baseline: starting `self-heal --version`: p50 {:.1} ms, p95 {:.1} ms (load average {})",
+        q(0.5),
+        q(0.95),
+        load()
+    );
     Ok(())
 }
 

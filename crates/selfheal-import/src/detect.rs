@@ -130,7 +130,9 @@ pub fn detect(path: &Path, head: &[u8], whole: bool) -> Detected {
     }
     match by_name(path) {
         Some(f) if !f.is_line_based() => Detected::Format(f),
-        _ if first_line.is_some() => Detected::Unknown("the first line is not valid JSON".into()),
+        _ if first_line.is_some() || whole => {
+            Detected::Unknown("a JSON document of another kind".into())
+        }
         _ => Detected::Undecided,
     }
 }

@@ -513,3 +513,84 @@ fn a_database_that_did_not_exist_is_created_in_wal_mode() {
     import(&old, &[fixtures().join("jsonl")]);
     assert_eq!(text(&old, "PRAGMA journal_mode"), "delete");
 }
+
+#[test]
+fn readers_never_panic_on_mangled_input() {
+    use selfheal_import::model::{Output, SourceFile};
+    use selfheal_import::{claude, codex, detect, gemini, hook, jsonl, otel, swe};
+    let src = SourceFile {
+        path: "/x/rollout-1-2-3-4-5-6.jsonl".into(),
+        mtime_ms: 1_769_774_400_000,
+    };
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for rel in [
+        CLAUDE,
+        "codex/2026/01/30/rollout-2026-01-30T11-00-00-0199c0de-0000-7000-8000-00000000c0de.jsonl",
+        "gemini/chats/session-2026-01-30T12-00-9a9a9a9a.json",
+        "swe/shop__shop-12.traj.json",
+        "otel/spans.jsonl",
+        "jsonl/calls.jsonl",
+    ] {
+        let bytes = std::fs::read(fixtures().join(rel)).unwrap();
+        // Every prefix (in steps), and the whole with bytes flipped at a few places.
+        for cut in (0..bytes.len()).step_by(7) {
+            inputs.push(bytes[..cut].to_vec());
+        }
+        for (i, at) in (0..bytes.len()).step_by(13).enumerate() {
+            let mut b = bytes.clone();
+            b[at] = [b'"', b'{', b'}', b'\\', 0xff, b'\n', b'1', b']'][i % 8];
+            inputs.push(b);
+        }
+    }
+    for input in &inputs {
+        let _ = detect::detect(Path::new("x.jsonl"), input, true);
+        let mut out = Output::default();
+        gemini::parse(input, &src, &mut out);
+        swe::parse(input, &src, &mut out);
+        let _ = hook::records(input, 0);
+        let (mut c, mut x, mut o) = (
+            claude::Parser::new(Default::default()),
+            codex::Parser::new(Default::default()),
+            otel::Parser::new(Default::default()),
+        );
+        for (i, line) in input.split(|b| *b == b'\n').enumerate() {
+            c.line(line, i as u64, &src, &mut out);
+            x.line(line, i as u64, 0, &src, &mut out);
+            o.line(line, i as u64, &src, &mut out);
+            o.learn(line);
+            jsonl::line(line, i as u64, &src, &mut out);
+        }
+        c.flush(&mut out);
+    }
+}
+
+#[test]
+fn an_unreadable_file_is_listed_and_the_rest_imported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    copy_fixture("jsonl/calls.jsonl", &src);
+    let locked = src.join("locked.jsonl");
+    std::fs::write(&locked, "{\"run\":\"x\",\"tool\":\"t\",\"time\":1}\n").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // A file nobody can read, whatever their privileges: reading it fails with EIO.
+    let unreadable = PathBuf::from("/proc/self/mem");
+    let s = import(&db, &[src, unreadable]);
+    let privileged = std::fs::read(&locked).is_ok();
+    assert_eq!(s.calls_added, if privileged { 4 } else { 3 });
+    assert_eq!(
+        s.files.failed,
+        if privileged { 1 } else { 2 },
+        "{:?}",
+        s.errors
+    );
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.path == "/proc/self/mem" && e.error.contains("rror")),
+        "{:?}",
+        s.errors
+    );
+}
