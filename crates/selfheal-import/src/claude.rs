@@ -34,8 +34,9 @@ use crate::text::{content_text, leading_exit_code, parse_ts, raw_to_text, task_o
 
 /// Agent name of runs read from Claude Code.
 pub const AGENT: &str = "claude-code";
-/// Inline sidechain message ids remembered across increments.
-const MAX_SIDECHAIN_IDS: usize = 50_000;
+/// Inline sidechain message ids remembered across increments (a sidechain's messages follow
+/// each other closely, so recent ones suffice; the state stays small).
+const MAX_SIDECHAIN_IDS: usize = 2_000;
 
 /// The run id of a Claude Code session, or of a subagent of it.
 pub fn run_id(session: &str, agent_id: Option<&str>) -> String {

@@ -722,7 +722,11 @@ impl Importer {
                         && tail_len == r.tail_len
                 };
                 if intact {
-                    Some((offset, r.lines as u64, r.state.clone()))
+                    let state = match &r.state {
+                        Some(s) => Some(s.clone()),
+                        None => self.writer.file_state(&source.path)?,
+                    };
+                    Some((offset, r.lines as u64, state))
                 } else {
                     summary.files.rewritten += 1;
                     None

@@ -304,13 +304,14 @@ impl Writer {
         Ok(())
     }
 
-    /// Every stored file row.
+    /// Every stored file row, without the readers' states (read with [`Writer::file_state`]
+    /// for the files that changed).
     pub fn file_rows(&self) -> Result<HashMap<String, FileRow>, ImportError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT path, format, size, mtime_ns, offset, lines, head_hash, head_len, tail_hash,
-                        tail_len, state, copy_of, note FROM selfheal_import_files",
+                        tail_len, NULL, copy_of, note FROM selfheal_import_files",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -319,6 +320,19 @@ impl Writer {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
         Ok(rows.into_iter().map(|r| (r.path.clone(), r)).collect())
+    }
+
+    /// The reader's state stored for a file.
+    pub fn file_state(&self, path: &str) -> Result<Option<String>, ImportError> {
+        self.conn
+            .query_row(
+                "SELECT state FROM selfheal_import_files WHERE path = ?1",
+                params![path],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
     }
 
     /// The stored row of one file.
