@@ -4,6 +4,8 @@
 //! Usage: `cargo build --release -p selfheal-cli -p selfheal-bench &&
 //! target/release/selfheal-import-bench [--source DIR] [--mb 1000] [--hook-events 1000000]`
 //!
+//! 0. Imports each folder of the traces into its own database and prints runs, calls and
+//!    failed calls beside the counts of the traces' README.
 //! 1. Replicates the traces of `--source` (default `shared/data/agent-traces` beside the
 //!    checkout or a parent of it) until the copy holds `--mb` MB, giving each copy its own session ids (the
 //!    first 8 hex digits of every UUID, and SWE-agent instance ids, are rewritten).
@@ -230,6 +232,56 @@ fn n(v: &serde_json::Value, key: &str) -> u64 {
     v.get(key).and_then(serde_json::Value::as_u64).unwrap_or(0)
 }
 
+/// The (runs, tool calls, failed) the traces' README counts per folder, when it has a table.
+fn readme_counts(source: &Path) -> std::collections::HashMap<String, [u64; 3]> {
+    let text = std::fs::read_to_string(source.join("README.md")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let folder = cells.get(1)?.trim_matches('`').trim_end_matches('/');
+            let n = |i: usize| cells.get(cells.len().checked_sub(i)?)?.parse::<u64>().ok();
+            Some((folder.to_string(), [n(4)?, n(3)?, n(2)?]))
+        })
+        .collect()
+}
+
+/// Imports each folder of the traces on its own and compares with the README's counts.
+fn per_folder(source: &Path, work: &Path) -> anyhow::Result<()> {
+    let expected = readme_counts(source);
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(source)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    println!("| folder | runs | calls started | calls completed | failed | README runs / calls / failed |");
+    println!("|---|---:|---:|---:|---:|---|");
+    for folder in folders {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let db = work.join(format!("folder-{name}.db"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        import(&db, &[&folder])?;
+        let conn = rusqlite::Connection::open(&db)?;
+        let q = |sql: &str| -> anyhow::Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        let runs = q("SELECT count(*) FROM runs")?;
+        let started = q("SELECT count(*) FROM run_events WHERE event_type = 'tool_start'")?;
+        let completed = q("SELECT count(*) FROM run_events WHERE event_type = 'tool_complete'")?;
+        let failed = q(
+            "SELECT count(*) FROM run_events WHERE event_type = 'tool_complete' AND json_extract(event_data, '$.is_error')",
+        )?;
+        let readme = expected
+            .get(&name)
+            .map_or("-".to_string(), |[r, c, f]| format!("{r} / {c} / {f}"));
+        println!("| {name} | {runs} | {started} | {completed} | {failed} | {readme} |");
+    }
+    Ok(())
+}
+
 fn append_check(source: &Path, work: &Path) -> anyhow::Result<()> {
     let mut files = Vec::new();
     trace_files(&source.join("claude-code"), &mut files)?;
@@ -414,6 +466,7 @@ fn main() -> anyhow::Result<()> {
         source.display(),
         work.display()
     );
+    per_folder(&source, &work)?;
     let copy = work.join("traces");
     let (copies, bytes) = if copy.is_dir() {
         let mut files = Vec::new();
