@@ -254,7 +254,9 @@ fn per_folder(source: &Path, work: &Path) -> anyhow::Result<()> {
         .filter(|p| p.is_dir())
         .collect();
     folders.sort();
-    println!("| folder | runs | calls started | calls completed | failed | README runs / calls / failed |");
+    println!(
+        "| folder | runs | calls started | calls completed | failed | README runs / calls / failed |"
+    );
     println!("|---|---:|---:|---:|---:|---|");
     for folder in folders {
         let name = folder

@@ -3,8 +3,9 @@
 //! (`claude-code:<session_id>`, `tool_use_id`), so importing the transcript later adds nothing
 //! the hook already wrote.
 //!
-//! - `SessionStart` → the run, `running` (with `model`, `cwd`); `UserPromptSubmit` → its task;
-//!   `Stop`, `SubagentStop`, `SessionEnd` → `completed`.
+//! - `SessionStart` → the run, `running` (with `model`, `cwd`); `UserPromptSubmit` → its task
+//!   (the first prompt) and `running` again; `Stop`, `SubagentStop`, `SessionEnd` →
+//!   `completed`.
 //! - `PreToolUse` → the call's start (so `PostToolUse` can measure the duration);
 //! - `PostToolUse` → the call's end, its text the flattened `tool_response` (a Bash
 //!   response's stdout and stderr), its duration the response's `durationMs` when present,
@@ -153,7 +154,11 @@ pub fn records(input: &[u8], now_ms: i64) -> Result<HookEvent, String> {
                 _ => None,
             };
         }
-        "UserPromptSubmit" => facts.task = input.prompt.as_deref().and_then(task_of),
+        "UserPromptSubmit" => {
+            // A new turn: the session is running again (until Stop).
+            facts.status = Some(RunStatus::Running);
+            facts.task = input.prompt.as_deref().and_then(task_of);
+        }
         "Stop" | "SubagentStop" | "SessionEnd" => facts.status = Some(RunStatus::Completed),
         "PreToolUse" => records.push(Record::Start(CallStart {
             run_id: run.clone(),

@@ -594,3 +594,20 @@ fn an_unreadable_file_is_listed_and_the_rest_imported() {
         s.errors
     );
 }
+
+#[test]
+fn a_plain_json_file_of_one_otlp_request_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let lines = std::fs::read_to_string(fixtures().join("otel/spans.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let path = dir.path().join("export.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&first).unwrap()).unwrap();
+    let s = import(&db, std::slice::from_ref(&path));
+    assert_eq!((s.calls_added, s.failed_calls_added, s.skipped), (1, 1, 0));
+    // Without the parent span (in the other request), the trace is the run.
+    assert_eq!(
+        text(&db, "SELECT id FROM runs"),
+        "otel:4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+}
