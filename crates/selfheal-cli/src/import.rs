@@ -36,6 +36,8 @@ struct Bar {
     bar: Option<ProgressBar>,
     started: Instant,
     tty: bool,
+    /// (bytes done, instant) when the bar appeared: the rate is measured from there.
+    origin: Option<(u64, Instant)>,
 }
 
 impl Bar {
@@ -44,6 +46,7 @@ impl Bar {
             bar: None,
             started: Instant::now(),
             tty: std::io::stderr().is_terminal(),
+            origin: None,
         }
     }
 
@@ -56,9 +59,9 @@ impl Bar {
                 Some(p.bytes_total),
                 ProgressDrawTarget::stderr_with_hz(8),
             );
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} importing {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} importing {bytes}/{total_bytes} {wide_msg}")
+            {
                 bar.set_style(style);
             }
             bar
@@ -70,8 +73,19 @@ impl Bar {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // The rate counts only what followed the bar's appearance.
+        let (from, since) = *self.origin.get_or_insert((p.bytes_done, Instant::now()));
+        let secs = since.elapsed().as_secs_f64();
+        let rate = if secs > 0.2 {
+            format!(
+                "{:.0} MB/s, ",
+                p.bytes_done.saturating_sub(from) as f64 / 1e6 / secs
+            )
+        } else {
+            String::new()
+        };
         bar.set_message(format!(
-            "file {}/{} {name}",
+            "({rate}file {}/{}) {name}",
             p.files_done + 1,
             p.files_total
         ));
