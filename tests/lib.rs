@@ -89,6 +89,7 @@ pub fn app(db: &Path, now_ms: i64) -> App {
         ))),
         playbooks_dir: None,
         config_file: None,
+        import_paths: Vec::new(),
     };
     App::new(config, Clock::Fixed(now_ms))
 }

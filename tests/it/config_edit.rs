@@ -24,6 +24,7 @@ fn config_edits_preview_apply_and_roll_back_exactly() {
             ))),
             playbooks_dir: None,
             config_file: Some(config_path.clone()),
+            import_paths: Vec::new(),
         },
         Clock::Fixed(ms(PLANT_NOW)),
     );

@@ -74,6 +74,7 @@ fn three_failed_attempts_block_the_pattern_until_overridden() {
             ))),
             playbooks_dir: Some(playbooks),
             config_file: None,
+            import_paths: Vec::new(),
         },
         Clock::Fixed(ms(NOW)),
     );

@@ -8,6 +8,7 @@ mod cli;
 mod config_edit;
 mod crash;
 mod escalation;
+mod import;
 mod lifecycle;
 mod live;
 mod mcp;

@@ -138,6 +138,7 @@ fn a_restarted_index_catches_up_incrementally_and_answers_like_a_fresh_one() {
         index: Some(IndexLocation::File(dir.path().join(format!("{n}.sqlite")))),
         playbooks_dir: None,
         config_file: None,
+        import_paths: Vec::new(),
     };
     let args = whole_history(truth.begin.timestamp_millis());
 

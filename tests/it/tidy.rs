@@ -64,6 +64,7 @@ fn dependency_direction_holds() {
     for krate in [
         "selfheal-core",
         "selfheal-store",
+        "selfheal-import",
         "selfheal-app",
         "selfheal-synth",
         "selfheal-cli",
@@ -85,6 +86,11 @@ fn dependency_direction_holds() {
     assert!(
         !store.contains("selfheal-app") && !store.contains("tokio"),
         "store depends only on core"
+    );
+    let import = manifest("crates/selfheal-import/Cargo.toml");
+    assert!(
+        !import.contains("selfheal-app") && !import.contains("tokio"),
+        "the importer sits under the app layer and is synchronous"
     );
     let app = manifest("crates/selfheal-app/Cargo.toml");
     assert!(

@@ -30,13 +30,20 @@ const DASHBOARD_IMPROVEMENTS: u32 = 5;
 const DASHBOARD_PATTERNS: usize = 5;
 
 impl App {
-    /// Catches the index up and returns the store with the number of events indexed now.
+    /// Imports what is new in `SELFHEAL_IMPORT`, catches the index up, and returns the store
+    /// with the number of events indexed now. Progress is one increasing sequence: bytes
+    /// imported, then events indexed after them.
     fn fresh_store(
         &self,
         progress: Progress<'_>,
     ) -> Result<(std::sync::Arc<Store>, u64), AppError> {
+        let mut imported = 0u64;
+        self.import_new(&mut |done, total| {
+            imported = total;
+            progress(done, total)
+        })?;
         let store = self.store()?;
-        let done = store.refresh(progress)?;
+        let done = store.refresh(&mut |done, total| progress(imported + done, imported + total))?;
         Ok((store, done.events_read))
     }
 

@@ -8,6 +8,7 @@
 //! | `SELFHEAL_PLAYBOOKS_DIR` | none | user playbooks (`*.toml`) added to the built-ins |
 //! | `SELFHEAL_CONFIG_FILE` | none | the one config file `apply_improvement` may edit |
 //! | `SELFHEAL_NOW` | the system clock | an RFC 3339 instant to answer "as of" (reproducible reports) |
+//! | `SELFHEAL_IMPORT` | none | `:`-separated files or folders (`~` expanded) of other agents' histories, imported (new and grown files only) into `DATABASE_PATH` before each answer |
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,8 @@ pub struct Config {
     pub playbooks_dir: Option<PathBuf>,
     /// The one config file apply_improvement may edit.
     pub config_file: Option<PathBuf>,
+    /// Histories imported before each answer (`SELFHEAL_IMPORT`).
+    pub import_paths: Vec<PathBuf>,
 }
 
 impl Config {
@@ -50,6 +53,9 @@ impl Config {
             index: None,
             playbooks_dir: env_path("SELFHEAL_PLAYBOOKS_DIR"),
             config_file: env_path("SELFHEAL_CONFIG_FILE"),
+            import_paths: std::env::var("SELFHEAL_IMPORT")
+                .map(|v| selfheal_import::import::split_path_list(&v))
+                .unwrap_or_default(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct App {
     store: Mutex<Option<Arc<Store>>>,
     /// Whether lifecycle rows under ids of the recorded-type style were migrated this process.
     pattern_ids_migrated: std::sync::atomic::AtomicBool,
+    /// The importer of `SELFHEAL_IMPORT` (opened on first use; one import at a time).
+    importer: Mutex<Option<selfheal_import::Importer>>,
 }
 
 impl App {
@@ -43,6 +45,7 @@ impl App {
             clock,
             store: Mutex::new(None),
             pattern_ids_migrated: std::sync::atomic::AtomicBool::new(false),
+            importer: Mutex::new(None),
         }
     }
 
@@ -70,6 +73,67 @@ impl App {
         )?);
         *slot = Some(store.clone());
         Ok(store)
+    }
+
+    /// Imports what is new in the `SELFHEAL_IMPORT` paths into the database (creating it when
+    /// missing), reporting `(bytes read, bytes to read)` to `progress`. Cheap when nothing
+    /// changed: one `stat` per file. A problem with a file is logged and the answer goes on
+    /// from what is there; an unusable database is an error only when there is no database
+    /// to answer from.
+    pub fn import_new(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<(), AppError> {
+        if self.config.import_paths.is_empty() {
+            return Ok(());
+        }
+        let mut slot = self
+            .importer
+            .lock()
+            .map_err(|_| AppError::Internal("importer lock poisoned".into()))?;
+        let db = &self.config.db_path;
+        let failed = |e: selfheal_import::ImportError| {
+            if db.exists() {
+                tracing::warn!(error = %e, "SELFHEAL_IMPORT: import skipped; answering from the database as it is");
+                Ok(())
+            } else {
+                Err(AppError::InvalidInput(format!(
+                    "SELFHEAL_IMPORT could not create the database: {e}"
+                )))
+            }
+        };
+        if slot.is_none() {
+            match selfheal_import::Importer::open(db, selfheal_import::Options::default()) {
+                Ok(i) => *slot = Some(i),
+                Err(e) => return failed(e),
+            }
+        }
+        let Some(importer) = slot.as_mut() else {
+            return Ok(());
+        };
+        let result = importer.import(&self.config.import_paths, &mut |p| {
+            if p.bytes_total > 0 {
+                progress(p.bytes_done, p.bytes_total)
+            }
+        });
+        match result {
+            Ok(summary) => {
+                for e in &summary.errors {
+                    tracing::warn!(path = %e.path, error = %e.error, "SELFHEAL_IMPORT");
+                }
+                if summary.wrote_anything() {
+                    tracing::info!(
+                        calls = summary.calls_added,
+                        runs_new = summary.runs_new,
+                        skipped = summary.skipped,
+                        "SELFHEAL_IMPORT: imported new history"
+                    );
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Reopen next time (the database may have been replaced or unlocked).
+                *slot = None;
+                failed(e)
+            }
+        }
     }
 
     /// Opens the store now (server start), so a broken database is reported immediately.

@@ -9,6 +9,8 @@
 
 mod classify;
 mod demo;
+mod hook;
+mod import;
 mod templates;
 mod watch;
 
@@ -207,6 +209,26 @@ enum Command {
     },
     /// Create the run-history tables in a new (or existing) database file
     Init,
+    /// Import other agents' histories (files or folders, recursively) into the database
+    ///
+    /// Claude Code transcripts, Codex CLI rollouts, Gemini CLI chats, SWE-agent and
+    /// mini-swe-agent trajectories, OpenTelemetry GenAI spans (OTLP JSON) and self-heal's own
+    /// JSONL. The database is created when missing. Importing again reads only what is new.
+    Import {
+        /// auto (detect each file by its content), claude-code, codex, gemini-cli, swe-agent,
+        /// otel or jsonl
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Files or folders
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Claude Code hook command: reads the hook event on stdin and records it
+    ///
+    /// For PostToolUse, PostToolUseFailure, PreToolUse, SessionStart, Stop and SessionEnd.
+    /// Always exits 0 and prints nothing; problems go to a log file (SELFHEAL_HOOK_LOG,
+    /// default $XDG_STATE_HOME/self-healing-mcp/hook.log).
+    Hook,
     /// Build a demo run history with the synthetic generator and analyse it
     Demo {
         /// Where to write the demo database [default: a fresh temporary directory]
@@ -221,7 +243,25 @@ enum Command {
     },
 }
 
+/// Whether the command line asks for `hook` (its first word that is not an option or an
+/// option's value): a hook must exit 0 even when its command line is wrong.
+fn is_hook_invocation() -> bool {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        let a = a.to_string_lossy();
+        if a == "--db" || a == "--inbox" {
+            args.next();
+        } else if !a.starts_with('-') {
+            return a == "hook";
+        }
+    }
+    false
+}
+
 fn main() -> ExitCode {
+    if is_hook_invocation() {
+        return hook_main();
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
@@ -238,6 +278,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `self-heal hook`: never fails, never prints, never panics out.
+fn hook_main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        hook::log(&format!("internal error: {info}"))
+    }));
+    // Read the event first, whatever follows: the agent's write to stdin must never fail.
+    let input = hook::read_input();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            hook::log(&format!("bad command line: {e}"));
+            return ExitCode::SUCCESS;
+        }
+    };
+    let db = Config::from_env(cli.db, cli.inbox).db_path;
+    let _ = std::panic::catch_unwind(move || hook::run(&db, input));
+    ExitCode::SUCCESS
 }
 
 /// Prints a view as JSON or text.
@@ -513,5 +572,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { out, seed, events } => demo::run(out, seed, events, json),
+        Command::Import { format, paths } => {
+            let db = Config::from_env(cli.db, cli.inbox).db_path;
+            if import::run(db, paths, &format, json)? {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "some paths or files could not be imported (listed above)"
+                ))
+            }
+        }
+        Command::Hook => {
+            // Reached only when `is_hook_invocation` missed it; behave the same.
+            let db = Config::from_env(cli.db, cli.inbox).db_path;
+            hook::run(&db, hook::read_input());
+            Ok(())
+        }
     }
 }

@@ -127,7 +127,7 @@ impl SelfHealServer {
                         .notify_progress(
                             ProgressNotificationParam::new(token.clone(), done as f64)
                                 .with_total(total as f64)
-                                .with_message(format!("indexed {done} of {total} new events")),
+                                .with_message(format!("catching up: {done} of {total}")),
                         )
                         .await;
                 }
