@@ -69,3 +69,6 @@ CREATE TABLE IF NOT EXISTS selfheal_import_calls (
     pending_end TEXT,                -- state 3: the end (JSON), written when the start arrives
     PRIMARY KEY (run_id, call_id)
 ) WITHOUT ROWID;
+-- Claude Code's call ids are unique across a session: a forked subagent's transcript that
+-- replays its parent's calls is recognised by them.
+CREATE INDEX IF NOT EXISTS selfheal_import_calls_by_call ON selfheal_import_calls(call_id);

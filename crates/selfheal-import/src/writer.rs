@@ -655,7 +655,31 @@ impl Session<'_, '_> {
         Ok(())
     }
 
+    /// Whether a Claude Code call id is already written for another run of the same session
+    /// (the session, its subagents and sidechains): a forked subagent's transcript starts with
+    /// a copy of its parent's calls, which are not calls of its own.
+    fn replayed_in_family(&mut self, run_id: &str, call_id: &str) -> rusqlite::Result<bool> {
+        let Some(rest) = run_id.strip_prefix("claude-code:") else {
+            return Ok(false);
+        };
+        let session = rest.split(':').next().unwrap_or(rest);
+        let family = format!("claude-code:{session}");
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM selfheal_import_calls WHERE call_id = ?1 AND run_id <> ?2
+                   AND (run_id = ?3 OR substr(run_id, 1, length(?3) + 1) = ?3 || ':') LIMIT 1",
+            )?
+            .query_row(params![call_id, run_id, family], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn start(&mut self, s: &CallStart) -> rusqlite::Result<()> {
+        if self.replayed_in_family(&s.run_id, &s.call_id)? {
+            self.applied.duplicates += 1;
+            return Ok(());
+        }
         let at = s.at_ms.unwrap_or(self.batch.fallback_ms);
         // An unknown start instant is stored as unknown: no duration is derived from it.
         let inserted = self

@@ -611,3 +611,60 @@ fn a_plain_json_file_of_one_otlp_request_is_read_whole() {
         "otel:4bf92f3577b34da6a3ce929d0e0e4736"
     );
 }
+
+#[test]
+fn a_forked_subagent_replaying_its_parents_calls_adds_only_its_own() {
+    for parent_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        let parent = copy_fixture(CLAUDE, dir.path());
+        let sid = "5e55aaaa-0000-4000-8000-000000000001";
+        let fork_dir = dir.path().join(sid).join("subagents");
+        std::fs::create_dir_all(&fork_dir).unwrap();
+        let fork = fork_dir.join("agent-aside_question-f00d.jsonl");
+        let line = |uuid: &str, body: &str| {
+            format!(
+                r#"{{"sessionId":"{sid}","agentId":"f00d","isSidechain":true,"uuid":"{uuid}","cwd":"/w/shop","timestamp":"2026-01-30T11:00:00.000Z",{body}}}"#
+            )
+        };
+        let text = [
+            // The copy of the parent's first call ...
+            line(
+                "u2",
+                r#""type":"assistant","message":{"id":"msg_1","role":"assistant","content":[{"type":"tool_use","id":"toolu_read1","name":"Read","input":{"file_path":"/w/shop/checkout.py"}}]}"#,
+            ),
+            line(
+                "u3",
+                r#""type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_read1","content":"def checkout(): ..."}]}"#,
+            ),
+            // ... and a call of its own.
+            line(
+                "f1",
+                r#""type":"assistant","message":{"id":"msg_f","role":"assistant","content":[{"type":"tool_use","id":"toolu_own1","name":"Grep","input":{"pattern":"checkout"}}]}"#,
+            ),
+            line(
+                "f2",
+                r#""type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_own1","content":"checkout.py"}]}"#,
+            ),
+        ]
+        .join("\n");
+        std::fs::write(&fork, text + "\n").unwrap();
+        let order = if parent_first {
+            vec![parent.clone(), fork.clone()]
+        } else {
+            vec![fork.clone(), parent.clone()]
+        };
+        for path in order {
+            import(&db, &[path]);
+        }
+        let copies = count(
+            &db,
+            "SELECT count(*) FROM run_events WHERE event_type = 'tool_start' AND json_extract(event_data, '$.call_id') = 'toolu_read1'",
+        );
+        let own = count(
+            &db,
+            "SELECT count(*) FROM run_events WHERE event_type = 'tool_start' AND json_extract(event_data, '$.call_id') = 'toolu_own1'",
+        );
+        assert_eq!((copies, own), (1, 1), "parent first: {parent_first}");
+    }
+}
