@@ -306,7 +306,7 @@ fn unindexed_detect(r: &Reference, window: Window, filter: &PatternFilter) -> Ve
             });
         }
     }
-    acc.finish(&Lookup { r, window }, filter)
+    acc.finish(&Lookup { r, window }, filter, 500).patterns
 }
 
 fn compare(events: u64) {

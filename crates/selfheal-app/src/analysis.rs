@@ -77,16 +77,15 @@ impl App {
         };
         store
             .read(|reader| {
-                let found = reader.detect(w, &filter, None)?;
+                let found = reader.detect(w, &filter, None, args.limit as usize)?;
                 let flagged = reader.flagged_calls(w)?;
                 let data = Self::data_notes(reader, w, indexed)?;
                 Ok((found, flagged, data))
             })
             .map_err(AppError::from)
             .map(|(found, flagged, data)| {
-                let mut patterns = found.patterns;
-                let omitted = patterns.len().saturating_sub(args.limit as usize) as u64;
-                patterns.truncate(args.limit as usize);
+                let patterns = found.patterns;
+                let omitted = found.passing.saturating_sub(patterns.len() as u64);
                 DetectView {
                     window: w.view(),
                     patterns,
@@ -148,7 +147,7 @@ impl App {
                         )
                     }
                 };
-                let Some(pattern) = reader.detect(w, &PatternFilter::everything(), Some(key))?.patterns.into_iter().next() else {
+                let Some(pattern) = reader.detect(w, &PatternFilter::everything(), Some(key), 1)?.patterns.into_iter().next() else {
                     return Ok(Err(AppError::NotFound(format!(
                         "pattern {pattern_id} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
                         format_ms(w.from_ms),
@@ -323,7 +322,7 @@ impl App {
                 })
             };
             let tr = trend(overall(recent)?, overall(baseline)?);
-            let found = reader.detect(w, &PatternFilter::default(), None)?;
+            let found = reader.detect(w, &PatternFilter::default(), None, DASHBOARD_PATTERNS)?;
             let running = reader.running_runs()?;
             let stalled = find_stalled(
                 &running,
@@ -376,7 +375,7 @@ impl App {
                 runs_in_window,
                 tool_calls_in_window: inputs.tool_calls.total,
                 failed_calls_in_window: inputs.tool_calls.total - inputs.tool_calls.successes,
-                patterns_total: found.patterns.len() as u64,
+                patterns_total: found.passing,
                 top_patterns: found
                     .patterns
                     .iter()

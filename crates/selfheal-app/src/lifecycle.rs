@@ -1079,9 +1079,8 @@ impl App {
         let w = window(&args.since, now)?;
         let store = self.store()?;
         store.refresh(progress)?;
-        let patterns = store
-            .read(|r| r.detect(w, &PatternFilter::default(), None))?
-            .patterns;
+        let found = store.read(|r| r.detect(w, &PatternFilter::default(), None, usize::MAX))?;
+        let patterns = found.patterns;
         let db = self.lifecycle()?;
         let rows: Vec<ImprovementRow> = db
             .list(None, 10_000, None)?

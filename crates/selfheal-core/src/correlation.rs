@@ -3,16 +3,28 @@
 //!
 //! An occurrence's context set holds the tokens of its normalised message plus `agent=…` and
 //! `model=…`. Occurrences with identical context collapse into one weighted group, so the mean
-//! over all `n·(n−1)/2` pairs is computed exactly in `O(g²)` for `g` distinct contexts. When
-//! `g` exceeds [`EXACT_GROUP_LIMIT`], [`SAMPLED_PAIRS`] occurrence pairs are drawn uniformly
-//! (deterministic seed) and the mean is estimated; by Hoeffding's inequality the estimate is
-//! within `sqrt(ln(2/0.05) / (2m))` ≈ 0.021 of the exact value with 95% probability.
+//! over all `n·(n−1)/2` pairs is computed exactly in `O(g²)` for `g` distinct contexts
+//! ([`mean_pairwise_jaccard`]); for up to [`EXACT_GROUP_LIMIT`] contexts that is what the
+//! analysis does.
+//!
+//! Beyond that it uses a sketch maintained as events are indexed: every context gets a
+//! [`MinHash`] signature of [`MINHASH_K`] values when it is first seen. For one hash function,
+//! two sets have the same minimum with probability equal to their Jaccard similarity, so the
+//! share of occurrence pairs whose minima agree estimates the mean pairwise Jaccard without
+//! looking at a single pair: `Σ_v C(n_v, 2) / C(n, 2)`, with `n_v` the occurrences whose minimum
+//! is `v` — linear in the contexts, mergeable by adding counts ([`estimate_mean_pairwise`]).
+//! The `K` per-function estimates are independent and unbiased; their mean is reported with the
+//! half-width of its 95% confidence interval, `1.96·s/√K` (`s` their standard deviation; at
+//! least `1/K`). [`SAMPLED_PAIRS`] sampled pairs (Hoeffding bound ±0.021) remain available for
+//! callers without signatures.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Above this many distinct contexts the mean is estimated by sampling.
-pub const EXACT_GROUP_LIMIT: usize = 400;
+/// Above this many distinct contexts the mean is estimated (sampled pairs, or MinHash).
+pub const EXACT_GROUP_LIMIT: usize = 64;
+/// Hash functions of a [`MinHash`] signature.
+pub const MINHASH_K: usize = 64;
 /// Number of occurrence pairs drawn when estimating.
 pub const SAMPLED_PAIRS: u64 = 4_000;
 
@@ -64,9 +76,9 @@ impl ContextSet {
 pub struct Correlation {
     /// Mean pairwise Jaccard similarity in [0, 1] (0 when there are fewer than two occurrences).
     pub score: f64,
-    /// `exact` or `sampled`.
+    /// `exact`, `sampled` or `minhash`.
     pub method: CorrelationMethod,
-    /// For a sampled estimate: the half-width of its 95% bound; 0 when exact.
+    /// For an estimate: the half-width of its 95% bound; 0 when exact.
     pub error_bound: f64,
 }
 
@@ -75,6 +87,103 @@ pub struct Correlation {
 pub enum CorrelationMethod {
     Exact,
     Sampled,
+    Minhash,
+}
+
+/// A MinHash signature of a context set (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MinHash(pub [u32; MINHASH_K]);
+
+impl MinHash {
+    /// The signature of a set: per hash function, the least hash of its elements.
+    pub fn of(set: &ContextSet) -> MinHash {
+        let mut mins = [u32::MAX; MINHASH_K];
+        for h in &set.0 {
+            for (i, m) in mins.iter_mut().enumerate() {
+                let v = (mix(h ^ SEEDS[i]) >> 32) as u32;
+                if v < *m {
+                    *m = v;
+                }
+            }
+        }
+        MinHash(mins)
+    }
+
+    /// Little-endian bytes, for storing.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// Decodes [`MinHash::to_bytes`]; `None` for bytes of another length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<MinHash> {
+        if bytes.len() != MINHASH_K * 4 {
+            return None;
+        }
+        let mut mins = [0u32; MINHASH_K];
+        for (m, chunk) in mins.iter_mut().zip(bytes.chunks_exact(4)) {
+            *m = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        Some(MinHash(mins))
+    }
+}
+
+/// Per-function seeds (the golden-ratio sequence, fixed so signatures stay comparable).
+const SEEDS: [u64; MINHASH_K] = {
+    let mut seeds = [0u64; MINHASH_K];
+    let mut i = 0;
+    while i < MINHASH_K {
+        seeds[i] = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        i += 1;
+    }
+    seeds
+};
+
+/// A 64-bit finaliser (SplitMix64's), a good hash of an already hashed value.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Mean pairwise Jaccard over occurrences given as (signature, multiplicity) groups,
+/// estimated from MinHash signatures (see the module docs).
+pub fn estimate_mean_pairwise(groups: &[(&MinHash, u64)]) -> Correlation {
+    let n: u64 = groups.iter().map(|g| g.1).sum();
+    if n < 2 {
+        return Correlation {
+            score: 0.0,
+            method: CorrelationMethod::Exact,
+            error_bound: 0.0,
+        };
+    }
+    let pairs = n as f64 * (n as f64 - 1.0) / 2.0;
+    let mut per_function = [0f64; MINHASH_K];
+    let mut column: Vec<(u32, u64)> = Vec::with_capacity(groups.len());
+    for (i, estimate) in per_function.iter_mut().enumerate() {
+        column.clear();
+        column.extend(groups.iter().map(|(sig, c)| (sig.0[i], *c)));
+        column.sort_unstable_by_key(|e| e.0);
+        let mut agreeing = 0f64;
+        let mut k = 0;
+        while k < column.len() {
+            let value = column[k].0;
+            let mut count = 0u64;
+            while k < column.len() && column[k].0 == value {
+                count += column[k].1;
+                k += 1;
+            }
+            agreeing += count as f64 * (count as f64 - 1.0) / 2.0;
+        }
+        *estimate = agreeing / pairs;
+    }
+    let k = MINHASH_K as f64;
+    let mean = per_function.iter().sum::<f64>() / k;
+    let var = per_function.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0);
+    Correlation {
+        score: mean.clamp(0.0, 1.0),
+        method: CorrelationMethod::Minhash,
+        error_bound: (1.96 * var.sqrt() / k.sqrt()).max(1.0 / k),
+    }
 }
 
 /// Mean pairwise Jaccard over occurrences given as (context, multiplicity) groups.
@@ -187,6 +296,59 @@ mod tests {
         assert!((c.score - 2.2 / 3.0).abs() < 1e-12, "{c:?}");
         assert_eq!(mean_pairwise_jaccard(&[(ctx("a", "x"), 1)]).score, 0.0);
         assert_eq!(mean_pairwise_jaccard(&[(ctx("a", "x"), 5)]).score, 1.0);
+    }
+
+    #[test]
+    fn minhash_estimate_is_close_to_the_exact_mean() {
+        for (spread, groups) in [(7, 300u64), (3, 120), (50, 400)] {
+            let groups: Vec<(ContextSet, u64)> = (0..groups)
+                .map(|i| {
+                    (
+                        ctx(
+                            &format!(
+                                "error reading config v{} of service s{} at step {}",
+                                i % spread,
+                                i % 11,
+                                i % 5
+                            ),
+                            "x",
+                        ),
+                        1 + i % 4,
+                    )
+                })
+                .collect();
+            let exact = {
+                let n: u64 = groups.iter().map(|g| g.1).sum();
+                let mut total = 0.0;
+                for (i, (a, ca)) in groups.iter().enumerate() {
+                    total += (*ca * (*ca - 1) / 2) as f64;
+                    for (b, cb) in &groups[i + 1..] {
+                        total += (*ca * *cb) as f64 * a.jaccard(b);
+                    }
+                }
+                total / (n * (n - 1) / 2) as f64
+            };
+            let sigs: Vec<MinHash> = groups.iter().map(|(s, _)| MinHash::of(s)).collect();
+            let refs: Vec<(&MinHash, u64)> = sigs
+                .iter()
+                .zip(&groups)
+                .map(|(s, (_, c))| (s, *c))
+                .collect();
+            let est = estimate_mean_pairwise(&refs);
+            assert_eq!(est.method, CorrelationMethod::Minhash);
+            // Within twice the stated 95% bound (one check in twenty may fall outside once).
+            assert!(
+                (est.score - exact).abs() <= 2.0 * est.error_bound,
+                "{} vs {exact} ±{}",
+                est.score,
+                est.error_bound
+            );
+        }
+        // Identical contexts agree on every function.
+        let one = MinHash::of(&ctx("a b c", "x"));
+        let est = estimate_mean_pairwise(&[(&one, 3), (&one, 2)]);
+        assert_eq!(est.score, 1.0);
+        assert_eq!(MinHash::from_bytes(&one.to_bytes()), Some(one));
     }
 
     #[test]

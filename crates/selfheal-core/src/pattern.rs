@@ -21,7 +21,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{FailureClass, Signal};
-use crate::correlation::{ContextSet, Correlation, mean_pairwise_jaccard};
+use crate::correlation::{
+    ContextSet, Correlation, EXACT_GROUP_LIMIT, MinHash, estimate_mean_pairwise,
+    mean_pairwise_jaccard,
+};
 use crate::retry::RetryState;
 use crate::stats::{ratio, round4};
 use crate::time::format_ms;
@@ -121,6 +124,13 @@ pub trait PatternLookup {
     fn run_name(&self, run: u32) -> String;
     fn template_text(&self, template: u32) -> String;
     fn context_set(&self, context: u32) -> ContextSet;
+    /// The MinHash signature of a context (the index keeps one per context).
+    fn context_signature(&self, context: u32) -> MinHash {
+        MinHash::of(&self.context_set(context))
+    }
+    /// A hint of the runs and templates about to be asked for, so a lookup that reads them
+    /// from storage can read them at once.
+    fn preload(&self, _runs: &[u32], _templates: &[u32]) {}
     /// Calls of `tool` in the analysed window.
     fn tool_calls(&self, tool: &str) -> u64;
     /// Success tallies of the pattern's tool (1 − this pattern's failure rate) in the trend's
@@ -315,9 +325,20 @@ impl PatternAccumulator {
         self.patterns.is_empty()
     }
 
-    /// Scores, filters and sorts (most occurrences first, then id) the patterns.
-    pub fn finish(self, lookup: &dyn PatternLookup, filter: &PatternFilter) -> Vec<Pattern> {
-        let mut out = Vec::new();
+    /// Scores, filters and sorts (most occurrences first, then id) the patterns, and builds
+    /// the first `limit` in full.
+    ///
+    /// The cheap facts (occurrences, failure rate) come first: a pattern whose confidence
+    /// passes the threshold whatever its correlation needs no correlation to be kept, so the
+    /// correlation — and the names, templates and runs of a full pattern — are computed only
+    /// for the patterns listed.
+    pub fn finish(
+        self,
+        lookup: &dyn PatternLookup,
+        filter: &PatternFilter,
+        limit: usize,
+    ) -> Finished {
+        let mut kept: Vec<Candidate> = Vec::new();
         for (key, acc) in self.patterns {
             if acc.occurrences < filter.min_occurrences {
                 continue;
@@ -331,35 +352,107 @@ impl PatternAccumulator {
             {
                 continue;
             }
-            let pattern = build(key, acc, (error_type, tool, program), lookup);
-            if pattern.confidence >= filter.confidence_threshold {
-                out.push(pattern);
-            }
+            let tool_calls = lookup.tool_calls(&tool).max(acc.occurrences);
+            let failure_rate = ratio(acc.occurrences, tool_calls).unwrap_or(0.0);
+            let correlation = if confidence(acc.occurrences, 0.0, failure_rate)
+                >= filter.confidence_threshold
+            {
+                None
+            } else {
+                let c = correlation_of(&acc, lookup);
+                if confidence(acc.occurrences, c.score, failure_rate) < filter.confidence_threshold
+                {
+                    continue;
+                }
+                Some(c)
+            };
+            let id = match &program {
+                Some(p) => format!("{error_type}:{tool}:{p}"),
+                None => format!("{error_type}:{tool}"),
+            };
+            kept.push(Candidate {
+                key,
+                id,
+                names: (error_type, tool, program),
+                failure_rate,
+                correlation,
+                acc,
+            });
         }
-        out.sort_by(|a, b| {
-            b.occurrences
-                .cmp(&a.occurrences)
+        kept.sort_by(|a, b| {
+            b.acc
+                .occurrences
+                .cmp(&a.acc.occurrences)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        out
+        let passing = kept.len() as u64;
+        kept.truncate(limit);
+        let (mut runs, mut templates) = (Vec::new(), Vec::new());
+        for c in &kept {
+            runs.extend(c.acc.runs.keys().copied());
+            templates.extend(c.acc.templates.keys().copied());
+        }
+        lookup.preload(&runs, &templates);
+        let patterns = kept
+            .into_iter()
+            .map(|c| {
+                let correlation = c
+                    .correlation
+                    .unwrap_or_else(|| correlation_of(&c.acc, lookup));
+                build(c.key, c.acc, c.names, c.failure_rate, correlation, lookup)
+            })
+            .collect();
+        Finished { patterns, passing }
     }
+}
+
+/// The patterns of a window, as listed.
+#[derive(Debug)]
+pub struct Finished {
+    /// The first patterns passing the filters, most occurrences first.
+    pub patterns: Vec<Pattern>,
+    /// How many patterns passed the filters (listed or not).
+    pub passing: u64,
+}
+
+/// A pattern kept by the filters, not yet built.
+struct Candidate {
+    key: u32,
+    id: String,
+    names: (String, String, Option<String>),
+    failure_rate: f64,
+    correlation: Option<Correlation>,
+    acc: Acc,
+}
+
+/// The correlation of a pattern's occurrences: exact over few distinct contexts, else from
+/// their MinHash signatures.
+fn correlation_of(acc: &Acc, lookup: &dyn PatternLookup) -> Correlation {
+    if acc.contexts.len() <= EXACT_GROUP_LIMIT {
+        let groups: Vec<(ContextSet, u64)> = acc
+            .contexts
+            .iter()
+            .map(|(ctx, n)| (lookup.context_set(*ctx), *n))
+            .collect();
+        return mean_pairwise_jaccard(&groups);
+    }
+    let sigs: Vec<(MinHash, u64)> = acc
+        .contexts
+        .iter()
+        .map(|(ctx, n)| (lookup.context_signature(*ctx), *n))
+        .collect();
+    let refs: Vec<(&MinHash, u64)> = sigs.iter().map(|(s, n)| (s, *n)).collect();
+    estimate_mean_pairwise(&refs)
 }
 
 fn build(
     key: u32,
     acc: Acc,
     (error_type, tool, program): (String, String, Option<String>),
+    failure_rate: f64,
+    correlation: Correlation,
     lookup: &dyn PatternLookup,
 ) -> Pattern {
-    let groups: Vec<(ContextSet, u64)> = acc
-        .contexts
-        .iter()
-        .map(|(ctx, n)| (lookup.context_set(*ctx), *n))
-        .collect();
-    let correlation = mean_pairwise_jaccard(&groups);
-    let tool_calls = lookup.tool_calls(&tool).max(acc.occurrences);
-    let failure_rate = ratio(acc.occurrences, tool_calls).unwrap_or(0.0);
-
     let (class_idx, (class_n, class_conf_sum)) = acc
         .classes
         .iter()
@@ -667,7 +760,7 @@ mod tests {
         for i in 0..2 {
             acc.push(&occ(2, 9, 5_000 + i, false));
         }
-        let found = acc.finish(&Names, &PatternFilter::default());
+        let found = acc.finish(&Names, &PatternFilter::default(), 500).patterns;
         assert_eq!(found.len(), 1, "pattern 2 is below min_occurrences");
         let p = &found[0];
         assert_eq!(p.id, "timeout:fetch");
@@ -709,7 +802,7 @@ mod tests {
         let mut acc = PatternAccumulator::new();
         acc.push(&occ(1, 1, 1, false));
         acc.push(&occ(2, 1, 2, false));
-        let found = acc.finish(&Names, &filter);
+        let found = acc.finish(&Names, &filter, 500).patterns;
         assert_eq!(
             found.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
             ["not_found:read"]

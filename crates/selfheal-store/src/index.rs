@@ -28,11 +28,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use selfheal_core::classify::{FailureClass, Outcome, is_explicit_timeout};
+use selfheal_core::correlation::{ContextSet, MinHash};
 use selfheal_core::event::SkipReason;
 use selfheal_core::pattern::{legacy_pattern_id, pattern_id, template_partition};
 use selfheal_core::retry::{CallSeen, OpenFailure, RetryState, RetryTracker};
 use selfheal_core::stats::Histogram;
-use selfheal_core::template::{Cluster, TemplateMiner, normalize};
+use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
 use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
@@ -45,6 +46,8 @@ pub const INDEX_VERSION: i64 = 6;
 pub const BATCH_EVENTS: i64 = 50_000;
 /// Milliseconds per rollup bucket.
 pub const HOUR_MS: i64 = 3_600_000;
+/// Hours per day rollup bucket (UTC days).
+pub const HOURS_PER_DAY: i64 = 24;
 /// Longest stored message sample of a failure.
 const MESSAGE_SAMPLE_CHARS: usize = 300;
 
@@ -83,7 +86,9 @@ CREATE TABLE IF NOT EXISTS patterns(key INTEGER PRIMARY KEY, name TEXT NOT NULL 
 -- their failures belong to now.
 CREATE TABLE IF NOT EXISTS pattern_aliases(alias TEXT NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(alias, pattern)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS templates(key INTEGER PRIMARY KEY, partition TEXT NOT NULL, tokens TEXT NOT NULL, template TEXT NOT NULL, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS contexts(key INTEGER PRIMARY KEY, normalized TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL, UNIQUE(normalized, agent, model));
+-- Contexts of failures (normalised salient line × agent × model) with the MinHash signature of
+-- their token set, for estimating correlation without comparing sets.
+CREATE TABLE IF NOT EXISTS contexts(key INTEGER PRIMARY KEY, normalized TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL, sig BLOB, UNIQUE(normalized, agent, model));
 -- One row per tool call, clustered by time: a window of calls is one range of this table.
 -- `outcome`: 0 success, 1 failure, 2 rejected, 3 cancelled, 4 benign.
 CREATE TABLE IF NOT EXISTS calls(
@@ -125,13 +130,16 @@ CREATE INDEX IF NOT EXISTS failures_run ON failures(run);
 -- `durations` is the log-bucketed histogram of the durations of the calls that ran.
 CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, durations BLOB, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(hour, pattern)) WITHOUT ROWID;
+-- The same per UTC day, so long windows (trends look back 37 days) cost days, not hours.
+CREATE TABLE IF NOT EXISTS tool_days(day INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(day, tool)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pattern_days(day INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(day, pattern)) WITHOUT ROWID;
 -- Open retry windows and tool starts awaiting their result, to continue after a restart.
 CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT NULL, call_id TEXT, tool TEXT NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run_id, seq));
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
-const INDEX_TABLES: [&str; 17] = [
+const INDEX_TABLES: [&str; 19] = [
     "meta",
     "runs",
     "tools",
@@ -145,6 +153,8 @@ const INDEX_TABLES: [&str; 17] = [
     "failures",
     "tool_hours",
     "pattern_hours",
+    "tool_days",
+    "pattern_days",
     "retry_open",
     "pending_starts",
     "skipped",
@@ -734,16 +744,18 @@ impl Indexer {
             )?
             .query_row(params![key.0, key.1, key.2], |r| r.get(0))
             .optional()?;
-        let k = match existing {
-            Some(k) => k,
-            None => {
-                tx.prepare_cached(
-                    "INSERT INTO contexts(normalized, agent, model) VALUES (?1, ?2, ?3)",
+        let k =
+            match existing {
+                Some(k) => k,
+                None => {
+                    let set = context_set(&key.0, &key.1, &key.2);
+                    tx.prepare_cached(
+                    "INSERT INTO contexts(normalized, agent, model, sig) VALUES (?1, ?2, ?3, ?4)",
                 )?
-                .execute(params![key.0, key.1, key.2])?;
-                tx.last_insert_rowid() as u32
-            }
-        };
+                .execute(params![key.0, key.1, key.2, MinHash::of(&set).to_bytes()])?;
+                    tx.last_insert_rowid() as u32
+                }
+            };
         self.contexts.insert(key, k);
         Ok(k)
     }
@@ -1047,6 +1059,37 @@ impl Indexer {
         for ((hour, pattern), f) in &acc.pattern_hours {
             stmt.execute(params![hour, pattern, f])?;
         }
+        // Day rollups from the hour ones.
+        let mut tool_days: HashMap<(i64, u32), [i64; 5]> = HashMap::default();
+        for ((hour, tool), slot) in &acc.tool_hours {
+            let day = tool_days
+                .entry((hour.div_euclid(HOURS_PER_DAY), *tool))
+                .or_default();
+            for (d, c) in day.iter_mut().zip(slot.counts) {
+                *d += c;
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO tool_days(day, tool, calls, failures, rejected, cancelled, benign) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(day, tool) DO UPDATE SET calls = calls + excluded.calls, failures = failures + excluded.failures,
+               rejected = rejected + excluded.rejected, cancelled = cancelled + excluded.cancelled, benign = benign + excluded.benign",
+        )?;
+        for ((day, tool), c) in &tool_days {
+            stmt.execute(params![day, tool, c[0], c[1], c[2], c[3], c[4]])?;
+        }
+        let mut pattern_days: HashMap<(i64, u32), i64> = HashMap::default();
+        for ((hour, pattern), f) in &acc.pattern_hours {
+            *pattern_days
+                .entry((hour.div_euclid(HOURS_PER_DAY), *pattern))
+                .or_default() += f;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO pattern_days(day, pattern, failures) VALUES (?1, ?2, ?3)
+             ON CONFLICT(day, pattern) DO UPDATE SET failures = failures + excluded.failures",
+        )?;
+        for ((day, pattern), f) in &pattern_days {
+            stmt.execute(params![day, pattern, f])?;
+        }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO pattern_aliases(alias, pattern, failures) VALUES (?1, ?2, ?3)
              ON CONFLICT(alias, pattern) DO UPDATE SET failures = failures + excluded.failures",
@@ -1132,6 +1175,12 @@ impl Indexer {
         }
         Ok(())
     }
+}
+
+/// The context set of a failure: the tokens of its normalised salient line, agent and model.
+pub fn context_set(normalized: &str, agent: &str, model: &str) -> ContextSet {
+    let tokens = tokenize(normalized);
+    ContextSet::new(tokens.iter().map(String::as_str), agent, model)
 }
 
 /// The first `max` characters of `text`.

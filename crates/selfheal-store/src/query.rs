@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use selfheal_core::classify::{FailureClass, Outcome};
-use selfheal_core::correlation::ContextSet;
+use selfheal_core::correlation::{ContextSet, MinHash};
 use selfheal_core::health::{HealthInputs, baseline_ratio};
 use selfheal_core::metrics::{AgentAcc, AgentMetrics, ToolAcc, ToolReliability};
 use selfheal_core::pattern::{
@@ -18,12 +18,11 @@ use selfheal_core::pattern::{
 use selfheal_core::retry::RetryState;
 use selfheal_core::stalled::RunningRun;
 use selfheal_core::stats::Histogram;
-use selfheal_core::template::tokenize;
 use selfheal_core::time::Window;
 use selfheal_core::trend::{BASELINE_DAYS, RECENT_DAYS, Tally, trend};
 
 use crate::error::{Result, StoreError};
-use crate::index::HOUR_MS;
+use crate::index::{HOUR_MS, HOURS_PER_DAY};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -43,7 +42,10 @@ pub fn trend_windows(to: i64) -> (Window, Window) {
 /// Result of a pattern scan.
 #[derive(Debug)]
 pub struct Detection {
+    /// The first patterns passing the filters, most occurrences first.
     pub patterns: Vec<Pattern>,
+    /// Patterns passing the filters, listed or not.
+    pub passing: u64,
     /// Failed calls in the window.
     pub failures_in_window: u64,
     /// Distinct patterns before filtering.
@@ -116,31 +118,37 @@ pub struct IndexReader<'c> {
     contexts: Option<&'c ContextCache>,
 }
 
-/// Context sets by key, shared by readers: a context never changes once indexed, and a pattern
-/// scan needs hundreds of them.
+/// Context sets and signatures by key, shared by readers: a context never changes once
+/// indexed, and a pattern scan needs hundreds of them.
 #[derive(Default)]
-pub struct ContextCache(std::sync::RwLock<HashMap<u32, ContextSet>>);
+pub struct ContextCache {
+    sets: std::sync::RwLock<HashMap<u32, ContextSet>>,
+    sigs: std::sync::RwLock<HashMap<u32, MinHash>>,
+}
 
 /// Contexts kept at most; past that the cache starts over (memory stays bounded).
 const CONTEXT_CACHE_CAP: usize = 200_000;
 
-impl ContextCache {
-    fn get(&self, key: u32) -> Option<ContextSet> {
-        self.0.read().ok()?.get(&key).cloned()
-    }
+fn cache_get<V: Clone>(map: &std::sync::RwLock<HashMap<u32, V>>, key: u32) -> Option<V> {
+    map.read().ok()?.get(&key).cloned()
+}
 
-    fn put(&self, key: u32, set: ContextSet) {
-        if let Ok(mut map) = self.0.write() {
-            if map.len() >= CONTEXT_CACHE_CAP {
-                map.clear();
-            }
-            map.insert(key, set);
+fn cache_put<V>(map: &std::sync::RwLock<HashMap<u32, V>>, key: u32, value: V) {
+    if let Ok(mut map) = map.write() {
+        if map.len() >= CONTEXT_CACHE_CAP {
+            map.clear();
         }
+        map.insert(key, value);
     }
+}
 
+impl ContextCache {
     /// Forgets everything (the index was rebuilt and keys mean other contexts).
     pub fn clear(&self) {
-        if let Ok(mut map) = self.0.write() {
+        if let Ok(mut map) = self.sets.write() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.sigs.write() {
             map.clear();
         }
     }
@@ -170,11 +178,20 @@ impl<'c> IndexReader<'c> {
             slot.0 += calls as u64;
             slot.1 += failures as u64;
         };
-        let (full, edges) = split_hours(w);
-        if let Some((h0, h1)) = full {
+        let split = split_levels(w);
+        if let Some((d0, d1)) = split.days {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT tool, SUM(calls), SUM(failures) FROM tool_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY tool",
+                "SELECT tool, SUM(calls), SUM(failures) FROM tool_days WHERE day >= ?1 AND day < ?2 GROUP BY tool",
             )?;
+            let mut rows = stmt.query(params![d0, d1])?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tool, SUM(calls), SUM(failures) FROM tool_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY tool",
+        )?;
+        for (h0, h1) in split.hours {
             let mut rows = stmt.query(params![h0, h1])?;
             while let Some(r) = rows.next()? {
                 add(r.get(0)?, r.get(1)?, r.get(2)?);
@@ -183,7 +200,7 @@ impl<'c> IndexReader<'c> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT tool, SUM(outcome IN (0, 1, 4)), SUM(outcome = 1) FROM calls WHERE ts >= ?1 AND ts <= ?2 GROUP BY tool",
         )?;
-        for (a, b) in edges {
+        for (a, b) in split.edges {
             let mut rows = stmt.query(params![a, b])?;
             while let Some(r) = rows.next()? {
                 add(r.get(0)?, r.get(1)?, r.get(2)?);
@@ -195,11 +212,20 @@ impl<'c> IndexReader<'c> {
     /// Failures per pattern key in `w`, exact, using rollups for whole hours.
     pub fn pattern_counts(&self, w: Window) -> Result<HashMap<u32, u64>> {
         let mut out: HashMap<u32, u64> = HashMap::new();
-        let (full, edges) = split_hours(w);
-        if let Some((h0, h1)) = full {
+        let split = split_levels(w);
+        if let Some((d0, d1)) = split.days {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT pattern, SUM(failures) FROM pattern_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY pattern",
+                "SELECT pattern, SUM(failures) FROM pattern_days WHERE day >= ?1 AND day < ?2 GROUP BY pattern",
             )?;
+            let mut rows = stmt.query(params![d0, d1])?;
+            while let Some(r) = rows.next()? {
+                *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT pattern, SUM(failures) FROM pattern_hours WHERE hour >= ?1 AND hour < ?2 GROUP BY pattern",
+        )?;
+        for (h0, h1) in split.hours {
             let mut rows = stmt.query(params![h0, h1])?;
             while let Some(r) = rows.next()? {
                 *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
@@ -208,7 +234,7 @@ impl<'c> IndexReader<'c> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT pattern, COUNT(*) FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 GROUP BY pattern",
         )?;
-        for (a, b) in edges {
+        for (a, b) in split.edges {
             let mut rows = stmt.query(params![a, b])?;
             while let Some(r) = rows.next()? {
                 *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
@@ -342,12 +368,14 @@ impl<'c> IndexReader<'c> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Patterns in `window`, scored and filtered. `only` restricts the scan to one pattern key.
+    /// Patterns in `window`, scored and filtered; the first `limit` in full. `only` restricts
+    /// the scan to one pattern key.
     pub fn detect(
         &self,
         window: Window,
         filter: &PatternFilter,
         only: Option<u32>,
+        limit: usize,
     ) -> Result<Detection> {
         let mut acc = PatternAccumulator::new();
         let mut failures = 0u64;
@@ -373,12 +401,13 @@ impl<'c> IndexReader<'c> {
         }
         let patterns_seen = acc.len() as u64;
         let lookup = Lookup::new(self, window)?;
-        let patterns = acc.finish(&lookup, filter);
+        let finished = acc.finish(&lookup, filter, limit);
         if let Some(e) = lookup.error.into_inner() {
             return Err(e);
         }
         Ok(Detection {
-            patterns,
+            patterns: finished.patterns,
+            passing: finished.passing,
             failures_in_window: failures,
             patterns_seen,
         })
@@ -887,6 +916,45 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfoRow> {
     })
 }
 
+/// A window as whole days `[d0, d1)`, whole hours `[h0, h1)` around them, and partial hours
+/// at both ends as inclusive ms ranges.
+#[derive(Debug, PartialEq, Eq)]
+struct LevelSplit {
+    days: Option<(i64, i64)>,
+    hours: Vec<(i64, i64)>,
+    edges: Vec<(i64, i64)>,
+}
+
+/// Splits `w` into whole days, whole hours and partial edges (see [`LevelSplit`]).
+fn split_levels(w: Window) -> LevelSplit {
+    let (full, edges) = split_hours(w);
+    let Some((h0, h1)) = full else {
+        return LevelSplit {
+            days: None,
+            hours: Vec::new(),
+            edges,
+        };
+    };
+    let d0 = h0.div_euclid(HOURS_PER_DAY) + i64::from(h0.rem_euclid(HOURS_PER_DAY) != 0);
+    let d1 = h1.div_euclid(HOURS_PER_DAY);
+    if d0 >= d1 {
+        return LevelSplit {
+            days: None,
+            hours: vec![(h0, h1)],
+            edges,
+        };
+    }
+    let hours = [(h0, d0 * HOURS_PER_DAY), (d1 * HOURS_PER_DAY, h1)]
+        .into_iter()
+        .filter(|(a, b)| a < b)
+        .collect();
+    LevelSplit {
+        days: Some((d0, d1)),
+        hours,
+        edges,
+    }
+}
+
 /// Whole hours `[h0, h1)` of a window, and its partial edges as inclusive ms ranges.
 type HourSplit = (Option<(i64, i64)>, Vec<(i64, i64)>);
 
@@ -920,6 +988,9 @@ struct Lookup<'r, 'c> {
     baseline_calls: HashMap<String, u64>,
     recent_failures: HashMap<u32, u64>,
     baseline_failures: HashMap<u32, u64>,
+    /// Names read ahead by `preload`.
+    run_names: RefCell<HashMap<u32, String>>,
+    template_texts: RefCell<HashMap<u32, String>>,
     error: RefCell<Option<StoreError>>,
 }
 
@@ -962,8 +1033,31 @@ impl<'r, 'c> Lookup<'r, 'c> {
             baseline_calls: by_name(reader.tool_counts(baseline)?),
             recent_failures: reader.pattern_counts(recent)?,
             baseline_failures: reader.pattern_counts(baseline)?,
+            run_names: RefCell::new(HashMap::new()),
+            template_texts: RefCell::new(HashMap::new()),
             error: RefCell::new(None),
         })
+    }
+
+    /// Reads `(key, text)` rows of `table` for the given keys, a few hundred keys a query.
+    fn read_names(&self, sql: &str, keys: &[u32]) -> Result<Vec<(u32, String)>> {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let list: Vec<String> = chunk.iter().map(u32::to_string).collect();
+            // Keys are integers of ours: the list is not user input.
+            let mut stmt = self
+                .reader
+                .conn
+                .prepare(&sql.replace("?LIST", &list.join(",")))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
     }
 
     fn remember<T: Default>(&self, r: Result<T>) -> T {
@@ -992,7 +1086,22 @@ impl PatternLookup for Lookup<'_, '_> {
             .unwrap_or_else(|| format!("type#{recorded}"))
     }
 
+    fn preload(&self, runs: &[u32], templates: &[u32]) {
+        let r = self.read_names("SELECT key, run_id FROM runs WHERE key IN (?LIST)", runs);
+        let names = self.remember(r);
+        self.run_names.borrow_mut().extend(names);
+        let r = self.read_names(
+            "SELECT key, template FROM templates WHERE key IN (?LIST)",
+            templates,
+        );
+        let texts = self.remember(r);
+        self.template_texts.borrow_mut().extend(texts);
+    }
+
     fn run_name(&self, run: u32) -> String {
+        if let Some(name) = self.run_names.borrow().get(&run) {
+            return name.clone();
+        }
         let r = self
             .reader
             .conn
@@ -1003,6 +1112,9 @@ impl PatternLookup for Lookup<'_, '_> {
     }
 
     fn template_text(&self, template: u32) -> String {
+        if let Some(text) = self.template_texts.borrow().get(&template) {
+            return text.clone();
+        }
         let r = self
             .reader
             .template_text(template)
@@ -1011,7 +1123,11 @@ impl PatternLookup for Lookup<'_, '_> {
     }
 
     fn context_set(&self, context: u32) -> ContextSet {
-        if let Some(set) = self.reader.contexts.and_then(|c| c.get(context)) {
+        if let Some(set) = self
+            .reader
+            .contexts
+            .and_then(|c| cache_get(&c.sets, context))
+        {
             return set;
         }
         let r = self
@@ -1023,20 +1139,44 @@ impl PatternLookup for Lookup<'_, '_> {
                     let normalized: String = r.get(0)?;
                     let agent: String = r.get(1)?;
                     let model: String = r.get(2)?;
-                    let tokens = tokenize(&normalized);
-                    Ok(ContextSet::new(
-                        tokens.iter().map(String::as_str),
-                        &agent,
-                        &model,
-                    ))
+                    Ok(crate::index::context_set(&normalized, &agent, &model))
                 })
             })
             .map_err(StoreError::from);
         let set = self.remember(r);
         if let Some(cache) = self.reader.contexts {
-            cache.put(context, set.clone());
+            cache_put(&cache.sets, context, set.clone());
         }
         set
+    }
+
+    fn context_signature(&self, context: u32) -> MinHash {
+        if let Some(sig) = self
+            .reader
+            .contexts
+            .and_then(|c| cache_get(&c.sigs, context))
+        {
+            return sig;
+        }
+        let stored: Result<Option<Vec<u8>>> = self
+            .reader
+            .conn
+            .prepare_cached("SELECT sig FROM contexts WHERE key = ?1")
+            .and_then(|mut s| s.query_row(params![context], |r| r.get(0)))
+            .map_err(StoreError::from);
+        let sig = match self
+            .remember(stored)
+            .as_deref()
+            .and_then(MinHash::from_bytes)
+        {
+            Some(sig) => sig,
+            // A context indexed without its signature: compute it from the set.
+            None => MinHash::of(&self.context_set(context)),
+        };
+        if let Some(cache) = self.reader.contexts {
+            cache_put(&cache.sigs, context, sig.clone());
+        }
+        sig
     }
 
     fn tool_calls(&self, tool: &str) -> u64 {
@@ -1067,6 +1207,32 @@ impl PatternLookup for Lookup<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_split_into_days_hours_and_edges() {
+        let (h, d) = (HOUR_MS, 24 * HOUR_MS);
+        let w = |a, b| Window {
+            from_ms: a,
+            to_ms: b,
+        };
+        // 10 ms into hour 1 of day 0 … 5 ms into hour 2 of day 3.
+        let split = split_levels(w(h + 10, 3 * d + 2 * h + 5));
+        assert_eq!(split.days, Some((1, 3)));
+        assert_eq!(split.hours, vec![(2, 24), (72, 74)]);
+        assert_eq!(
+            split.edges,
+            vec![(h + 10, 2 * h - 1), (3 * d + 2 * h, 3 * d + 2 * h + 5)]
+        );
+        // Less than a day of whole hours: no days.
+        let split = split_levels(w(h, 5 * h - 1));
+        assert_eq!((split.days, split.hours), (None, vec![(1, 5)]));
+        // Aligned days only.
+        let split = split_levels(w(0, 2 * d - 1));
+        assert_eq!(
+            (split.days, split.hours.len(), split.edges.len()),
+            (Some((0, 2)), 0, 0)
+        );
+    }
 
     #[test]
     fn hours_split_exactly() {
