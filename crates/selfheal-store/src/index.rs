@@ -135,7 +135,7 @@ CREATE TABLE IF NOT EXISTS tool_days(day INTEGER NOT NULL, tool INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS pattern_days(day INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(day, pattern)) WITHOUT ROWID;
 -- Open retry windows and tool starts awaiting their result, to continue after a restart.
 CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT NULL, call_id TEXT, tool TEXT NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run_id, seq));
+CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT NULL, call_hash INTEGER, tool TEXT NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run_id, seq));
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
@@ -526,7 +526,7 @@ impl Indexer {
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT run_id, call_id, tool, args, command, ts FROM pending_starts ORDER BY run_id, seq",
+            "SELECT run_id, call_hash, tool, args, command, ts FROM pending_starts ORDER BY run_id, seq",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -535,8 +535,8 @@ impl Indexer {
                 .entry(Arc::from(run_id))
                 .or_default()
                 .push(PendingStart {
-                    call_id: r.get(1)?,
-                    tool: r.get(2)?,
+                    call_id: r.get::<_, Option<i64>>(1)?.map(|h| h as u64),
+                    tool: Arc::from(r.get::<_, String>(2)?),
                     args: r.get::<_, Option<i64>>(3)?.map(|a| a as u64),
                     command: r.get(4)?,
                     ts: r.get(5)?,
@@ -861,7 +861,6 @@ impl Indexer {
             ts,
             args,
             prepared,
-            normalized,
         } = *call;
         acc.calls += 1;
         let tool = Self::intern(tx, &mut self.tools, "tools", &record.tool)?;
@@ -985,7 +984,7 @@ impl Indexer {
             .partitions
             .entry((tool, class.class.code()))
             .or_insert_with(|| template_partition(&record.tool, class.class));
-        let normalized = normalized.unwrap_or_else(|| normalize(&analysis.salient));
+        let normalized = normalize(&analysis.salient);
         let mined = self.miner.add_normalized(partition, &normalized);
         acc.touched_templates.push(mined.cluster_id);
         let context = self.intern_context(tx, normalized, &run.agent, &run.model)?;
@@ -1158,15 +1157,15 @@ impl Indexer {
         }
         tx.execute("DELETE FROM pending_starts", [])?;
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO pending_starts(run_id, seq, call_id, tool, args, command, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO pending_starts(run_id, seq, call_hash, tool, args, command, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for (run, list) in &self.pending {
             for (seq, s) in list.iter().enumerate() {
                 stmt.execute(params![
                     run.as_ref(),
                     seq as i64,
-                    s.call_id,
-                    s.tool,
+                    s.call_id.map(|h| h as i64),
+                    s.tool.as_ref(),
                     s.args.map(|a| a as i64),
                     s.command,
                     s.ts

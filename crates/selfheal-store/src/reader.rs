@@ -6,8 +6,7 @@
 //! JSON, pairs each tool result with its `tool_start` (by call id, else the latest unmatched
 //! start of the same tool in the run), fingerprints the arguments, and prepares the
 //! classification of flagged calls (`selfheal_core::classify::prepare`: outcome, salient
-//! line, program, the votes of every signal but the tool's timeout ceiling) and the
-//! normalised salient line. The second stage ([`crate::index::Indexer`]) owns everything
+//! line, program, the votes of every signal but the tool's timeout ceiling). The second stage ([`crate::index::Indexer`]) owns everything
 //! stateful that the index stores: interning, timeout ceilings, template mining, retry
 //! evidence, rollups and the SQL writes.
 //!
@@ -27,7 +26,6 @@ use selfheal_core::event::{
     parse_tool_start,
 };
 use selfheal_core::shell::{command_of, is_shell_tool};
-use selfheal_core::template::normalize;
 use selfheal_core::time::parse_timestamp;
 use serde_json::Value;
 
@@ -39,17 +37,25 @@ const PENDING_PER_RUN: usize = 64;
 /// Starts of a run idle for this long (event time) are dropped at a batch boundary.
 pub(crate) const IDLE_RUN_MS: i64 = 3_600_000;
 /// Events sent to the second stage per message.
-const CHUNK_EVENTS: usize = 1_024;
+const CHUNK_EVENTS: usize = 8_192;
 
 /// A `tool_start` waiting for its result.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PendingStart {
-    pub call_id: Option<String>,
-    pub tool: String,
+    /// A hash of the source's call id (matching needs no more).
+    pub call_id: Option<u64>,
+    pub tool: Arc<str>,
     pub args: Option<u64>,
     /// The command line, for shell tools.
     pub command: Option<String>,
     pub ts: i64,
+}
+
+/// A hash of a call id (FNV-1a, stable across runs: it is persisted).
+pub(crate) fn call_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The starts awaiting their result, per run id.
@@ -81,8 +87,6 @@ pub(crate) struct ParsedCall {
     pub args: Option<u64>,
     /// The classification so far, for flagged calls.
     pub prepared: Option<Prepared>,
-    /// The normalised salient line, for failures.
-    pub normalized: Option<String>,
 }
 
 /// A message from the first stage to the second.
@@ -103,6 +107,7 @@ pub(crate) struct Reader {
     pending: Pending,
     runs: HashMap<String, Arc<str>>,
     types: HashMap<String, Arc<str>>,
+    tools: HashMap<String, Arc<str>>,
 }
 
 impl Reader {
@@ -111,6 +116,7 @@ impl Reader {
             pending,
             runs: HashMap::default(),
             types: HashMap::default(),
+            tools: HashMap::default(),
         }
     }
 
@@ -258,9 +264,10 @@ impl Reader {
         if list.len() >= PENDING_PER_RUN {
             list.remove(0);
         }
+        let tool = Self::intern(&mut self.tools, &start.tool);
         list.push(PendingStart {
-            call_id: start.call_id.map(|c| c.into_owned()),
-            tool: start.tool.into_owned(),
+            call_id: start.call_id.as_deref().map(call_hash),
+            tool,
             args,
             command,
             ts,
@@ -300,16 +307,11 @@ impl Reader {
                 command: command.as_deref(),
             })
         });
-        let normalized = prepared
-            .as_ref()
-            .filter(|p| p.outcome == selfheal_core::classify::Outcome::Failure)
-            .map(|p| normalize(&p.salient));
         ParsedCall {
             record,
             ts,
             args,
             prepared,
-            normalized,
         }
     }
 
@@ -323,15 +325,12 @@ impl Reader {
         call_id: Option<&str>,
     ) -> Option<PendingStart> {
         let list = self.pending.get_mut(run_id)?;
-        let pos = match call_id {
-            Some(id) => list
-                .iter()
-                .position(|s| s.call_id.as_deref() == Some(id))
-                .or_else(|| {
-                    list.iter()
-                        .rposition(|s| s.call_id.is_none() && s.tool == tool)
-                }),
-            None => list.iter().rposition(|s| s.tool == tool),
+        let pos = match call_id.map(call_hash) {
+            Some(id) => list.iter().position(|s| s.call_id == Some(id)).or_else(|| {
+                list.iter()
+                    .rposition(|s| s.call_id.is_none() && *s.tool == *tool)
+            }),
+            None => list.iter().rposition(|s| *s.tool == *tool),
         }?;
         let start = list.remove(pos);
         if list.is_empty() {
