@@ -103,6 +103,16 @@ impl Histogram {
         self.max = self.max.max(v);
     }
 
+    /// Takes back one value added before (a rollup whose source row changed). The maximum is
+    /// kept as it was: quantiles stay within the bucket bound.
+    pub fn remove(&mut self, v: u64) {
+        let b = Self::bucket_of(v);
+        if let Some(c) = self.counts.get_mut(b).filter(|c| **c > 0) {
+            *c -= 1;
+            self.total -= 1;
+        }
+    }
+
     pub fn merge(&mut self, other: &Histogram) {
         if self.counts.len() < other.counts.len() {
             self.counts.resize(other.counts.len(), 0);
@@ -201,6 +211,24 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removing_takes_back_an_added_value() {
+        let mut h = Histogram::new();
+        for v in [5u64, 700, 700, 90_000] {
+            h.add(v);
+        }
+        h.remove(700);
+        h.remove(12); // never added: nothing to take back
+        assert_eq!(h.len(), 3);
+        let median = h.quantile(0.5).unwrap() as f64;
+        assert!((median - 700.0).abs() / 700.0 < 0.035, "{median}");
+        let mut same = Histogram::new();
+        for v in [5u64, 700, 90_000] {
+            same.add(v);
+        }
+        assert_eq!(h.quantile(0.99), same.quantile(0.99));
+    }
 
     #[test]
     fn histograms_round_trip_through_bytes() {

@@ -41,7 +41,7 @@ use crate::reader::{Item, Msg, ParsedCall, ParsedEvent, Pending, PendingStart, R
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 6;
+pub const INDEX_VERSION: i64 = 7;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 50_000;
 /// Milliseconds per rollup bucket.
@@ -133,13 +133,16 @@ CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER 
 -- The same per UTC day, so long windows (trends look back 37 days) cost days, not hours.
 CREATE TABLE IF NOT EXISTS tool_days(day INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(day, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_days(day INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(day, pattern)) WITHOUT ROWID;
+-- Runs per UTC day of their start, workflow (else agent) and agent: counts by status and the
+-- durations and tokens of finished runs (histograms), kept in step with the runs mirror.
+CREATE TABLE IF NOT EXISTS run_days(day INTEGER NOT NULL, workflow TEXT NOT NULL, agent TEXT NOT NULL, started INTEGER NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, cancelled INTEGER NOT NULL, running INTEGER NOT NULL, durations BLOB, tokens BLOB, PRIMARY KEY(day, workflow, agent)) WITHOUT ROWID;
 -- Open retry windows and tool starts awaiting their result, to continue after a restart.
 CREATE TABLE IF NOT EXISTS retry_open(event_id INTEGER PRIMARY KEY, run INTEGER NOT NULL, tool INTEGER NOT NULL, args INTEGER NOT NULL, seen INTEGER NOT NULL, retried INTEGER NOT NULL, last_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT NULL, call_hash INTEGER, tool TEXT NOT NULL, args INTEGER, command TEXT, ts INTEGER NOT NULL, PRIMARY KEY(run_id, seq));
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
-const INDEX_TABLES: [&str; 19] = [
+const INDEX_TABLES: [&str; 20] = [
     "meta",
     "runs",
     "tools",
@@ -155,6 +158,7 @@ const INDEX_TABLES: [&str; 19] = [
     "pattern_hours",
     "tool_days",
     "pattern_days",
+    "run_days",
     "retry_open",
     "pending_starts",
     "skipped",
@@ -338,6 +342,7 @@ pub struct Indexer {
 struct BatchAcc {
     tool_hours: HashMap<(i64, u32), HourCounts>,
     run_counts: HashMap<u32, RunCounts>,
+    run_days: RunDays,
     pattern_hours: HashMap<(i64, u32), i64>,
     aliases: HashMap<(String, u32), i64>,
     last_events: HashMap<u32, (i64, Arc<str>)>,
@@ -626,15 +631,17 @@ impl Indexer {
         // not hold every run in memory.
         let tx = self.conn.transaction()?;
         let mut n = 0u64;
+        let mut days = RunDays::default();
         for run in &finished {
-            upsert_run(&tx, run)?;
+            upsert_run(&tx, run, &mut days)?;
             n += 1;
         }
         let new_hw = source.runs_after(runs_hw, |run| {
-            upsert_run(&tx, &run)?;
+            upsert_run(&tx, &run, &mut days)?;
             n += 1;
             Ok(())
         })?;
+        days.apply(&tx)?;
         set_meta(&tx, "runs_hw", &new_hw.to_string())?;
         set_meta(&tx, "source", source_path)?;
         tx.commit()?;
@@ -648,6 +655,7 @@ impl Indexer {
         tx: &Transaction<'_>,
         run_id: &str,
         source: &SourceDb,
+        days: &mut RunDays,
     ) -> Result<RunInfo> {
         if let Some(info) = self.runs.get(run_id) {
             return Ok(info.clone());
@@ -677,7 +685,7 @@ impl Indexer {
                     status: "unknown".into(),
                     ..Default::default()
                 });
-                upsert_run(tx, &row)?;
+                upsert_run(tx, &row, days)?;
                 lookup(tx)?.ok_or_else(|| {
                     StoreError::Index(format!("run {run_id} vanished while indexing"))
                 })?
@@ -835,7 +843,7 @@ impl Indexer {
         event: ParsedEvent,
         acc: &mut BatchAcc,
     ) -> Result<()> {
-        let run = self.run_info(tx, &event.run_id, source)?;
+        let run = self.run_info(tx, &event.run_id, source, &mut acc.run_days)?;
         if let Some(ts) = event.ts {
             acc.max_ts = acc.max_ts.max(ts);
             let slot = acc
@@ -1045,6 +1053,7 @@ impl Indexer {
                 slot.durations.to_bytes()
             ])?;
         }
+        std::mem::take(&mut acc.run_days).apply(tx)?;
         let mut stmt = tx.prepare_cached(
             "UPDATE runs SET calls = calls + ?2, failed = failed + ?3, rejected = rejected + ?4, cancelled = cancelled + ?5 WHERE key = ?1",
         )?;
@@ -1202,13 +1211,196 @@ fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn upsert_run(tx: &Transaction<'_>, run: &RunRow) -> Result<()> {
+/// What one run adds to `run_days`.
+#[derive(Clone, Debug, PartialEq)]
+struct RunDayPart {
+    day: i64,
+    workflow: String,
+    agent: String,
+    status: String,
+    duration_ms: Option<i64>,
+    tokens: Option<i64>,
+}
+
+/// Changes to `run_days` accumulated in a transaction (applied once per key at its end).
+#[derive(Default)]
+pub(crate) struct RunDays {
+    changes: HashMap<(i64, String, String), RunDayChange>,
+}
+
+#[derive(Default)]
+struct RunDayChange {
+    /// started, completed, failed, cancelled, running.
+    counts: [i64; 5],
+    durations: (Vec<u64>, Vec<u64>),
+    tokens: (Vec<u64>, Vec<u64>),
+}
+
+impl RunDays {
+    fn apply_part(&mut self, part: &RunDayPart, sign: i64) {
+        let c = self
+            .changes
+            .entry((part.day, part.workflow.clone(), part.agent.clone()))
+            .or_default();
+        c.counts[0] += sign;
+        let finished = match part.status.as_str() {
+            "completed" => {
+                c.counts[1] += sign;
+                true
+            }
+            "failed" => {
+                c.counts[2] += sign;
+                true
+            }
+            "cancelled" => {
+                c.counts[3] += sign;
+                false
+            }
+            "running" => {
+                c.counts[4] += sign;
+                false
+            }
+            _ => false,
+        };
+        if finished {
+            let pick = |v: Option<i64>| v.filter(|v| *v > 0).map(|v| v as u64);
+            // Values added go first in the pair, values taken back second.
+            let side = |pair: &mut (Vec<u64>, Vec<u64>), v: u64| {
+                if sign > 0 {
+                    pair.0.push(v);
+                } else {
+                    pair.1.push(v);
+                }
+            };
+            if let Some(d) = pick(part.duration_ms) {
+                side(&mut c.durations, d);
+            }
+            if let Some(t) = pick(part.tokens) {
+                side(&mut c.tokens, t);
+            }
+        }
+    }
+
+    /// Writes the accumulated changes.
+    fn apply(self, tx: &Transaction<'_>) -> Result<()> {
+        let mut read = tx.prepare_cached(
+            "SELECT started, completed, failed, cancelled, running, durations, tokens FROM run_days
+             WHERE day = ?1 AND workflow = ?2 AND agent = ?3",
+        )?;
+        let mut write = tx.prepare_cached(
+            "INSERT OR REPLACE INTO run_days(day, workflow, agent, started, completed, failed, cancelled, running, durations, tokens)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for ((day, workflow, agent), change) in self.changes {
+            let before = read
+                .query_row(params![day, workflow, agent], |r| {
+                    let blob = |i: usize| -> rusqlite::Result<Histogram> {
+                        Ok(r.get::<_, Option<Vec<u8>>>(i)?
+                            .as_deref()
+                            .and_then(Histogram::from_bytes)
+                            .unwrap_or_default())
+                    };
+                    Ok((
+                        [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+                        blob(5)?,
+                        blob(6)?,
+                    ))
+                })
+                .optional()?;
+            let (mut counts, mut durations, mut tokens): ([i64; 5], Histogram, Histogram) =
+                before.unwrap_or_default();
+            for (c, d) in counts.iter_mut().zip(change.counts) {
+                *c = (*c + d).max(0);
+            }
+            for v in change.durations.0 {
+                durations.add(v);
+            }
+            for v in change.durations.1 {
+                durations.remove(v);
+            }
+            for v in change.tokens.0 {
+                tokens.add(v);
+            }
+            for v in change.tokens.1 {
+                tokens.remove(v);
+            }
+            write.execute(params![
+                day,
+                workflow,
+                agent,
+                counts[0],
+                counts[1],
+                counts[2],
+                counts[3],
+                counts[4],
+                durations.to_bytes(),
+                tokens.to_bytes()
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds per day.
+pub const DAY_MS: i64 = HOUR_MS * HOURS_PER_DAY;
+
+fn upsert_run(tx: &Transaction<'_>, run: &RunRow, days: &mut RunDays) -> Result<()> {
     let started = run.started_at.as_deref().and_then(parse_timestamp);
     let completed = run.completed_at.as_deref().and_then(parse_timestamp);
     let duration = run.duration_ms.or_else(|| match (started, completed) {
         (Some(s), Some(c)) if c >= s => Some(c - s),
         _ => None,
     });
+    let part = |started: Option<i64>,
+                workflow: String,
+                agent: String,
+                status: String,
+                duration_ms: Option<i64>,
+                tokens: Option<i64>| {
+        started.map(|s| RunDayPart {
+            day: s.div_euclid(DAY_MS),
+            workflow,
+            agent,
+            status,
+            duration_ms,
+            tokens,
+        })
+    };
+    let before: Option<RunDayPart> = tx
+        .prepare_cached(
+            "SELECT started_ms, COALESCE(workflow, agent), agent, status, duration_ms, tokens FROM runs WHERE run_id = ?1",
+        )?
+        .query_row(params![run.id], |r| {
+            Ok(part(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .optional()?
+        .flatten();
+    let agent = run.agent();
+    let status = run.status.trim().to_ascii_lowercase();
+    let tokens = run.tokens.filter(|t| *t > 0);
+    let after = part(
+        started,
+        run.workflow_name.clone().unwrap_or_else(|| agent.clone()),
+        agent.clone(),
+        status.clone(),
+        duration,
+        tokens,
+    );
+    if before != after {
+        if let Some(b) = &before {
+            days.apply_part(b, -1);
+        }
+        if let Some(a) = &after {
+            days.apply_part(a, 1);
+        }
+    }
     tx.prepare_cached(
         "INSERT INTO runs(run_id, agent, workflow, model, status, started_ms, completed_ms, duration_ms, tokens, iterations)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -1218,14 +1410,14 @@ fn upsert_run(tx: &Transaction<'_>, run: &RunRow) -> Result<()> {
     )?
     .execute(params![
         run.id,
-        run.agent(),
+        agent,
         run.workflow_name,
         run.model,
-        run.status.trim().to_ascii_lowercase(),
+        status,
         started,
         completed,
         duration,
-        run.tokens.filter(|t| *t > 0),
+        tokens,
         run.iterations,
     ])?;
     Ok(())

@@ -22,9 +22,7 @@ use selfheal_core::time::Window;
 use selfheal_core::trend::{BASELINE_DAYS, RECENT_DAYS, Tally, trend};
 
 use crate::error::{Result, StoreError};
-use crate::index::{HOUR_MS, HOURS_PER_DAY};
-
-const DAY_MS: i64 = 86_400_000;
+use crate::index::{DAY_MS, HOUR_MS, HOURS_PER_DAY};
 
 /// The recent and baseline windows of a trend ending at `to`.
 pub fn trend_windows(to: i64) -> (Window, Window) {
@@ -626,17 +624,53 @@ impl<'c> IndexReader<'c> {
 
     fn workflow_stats(&self, w: Window) -> Result<HashMap<String, WorkflowStats>> {
         let mut out: HashMap<String, WorkflowStats> = HashMap::new();
+        let (days, edges) = split_days(w);
+        if let Some((d0, d1)) = days {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT workflow, completed, failed, durations, tokens FROM run_days WHERE day >= ?1 AND day < ?2",
+            )?;
+            let mut rows = stmt.query(params![d0, d1])?;
+            while let Some(r) = rows.next()? {
+                let s = out.entry(r.get(0)?).or_default();
+                s.completed += r.get::<_, i64>(1)? as u64;
+                s.failed += r.get::<_, i64>(2)? as u64;
+                for (i, h) in [(3, &mut s.durations), (4, &mut s.tokens)] {
+                    if let Some(part) = r
+                        .get_ref(i)?
+                        .as_blob_or_null()
+                        .ok()
+                        .flatten()
+                        .and_then(Histogram::from_bytes)
+                    {
+                        h.merge(&part);
+                    }
+                }
+            }
+        }
         let mut stmt = self.conn.prepare_cached(
             "SELECT COALESCE(workflow, agent), status, duration_ms, tokens FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
         )?;
-        let mut rows = stmt.query(params![w.from_ms, w.to_ms])?;
-        while let Some(r) = rows.next()? {
+        for (a, b) in edges {
+            let mut rows = stmt.query(params![a, b])?;
+            while let Some(r) = rows.next()? {
+                Self::add_run(&mut out, r)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds one run row (workflow, status, duration, tokens) to per-workflow stats.
+    fn add_run(
+        out: &mut HashMap<String, WorkflowStats>,
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<()> {
+        {
             let status: String = r.get(1)?;
             let s = out.entry(r.get(0)?).or_default();
             match status.as_str() {
                 "completed" => s.completed += 1,
                 "failed" => s.failed += 1,
-                _ => continue,
+                _ => return Ok(()),
             }
             if let Some(d) = r.get::<_, Option<i64>>(2)?.filter(|d| *d > 0) {
                 s.durations.add(d as u64);
@@ -645,7 +679,7 @@ impl<'c> IndexReader<'c> {
                 s.tokens.add(t as u64);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Baseline of one workflow before `before_ms`: (p50 duration, median tokens) of finished runs.
@@ -747,23 +781,46 @@ impl<'c> IndexReader<'c> {
 
     /// Runs started in `w`, whatever their status.
     pub fn runs_started(&self, w: Window) -> Result<u64> {
-        let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
-            params![w.from_ms, w.to_ms],
-            |r| r.get(0),
+        Ok(self.run_counts(w)?[0])
+    }
+
+    /// Runs started in `w`: [started, completed, failed, cancelled, running], from the day
+    /// rollups for whole days and the runs themselves for the partial days at both ends.
+    fn run_counts(&self, w: Window) -> Result<[u64; 5]> {
+        let mut out = [0u64; 5];
+        let (days, edges) = split_days(w);
+        if let Some((d0, d1)) = days {
+            let (a, b, c, d, e): (i64, i64, i64, i64, i64) = self.conn.query_row(
+                "SELECT COALESCE(SUM(started), 0), COALESCE(SUM(completed), 0), COALESCE(SUM(failed), 0),
+                        COALESCE(SUM(cancelled), 0), COALESCE(SUM(running), 0)
+                 FROM run_days WHERE day >= ?1 AND day < ?2",
+                params![d0, d1],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            for (o, v) in out.iter_mut().zip([a, b, c, d, e]) {
+                *o += v as u64;
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'completed'), 0), COALESCE(SUM(status = 'failed'), 0),
+                    COALESCE(SUM(status = 'cancelled'), 0), COALESCE(SUM(status = 'running'), 0)
+             FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
         )?;
-        Ok(n as u64)
+        for (a, b) in edges {
+            let v: [i64; 5] = stmt.query_row(params![a, b], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+            })?;
+            for (o, v) in out.iter_mut().zip(v) {
+                *o += v as u64;
+            }
+        }
+        Ok(out)
     }
 
     /// (failed runs, finished runs) among runs started in `w`: the run-level regression guard.
     pub fn run_outcomes(&self, w: Window) -> Result<(u64, u64)> {
-        let (failed, finished): (i64, i64) = self.conn.query_row(
-            "SELECT COALESCE(SUM(status = 'failed'), 0), COALESCE(SUM(status IN ('completed', 'failed')), 0)
-             FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
-            params![w.from_ms, w.to_ms],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok((failed as u64, finished as u64))
+        let c = self.run_counts(w)?;
+        Ok((c[2], c[1] + c[2]))
     }
 
     /// Calls and failures of `tool` (and failures of `pattern`) made by the given runs within `w`.
@@ -957,6 +1014,26 @@ fn split_levels(w: Window) -> LevelSplit {
 
 /// Whole hours `[h0, h1)` of a window, and its partial edges as inclusive ms ranges.
 type HourSplit = (Option<(i64, i64)>, Vec<(i64, i64)>);
+
+/// Splits `w` into whole UTC days `[d0, d1)` and the partial days at both ends (inclusive ms).
+fn split_days(w: Window) -> HourSplit {
+    if w.to_ms < w.from_ms {
+        return (None, Vec::new());
+    }
+    let d0 = w.from_ms.div_euclid(DAY_MS) + i64::from(w.from_ms.rem_euclid(DAY_MS) != 0);
+    let d1 = (w.to_ms + 1).div_euclid(DAY_MS);
+    if d0 >= d1 {
+        return (None, vec![(w.from_ms, w.to_ms)]);
+    }
+    let mut edges = Vec::new();
+    if w.from_ms < d0 * DAY_MS {
+        edges.push((w.from_ms, d0 * DAY_MS - 1));
+    }
+    if d1 * DAY_MS <= w.to_ms {
+        edges.push((d1 * DAY_MS, w.to_ms));
+    }
+    (Some((d0, d1)), edges)
+}
 
 /// Splits `w` into whole hours and the partial edges.
 fn split_hours(w: Window) -> HourSplit {
