@@ -75,8 +75,10 @@
 //!    `<IP>` and `<HOST>`, or two values of the same key), and so does one indexed name with
 //!    two indices (`[CPU0]` and `[CPU1]`: the index is a value). A candidate is rejected
 //!    outright when a code differs (`exit code 1` never joins `exit code 137`: different codes are
-//!    different errors) or when [`MAX_CONST_DIFFS`] positions hold two different constants —
-//!    that is different wording, not a value. The most similar remaining candidate wins
+//!    different errors), when [`MAX_CONST_DIFFS`] positions hold two different constants —
+//!    that is different wording, not a value — or when the last tokens are two different
+//!    sentence-final words (letters closed by a full stop: `by client SPP.` never joins
+//!    `by client WindowsUpdateAgent.`). The most similar remaining candidate wins
 //!    (ties: more wildcards, then the lower id) if its similarity reaches
 //!    [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
@@ -695,6 +697,11 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
                 ) | (Kind::Key(_), Kind::Const | Kind::Code)
             )
         {
+            // The last word of a sentence (`... by client SPP.`, `Ending ... finalization.`)
+            // is prose: two different ones are different messages, not two values.
+            if i + 1 == template.len() && ends_sentence(t) && ends_sentence(m) {
+                return (0.0, wildcards);
+            }
             const_diffs += 1;
             if const_diffs >= MAX_CONST_DIFFS {
                 return (0.0, wildcards);
@@ -738,6 +745,14 @@ fn is_word(t: &str, kind: Kind) -> bool {
         Kind::Const => is_constant_word(t) || t.bytes().any(|b| b.is_ascii_digit()),
         _ => false,
     }
+}
+
+/// A word of letters closed by a full stop (`finalization.`, `WindowsUpdateAgent.`): the end
+/// of a sentence. Not an abbreviation or a dotted name (`e.g.`, `com.apple.`): only letters
+/// stand before the single final `.`.
+fn ends_sentence(t: &str) -> bool {
+    t.strip_suffix('.')
+        .is_some_and(|w| w.len() > 1 && w.chars().all(char::is_alphabetic))
 }
 
 /// A token made of letters (and inner `-_'`), i.e. most likely constant text.
@@ -2358,6 +2373,28 @@ mod tests {
         let m = mine(&[
             "auth failure; tty=ssh ruser= rhost=10.0.0.1",
             "auth failure; tty=:0 ruser= rhost=",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+    }
+
+    #[test]
+    fn different_sentence_final_words_are_different_messages() {
+        let m = mine(&[
+            "Session: 12_34 initialized by client Updater.",
+            "Session: 12_35 initialized by client Updater.",
+            "Session: 12_36 initialized by client Scheduler.",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("Session: <NUM>_<NUM> initialized by client Updater.")
+        );
+        // Without the full stop, or before the end, one different word is still a value.
+        let m = mine(&[
+            "session closed for user alice",
+            "session closed for user bob",
+            "job alice. done",
+            "job bob. done",
         ]);
         assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
     }
