@@ -134,8 +134,14 @@ fn self_heal(dir: &Path, db: &Path, args: &[&str]) -> (Option<i32>, Vec<u8>, Vec
 
 /// The character at fault and its surroundings, for a failure message.
 fn around(text: &str, at: usize) -> String {
-    let start = text.floor_char_boundary(at.saturating_sub(60));
-    let end = text.ceil_char_boundary((at + 60).min(text.len()));
+    let mut start = at.saturating_sub(60);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + 60).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
     format!("{:?}", &text[start..end])
 }
 
@@ -188,10 +194,16 @@ fn the_cli_never_writes_raw_control_bytes() {
     assert_terminal_safe("detect stderr", &err);
     let text = String::from_utf8(out).unwrap();
     assert_quoted("detect", &text, INJECTION);
-    assert!(text.contains("\\x1b[2J\\x1b[31m"), "escapes are shown: {text}");
+    assert!(
+        text.contains("\\x1b[2J\\x1b[31m"),
+        "escapes are shown: {text}"
+    );
 
-    let (code, out, err) =
-        self_heal(dir.path(), db, &[&["--json", "detect"][..], &loose].concat());
+    let (code, out, err) = self_heal(
+        dir.path(),
+        db,
+        &[&["--json", "detect"][..], &loose].concat(),
+    );
     assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
     assert_terminal_safe("detect --json", &out);
     let detect: Value = serde_json::from_slice(&out).unwrap();
@@ -208,14 +220,21 @@ fn the_cli_never_writes_raw_control_bytes() {
     assert!(bad["id"].as_str().unwrap().contains(BAD_TOOL));
     // Our sentence refers to the template; it never quotes it.
     let fix = web["suggested_fix"].as_str().unwrap();
-    assert!(!fix.contains("IGNORE") && fix.contains("template T"), "{fix}");
+    assert!(
+        !fix.contains("IGNORE") && fix.contains("template T"),
+        "{fix}"
+    );
 
     let web_id = web["id"].as_str().unwrap();
     let (code, out, err) = self_heal(dir.path(), db, &["show", web_id, "--samples", "20"]);
     assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
     assert_terminal_safe("show", &out);
     assert_quoted("show", &String::from_utf8(out).unwrap(), "IGNORE ALL");
-    let (code, out, _) = self_heal(dir.path(), db, &["--json", "show", web_id, "--samples", "20"]);
+    let (code, out, _) = self_heal(
+        dir.path(),
+        db,
+        &["--json", "show", web_id, "--samples", "20"],
+    );
     assert_eq!(code, Some(0));
     assert_terminal_safe("show --json", &out);
     let shown: Value = serde_json::from_slice(&out).unwrap();
@@ -231,7 +250,9 @@ fn the_cli_never_writes_raw_control_bytes() {
         "{samples:?}"
     );
     assert!(
-        samples.iter().any(|s| s.chars().count() == 1000 && s.contains('\x1b')),
+        samples
+            .iter()
+            .any(|s| s.chars().count() == 1000 && s.contains('\x1b')),
         "the 10 MB message's sample"
     );
 
@@ -287,10 +308,17 @@ fn inbox_notes_from_watch_are_clean_and_well_formed() {
     let mut entries = 0;
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with('#') {
+            let header = |l: &str| {
+                l.strip_prefix("## ").is_some_and(|rest| {
+                    rest.get(..19).is_some_and(|stamp| {
+                        chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").is_ok()
+                    }) && rest
+                        .get(19..)
+                        .is_some_and(|r| r.starts_with(" [self-heal]"))
+                })
+            };
             let ok = (i == 0 && line.starts_with("# Inbox - "))
-                || (line.starts_with("## 2026-")
-                    && line.get(13..33).is_some_and(|s| s.ends_with(" [self-heal]"))
-                    && (i == 2 || lines[i - 2] == "---"));
+                || (header(line) && (i == 2 || lines[i - 2] == "---"));
             assert!(ok, "forged header at line {i}: {line:?}\n{text}");
             entries += usize::from(i > 0);
         }
@@ -302,8 +330,14 @@ fn inbox_notes_from_watch_are_clean_and_well_formed() {
             assert!(lines[i + 2].starts_with("## "), "{text}");
         }
     }
-    assert!(entries >= 3, "patterns and the stalled run are announced:\n{text}");
-    assert!(text.contains("\\x1b[31m"), "hostile names are shown escaped:\n{text}");
+    assert!(
+        entries >= 3,
+        "patterns and the stalled run are announced:\n{text}"
+    );
+    assert!(
+        text.contains("\\x1b[31m"),
+        "hostile names are shown escaped:\n{text}"
+    );
 }
 
 async fn connect(db: &Path, dir: &Path) -> RunningService<RoleClient, ()> {
@@ -350,7 +384,11 @@ async fn mcp_text_quotes_and_labels_recorded_text_and_structured_content_is_exac
     for tool in client.list_all_tools().await.unwrap() {
         let returns_history = !matches!(
             tool.name.as_ref(),
-            "test_improvement" | "verify_improvement" | "rollback_improvement" | "reject_improvement"
+            "test_improvement"
+                | "apply_improvement"
+                | "verify_improvement"
+                | "rollback_improvement"
+                | "reject_improvement"
         );
         let d = tool.description.clone().unwrap_or_default();
         assert!(
@@ -380,7 +418,10 @@ async fn mcp_text_quotes_and_labels_recorded_text_and_structured_content_is_exac
         .unwrap()
         .clone();
     let template = web["templates"][0]["template"].as_str().unwrap();
-    assert!(template.contains(INJECTION) && template.contains('\x1b'), "{template:?}");
+    assert!(
+        template.contains(INJECTION) && template.contains('\x1b'),
+        "{template:?}"
+    );
 
     let shown = call(
         &client,
@@ -398,7 +439,10 @@ async fn mcp_text_quotes_and_labels_recorded_text_and_structured_content_is_exac
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| h.messages.contains(&f["message"].as_str().unwrap().to_string()))
+        .filter(|f| {
+            h.messages
+                .contains(&f["message"].as_str().unwrap().to_string())
+        })
         .count();
     assert!(exact > 0, "structured content carries the exact messages");
 
@@ -419,8 +463,14 @@ async fn errors_echo_a_bounded_part_of_huge_arguments() {
         ("get_pattern", json!({"pattern_id": mega})),
         ("analyze_run_health", json!({"run_id": mega})),
         ("list_improvements", json!({"cursor": mega})),
-        ("apply_improvement", json!({"improvement_id": "imp-1", "changes_made": "x", "applied_at": mega})),
-        ("test_improvement", json!({"improvement_id": "imp-1", "mode": mega})),
+        (
+            "apply_improvement",
+            json!({"improvement_id": "imp-1", "changes_made": "x", "applied_at": mega}),
+        ),
+        (
+            "test_improvement",
+            json!({"improvement_id": "imp-1", "mode": mega}),
+        ),
     ];
     for (tool, args) in cases {
         let r = call(&client, tool, args).await;
