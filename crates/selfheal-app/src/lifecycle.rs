@@ -103,7 +103,12 @@ impl App {
         let at = format_ms(self.now_ms());
         for (old, new) in renames {
             let n = db.rename_pattern(&old, &new, &at)?;
-            tracing::info!(old, new, improvements = n, "pattern id migrated");
+            tracing::info!(
+                old = %sanitize::name(&old),
+                new = %sanitize::name(&new),
+                improvements = n,
+                "pattern id migrated"
+            );
         }
         Ok(())
     }
@@ -422,7 +427,12 @@ impl App {
             return Ok(None);
         };
         if level == "WARN" {
-            tracing::warn!(pattern = pattern_id, rule, "{reason}");
+            tracing::warn!(
+                pattern = %sanitize::name(pattern_id),
+                rule,
+                "{}",
+                sanitize::line(reason, NOTE_TEXT_MAX)
+            );
         } else {
             let outcome = self.notify(
                 db,

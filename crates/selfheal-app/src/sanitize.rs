@@ -172,18 +172,27 @@ pub fn excerpt(text: &str, max: usize) -> String {
     out
 }
 
-/// A bad argument as an error message echoes it: quoted like Rust's `{:?}`, at most
-/// [`ECHO_MAX`] characters of it, then `…[+N chars]`.
+/// A bad argument as an error message echoes it: between double quotes (a `"` inside shown as
+/// `\"`), at most [`ECHO_MAX`] characters of it with control characters made visible, then
+/// `…[+N chars]`.
 pub fn echo(value: &str) -> String {
-    let cut = value
-        .char_indices()
-        .nth(ECHO_MAX)
-        .map_or(value.len(), |(i, _)| i);
-    let quoted = format!("{:?}", &value[..cut]);
-    let mut out = clean(&quoted, Sink::Line).into_owned();
-    if cut < value.len() {
-        let _ = write!(out, "…[+{} chars]", value[cut..].chars().count());
+    let body = capped(value, Sink::Line, ECHO_MAX);
+    let mut out = String::with_capacity(body.len() + 2);
+    out.push('"');
+    // The marker of a cut value goes after the closing quote.
+    let cut = value.char_indices().nth(ECHO_MAX).is_some();
+    let (text, marker) = match body.rfind("…[+") {
+        Some(i) if cut => body.split_at(i),
+        _ => (body.as_ref(), ""),
+    };
+    for c in text.chars() {
+        if c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
     }
+    out.push('"');
+    out.push_str(marker);
     out
 }
 
@@ -476,7 +485,10 @@ mod tests {
     #[test]
     fn echoes_are_bounded_and_quoted() {
         assert_eq!(echo("7x"), "\"7x\"");
-        assert_eq!(echo("a\"b\x1b"), "\"a\\\"b\\u{1b}\"");
+        assert_eq!(echo("a\"b\x1b\n"), "\"a\\\"b\\x1b\\n\"");
+        // A value that itself ends like a marker is not mistaken for a cut one.
+        assert_eq!(echo("x…[+3 chars]"), "\"x…[+3 chars]\"");
+        assert_eq!(echo("\x1b…[+3 chars]"), "\"\\x1b…[+3 chars]\"");
         let big = "x".repeat(1_000_000);
         let e = echo(&big);
         assert!(e.len() < ECHO_MAX + 40, "{}", e.len());
