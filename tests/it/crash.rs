@@ -95,6 +95,7 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
                 vec![
                     "apply",
                     &id,
+                    "--yes",
                     "--changes",
                     "raised the timeout",
                     "--applied-at",
@@ -170,12 +171,13 @@ fn sigkill_at_random_moments_never_leaves_a_mix() {
             "tested" => vec![
                 "apply",
                 id,
+                "--yes",
                 "--changes",
                 "change",
                 "--applied-at",
                 "2026-11-18T00:00:00Z",
             ],
-            "applied" => vec!["rollback", id],
+            "applied" => vec!["rollback", id, "--yes"],
             _ => continue,
         };
         let mut child = Command::new(bin("self-heal"))

@@ -6,6 +6,7 @@
 mod acceptance;
 mod cli;
 mod config_edit;
+mod confirm;
 mod crash;
 mod escalation;
 mod import;
@@ -17,3 +18,4 @@ mod simulation;
 mod synth_truth;
 mod tidy;
 mod unindexed;
+mod untrusted;

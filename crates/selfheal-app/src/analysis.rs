@@ -19,6 +19,7 @@ use crate::args::{
     AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs, window,
 };
 use crate::error::AppError;
+use crate::sanitize::{echo, name};
 use crate::views::*;
 
 /// Progress callback: (events indexed so far, events to index).
@@ -126,7 +127,9 @@ impl App {
                         };
                         let others = targets.len() - 1;
                         let note = format!(
-                            "{pattern_id} is an id in the recorded-type style; its failures now belong to {first}{}, answered here (patterns are keyed by cause: class, tool and, for shell tools, program)",
+                            "{} is an id in the recorded-type style; its failures now belong to {}{}, answered here (patterns are keyed by cause: class, tool and, for shell tools, program)",
+                            name(pattern_id),
+                            name(&first),
                             if others > 0 {
                                 format!(" and {others} other pattern(s) listed in resolved_from")
                             } else {
@@ -149,7 +152,8 @@ impl App {
                 };
                 let Some(pattern) = reader.detect(w, &PatternFilter::everything(), Some(key), 1)?.patterns.into_iter().next() else {
                     return Ok(Err(AppError::NotFound(format!(
-                        "pattern {pattern_id} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
+                        "pattern {} has no occurrences between {} and {}; widen `since` (e.g. -90d)",
+                        echo(pattern_id),
                         format_ms(w.from_ms),
                         format_ms(w.to_ms)
                     ))));
@@ -642,10 +646,11 @@ pub(crate) fn unknown_pattern(id: &str, known: &[String]) -> AppError {
                 String::new()
             } else {
                 format!(
-                    " Patterns of tool {tool}: {}.",
+                    " Patterns of tool {}: {}.",
+                    name(tool),
                     same_tool
                         .iter()
-                        .map(|s| s.as_str())
+                        .map(|s| name(s))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -653,12 +658,9 @@ pub(crate) fn unknown_pattern(id: &str, known: &[String]) -> AppError {
         })
         .unwrap_or_default();
     AppError::NotFound(format!(
-        "no pattern {id:?} in the run history{}.{tool_hint} Ids are <class>:<tool> (<class>:<tool>:<program> for shell tools); list them with detect_failure_patterns.",
-        if hint.is_empty() {
-            String::new()
-        } else {
-            format!("; did you mean {}", hint.join(", "))
-        }
+        "no pattern {} in the run history{}.{tool_hint} Ids are <class>:<tool> (<class>:<tool>:<program> for shell tools); list them with detect_failure_patterns.",
+        echo(id),
+        did_you_mean(&hint)
     ))
 }
 
@@ -666,13 +668,19 @@ pub(crate) fn unknown_pattern(id: &str, known: &[String]) -> AppError {
 fn unknown_run(id: &str, recent: &[String]) -> AppError {
     let hint = closest(id, recent, 3);
     AppError::NotFound(format!(
-        "no run {id:?} in the run history{}; run ids are runs.id values (see affected_run_ids in detect_failure_patterns)",
-        if hint.is_empty() {
-            String::new()
-        } else {
-            format!("; did you mean {}", hint.join(", "))
-        }
+        "no run {} in the run history{}; run ids are runs.id values (see affected_run_ids in detect_failure_patterns)",
+        echo(id),
+        did_you_mean(&hint)
     ))
+}
+
+/// "; did you mean a, b" with each id from the history escaped and capped (or nothing).
+fn did_you_mean(hint: &[String]) -> String {
+    if hint.is_empty() {
+        return String::new();
+    }
+    let names: Vec<_> = hint.iter().map(|h| name(h)).collect();
+    format!("; did you mean {}", names.join(", "))
 }
 
 /// Up to `n` candidates similar to `needle` (normalised Levenshtein ≥ 0.6).

@@ -9,6 +9,7 @@ use selfheal_core::stalled::DEFAULT_STALL_MINUTES;
 use selfheal_core::time::{Window, parse_since};
 
 use crate::error::AppError;
+use crate::sanitize::echo;
 
 /// Largest accepted `min_occurrences`.
 pub const MAX_MIN_OCCURRENCES: i64 = 1_000_000;
@@ -42,9 +43,17 @@ fn default_samples() -> i64 {
     10
 }
 
-/// Validates a `since` value against `now`.
+/// Validates a `since` value against `now`; the error echoes at most
+/// [`crate::sanitize::ECHO_MAX`] characters of the value.
 pub fn window(since: &str, now_ms: i64) -> Result<Window, AppError> {
-    parse_since(since, now_ms).map_err(|e| AppError::InvalidInput(e.to_string()))
+    parse_since(since, now_ms).map_err(|e| {
+        AppError::InvalidInput(format!(
+            "invalid since value {}: {}; accepted: {}",
+            echo(&e.value),
+            e.reason,
+            selfheal_core::time::SINCE_FORMS
+        ))
+    })
 }
 
 fn check_range(name: &str, value: i64, min: i64, max: i64) -> Result<(), AppError> {
@@ -149,8 +158,8 @@ impl PatternArgs {
         check_required("pattern_id", &self.pattern_id)?;
         if selfheal_core::pattern::split_pattern_id(&self.pattern_id).is_none() {
             return Err(AppError::InvalidInput(format!(
-                "pattern_id {:?} is not of the form <class>:<tool> (e.g. timeout:fetch_url, command_failed:Bash:pytest); list ids with detect_failure_patterns",
-                self.pattern_id
+                "pattern_id {} is not of the form <class>:<tool> (e.g. timeout:fetch_url, command_failed:Bash:pytest); list ids with detect_failure_patterns",
+                echo(&self.pattern_id)
             )));
         }
         check_range("samples", self.samples, 1, MAX_LIMIT)
@@ -342,7 +351,8 @@ fn check_improvement_id(id: &str) -> Result<(), AppError> {
     check_required("improvement_id", id)?;
     if !id.starts_with("imp-") || id.len() > 64 {
         return Err(AppError::InvalidInput(format!(
-            "improvement_id {id:?} is not an improvement id; ids look like imp-20261120-3fa9c2 (see list_improvements)"
+            "improvement_id {} is not an improvement id; ids look like imp-20261120-3fa9c2 (see list_improvements)",
+            echo(id)
         )));
     }
     Ok(())
@@ -386,8 +396,8 @@ impl TestArgs {
         check_improvement_id(&self.improvement_id)?;
         if !["simulation", "canary", "shadow"].contains(&self.mode.as_str()) {
             return Err(AppError::InvalidInput(format!(
-                "unknown test mode {:?}; accepted: simulation, canary, shadow",
-                self.mode
+                "unknown test mode {}; accepted: simulation, canary, shadow",
+                echo(&self.mode)
             )));
         }
         Ok(())
@@ -427,14 +437,16 @@ impl ApplyArgs {
             && (!(7..=40).contains(&hash.len()) || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
         {
             return Err(AppError::InvalidInput(format!(
-                "commit_hash {hash:?} must be 7 to 40 hexadecimal digits"
+                "commit_hash {} must be 7 to 40 hexadecimal digits",
+                echo(hash)
             )));
         }
         if let Some(action) = &self.config_action
             && !["preview", "apply"].contains(&action.as_str())
         {
             return Err(AppError::InvalidInput(format!(
-                "config_action {action:?} is not accepted; use preview or apply (or omit it)"
+                "config_action {} is not accepted; use preview or apply (or omit it)",
+                echo(action)
             )));
         }
         if let Some(p) = &self.config_path {
@@ -508,7 +520,8 @@ impl ListArgs {
             && selfheal_core::lifecycle::Status::parse(s).is_none()
         {
             return Err(AppError::InvalidInput(format!(
-                "unknown status {s:?}; accepted: proposed, tested, applied, verified, rolled_back, rejected"
+                "unknown status {}; accepted: proposed, tested, applied, verified, rolled_back, rejected",
+                echo(s)
             )));
         }
         check_range("limit", self.limit, 1, 100)

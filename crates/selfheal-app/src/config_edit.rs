@@ -93,7 +93,7 @@ pub struct Applied {
 pub enum ConfigEditError {
     #[error("the config file {} does not exist", .path.display())]
     NotFound { path: PathBuf },
-    #[error("only {} may be edited; {} {reason}", .declared.display(), .requested.display())]
+    #[error("only {} may be edited; {} {reason}", .declared.display(), shown(.requested))]
     OutsideDeclared {
         declared: PathBuf,
         requested: PathBuf,
@@ -147,6 +147,11 @@ impl From<ConfigEditError> for AppError {
             ConfigEditError::Io { .. } => AppError::Storage(e.to_string()),
         }
     }
+}
+
+/// A requested path (an argument) as an error echoes it: at most ~200 characters.
+fn shown(path: &Path) -> String {
+    crate::sanitize::echo(&path.display().to_string())
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigEditError {
@@ -305,6 +310,50 @@ pub fn apply(plan: &EditPlan, backup_dir: &Path) -> Result<Applied, ConfigEditEr
         before_sha256: plan.before_sha256.clone(),
         after_sha256: plan.after_sha256.clone(),
     })
+}
+
+/// What [`rollback`] would do, without writing: the unified diff from the file as it is to its
+/// backup (empty when it is already restored). Refuses exactly when [`rollback`] would.
+pub fn restore_diff(applied: &Applied) -> Result<String, ConfigEditError> {
+    let current = match fs::read(&applied.path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io("read", &applied.path)(e)),
+    };
+    let sha = sha256_hex(&current);
+    if sha == applied.before_sha256 {
+        return Ok(String::new());
+    }
+    if sha != applied.after_sha256 {
+        return Err(ConfigEditError::ChangedSinceApply {
+            path: applied.path.clone(),
+            expected: applied.after_sha256.clone(),
+            actual: sha,
+            backup: applied.backup_path.clone(),
+        });
+    }
+    let backup = fs::read(&applied.backup_path).map_err(|e| ConfigEditError::Backup {
+        path: applied.backup_path.clone(),
+        message: format!("cannot be read ({e}); nothing would be restored"),
+    })?;
+    if sha256_hex(&backup) != applied.before_sha256 {
+        return Err(ConfigEditError::Backup {
+            path: applied.backup_path.clone(),
+            message: format!(
+                "does not match the checksum recorded at apply (sha256 {} expected); nothing would be restored",
+                applied.before_sha256
+            ),
+        });
+    }
+    let shown = applied.path.display().to_string();
+    Ok(similar::TextDiff::from_lines(
+        String::from_utf8_lossy(&current),
+        String::from_utf8_lossy(&backup),
+    )
+    .unified_diff()
+    .context_radius(3)
+    .header(&shown, &shown)
+    .to_string())
 }
 
 /// Restores the bytes the file had before [`apply`], atomically, and checks the result.

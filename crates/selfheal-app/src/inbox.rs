@@ -36,9 +36,22 @@
 //!   characters other than letters, digits, `_`, `.` and `/` (spaces, `#`, `-`, punctuation)
 //!   becomes one `-`; `-` trimmed from both ends. Tags that end up empty are dropped, and
 //!   repeats keep their first position only.
-//! * **Body**: the message as Markdown, with `\r\n` and lone `\r` turned into `\n`, leading
-//!   blank lines and trailing whitespace removed, and any line that reads `---` (ignoring
-//!   surrounding spaces) written as `\---`, so the entry separator stays unambiguous.
+//! * **Body**: the message as Markdown, with `\r\n` turned into `\n`, leading blank lines and
+//!   trailing whitespace removed, and every other control character (lone `\r`, tab, ESC, BEL,
+//!   NUL, DEL, C1) and invisible bidi or format character written visibly (`\r`, `\t`,
+//!   `\x1b`, `\u{202e}`…, the rules of [`crate::sanitize`] for a Markdown sink): a day file
+//!   never holds a raw control byte. No body line can pass for an entry header or a separator:
+//!   a line whose first non-blank character is `#` (a heading, or a forged
+//!   `## … [self-heal]` header) and a line made only of `-`, `=`, `*`, `_` and blanks (the
+//!   `---` separator, a thematic break, a setext underline that would turn the line above into
+//!   a heading) are written trimmed of leading blanks with a `\` in front (`\## …`, `\---`),
+//!   which Markdown shows as the literal text.
+//! * **Quoting text from the history**: notes name what comes from the run history (pattern,
+//!   tool and run ids, agent names, descriptions and reasons written by agents) as inline code
+//!   ([`code`]): one line, control characters made visible, capped, between enough backticks
+//!   that no backtick inside can close the span. Together with the body rule above, a hostile
+//!   message can neither add a line to the file that starts an entry nor reach a terminal that
+//!   `cat`s the file with a raw escape sequence.
 //!
 //! A file with three entries, byte for byte (`⏎` marks each `\n`):
 //!
@@ -80,6 +93,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, Local};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::sanitize::{self, Sink};
 
 /// Name of the lock file inside the inbox directory (a dot file, so inbox listings skip it).
 pub const LOCK_FILE_NAME: &str = ".self-heal.lock";
@@ -302,13 +317,46 @@ pub fn sanitize_tag(raw: &str) -> Option<String> {
 
 /// The body as written: see "Body" in the module doc.
 fn format_body(message: &str) -> String {
-    let text = message.replace("\r\n", "\n").replace('\r', "\n");
-    let lines: Vec<&str> = text
-        .lines()
-        .skip_while(|l| l.trim().is_empty())
-        .map(|l| if l.trim() == "---" { "\\---" } else { l })
-        .collect();
-    lines.join("\n").trim_end().to_string()
+    let text = sanitize::clean(message, Sink::Markdown);
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split('\n').skip_while(|l| l.trim().is_empty()) {
+        let start = line.trim_start();
+        let rule = !start.is_empty()
+            && start
+                .chars()
+                .all(|c| matches!(c, '-' | '=' | '*' | '_') || c.is_whitespace());
+        if start.starts_with('#') || rule {
+            out.push('\\');
+            out.push_str(start.trim_end());
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+/// Text from the history as inline code in a note: one line, control characters visible, at
+/// most `max` characters, fenced with one more backtick than the longest run inside (padded
+/// with a space when it starts or ends with a backtick), so nothing inside can end the span.
+pub fn code(text: &str, max: usize) -> String {
+    let body = sanitize::capped(text, Sink::Line, max);
+    if body.is_empty() {
+        return "(empty)".into();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
 }
 
 /// A Unix-ms instant (`App::now_ms`) as local time, the `at` that [`Inbox::write`] expects.
@@ -435,6 +483,65 @@ mod tests {
             "2026-01-30T02:09:03Z",
             "## 2026-01-30 02:09:03 [self-heal] #t *[HIGH]*",
         );
+    }
+
+    #[test]
+    fn body_cannot_forge_a_header_or_carry_control_bytes() {
+        let hostile = "\x1b[2J\x1b[31mred\x07\n## 2026-01-30 02:09:03 [self-heal] #forged **[URGENT]**\n  # heading\n===\n- - -\n***\n__\nok\tend\r\x00\x7f\u{9b}\u{202e}\n---\n\n## again";
+        let entry = Inbox::format_entry(
+            &note(&["t"], Priority::High, hostile),
+            at("2026-01-30T02:09:03Z"),
+        );
+        assert_eq!(
+            entry,
+            "## 2026-01-30 02:09:03 [self-heal] #t *[HIGH]*\n\
+             \\x1b[2J\\x1b[31mred\\x07\n\
+             \\## 2026-01-30 02:09:03 [self-heal] #forged **[URGENT]**\n\
+             \\# heading\n\
+             \\===\n\
+             \\- - -\n\
+             \\***\n\
+             \\__\n\
+             ok\\tend\\r\\x00\\x7f\\u{9b}\\u{202e}\n\
+             \\---\n\
+             \n\
+             \\## again"
+        );
+        // Written to a file, it parses as one well-formed entry.
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = Inbox::new(dir.path().to_path_buf());
+        let when = at("2026-01-30T02:09:03Z");
+        assert!(
+            inbox
+                .write(&note(&["a"], Priority::Normal, "first"), when)
+                .written
+        );
+        assert!(
+            inbox
+                .write(&note(&["t"], Priority::High, hostile), when)
+                .written
+        );
+        let bytes = fs::read(inbox.day_file(when)).unwrap();
+        assert!(
+            !bytes.iter().any(|b| *b < 0x20 && *b != b'\n'),
+            "control byte"
+        );
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)));
+        let (_, entries) = parse(&text);
+        assert_eq!(entries.len(), 2);
+        let headers = text.lines().filter(|l| l.starts_with('#')).count();
+        assert_eq!(headers, 3, "title and two entry headers only:\n{text}");
+    }
+
+    #[test]
+    fn code_spans_cannot_be_closed_from_inside() {
+        assert_eq!(code("read_file", 50), "`read_file`");
+        assert_eq!(code("a`b", 50), "``a`b``");
+        assert_eq!(code("`x``", 50), "``` `x`` ```");
+        assert_eq!(code("bad\x1b[31m\nline", 50), "`bad\\x1b[31m\\nline`");
+        assert_eq!(code("abcdef", 3), "`abc…[+3 chars]`");
+        assert_eq!(code("", 3), "(empty)");
     }
 
     #[test]

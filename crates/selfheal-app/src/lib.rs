@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod lifecycle;
 pub mod playbooks;
 pub mod render;
+pub mod sanitize;
 pub mod views;
 pub mod watch;
 

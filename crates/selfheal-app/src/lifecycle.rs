@@ -29,8 +29,9 @@ use crate::args::{
 };
 use crate::config_edit::{self, ConfigEdit};
 use crate::error::AppError;
-use crate::inbox::{Inbox, Note, NoteOutcome, Priority, local_time};
+use crate::inbox::{Inbox, Note, NoteOutcome, Priority, code, local_time};
 use crate::playbooks::{LoadedPlaybooks, load};
+use crate::sanitize::{self, NAME_MAX, echo};
 use crate::views::*;
 
 const DAY_MS: i64 = 86_400_000;
@@ -44,6 +45,8 @@ pub const PERSISTENCE_DAYS: i64 = 14;
 pub const NOTE_COOLDOWN_HOURS: i64 = 24;
 /// Evidence window of test_improvement.
 const TEST_WINDOW_DAYS: i64 = 30;
+/// Longest free text (changes, reasons) quoted in an inbox note, in characters.
+const NOTE_TEXT_MAX: usize = 500;
 
 /// Classes whose high failure rate escalates immediately.
 const CRITICAL: [FailureClass; 2] = [FailureClass::ServerCrashed, FailureClass::Oom];
@@ -100,7 +103,12 @@ impl App {
         let at = format_ms(self.now_ms());
         for (old, new) in renames {
             let n = db.rename_pattern(&old, &new, &at)?;
-            tracing::info!(old, new, improvements = n, "pattern id migrated");
+            tracing::info!(
+                old = %sanitize::name(&old),
+                new = %sanitize::name(&new),
+                improvements = n,
+                "pattern id migrated"
+            );
         }
         Ok(())
     }
@@ -155,11 +163,19 @@ impl App {
                 .map(|rows| rows.into_iter().map(|r| r.id).collect())
                 .unwrap_or_default();
             AppError::NotFound(format!(
-                "no improvement {id:?}{}; list them with list_improvements",
+                "no improvement {}{}; list them with list_improvements",
+                echo(id),
                 if recent.is_empty() {
                     String::new()
                 } else {
-                    format!(" (recent: {})", recent.join(", "))
+                    format!(
+                        " (recent: {})",
+                        recent
+                            .iter()
+                            .map(|r| sanitize::name(r))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             ))
         })
@@ -169,8 +185,9 @@ impl App {
     fn precheck(row: &ImprovementRow, t: Transition) -> Result<Step, AppError> {
         let from = Status::parse(&row.status).ok_or_else(|| {
             AppError::Conflict(format!(
-                "improvement {} has status {:?}, which self-healing-mcp does not manage",
-                row.id, row.status
+                "improvement {} has status {}, which self-healing-mcp does not manage",
+                sanitize::name(&row.id),
+                echo(&row.status)
             ))
         })?;
         step(from, t).map_err(|e| AppError::Conflict(e.to_string()))
@@ -410,7 +427,12 @@ impl App {
             return Ok(None);
         };
         if level == "WARN" {
-            tracing::warn!(pattern = pattern_id, rule, "{reason}");
+            tracing::warn!(
+                pattern = %sanitize::name(pattern_id),
+                rule,
+                "{}",
+                sanitize::line(reason, NOTE_TEXT_MAX)
+            );
         } else {
             let outcome = self.notify(
                 db,
@@ -422,7 +444,11 @@ impl App {
                         level.to_ascii_lowercase(),
                     ],
                     priority: Priority::Urgent,
-                    message: format!("**{level}** on `{pattern_id}` ({rule}): {reason}."),
+                    message: format!(
+                        "**{level}** on {} ({rule}): {}.",
+                        code(pattern_id, NAME_MAX),
+                        sanitize::line(reason, NOTE_TEXT_MAX)
+                    ),
                 },
             );
             if !outcome.written {
@@ -529,38 +555,72 @@ impl App {
         args: &ApplyArgs,
         progress: Progress<'_>,
     ) -> Result<ApplyView, AppError> {
-        args.validate()?;
-        let now = self.now_ms();
-        let applied_ms = match &args.applied_at {
-            None => now,
-            Some(text) => {
-                let t = parse_timestamp(text).ok_or_else(|| AppError::InvalidInput(format!("applied_at {text:?} is not an instant; use RFC 3339 such as 2026-01-30T12:00:00Z")))?;
-                if t > now {
-                    return Err(AppError::InvalidInput(format!(
-                        "applied_at {text} is in the future (now is {}); record a change when it has been made",
-                        format_ms(now)
-                    )));
-                }
-                t
+        self.apply_improvement_confirmed(args, None, progress)
+    }
+
+    /// What `apply_improvement` with `args` would change, checked (arguments, state, BLOCK,
+    /// config edit) without changing anything: shown to a person before they confirm.
+    pub fn preview_apply(
+        &self,
+        args: &ApplyArgs,
+        progress: Progress<'_>,
+    ) -> Result<ApplyPreview, AppError> {
+        let ApplyPrelude {
+            applied_ms,
+            row,
+            pattern_id,
+            plan,
+            overridden_block,
+            ..
+        } = self.apply_prelude(args, progress)?;
+        Ok(ApplyPreview {
+            improvement_id: row.id.clone(),
+            pattern_id: (!pattern_id.is_empty()).then_some(pattern_id),
+            description: row.description.clone(),
+            status: Status::parse(&row.status).unwrap_or(Status::Tested),
+            applied_at: format_ms(applied_ms),
+            changes_made: args.changes_made.clone(),
+            commit_hash: args.commit_hash.clone(),
+            writes_config: plan.is_some() && args.config_action.as_deref() == Some("apply"),
+            config_change: plan.map(|(p, key)| change_view(&p, key, None)),
+            overridden_block,
+        })
+    }
+
+    /// `apply_improvement` after a person confirmed `confirmed` (the config edit they saw):
+    /// when the edit planned now is not that one (the file changed in between), nothing is
+    /// recorded or written and the call says so.
+    pub fn apply_improvement_confirmed(
+        &self,
+        args: &ApplyArgs,
+        confirmed: Option<&ConfirmedEdit>,
+        progress: Progress<'_>,
+    ) -> Result<ApplyView, AppError> {
+        let ApplyPrelude {
+            now,
+            applied_ms,
+            mut db,
+            row,
+            pattern_id,
+            plan,
+            overridden_block: _,
+        } = self.apply_prelude(args, progress)?;
+        if let Some(confirmed) = confirmed {
+            let planned = plan
+                .as_ref()
+                .map(|(p, _)| (p.before_sha256.as_str(), p.after_sha256.as_str()));
+            if planned
+                != Some((
+                    confirmed.before_sha256.as_str(),
+                    confirmed.after_sha256.as_str(),
+                ))
+            {
+                return Err(AppError::Conflict(format!(
+                    "the config edit of {} is no longer the one that was confirmed (the file or the plan changed since); nothing was recorded or written: preview and confirm again",
+                    row.id
+                )));
             }
-        };
-        let mut db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
-        Self::precheck(&row, Transition::Apply)?;
-        let pattern_id = row.pattern_id.clone().unwrap_or_default();
-        if let Some(block) = db
-            .open_escalations(Some(&pattern_id))?
-            .into_iter()
-            .find(|e| e.level == "BLOCK")
-            && !args.override_block
-        {
-            return Err(AppError::Conflict(format!(
-                "pattern {pattern_id} is BLOCKed ({}: {}); apply refused. Pass override_block: true to apply anyway",
-                block.rule, block.reason
-            )));
         }
-        // The config edit, when asked for or when it can be previewed.
-        let plan = self.config_plan(&row, args, progress)?;
         if args.config_action.as_deref() == Some("preview") {
             let (plan, key) = plan.ok_or_else(|| {
                 AppError::InvalidInput(
@@ -626,12 +686,12 @@ impl App {
                 tags: vec!["self-heal".into(), "improvement".into(), "applied".into()],
                 priority: Priority::Normal,
                 message: format!(
-                    "Applied `{}` for `{}` at {}: {}. Verification due {}.",
-                    row.id,
-                    pattern_id,
+                    "Applied {} for {} at {}. Verification due {}.\nChanges, as recorded: {}",
+                    code(&row.id, NAME_MAX),
+                    code(&pattern_id, NAME_MAX),
                     format_ms(applied_ms),
-                    args.changes_made,
-                    format_ms(due)
+                    format_ms(due),
+                    code(&args.changes_made, NOTE_TEXT_MAX)
                 ),
             },
         );
@@ -643,6 +703,65 @@ impl App {
             commit_hash: args.commit_hash.clone(),
             config_change: plan.map(|(p, key)| change_view(&p, key, written.as_ref())),
             note,
+        })
+    }
+
+    /// The checks and the plan shared by apply and its preview: arguments, `applied_at`, the
+    /// improvement's state, a BLOCK on its pattern, and the config edit.
+    fn apply_prelude(
+        &self,
+        args: &ApplyArgs,
+        progress: Progress<'_>,
+    ) -> Result<ApplyPrelude, AppError> {
+        args.validate()?;
+        let now = self.now_ms();
+        let applied_ms = match &args.applied_at {
+            None => now,
+            Some(text) => {
+                let t = parse_timestamp(text).ok_or_else(|| {
+                    AppError::InvalidInput(format!(
+                        "applied_at {} is not an instant; use RFC 3339 such as 2026-01-30T12:00:00Z",
+                        echo(text)
+                    ))
+                })?;
+                if t > now {
+                    return Err(AppError::InvalidInput(format!(
+                        "applied_at {} is in the future (now is {}); record a change when it has been made",
+                        echo(text),
+                        format_ms(now)
+                    )));
+                }
+                t
+            }
+        };
+        let db = self.lifecycle()?;
+        let row = self.improvement(&db, &args.improvement_id)?;
+        Self::precheck(&row, Transition::Apply)?;
+        let pattern_id = row.pattern_id.clone().unwrap_or_default();
+        let block = db
+            .open_escalations(Some(&pattern_id))?
+            .into_iter()
+            .find(|e| e.level == "BLOCK");
+        let overridden_block = match block {
+            Some(block) if !args.override_block => {
+                return Err(AppError::Conflict(format!(
+                    "pattern {pattern_id} is BLOCKed ({}: {}); apply refused. Pass override_block: true to apply anyway",
+                    block.rule, block.reason
+                )));
+            }
+            Some(block) => Some(format!("{}: {}", block.rule, block.reason)),
+            None => None,
+        };
+        // The config edit, when asked for or when it can be previewed.
+        let plan = self.config_plan(&row, args, progress)?;
+        Ok(ApplyPrelude {
+            now,
+            applied_ms,
+            db,
+            row,
+            pattern_id,
+            plan,
+            overridden_block,
         })
     }
 
@@ -864,11 +983,22 @@ impl App {
         // The same verdict for the same improvement is announced once a day (watch re-verifies
         // due improvements on every pass until the data settles).
         let note_key = format!("verification:{}:{}", row.id, snake(&verdict));
-        let note = self.notify(&mut db, Some(&note_key), Note {
-            tags: vec!["self-heal".into(), "verification".into(), snake(&verdict)],
-            priority,
-            message: format!("Verification of `{}` ({pattern_id}): **{label}**. {actual_impact}. Recommendation: {}. {}", row.id, snake(&d.recommendation), d.reason),
-        });
+        let note = self.notify(
+            &mut db,
+            Some(&note_key),
+            Note {
+                tags: vec!["self-heal".into(), "verification".into(), snake(&verdict)],
+                priority,
+                message: format!(
+                    "Verification of {} ({}): **{label}**. {}. Recommendation: {}. {}",
+                    code(&row.id, NAME_MAX),
+                    code(&pattern_id, NAME_MAX),
+                    sanitize::line(&actual_impact, NOTE_TEXT_MAX),
+                    snake(&d.recommendation),
+                    sanitize::line(&d.reason, NOTE_TEXT_MAX)
+                ),
+            },
+        );
         Ok(VerifyView {
             improvement_id: row.id.clone(),
             expected_impact: expected_text,
@@ -897,6 +1027,39 @@ impl App {
         })
     }
 
+    /// What `rollback_improvement` would change, checked without changing anything: shown to a
+    /// person before they confirm.
+    pub fn preview_rollback(&self, args: &CloseArgs) -> Result<RollbackPreview, AppError> {
+        args.validate()?;
+        let db = self.lifecycle()?;
+        let row = self.improvement(&db, &args.improvement_id)?;
+        let changes = Self::precheck(&row, Transition::Rollback)? != Step::NoOp;
+        let config_restore = match stored_edit(&row).filter(|_| changes) {
+            Some(applied) => {
+                let diff = config_edit::restore_diff(&applied).map_err(|e| {
+                    AppError::Conflict(format!(
+                        "the config edit could not be restored, so nothing would be rolled back: {e}"
+                    ))
+                })?;
+                Some(ConfigRestoreView {
+                    path: applied.path.display().to_string(),
+                    backup_path: applied.backup_path.display().to_string(),
+                    diff,
+                })
+            }
+            None => None,
+        };
+        Ok(RollbackPreview {
+            improvement_id: row.id.clone(),
+            pattern_id: row.pattern_id.clone(),
+            description: row.description.clone(),
+            status: row.status.clone(),
+            changes,
+            reason: args.reason.clone(),
+            config_restore,
+        })
+    }
+
     /// `rollback_improvement`: restores a config edit byte for byte, then records the rollback.
     pub fn rollback_improvement(
         &self,
@@ -917,11 +1080,7 @@ impl App {
                 note: None,
             });
         }
-        let edit: Option<config_edit::Applied> = row
-            .config_edit
-            .as_deref()
-            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-            .and_then(|v| serde_json::from_value(v["applied"].clone()).ok());
+        let edit = stored_edit(&row);
         let config_restored = match &edit {
             Some(applied) => {
                 config_edit::rollback(applied).map_err(|e| {
@@ -956,12 +1115,14 @@ impl App {
                 tags: vec!["self-heal".into(), "improvement".into(), "rollback".into()],
                 priority: Priority::High,
                 message: format!(
-                    "Rolled back `{}` ({}){}.",
-                    row.id,
-                    row.pattern_id.as_deref().unwrap_or("?"),
+                    "Rolled back {} ({}){}.",
+                    code(&row.id, NAME_MAX),
+                    row.pattern_id
+                        .as_deref()
+                        .map_or_else(|| "?".to_string(), |p| code(p, NAME_MAX)),
                     args.reason
                         .as_deref()
-                        .map(|r| format!(": {r}"))
+                        .map(|r| format!(": {}", code(r, NOTE_TEXT_MAX)))
                         .unwrap_or_default()
                 ),
             },
@@ -1022,7 +1183,8 @@ impl App {
                     .filter(|(a, b)| !a.is_empty() && b.starts_with("imp-"))
                     .ok_or_else(|| {
                         AppError::InvalidInput(format!(
-                            "cursor {c:?} is not a next_cursor returned by list_improvements"
+                            "cursor {} is not a next_cursor returned by list_improvements",
+                            echo(c)
                         ))
                     })?,
             ),
@@ -1227,6 +1389,43 @@ fn failed_attempt(r: &ImprovementRow) -> bool {
         .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
         .and_then(|v| v["decision"]["verdict"].as_str().map(str::to_string))
         .is_some_and(|v| v == "regressed")
+}
+
+/// The config edit recorded by an apply, if any.
+fn stored_edit(row: &ImprovementRow) -> Option<config_edit::Applied> {
+    row.config_edit
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|v| serde_json::from_value(v["applied"].clone()).ok())
+}
+
+/// What apply checked and planned before changing anything.
+struct ApplyPrelude {
+    now: i64,
+    applied_ms: i64,
+    db: LifecycleDb,
+    row: ImprovementRow,
+    pattern_id: String,
+    plan: Option<(config_edit::EditPlan, String)>,
+    /// The BLOCK escalation this apply overrides (`override_block`), as `rule: reason`.
+    overridden_block: Option<String>,
+}
+
+/// The config edit a person confirmed, by its checksums (before and after the edit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmedEdit {
+    pub before_sha256: String,
+    pub after_sha256: String,
+}
+
+impl ConfirmedEdit {
+    /// The edit shown in a preview.
+    pub fn of(change: &ConfigChangeView) -> ConfirmedEdit {
+        ConfirmedEdit {
+            before_sha256: change.before_sha256.clone(),
+            after_sha256: change.after_sha256.clone(),
+        }
+    }
 }
 
 fn status_of(o: &Outcome) -> Status {

@@ -1,9 +1,41 @@
 //! Compact text renderings of the views: the text block of MCP results (for models that read
 //! text) and the CLI's default output (for people). Same words in both places.
+//!
+//! Everything read from the run history goes through [`crate::sanitize`] here: names and ids
+//! are escaped inline and capped ([`name`]), our sentences that embed them are kept on one line
+//! ([`sentence`]), and recorded free text (messages, templates, descriptions written by agents)
+//! is quoted as an excerpt between `⟦` and `⟧` ([`quote`]). The front ends pass the result
+//! through one more whole-text pass ([`crate::sanitize::model_text`] for MCP, a terminal
+//! pass in the CLI), so a field missed here still cannot carry a raw control character.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
+use crate::sanitize::{self, EXCERPT_MAX};
 use crate::views::*;
+
+/// A name or id from the history, escaped inline and capped.
+fn name(text: &str) -> Cow<'_, str> {
+    sanitize::name(text)
+}
+
+/// Longest sentence of ours (fix, issue, reason) that embeds names from the history.
+const SENTENCE_MAX: usize = 600;
+
+/// A sentence of ours embedding names from the history: one line, escaped, capped.
+fn sentence(text: &str) -> Cow<'_, str> {
+    sanitize::line(text, SENTENCE_MAX)
+}
+
+/// Recorded free text: an excerpt between the delimiters.
+fn quote(text: &str) -> String {
+    sanitize::excerpt(text, EXCERPT_MAX)
+}
+
+/// Recorded free text in a table cell: a shorter excerpt.
+fn quote_cell(text: &str) -> String {
+    sanitize::excerpt(text, 100)
+}
 
 /// Formats a rate in [0, 1] as a percentage.
 fn pct(v: f64) -> String {
@@ -104,7 +136,7 @@ pub fn detect(v: &DetectView) -> String {
         let _ = writeln!(
             out,
             "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  {}  trend {}",
-            p.id,
+            name(&p.id),
             p.occurrences,
             p.affected_run_count,
             p.classification.class.as_str(),
@@ -117,7 +149,7 @@ pub fn detect(v: &DetectView) -> String {
         );
         let _ = writeln!(out, "  seen {} → {}", p.first_seen, p.last_seen);
         out.push_str(&templates(p));
-        let _ = writeln!(out, "  fix: {}", p.suggested_fix);
+        let _ = writeln!(out, "  fix: {}", sentence(&p.suggested_fix));
     }
     if v.patterns_omitted > 0 {
         let _ = writeln!(
@@ -135,8 +167,8 @@ pub fn detect(v: &DetectView) -> String {
         );
         for f in nf.by_tool.iter().take(5) {
             let name = match &f.program {
-                Some(p) => format!("{} ({p})", f.tool),
-                None => f.tool.clone(),
+                Some(p) => format!("{} ({})", name(&f.tool), name(p)),
+                None => name(&f.tool).into_owned(),
             };
             let _ = writeln!(
                 out,
@@ -156,12 +188,12 @@ pub fn pattern(v: &PatternView) -> String {
     let p = &v.pattern;
     let mut out = format!("{}\n", window_line(&v.window));
     if let Some(r) = &v.resolved_from {
-        let _ = writeln!(out, "{}", r.note);
+        let _ = writeln!(out, "{}", sentence(&r.note));
     }
     let _ = writeln!(
         out,
         "{}: {} occurrence(s) in {} run(s), class {} (confidence {:.2}, signals {}), pattern confidence {:.2}",
-        p.id,
+        name(&p.id),
         p.occurrences,
         p.affected_run_count,
         p.classification.class.as_str(),
@@ -194,26 +226,30 @@ pub fn pattern(v: &PatternView) -> String {
     let _ = writeln!(
         out,
         "affected runs: {}{}",
-        p.affected_runs.join(", "),
+        p.affected_runs
+            .iter()
+            .map(|r| name(r))
+            .collect::<Vec<_>>()
+            .join(", "),
         if p.affected_runs_omitted > 0 {
             format!(" (+{} more)", p.affected_runs_omitted)
         } else {
             String::new()
         }
     );
-    out.push_str("templates:\n");
+    out.push_str("templates (recorded messages):\n");
     out.push_str(&templates(p));
-    let _ = writeln!(out, "fix: {}", p.suggested_fix);
-    out.push_str("recent failures:\n");
+    let _ = writeln!(out, "fix: {}", sentence(&p.suggested_fix));
+    out.push_str("recent failures (recorded messages):\n");
     let rows: Vec<Vec<String>> = v
         .recent_failures
         .iter()
         .map(|f| {
             vec![
                 f.at.clone(),
-                f.run_id.clone(),
+                name(&f.run_id).into_owned(),
                 crate::lifecycle::snake(&f.retry),
-                f.message.chars().take(100).collect(),
+                quote_cell(&f.message),
             ]
         })
         .collect();
@@ -230,7 +266,7 @@ pub fn tools(v: &ToolsView) -> String {
         .iter()
         .map(|t| {
             vec![
-                t.name.clone(),
+                name(&t.name).into_owned(),
                 t.total_calls.to_string(),
                 t.failed_calls.to_string(),
                 pct(t.success_rate),
@@ -280,7 +316,7 @@ pub fn agents(v: &AgentsView) -> String {
         .iter()
         .map(|a| {
             vec![
-                a.name.clone(),
+                name(&a.name).into_owned(),
                 a.total_runs.to_string(),
                 a.completed_runs.to_string(),
                 a.failed_runs.to_string(),
@@ -323,11 +359,11 @@ pub fn stalled(v: &StalledView) -> String {
         .iter()
         .map(|s| {
             vec![
-                s.run_id.clone(),
-                s.agent.clone(),
+                name(&s.run_id).into_owned(),
+                name(&s.agent).into_owned(),
                 s.stalled_for.clone(),
-                opt(s.last_activity_at.clone()),
-                opt(s.last_event_type.clone()),
+                opt(s.last_activity_at.as_deref().map(name)),
+                opt(s.last_event_type.as_deref().map(name)),
             ]
         })
         .collect();
@@ -347,7 +383,9 @@ fn templates(p: &selfheal_core::pattern::Pattern) -> String {
         let _ = writeln!(
             out,
             "  T{:<5} ×{:<5} {}",
-            t.template_id, t.count, t.template
+            t.template_id,
+            t.count,
+            quote(&t.template)
         );
     }
     if p.templates_omitted > 0 {
@@ -375,9 +413,9 @@ fn components(list: &[selfheal_core::health::HealthComponent]) -> String {
 pub fn run_health(v: &RunHealthView) -> String {
     let mut out = format!(
         "run {} ({}, agent {}): health {}  —  {} call(s), {} failed\n",
-        v.run_id,
-        v.status,
-        v.agent,
+        name(&v.run_id),
+        name(&v.status),
+        name(&v.agent),
         opt(v.health_score),
         v.tool_calls,
         v.failed_calls
@@ -390,7 +428,9 @@ pub fn run_health(v: &RunHealthView) -> String {
         let _ = writeln!(
             out,
             "[{:?}] {}\n    → {}",
-            i.severity, i.description, i.recommendation
+            i.severity,
+            sentence(&i.description),
+            sentence(&i.recommendation)
         );
     }
     out
@@ -418,18 +458,21 @@ pub fn dashboard(v: &DashboardView) -> String {
         let _ = writeln!(
             out,
             "  {:<40} ×{:<6} runs {:<5} conf {:.2}  {}",
-            p.id,
+            name(&p.id),
             p.occurrences,
             p.affected_runs,
             p.confidence,
-            p.top_template.as_deref().unwrap_or("")
+            p.top_template.as_deref().map(quote).unwrap_or_default()
         );
     }
     for e in &v.escalations {
         let _ = writeln!(
             out,
             "ESCALATION {} {} ({}): {}",
-            e.level, e.pattern_id, e.rule, e.reason
+            name(&e.level),
+            name(&e.pattern_id),
+            name(&e.rule),
+            sentence(&e.reason)
         );
     }
     if v.recent_improvements.is_empty() {
@@ -440,10 +483,12 @@ pub fn dashboard(v: &DashboardView) -> String {
             let _ = writeln!(
                 out,
                 "  {} [{}] {} — {}",
-                i.id,
-                i.status,
-                i.description,
-                i.impact.as_deref().unwrap_or("impact not measured")
+                name(&i.id),
+                name(&i.status),
+                quote(&i.description),
+                i.impact
+                    .as_deref()
+                    .map_or_else(|| "impact not measured".to_string(), quote)
             );
         }
     }
@@ -472,8 +517,8 @@ pub fn dashboard(v: &DashboardView) -> String {
 
 fn note_line(n: &crate::inbox::NoteOutcome) -> String {
     match (&n.written, &n.path, &n.reason) {
-        (true, Some(p), _) => format!("inbox note written to {p}"),
-        (_, _, Some(r)) => format!("inbox note not written: {r}"),
+        (true, Some(p), _) => format!("inbox note written to {}", sentence(p)),
+        (_, _, Some(r)) => format!("inbox note not written: {}", sentence(r)),
         _ => "inbox note not written".into(),
     }
 }
@@ -481,24 +526,24 @@ fn note_line(n: &crate::inbox::NoteOutcome) -> String {
 pub fn propose(v: &ProposeView) -> String {
     let mut out = format!(
         "{} proposed for {} (risk {}, priority {}): {}\nexpected impact: {}\n",
-        v.improvement_id,
-        v.pattern_id,
+        name(&v.improvement_id),
+        name(&v.pattern_id),
         v.risk_level.as_str(),
         v.priority,
-        v.description,
-        v.expected_impact
+        sentence(&v.description),
+        sentence(&v.expected_impact)
     );
     let _ = writeln!(
         out,
         "strategy {} — learned success {:.2} ({} verified, {} failed)",
-        v.strategy.id,
+        name(&v.strategy.id),
         v.strategy.learned_success_rate,
         v.strategy.verified_successes,
         v.strategy.verified_failures
     );
     out.push_str("changes required:\n");
     for c in &v.changes_required {
-        let _ = writeln!(out, "  - {c}");
+        let _ = writeln!(out, "  - {}", sentence(c));
     }
     let e = &v.evidence;
     let _ = writeln!(
@@ -524,29 +569,35 @@ pub fn propose(v: &ProposeView) -> String {
             "alternatives: {}",
             v.alternatives
                 .iter()
-                .map(|a| a.id.as_str())
+                .map(|a| name(&a.id))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
     for e in &v.escalations {
-        let _ = writeln!(out, "ESCALATION {} {}: {}", e.level, e.rule, e.reason);
+        let _ = writeln!(
+            out,
+            "ESCALATION {} {}: {}",
+            name(&e.level),
+            name(&e.rule),
+            sentence(&e.reason)
+        );
     }
     for p in &v.playbook_problems {
-        let _ = writeln!(out, "playbook skipped: {p}");
+        let _ = writeln!(out, "playbook skipped: {}", sentence(p));
     }
-    let _ = writeln!(out, "next: test_improvement {}", v.improvement_id);
+    let _ = writeln!(out, "next: test_improvement {}", name(&v.improvement_id));
     out
 }
 
 pub fn test(v: &TestView) -> String {
     let mut out = format!(
         "{} {} test: recommendation {} (status {})\n{}\n",
-        v.improvement_id,
-        v.test_mode,
+        name(&v.improvement_id),
+        name(&v.test_mode),
         crate::lifecycle::snake(&v.recommendation),
         v.status.as_str(),
-        v.explanation
+        sentence(&v.explanation)
     );
     let _ = writeln!(
         out,
@@ -558,10 +609,10 @@ pub fn test(v: &TestView) -> String {
             .map(|i| format!("{:+.2} points", i * 100.0)))
     );
     for a in &v.assumptions {
-        let _ = writeln!(out, "  assumes: {a}");
+        let _ = writeln!(out, "  assumes: {}", sentence(a));
     }
     if let Some(plan) = &v.tagging_plan {
-        let _ = writeln!(out, "tagging plan: {plan}");
+        let _ = writeln!(out, "tagging plan: {}", sentence(plan));
     }
     out
 }
@@ -569,7 +620,7 @@ pub fn test(v: &TestView) -> String {
 pub fn apply(v: &ApplyView) -> String {
     let mut out = format!(
         "{} is {} (applied at {}); verification due {}\n",
-        v.improvement_id,
+        name(&v.improvement_id),
         v.status.as_str(),
         v.applied_at,
         v.verification_scheduled
@@ -579,28 +630,118 @@ pub fn apply(v: &ApplyView) -> String {
             out,
             "config {} `{}` in {}:\n{}",
             if c.applied { "changed" } else { "preview of" },
-            c.key,
-            c.path,
-            c.diff
+            name(&c.key),
+            sentence(&c.path),
+            sanitize::clean(&c.diff, sanitize::Sink::Terminal)
         );
         if let Some(b) = &c.backup_path {
-            let _ = writeln!(out, "backup: {b} (sha256 {})", c.before_sha256);
+            let _ = writeln!(out, "backup: {} (sha256 {})", sentence(b), c.before_sha256);
         }
     }
     let _ = writeln!(out, "{}", note_line(&v.note));
     out
 }
 
+/// What an apply will change, for the person asked to confirm it.
+pub fn apply_preview(v: &ApplyPreview) -> String {
+    let mut out = format!(
+        "apply {} ({}): status {} → applied, applied at {}\n",
+        name(&v.improvement_id),
+        v.pattern_id
+            .as_deref()
+            .map_or(Cow::Borrowed("no pattern"), name),
+        v.status.as_str(),
+        v.applied_at
+    );
+    let _ = writeln!(out, "improvement: {}", quote(&v.description));
+    let _ = writeln!(out, "changes made, as given: {}", quote(&v.changes_made));
+    if let Some(h) = &v.commit_hash {
+        let _ = writeln!(out, "commit: {}", name(h));
+    }
+    if let Some(b) = &v.overridden_block {
+        let _ = writeln!(out, "overrides the BLOCK on this pattern: {}", sentence(b));
+    }
+    match &v.config_change {
+        Some(c) if c.diff.is_empty() => {
+            let _ = writeln!(
+                out,
+                "config `{}` in {} already has this value: the file is not changed",
+                name(&c.key),
+                sentence(&c.path)
+            );
+        }
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "config `{}` in {} {}:\n{}",
+                name(&c.key),
+                sentence(&c.path),
+                if v.writes_config {
+                    "will be changed (a backup is kept; rollback restores it)"
+                } else {
+                    "is not changed (config_action apply would write this edit)"
+                },
+                sanitize::clean(&c.diff, sanitize::Sink::Terminal).trim_end()
+            );
+        }
+        None => out.push_str("no config file is changed\n"),
+    }
+    out
+}
+
+/// What a rollback will change, for the person asked to confirm it.
+pub fn rollback_preview(v: &RollbackPreview) -> String {
+    if !v.changes {
+        return format!(
+            "{} is already {}: nothing would change\n",
+            name(&v.improvement_id),
+            name(&v.status)
+        );
+    }
+    let mut out = format!(
+        "roll back {} ({}): status {} → rolled_back\n",
+        name(&v.improvement_id),
+        v.pattern_id
+            .as_deref()
+            .map_or(Cow::Borrowed("no pattern"), name),
+        name(&v.status)
+    );
+    let _ = writeln!(out, "improvement: {}", quote(&v.description));
+    if let Some(r) = &v.reason {
+        let _ = writeln!(out, "reason, as given: {}", quote(r));
+    }
+    match &v.config_restore {
+        Some(c) if c.diff.is_empty() => {
+            let _ = writeln!(
+                out,
+                "config file {} already matches its backup: it is not changed",
+                sentence(&c.path)
+            );
+        }
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "config file {} is restored from {}:\n{}",
+                sentence(&c.path),
+                sentence(&c.backup_path),
+                sanitize::clean(&c.diff, sanitize::Sink::Terminal).trim_end()
+            );
+        }
+        None => out.push_str("no config file is changed\n"),
+    }
+    out
+}
+
 pub fn verify(v: &VerifyView) -> String {
     let mut out = format!(
         "{}: {} → {} (status {})\nexpected: {}\nactual: {}\n{}\n",
-        v.improvement_id,
+        name(&v.improvement_id),
         crate::lifecycle::snake(&v.verification_status),
         crate::lifecycle::snake(&v.recommendation),
         v.status.as_str(),
-        v.expected_impact,
-        v.actual_impact,
-        v.reason
+        sentence(&v.expected_impact),
+        sentence(&v.actual_impact),
+        sentence(&v.reason)
     );
     let m = &v.metrics;
     let _ = writeln!(
@@ -621,7 +762,13 @@ pub fn verify(v: &VerifyView) -> String {
         );
     }
     for e in &v.escalations {
-        let _ = writeln!(out, "ESCALATION {} {}: {}", e.level, e.rule, e.reason);
+        let _ = writeln!(
+            out,
+            "ESCALATION {} {}: {}",
+            name(&e.level),
+            name(&e.rule),
+            sentence(&e.reason)
+        );
     }
     let _ = writeln!(out, "{}", note_line(&v.note));
     out
@@ -630,7 +777,7 @@ pub fn verify(v: &VerifyView) -> String {
 pub fn transition(v: &TransitionView) -> String {
     let mut out = format!(
         "{} is {}{}\n",
-        v.improvement_id,
+        name(&v.improvement_id),
         v.status.as_str(),
         if v.changed {
             ""
@@ -653,47 +800,54 @@ pub fn list(v: &ListView) -> String {
         .iter()
         .map(|i| {
             vec![
-                i.id.clone(),
-                i.status.clone(),
-                i.pattern_id.clone().unwrap_or_default(),
-                i.created_at.clone(),
-                i.impact
-                    .clone()
+                name(&i.id).into_owned(),
+                name(&i.status).into_owned(),
+                i.pattern_id
+                    .as_deref()
+                    .map(name)
                     .unwrap_or_default()
-                    .chars()
-                    .take(60)
-                    .collect(),
+                    .into_owned(),
+                name(&i.created_at).into_owned(),
+                i.impact
+                    .as_deref()
+                    .map(|t| sanitize::excerpt(t, 60))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
     let mut out = table(&["id", "status", "pattern", "created", "impact"], &rows);
     if let Some(c) = &v.next_cursor {
-        let _ = writeln!(out, "more: cursor {c}");
+        let _ = writeln!(out, "more: cursor {}", sentence(c));
     }
     out
 }
 
 pub fn improvement(v: &ImprovementView) -> String {
-    let mut out = format!("{} [{}] {}\n", v.id, v.status, v.description);
+    let mut out = format!(
+        "{} [{}] {}\n",
+        name(&v.id),
+        name(&v.status),
+        quote(&v.description)
+    );
     let _ = writeln!(
         out,
         "pattern {}  strategy {}  risk {}",
-        opt(v.pattern_id.clone()),
-        opt(v.strategy_id.clone()),
-        opt(v.risk_level.clone())
+        opt(v.pattern_id.as_deref().map(name)),
+        opt(v.strategy_id.as_deref().map(name)),
+        opt(v.risk_level.as_deref().map(name))
     );
     let _ = writeln!(
         out,
         "created {}  applied {}  verified {}",
-        v.created_at,
-        opt(v.applied_at.clone()),
-        opt(v.verified_at.clone())
+        name(&v.created_at),
+        opt(v.applied_at.as_deref().map(name)),
+        opt(v.verified_at.as_deref().map(name))
     );
     if let Some(c) = &v.changes_made {
-        let _ = writeln!(out, "changes: {c}");
+        let _ = writeln!(out, "changes: {}", quote(c));
     }
     if let Some(i) = &v.impact {
-        let _ = writeln!(out, "impact: {i}");
+        let _ = writeln!(out, "impact: {}", quote(i));
     }
     if let Some(audit) = &v.audit {
         out.push_str("audit trail:\n");
@@ -701,10 +855,10 @@ pub fn improvement(v: &ImprovementView) -> String {
             let _ = writeln!(
                 out,
                 "  {} {:<8} {} → {}",
-                a.at,
-                a.action,
-                a.from_status.as_deref().unwrap_or("-"),
-                a.to_status
+                name(&a.at),
+                name(&a.action),
+                name(a.from_status.as_deref().unwrap_or("-")),
+                name(&a.to_status)
             );
         }
     }
@@ -722,7 +876,7 @@ pub fn report(v: &ReportView) -> String {
         "improvements: {}",
         v.improvements_by_state
             .iter()
-            .map(|s| format!("{} {}", s.count, s.status))
+            .map(|s| format!("{} {}", s.count, name(&s.status)))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -736,20 +890,26 @@ pub fn report(v: &ReportView) -> String {
         let _ = writeln!(
             out,
             "  strategy {:<40} learned {:.2} ({}✓ {}✗)",
-            s.id, s.learned_success_rate, s.verified_successes, s.verified_failures
+            name(&s.id),
+            s.learned_success_rate,
+            s.verified_successes,
+            s.verified_failures
         );
     }
     for e in &v.escalations {
         let _ = writeln!(
             out,
             "ESCALATION {} {} {}: {}",
-            e.level, e.pattern_id, e.rule, e.reason
+            name(&e.level),
+            name(&e.pattern_id),
+            name(&e.rule),
+            sentence(&e.reason)
         );
     }
     if !v.next_steps.is_empty() {
         out.push_str("next steps:\n");
         for n in &v.next_steps {
-            let _ = writeln!(out, "  - {n}");
+            let _ = writeln!(out, "  - {}", sentence(n));
         }
     }
     out

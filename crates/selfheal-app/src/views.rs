@@ -398,6 +398,49 @@ pub struct ApplyView {
     pub note: NoteOutcome,
 }
 
+/// What `apply_improvement` would do, checked without changing anything: what a person is
+/// shown before confirming (the CLI's prompt, an MCP elicitation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyPreview {
+    pub improvement_id: String,
+    pub pattern_id: Option<String>,
+    pub description: String,
+    /// The current status (apply moves it to `applied`).
+    pub status: Status,
+    pub applied_at: String,
+    pub changes_made: String,
+    pub commit_hash: Option<String>,
+    /// The edit of the declared config file: written when `writes_config`, else only shown.
+    pub config_change: Option<ConfigChangeView>,
+    /// Whether the apply writes the config file (`config_action: apply`).
+    pub writes_config: bool,
+    /// The BLOCK escalation the apply overrides (`override_block`), as `rule: reason`.
+    pub overridden_block: Option<String>,
+}
+
+/// A config file restored from its backup by a rollback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigRestoreView {
+    pub path: String,
+    pub backup_path: String,
+    /// Unified diff from the file as it is to the restored one (empty: already restored).
+    pub diff: String,
+}
+
+/// What `rollback_improvement` would do, checked without changing anything.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RollbackPreview {
+    pub improvement_id: String,
+    pub pattern_id: Option<String>,
+    pub description: String,
+    /// The current status.
+    pub status: String,
+    /// False when the improvement is already rolled back (nothing would change).
+    pub changes: bool,
+    pub reason: Option<String>,
+    pub config_restore: Option<ConfigRestoreView>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyMetrics {
     /// 1 − failure rate of the pattern per call of its tool, before the apply.

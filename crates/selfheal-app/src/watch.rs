@@ -8,7 +8,8 @@ use selfheal_core::time::parse_timestamp;
 
 use crate::App;
 use crate::args::{DetectArgs, ListArgs, StalledArgs, VerifyArgs};
-use crate::inbox::{Note, Priority};
+use crate::inbox::{Note, Priority, code};
+use crate::sanitize::NAME_MAX;
 
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -48,17 +49,32 @@ impl App {
         };
         if let Some(db) = db.as_mut() {
             for p in &detected.patterns {
+                // The fix is worded again with the names as inline code: the structured
+                // suggestion names the tool in plain backticks, which a hostile name could close.
+                let subject = match &p.program {
+                    Some(program) => format!(
+                        "{} run through {}",
+                        code(program, NAME_MAX),
+                        code(&p.tool_name, NAME_MAX)
+                    ),
+                    None => code(&p.tool_name, NAME_MAX),
+                };
+                let fix = selfheal_core::pattern::suggest_fix(
+                    p.classification.class,
+                    &subject,
+                    &p.recovery,
+                    p.templates.first().map(|t| t.template_id),
+                );
                 let note = Note {
                     tags: vec!["self-heal".into(), "patterns".into()],
                     priority: Priority::High,
                     message: format!(
-                        "Pattern `{}`: {} failures in {} runs over the last 7 days (class {}, confidence {:.2}). {}",
-                        p.id,
+                        "Pattern {}: {} failures in {} runs over the last 7 days (class {}, confidence {:.2}). {fix}",
+                        code(&p.id, NAME_MAX),
                         p.occurrences,
                         p.affected_run_count,
                         p.classification.class.as_str(),
                         p.confidence,
-                        p.suggested_fix
                     ),
                 };
                 let outcome = self.notify(db, Some(&format!("pattern:{}", p.id)), note);
@@ -110,11 +126,13 @@ impl App {
                             tags: vec!["self-heal".into(), "stalled".into()],
                             priority: Priority::High,
                             message: format!(
-                                "Run `{}` of {} is still running but has had no event for {} (last: {}).",
-                                s.run_id,
-                                s.agent,
+                                "Run {} of {} is still running but has had no event for {} (last: {}).",
+                                code(&s.run_id, NAME_MAX),
+                                code(&s.agent, NAME_MAX),
                                 s.stalled_for,
-                                s.last_event_type.as_deref().unwrap_or("none")
+                                s.last_event_type
+                                    .as_deref()
+                                    .map_or_else(|| "none".to_string(), |t| code(t, NAME_MAX))
                             ),
                         };
                         if self

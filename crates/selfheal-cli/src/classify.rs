@@ -79,7 +79,8 @@ pub fn run(mut input: impl BufRead, out: &mut impl Write) -> anyhow::Result<usiz
                 serde_json::json!({"line": n, "error": e})
             }
         };
-        serde_json::to_writer(&mut *out, &value).context("cannot write output")?;
+        selfheal_app::sanitize::write_json(&mut *out, &value, false)
+            .context("cannot write output")?;
         writeln!(out).context("cannot write output")?;
     }
     Ok(bad)

@@ -113,11 +113,17 @@ pub fn run(db: PathBuf, paths: Vec<PathBuf>, format: &str, json: bool) -> anyhow
     bar.finish();
     let summary = summary?;
     let mut out = std::io::stdout().lock();
+    // File names and skip reasons come from the files read: terminal-safe either way.
     if json {
-        serde_json::to_writer_pretty(&mut out, &summary)?;
+        selfheal_app::sanitize::write_json(&mut out, &summary, true)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", render(&summary))?;
+        let text = render(&summary);
+        write!(
+            out,
+            "{}",
+            selfheal_app::sanitize::clean(&text, selfheal_app::sanitize::Sink::Terminal)
+        )?;
     }
     Ok(summary.errors.is_empty())
 }

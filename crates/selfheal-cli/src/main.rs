@@ -4,6 +4,12 @@
 //! same purpose; `--json` prints exactly the tool's structured content, the default prints the
 //! same text rendering the tool sends. Errors go to stderr with exit code 1 (bad input or
 //! database state) or 2 (usage, from clap).
+//!
+//! Text from the run history never reaches the terminal raw: the text renderings escape it,
+//! every text output gets one more terminal pass (`sanitize::clean`), and JSON is written with
+//! DEL, C1 and invisible characters as `\uXXXX` escapes (it still parses to the exact
+//! strings). `apply` and `rollback` show what will change and ask on a terminal (`--yes`
+//! skips the question; without a terminal and without `--yes` they refuse).
 
 #![allow(clippy::print_stdout)] // printing is this binary's job
 
@@ -28,6 +34,7 @@ use selfheal_app::args::{
     PatternArgs, ProposeArgs, ReportArgs, RunHealthArgs, StalledArgs, TestArgs, ToolArgs,
     VerifyArgs,
 };
+use selfheal_app::sanitize::{self, Sink};
 use selfheal_app::{App, AppError, Clock, Config, render};
 
 #[derive(Parser)]
@@ -163,6 +170,9 @@ enum Command {
         /// Apply although the pattern is BLOCKed
         #[arg(long)]
         override_block: bool,
+        /// Apply without asking (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Verify an applied improvement (MCP: verify_improvement)
     Verify {
@@ -175,6 +185,9 @@ enum Command {
         improvement_id: String,
         #[arg(long)]
         reason: Option<String>,
+        /// Roll back without asking (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Reject a proposed or tested improvement (MCP: reject_improvement)
     Reject {
@@ -274,7 +287,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", sanitize::error_text(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }
@@ -299,16 +312,44 @@ fn hook_main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints a view as JSON or text.
+/// Prints a view as JSON or text, safe for a terminal either way.
 fn emit<V: Serialize>(json: bool, view: &V, text: fn(&V) -> String) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, view)?;
+        sanitize::write_json(&mut out, view, true)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", text(view))?;
+        write!(out, "{}", sanitize::clean(&text(view), Sink::Terminal))?;
     }
     Ok(())
+}
+
+/// Shows what a change will do and asks on the terminal; `yes` skips the question. Without
+/// a terminal (stdin and stderr) and without `yes`, refuses: nothing is changed.
+fn confirm(yes: bool, what: &str, verb: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    if yes {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        anyhow::bail!(
+            "{verb} changes the improvement's state (and the config file, when an edit is part of it) and needs a confirmation, but there is no terminal to ask on; nothing was changed. Pass --yes to {verb} without asking"
+        );
+    }
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "{}{verb}? [y/N] ",
+        sanitize::clean(what, Sink::Terminal)
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        anyhow::bail!("not confirmed; nothing was changed")
+    }
 }
 
 /// Progress on stderr for long catch-ups (only when stderr is a terminal).
@@ -474,6 +515,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config_action,
             config_path,
             override_block,
+            yes,
         } => {
             let args = ApplyArgs {
                 improvement_id,
@@ -484,9 +526,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config_path,
                 override_block,
             };
+            let app = app(cli.db, cli.inbox)?;
+            // A preview changes nothing, so it needs no confirmation.
+            if args.config_action.as_deref() == Some("preview") {
+                return emit(json, &app.apply_improvement(&args, p)?, render::apply);
+            }
+            let preview = app.preview_apply(&args, p)?;
+            confirm(yes, &render::apply_preview(&preview), "apply")?;
+            let confirmed = preview
+                .config_change
+                .as_ref()
+                .filter(|_| preview.writes_config)
+                .map(selfheal_app::lifecycle::ConfirmedEdit::of);
             emit(
                 json,
-                &app(cli.db, cli.inbox)?.apply_improvement(&args, p)?,
+                &app.apply_improvement_confirmed(&args, confirmed.as_ref(), p)?,
                 render::apply,
             )
         }
@@ -507,14 +561,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback {
             improvement_id,
             reason,
+            yes,
         } => {
             let args = CloseArgs {
                 improvement_id,
                 reason,
             };
+            let app = app(cli.db, cli.inbox)?;
+            let preview = app.preview_rollback(&args)?;
+            // Rolling back twice changes nothing, so it needs no confirmation.
+            if preview.changes {
+                confirm(yes, &render::rollback_preview(&preview), "roll back")?;
+            }
             emit(
                 json,
-                &app(cli.db, cli.inbox)?.rollback_improvement(&args, p)?,
+                &app.rollback_improvement(&args, p)?,
                 render::transition,
             )
         }

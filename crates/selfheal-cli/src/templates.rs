@@ -51,11 +51,14 @@ pub fn run(input: impl BufRead, json: bool, out: &mut impl Write) -> anyhow::Res
                 template: template_of(id),
             })
             .collect();
-        serde_json::to_writer(&mut *out, &lines).context("cannot write output")?;
+        selfheal_app::sanitize::write_json(&mut *out, &lines, false)
+            .context("cannot write output")?;
         writeln!(out).context("cannot write output")?;
     } else {
         for &id in &ids {
-            writeln!(out, "T{id}\t{}", template_of(id)).context("cannot write output")?;
+            let template =
+                selfheal_app::sanitize::clean(template_of(id), selfheal_app::sanitize::Sink::Line);
+            writeln!(out, "T{id}\t{template}").context("cannot write output")?;
         }
     }
     out.flush().context("cannot write output")?;

@@ -21,9 +21,9 @@ pub fn run(app: App, interval_s: u64, once: bool) -> anyhow::Result<()> {
     loop {
         let report = app.watch_pass();
         for e in &report.errors {
-            eprintln!("watch: {e}");
+            eprintln!("watch: {}", selfheal_app::sanitize::error_text(e));
         }
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", selfheal_app::sanitize::json_string(&report, false)?);
         if once {
             return Ok(());
         }

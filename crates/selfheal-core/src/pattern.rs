@@ -518,7 +518,7 @@ fn build(
         class,
         &subject,
         &recovery,
-        templates.first().map(|t| t.template.as_str()),
+        templates.first().map(|t| t.template_id),
     );
     Pattern {
         id,
@@ -552,12 +552,13 @@ fn build(
 /// A one-sentence remediation grounded in the pattern's class and its retry evidence.
 /// `subject` names what fails (e.g. "`read_file`", "`pytest` run through `Bash`"). Retry is
 /// advised only for transient classes and only on retry evidence; for causes that repeating
-/// the same call cannot fix, the evidence is quoted to say so.
+/// the same call cannot fix, the evidence is quoted to say so. The most common message is
+/// referred to by its template id, never quoted: recorded text stays out of our sentences.
 pub fn suggest_fix(
     class: FailureClass,
     subject: &str,
     recovery: &Recovery,
-    top_template: Option<&str>,
+    top_template: Option<u32>,
 ) -> String {
     let with_args = recovery.of - recovery.without_arguments;
     let retry_note = if with_args == 0 {
@@ -634,7 +635,7 @@ pub fn suggest_fix(
         ),
     };
     match top_template {
-        Some(t) => format!("{action}{retry_note} Most common message: \"{t}\"."),
+        Some(t) => format!("{action}{retry_note} Most common message: template T{t}."),
         None => format!("{action}{retry_note}"),
     }
 }
@@ -830,6 +831,13 @@ mod advice_tests {
                 "{class:?}: {fix}"
             );
         }
+    }
+
+    #[test]
+    fn the_top_template_is_referred_to_by_id() {
+        let r = recovery([0, 0, 0, 0, 12]);
+        let fix = suggest_fix(FailureClass::ToolError, "`t`", &r, Some(7));
+        assert!(fix.ends_with(" Most common message: template T7."), "{fix}");
     }
 
     #[test]
