@@ -2,17 +2,17 @@
 //! every raw event in memory (no index, no rollups, no SQL counting), on synthetic data.
 //! A 20k-event history always; 200k events with `SELFHEAL_SLOW_TESTS=1`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{TimeZone, Utc};
-use selfheal_app::args::DetectArgs;
+use selfheal_app::args::{DetectArgs, ToolArgs};
 use selfheal_core::arguments::fingerprint;
 use selfheal_core::classify::{CallFacts, FailureClass, Outcome, analyze, is_explicit_timeout};
 use selfheal_core::correlation::ContextSet;
 use selfheal_core::event::{is_tool_result_type, parse_tool_call, parse_tool_start};
 use selfheal_core::pattern::{
-    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, pattern_id,
-    template_partition,
+    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, day_label, pattern_id,
+    series_start, template_partition,
 };
 use selfheal_core::retry::{CallSeen, RetryState, RetryTracker};
 use selfheal_core::shell::{command_of, is_shell_tool};
@@ -270,6 +270,9 @@ impl PatternLookup for Lookup<'_> {
     fn context_set(&self, c: u32) -> ContextSet {
         self.r.contexts[c as usize].clone()
     }
+    fn window(&self) -> (i64, i64) {
+        (self.window.from_ms, self.window.to_ms)
+    }
     fn tool_calls(&self, tool: &str) -> u64 {
         self.count(self.window, |c| c.tool == tool && c.outcome.ran())
     }
@@ -353,6 +356,37 @@ fn compare(events: u64) {
             if g.1.len() < selfheal_core::pattern::RUN_SAMPLE_CAP {
                 assert_eq!(g.1, w.1, "{since} {}", g.0.id);
             }
+        }
+        // Each tool's daily series counts exactly the calls and failures of its days.
+        let tools = app
+            .compute_tool_reliability(
+                &ToolArgs {
+                    since: since.into(),
+                    tool_name: None,
+                    limit: 500,
+                },
+                &mut quiet(),
+            )
+            .unwrap();
+        let start = series_start(window.from_ms, window.to_ms);
+        for t in &tools.tools {
+            let mut want: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for c in r.calls.iter().filter(|c| {
+                c.tool == t.name && c.outcome.ran() && c.ts >= start && c.ts <= window.to_ms
+            }) {
+                let slot = want
+                    .entry(day_label(c.ts.div_euclid(86_400_000)))
+                    .or_default();
+                slot.0 += 1;
+                slot.1 += u64::from(c.outcome == Outcome::Failure);
+            }
+            let got: BTreeMap<String, (u64, u64)> = t
+                .daily
+                .iter()
+                .filter(|d| d.calls > 0)
+                .map(|d| (d.day.clone(), (d.calls, d.failures)))
+                .collect();
+            assert_eq!(got, want, "{since} {}", t.name);
         }
     }
 }

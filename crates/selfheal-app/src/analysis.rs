@@ -213,14 +213,13 @@ impl App {
         args.validate()?;
         let w = window(&args.since, self.now_ms())?;
         let (store, indexed) = self.fresh_store(progress)?;
-        let (mut tools, data) = store.read(|reader| {
-            Ok((
-                reader.tool_reliability(w, args.tool_name.as_deref())?,
-                Self::data_notes(reader, w, indexed)?,
-            ))
+        let (tools, omitted, data) = store.read(|reader| {
+            let mut tools = reader.tool_reliability(w, args.tool_name.as_deref())?;
+            let omitted = tools.len().saturating_sub(args.limit as usize) as u64;
+            tools.truncate(args.limit as usize);
+            reader.tool_daily_series(w, &mut tools)?;
+            Ok((tools, omitted, Self::data_notes(reader, w, indexed)?))
         })?;
-        let omitted = tools.len().saturating_sub(args.limit as usize) as u64;
-        tools.truncate(args.limit as usize);
         Ok(ToolsView {
             window: w.view(),
             tools,
@@ -340,10 +339,42 @@ impl App {
             };
             let runs_in_window = reader.runs_started(w)?;
             let tools = if args.detailed {
-                Some(reader.tool_reliability(w, None)?)
+                let mut tools = reader.tool_reliability(w, None)?;
+                reader.tool_daily_series(w, &mut tools)?;
+                Some(tools)
             } else {
                 None
             };
+            // The daily series spans the trend's windows too, so both can be drawn.
+            let series = Window {
+                from_ms: w.from_ms.min(baseline.from_ms),
+                to_ms: w.to_ms,
+            };
+            let days = selfheal_core::pattern::series_days(series.from_ms, series.to_ms);
+            let series = Window {
+                from_ms: selfheal_core::pattern::series_start(series.from_ms, series.to_ms),
+                to_ms: series.to_ms,
+            };
+            let runs = reader.run_daily(series)?;
+            let calls = reader.tool_daily(series, None)?;
+            let daily = days
+                .iter()
+                .map(|d| {
+                    let r = runs.get(d).copied().unwrap_or_default();
+                    let (tool_calls, tool_failures) = calls.get(d).copied().unwrap_or_default();
+                    let finished = r[1] + r[2];
+                    DayHealth {
+                        day: selfheal_core::pattern::day_label(*d),
+                        runs_started: r[0],
+                        runs_finished: finished,
+                        runs_succeeded: r[1],
+                        success_rate: selfheal_core::stats::ratio(r[1], finished)
+                            .map(selfheal_core::stats::round4),
+                        tool_calls,
+                        tool_failures,
+                    }
+                })
+                .collect();
             let data = Self::data_notes(reader, w, indexed)?;
             Ok(DashboardView {
                 window: w.view(),
@@ -391,8 +422,14 @@ impl App {
                         confidence: p.confidence,
                         class: p.classification.class,
                         top_template: p.templates.first().map(|t| t.template.clone()),
+                        daily: p.daily.clone(),
                     })
                     .collect(),
+                daily,
+                trend_windows: TrendWindows {
+                    recent: recent.view(),
+                    baseline: baseline.view(),
+                },
                 stalled_runs: stalled.len() as u64,
                 agents,
                 tools,

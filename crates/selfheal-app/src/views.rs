@@ -227,6 +227,31 @@ pub struct PatternBrief {
     pub confidence: f64,
     pub class: FailureClass,
     pub top_template: Option<String>,
+    /// Occurrences per UTC day of the window.
+    pub daily: Vec<selfheal_core::pattern::DailyCount>,
+}
+
+/// The health of one UTC day: runs started that day and tool calls made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DayHealth {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub runs_started: u64,
+    /// Completed or failed.
+    pub runs_finished: u64,
+    pub runs_succeeded: u64,
+    /// Succeeded / finished; absent without finished runs.
+    pub success_rate: Option<f64>,
+    /// Calls that ran, and failures among them.
+    pub tool_calls: u64,
+    pub tool_failures: u64,
+}
+
+/// The windows a trend compares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrendWindows {
+    pub recent: WindowView,
+    pub baseline: WindowView,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -255,6 +280,10 @@ pub struct DashboardView {
     pub agents: Option<Vec<AgentMetrics>>,
     /// Per-tool reliability (only with `detailed`).
     pub tools: Option<Vec<ToolReliability>>,
+    /// Per UTC day, over the window and the trend's windows (at most the last 90 days).
+    pub daily: Vec<DayHealth>,
+    /// The recent and baseline windows of `trend`.
+    pub trend_windows: TrendWindows,
     pub data: DataNotes,
 }
 

@@ -127,6 +127,7 @@ impl ToolAcc {
             benign_calls: self.benign,
             rejected_calls: self.rejected,
             cancelled_calls: self.cancelled,
+            daily: Vec::new(),
         }
     }
 }
@@ -163,6 +164,18 @@ pub struct ToolReliability {
     pub rejected_calls: u64,
     /// Calls interrupted or never run because a sibling failed (not in `total_calls`).
     pub cancelled_calls: u64,
+    /// Calls that ran and failures per UTC day of the window (at most the last 90), oldest
+    /// first.
+    pub daily: Vec<DailyCalls>,
+}
+
+/// Calls that ran and failures on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DailyCalls {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub calls: u64,
+    pub failures: u64,
 }
 
 /// Streaming counters of one agent's runs.

@@ -107,6 +107,8 @@ struct Acc {
     signal_bits: [u8; FailureClass::ALL.len()],
     retry: [u64; 5],
     recorded: HashMap<u32, u64>,
+    /// Occurrences per UTC day number.
+    days: std::collections::BTreeMap<i64, u64>,
 }
 
 /// Streaming aggregation of occurrences by pattern.
@@ -136,6 +138,8 @@ pub trait PatternLookup {
     /// Success tallies of the pattern's tool (1 − this pattern's failure rate) in the trend's
     /// recent and baseline windows.
     fn pattern_trend_tallies(&self, pattern: u32) -> (Tally, Tally);
+    /// The analysed window `[from_ms, to_ms]` (the daily series spans its last days).
+    fn window(&self) -> (i64, i64);
 }
 
 /// Filters applied when finishing.
@@ -288,6 +292,53 @@ pub struct Pattern {
     /// The `error_type` values the agent recorded for these failures, most frequent first.
     pub recorded_error_types: Vec<RecordedTypeCount>,
     pub trend: Trend,
+    /// Occurrences per UTC day of the window (at most the last 90 days), oldest first.
+    pub daily: Vec<DailyCount>,
+}
+
+/// A count on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DailyCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub count: u64,
+}
+
+/// The UTC days of a series over `[from_ms, to_ms]`, at most the last [`SERIES_DAYS`].
+pub fn series_days(from_ms: i64, to_ms: i64) -> Vec<i64> {
+    let last = to_ms.div_euclid(DAY_MS);
+    let first = from_ms.div_euclid(DAY_MS).max(last - SERIES_DAYS + 1);
+    (first..=last).collect()
+}
+
+/// Where a daily series over `[from_ms, to_ms]` starts: `from_ms`, or the first instant of
+/// its first day when the window is longer than [`SERIES_DAYS`].
+pub fn series_start(from_ms: i64, to_ms: i64) -> i64 {
+    let first = series_days(from_ms, to_ms).first().copied();
+    first.map_or(from_ms, |d| from_ms.max(d * DAY_MS))
+}
+
+/// Days a daily series covers at most.
+pub const SERIES_DAYS: i64 = 90;
+const DAY_MS: i64 = 86_400_000;
+
+/// `YYYY-MM-DD` of a UTC day number.
+pub fn day_label(day: i64) -> String {
+    let text = format_ms(day * DAY_MS);
+    text.get(..10).unwrap_or(&text).to_string()
+}
+
+/// A dense series (zero on days without counts) over the given days.
+pub fn daily_series(
+    days: &[i64],
+    counts: &std::collections::BTreeMap<i64, u64>,
+) -> Vec<DailyCount> {
+    days.iter()
+        .map(|d| DailyCount {
+            day: day_label(*d),
+            count: counts.get(d).copied().unwrap_or(0),
+        })
+        .collect()
 }
 
 impl PatternAccumulator {
@@ -314,6 +365,7 @@ impl PatternAccumulator {
         acc.signal_bits[o.class.code() as usize] |= o.signal_bits;
         acc.retry[o.retry.code() as usize] += 1;
         *acc.recorded.entry(o.recorded).or_default() += 1;
+        *acc.days.entry(o.ts_ms.div_euclid(DAY_MS)).or_default() += 1;
     }
 
     /// Number of distinct patterns seen so far.
@@ -506,6 +558,7 @@ fn build(
         })
         .collect();
     let (recent, baseline) = lookup.pattern_trend_tallies(key);
+    let (from_ms, to_ms) = lookup.window();
     let id = match &program {
         Some(p) => format!("{error_type}:{tool}:{p}"),
         None => format!("{error_type}:{tool}"),
@@ -546,6 +599,7 @@ fn build(
         recovery,
         recorded_error_types,
         trend: trend(recent, baseline),
+        daily: daily_series(&series_days(from_ms, to_ms), &acc.days),
     }
 }
 
@@ -691,6 +745,39 @@ mod tests {
         assert!(confidence(3, 0.3, 0.0) < 0.75);
     }
 
+    #[test]
+    fn daily_series_cover_the_last_days_of_the_window() {
+        const D: i64 = 86_400_000;
+        // (from, to) -> (first day, last day, series start)
+        for (from, to, first, last, start) in [
+            (0, D - 1, 0, 0, 0),
+            (D / 2, 3 * D + 5, 0, 3, D / 2),
+            (0, 200 * D, 200 - 89, 200, 111 * D),
+            (-D, -1, -1, -1, -D),
+        ] {
+            let days = series_days(from, to);
+            assert_eq!(
+                (days[0], *days.last().unwrap()),
+                (first, last),
+                "{from}..{to}"
+            );
+            assert_eq!(days.len() as i64, last - first + 1);
+            assert_eq!(series_start(from, to), start, "{from}..{to}");
+        }
+        let counts = std::collections::BTreeMap::from([(1, 4), (3, 2)]);
+        let series = daily_series(&[0, 1, 2, 3], &counts);
+        let shown: Vec<(String, u64)> = series.into_iter().map(|d| (d.day, d.count)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("1970-01-01".to_string(), 0),
+                ("1970-01-02".to_string(), 4),
+                ("1970-01-03".to_string(), 0),
+                ("1970-01-04".to_string(), 2),
+            ]
+        );
+    }
+
     struct Names;
     impl PatternLookup for Names {
         fn pattern_name(&self, p: u32) -> (String, String, Option<String>) {
@@ -713,6 +800,9 @@ mod tests {
         }
         fn tool_calls(&self, _tool: &str) -> u64 {
             100
+        }
+        fn window(&self) -> (i64, i64) {
+            (0, 86_400_000 * 2)
         }
         fn pattern_trend_tallies(&self, _p: u32) -> (Tally, Tally) {
             (

@@ -5,15 +5,16 @@
 //! they are exact.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use selfheal_core::classify::{FailureClass, Outcome};
 use selfheal_core::correlation::{ContextSet, MinHash};
 use selfheal_core::health::{HealthInputs, baseline_ratio};
-use selfheal_core::metrics::{AgentAcc, AgentMetrics, ToolAcc, ToolReliability};
+use selfheal_core::metrics::{AgentAcc, AgentMetrics, DailyCalls, ToolAcc, ToolReliability};
 use selfheal_core::pattern::{
-    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup,
+    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, day_label, series_days,
+    series_start,
 };
 use selfheal_core::retry::RetryState;
 use selfheal_core::stalled::RunningRun;
@@ -357,6 +358,95 @@ impl<'c> IndexReader<'c> {
             .optional()?)
     }
 
+    /// Calls that ran and failures per UTC day in `w`, of one tool or of all.
+    pub fn tool_daily(&self, w: Window, tool: Option<u32>) -> Result<BTreeMap<i64, (u64, u64)>> {
+        let mut out: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        let mut add = |day: i64, calls: i64, failures: i64| {
+            let slot = out.entry(day).or_default();
+            slot.0 += calls as u64;
+            slot.1 += failures as u64;
+        };
+        let split = split_levels(w);
+        if let Some((d0, d1)) = split.days {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT day, SUM(calls), SUM(failures) FROM tool_days WHERE day >= ?1 AND day < ?2 AND (?3 IS NULL OR tool = ?3) GROUP BY day",
+            )?;
+            let mut rows = stmt.query(params![d0, d1, tool])?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hour, SUM(calls), SUM(failures) FROM tool_hours WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR tool = ?3) GROUP BY hour",
+        )?;
+        for (h0, h1) in split.hours {
+            let mut rows = stmt.query(params![h0, h1, tool])?;
+            while let Some(r) = rows.next()? {
+                add(
+                    r.get::<_, i64>(0)?.div_euclid(HOURS_PER_DAY),
+                    r.get(1)?,
+                    r.get(2)?,
+                );
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ts, outcome FROM calls WHERE ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR tool = ?3)",
+        )?;
+        for (a, b) in split.edges {
+            let mut rows = stmt.query(params![a, b, tool])?;
+            while let Some(r) = rows.next()? {
+                let outcome = Outcome::from_code(r.get(1)?).unwrap_or(Outcome::Success);
+                if outcome.ran() {
+                    add(
+                        r.get::<_, i64>(0)?.div_euclid(DAY_MS),
+                        1,
+                        i64::from(outcome == Outcome::Failure),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs started per UTC day in `w`: [started, completed, failed, cancelled, running].
+    pub fn run_daily(&self, w: Window) -> Result<BTreeMap<i64, [u64; 5]>> {
+        let mut out: BTreeMap<i64, [u64; 5]> = BTreeMap::new();
+        let (days, edges) = split_days(w);
+        if let Some((d0, d1)) = days {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT day, SUM(started), SUM(completed), SUM(failed), SUM(cancelled), SUM(running)
+                 FROM run_days WHERE day >= ?1 AND day < ?2 GROUP BY day",
+            )?;
+            let mut rows = stmt.query(params![d0, d1])?;
+            while let Some(r) = rows.next()? {
+                let slot = out.entry(r.get(0)?).or_default();
+                for (i, v) in slot.iter_mut().enumerate() {
+                    *v += r.get::<_, i64>(i + 1)? as u64;
+                }
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT started_ms, status FROM runs WHERE started_ms >= ?1 AND started_ms <= ?2",
+        )?;
+        for (a, b) in edges {
+            let mut rows = stmt.query(params![a, b])?;
+            while let Some(r) = rows.next()? {
+                let slot = out
+                    .entry(r.get::<_, i64>(0)?.div_euclid(DAY_MS))
+                    .or_default();
+                slot[0] += 1;
+                match r.get_ref(1)?.as_str().unwrap_or("") {
+                    "completed" => slot[1] += 1,
+                    "failed" => slot[2] += 1,
+                    "cancelled" => slot[3] += 1,
+                    "running" => slot[4] += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// All pattern ids ever indexed (for suggestions on unknown ids).
     pub fn pattern_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self
@@ -545,6 +635,34 @@ impl<'c> IndexReader<'c> {
                 .then_with(|| a.name.cmp(&b.name))
         });
         Ok(out)
+    }
+
+    /// Fills the daily series of the tools listed (at most the last 90 days of `window`).
+    pub fn tool_daily_series(&self, window: Window, tools: &mut [ToolReliability]) -> Result<()> {
+        let days = series_days(window.from_ms, window.to_ms);
+        let series_window = Window {
+            from_ms: series_start(window.from_ms, window.to_ms),
+            to_ms: window.to_ms,
+        };
+        let keys = self.tool_keys()?;
+        for t in tools {
+            let Some(key) = keys.get(&t.name) else {
+                continue;
+            };
+            let counts = self.tool_daily(series_window, Some(*key))?;
+            t.daily = days
+                .iter()
+                .map(|d| {
+                    let (calls, failures) = counts.get(d).copied().unwrap_or_default();
+                    DailyCalls {
+                        day: day_label(*d),
+                        calls,
+                        failures,
+                    }
+                })
+                .collect();
+        }
+        Ok(())
     }
 
     /// Run metrics per agent for runs started in `window`, with each agent's trend.
@@ -1058,6 +1176,7 @@ fn split_hours(w: Window) -> HourSplit {
 /// Resolves names for the pattern accumulator, remembering the first error.
 struct Lookup<'r, 'c> {
     reader: &'r IndexReader<'c>,
+    window: Window,
     patterns: HashMap<u32, (String, String, Option<String>)>,
     recorded: HashMap<u32, String>,
     tool_calls: HashMap<String, u64>,
@@ -1103,6 +1222,7 @@ impl<'r, 'c> Lookup<'r, 'c> {
         let (recent, baseline) = trend_windows(window.to_ms);
         Ok(Lookup {
             reader,
+            window,
             patterns,
             recorded,
             tool_calls: by_name(reader.tool_counts(window)?),
@@ -1258,6 +1378,10 @@ impl PatternLookup for Lookup<'_, '_> {
 
     fn tool_calls(&self, tool: &str) -> u64 {
         self.tool_calls.get(tool).copied().unwrap_or(0)
+    }
+
+    fn window(&self) -> (i64, i64) {
+        (self.window.from_ms, self.window.to_ms)
     }
 
     fn pattern_trend_tallies(&self, pattern: u32) -> (Tally, Tally) {
