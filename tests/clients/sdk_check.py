@@ -22,7 +22,9 @@ given file untouched) it checks:
   lifecycle arguments) come back as tool results with isError true whose text says what is
   accepted, and the server keeps serving after each;
 - resources (the three fixed ones, the two templates, reads that parse as JSON, an unknown URI
-  is a JSON-RPC error) and the self_heal prompt (with and without pattern_id).
+  is a JSON-RPC error) and the self_heal prompt (with and without pattern_id);
+- completion/complete of pattern ids (the prompt's argument, the pattern template) and
+  improvement ids (the improvement template) by prefix.
 
 Usage:
     python tests/clients/sdk_check.py --server target/release/self-healing-mcp \
@@ -45,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 import anyio
 
 try:
-    from mcp import Client, StdioServerParameters
+    from mcp import Client, StdioServerParameters, types
     from mcp.shared.exceptions import MCPError
 except ImportError as exc:  # pragma: no cover - environment problem
     print(f"cannot import the MCP Python SDK ({exc}); pip install mcp", file=sys.stderr)
@@ -271,6 +273,7 @@ async def run_in(args, checks, truth, db, inbox, index_dir):
             ids = await lifecycle_checks(checks, s, args, truth, inbox)
             await resource_checks(checks, s, truth, ids)
             await prompt_checks(checks, s, truth)
+            await completion_checks(checks, s, truth, ids)
             await final_checks(checks, s, truth)
 
 
@@ -833,6 +836,40 @@ async def prompt_checks(checks, s, truth):
             checks.ok(f"prompts/get self_heal {label}: names the pattern", pa in text, short(text))
     res, err, exc = await s.request(lambda: client.get_prompt("no_such_prompt", None))
     checks.ok("prompts/get no_such_prompt: a JSON-RPC error, not a hang", isinstance(exc, MCPError),
+              err or "a result")
+
+
+async def completion_checks(checks, s, truth, ids):
+    """completion/complete: pattern ids for the prompt's argument and the pattern template,
+    improvement ids for the improvement template, by prefix."""
+    client = s.client
+    caps = client.server_capabilities
+    checks.ok("capabilities: completions declared", caps is not None and caps.completions is not None, repr(caps))
+    pa = truth["patterns"][0]["id"]
+    prefix = pa.split(":")[0] + ":"
+    refs = (("prompt self_heal", types.PromptReference(type="ref/prompt", name="self_heal")),
+            ("template selfheal://patterns/{pattern_id}",
+             types.ResourceTemplateReference(type="ref/resource", uri="selfheal://patterns/{pattern_id}")))
+    for label, ref in refs:
+        res, err, _ = await s.request(lambda: client.complete(ref, {"name": "pattern_id", "value": prefix}))
+        if checks.ok(f"completion/complete {label} pattern_id={prefix!r}: answered", err is None, err):
+            values = res.completion.values
+            checks.ok(f"completion/complete {label}: lists {pa} and only ids starting with {prefix!r}",
+                      pa in values and all(v.startswith(prefix) for v in values), short(values))
+    res, err, _ = await s.request(lambda: client.complete(refs[0][1], {"name": "pattern_id", "value": "no-such-prefix"}))
+    if checks.ok("completion/complete of a prefix nothing has: answered", err is None, err):
+        checks.ok("completion/complete of a prefix nothing has: no values", res.completion.values == [],
+                  short(res.completion.values))
+    ref = types.ResourceTemplateReference(type="ref/resource", uri="selfheal://improvements/{improvement_id}")
+    res, err, _ = await s.request(lambda: client.complete(ref, {"name": "improvement_id", "value": "imp-"}))
+    if checks.ok("completion/complete improvement_id='imp-': answered", err is None, err):
+        values = res.completion.values
+        walked = [i for i in ids.values() if isinstance(i, str)]
+        checks.ok("completion/complete improvement_id: the walked improvements",
+                  bool(walked) and all(i in values for i in walked), f"got {short(values)}, want {walked}")
+    res, err, exc = await s.request(lambda: client.complete(types.PromptReference(type="ref/prompt", name="no_such_prompt"),
+                                                             {"name": "pattern_id", "value": ""}))
+    checks.ok("completion/complete of an unknown prompt: a JSON-RPC error", isinstance(exc, MCPError),
               err or "a result")
 
 

@@ -406,3 +406,83 @@ async fn concurrent_proposals_for_one_pattern_create_exactly_one() {
         1
     );
 }
+
+#[tokio::test]
+async fn ids_complete_from_the_history_and_the_lifecycle() {
+    use rmcp::model::{ArgumentInfo, CompleteRequestParams, Reference};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = plant(dir.path(), 1);
+    let client = connect(&db, dir.path()).await;
+    let info = client.peer_info().unwrap();
+    assert!(info.capabilities.completions.is_some());
+
+    let complete = |r: Reference, name: &str, value: &str| {
+        let params = CompleteRequestParams::new(r, ArgumentInfo::new(name, value));
+        let client = &client;
+        async move { client.complete(params).await }
+    };
+    let planted: Vec<String> = truth["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    let first = &planted[0];
+    let prefix = &first[..first.find(':').unwrap() + 1];
+    for r in [
+        Reference::for_prompt("self_heal"),
+        Reference::for_resource("selfheal://patterns/{pattern_id}"),
+    ] {
+        let got = complete(r, "pattern_id", prefix).await.unwrap().completion;
+        assert!(got.values.contains(first), "{:?}", got.values);
+        assert!(got.values.iter().all(|v| v.starts_with(prefix)));
+        assert_eq!(got.total, Some(got.values.len() as u32));
+        assert_eq!(got.has_more, Some(false));
+    }
+    let none = complete(Reference::for_prompt("self_heal"), "pattern_id", "zzz")
+        .await
+        .unwrap()
+        .completion;
+    assert!(none.values.is_empty());
+
+    // Improvement ids appear once proposed, newest first.
+    let mut ids = Vec::new();
+    for p in &planted[..2] {
+        let r = call(&client, "propose_improvement", json!({"pattern_id": p})).await;
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        ids.push(
+            r.structured_content.unwrap()["improvement_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let got = complete(
+        Reference::for_resource("selfheal://improvements/{improvement_id}"),
+        "improvement_id",
+        "imp-",
+    )
+    .await
+    .unwrap()
+    .completion;
+    let mut want = ids.clone();
+    want.sort();
+    let mut values = got.values.clone();
+    values.sort();
+    assert_eq!(values, want);
+
+    // Unknown references and arguments are invalid parameters, and the server keeps serving.
+    assert!(
+        complete(Reference::for_prompt("other"), "pattern_id", "")
+            .await
+            .is_err()
+    );
+    assert!(
+        complete(Reference::for_prompt("self_heal"), "improvement_id", "")
+            .await
+            .is_err()
+    );
+    let ok = call(&client, "detect_failure_patterns", json!({})).await;
+    assert_ne!(ok.is_error, Some(true));
+    client.cancel().await.unwrap();
+}

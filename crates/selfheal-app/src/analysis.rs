@@ -34,7 +34,7 @@ impl App {
     /// Imports what is new in `SELFHEAL_IMPORT`, catches the index up, and returns the store
     /// with the number of events indexed now. Progress is one increasing sequence: bytes
     /// imported, then events indexed after them.
-    fn fresh_store(
+    pub(crate) fn fresh_store(
         &self,
         progress: Progress<'_>,
     ) -> Result<(std::sync::Arc<Store>, u64), AppError> {

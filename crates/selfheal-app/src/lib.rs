@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod args;
 pub mod classify;
+pub mod complete;
 pub mod config;
 pub mod config_edit;
 pub mod error;

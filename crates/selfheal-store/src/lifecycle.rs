@@ -405,6 +405,27 @@ impl LifecycleDb {
             .map_err(|e| self.err(e))
     }
 
+    /// Improvement ids starting with `prefix`, newest first: at most `limit` of them, and how
+    /// many match in all.
+    pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<(Vec<String>, u64)> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id FROM improvements WHERE substr(id, 1, length(?1)) = ?1
+                 ORDER BY created_at DESC, id DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![prefix]).map_err(|e| self.err(e))?;
+        let (mut ids, mut total) = (Vec::new(), 0u64);
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            total += 1;
+            if ids.len() < limit {
+                ids.push(r.get(0).map_err(|e| self.err(e))?);
+            }
+        }
+        Ok((ids, total))
+    }
+
     /// Counts per status.
     pub fn status_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self

@@ -456,6 +456,31 @@ impl<'c> IndexReader<'c> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Pattern ids starting with `prefix`, most recently failing first: at most `limit` of
+    /// them, and how many match in all.
+    pub fn pattern_ids_with_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<(Vec<String>, u64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.name FROM patterns p
+             LEFT JOIN (SELECT pattern, MAX(hour) AS last FROM pattern_hours GROUP BY pattern) h
+             ON h.pattern = p.key
+             WHERE substr(p.name, 1, length(?1)) = ?1
+             ORDER BY h.last IS NULL, h.last DESC, p.name",
+        )?;
+        let mut rows = stmt.query(params![prefix])?;
+        let (mut ids, mut total) = (Vec::new(), 0u64);
+        while let Some(r) = rows.next()? {
+            total += 1;
+            if ids.len() < limit {
+                ids.push(r.get(0)?);
+            }
+        }
+        Ok((ids, total))
+    }
+
     /// Patterns in `window`, scored and filtered; the first `limit` in full. `only` restricts
     /// the scan to one pattern key.
     pub fn detect(

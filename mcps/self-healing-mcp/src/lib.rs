@@ -27,13 +27,14 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{InputResponses, RequestState, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ContentBlock,
-    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
-    GetPromptResult, Implementation, InputRequest, InputRequiredResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ProgressNotificationParam, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, RequestMetaObject, Resource, ResourceContents,
-    ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities,
+    CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, ElicitRequest,
+    ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, GetPromptResult,
+    Implementation, InputRequest, InputRequiredResult, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, RequestMetaObject, Resource, ResourceContents, ResourceTemplate, Role,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{ElicitationError, RequestContext};
 use rmcp::{
@@ -929,12 +930,64 @@ impl ServerHandler for SelfHealServer {
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
+    /// Completes `pattern_id` (argument of the `self_heal` prompt and of the pattern template)
+    /// and `improvement_id` (of the improvement template) from what is recorded.
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let argument = request.argument.name.as_str();
+        let target = match &request.r#ref {
+            Reference::Prompt(p) if p.name == "self_heal" => Some(("pattern_id", false)),
+            Reference::Resource(r) if r.uri == TEMPLATES[0].0 => Some(("pattern_id", false)),
+            Reference::Resource(r) if r.uri == TEMPLATES[1].0 => Some(("improvement_id", true)),
+            _ => None,
+        };
+        let Some((expected, improvement)) = target else {
+            return Err(McpError::invalid_params(
+                "completion is offered for the prompt self_heal and the templates selfheal://patterns/{pattern_id} and selfheal://improvements/{improvement_id}",
+                None,
+            ));
+        };
+        if argument != expected {
+            return Err(McpError::invalid_params(
+                format!(
+                    "no argument {} to complete here; the argument is {expected}",
+                    sanitize::echo(argument)
+                ),
+                None,
+            ));
+        }
+        let prefix = request.argument.value;
+        let found = self
+            .blocking(move |app| {
+                if improvement {
+                    app.complete_improvement_id(&prefix)
+                } else {
+                    app.complete_pattern_id(&prefix)
+                }
+            })
+            .await?;
+        let completion = match found {
+            Ok(c) => c,
+            // An analysis problem (no database yet, …) leaves nothing to suggest.
+            Err(_) => return Ok(CompleteResult::new(CompletionInfo::default())),
+        };
+        let has_more = completion.has_more();
+        let total = u32::try_from(completion.total).unwrap_or(u32::MAX);
+        CompletionInfo::with_pagination(completion.values, Some(total), has_more)
+            .map(CompleteResult::new)
+            .map_err(|e| McpError::internal_error(e, None))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
                 .enable_resources()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(Implementation::new(
