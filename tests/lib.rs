@@ -98,3 +98,33 @@ pub fn app(db: &Path, now_ms: i64) -> App {
 pub fn quiet() -> impl FnMut(u64, u64) {
     |_, _| {}
 }
+
+/// `program args…` as one POSIX shell line, every word single-quoted.
+pub fn shell_line(program: &Path, args: &[&str]) -> String {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let mut line = quote(&program.display().to_string());
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    line
+}
+
+/// Runs a binary with its stdout and stderr on a pseudo-terminal (util-linux `script`), stdin
+/// empty, and returns (exit code, everything the terminal showed).
+pub fn in_terminal(
+    program: &Path,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (Option<i32>, String) {
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &shell_line(program, args), "/dev/null"])
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs (it provides the pseudo-terminal)");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use selfheal_app::args::DetectArgs;
-use selfheal_tests::{PLANT_NOW, app, bin, ms, plant, quiet};
+use selfheal_tests::{PLANT_NOW, app, bin, in_terminal, ms, plant, quiet};
 
 fn self_heal(args: &[&str], db: &std::path::Path, index: &std::path::Path) -> std::process::Output {
     Command::new(bin("self-heal"))
@@ -218,4 +218,66 @@ fn long_queries_are_bounded_and_say_so() {
         err.contains("longer than 1 ms") && err.contains("SELFHEAL_QUERY_TIMEOUT_MS"),
         "{err}"
     );
+}
+
+/// On a terminal the analysis views carry sparklines and colour; in a pipe, with `NO_COLOR`
+/// or `TERM=dumb` they carry neither, and no view ever lets a history's escape codes through.
+#[test]
+fn sparklines_and_colour_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = plant(dir.path(), 1);
+    let pattern = truth["patterns"][0]["id"].as_str().unwrap().to_string();
+    let views: [Vec<&str>; 3] = [
+        vec!["detect"],
+        vec!["show", &pattern],
+        vec!["dashboard", "--detailed"],
+    ];
+    let base: Vec<(&str, &std::ffi::OsStr)> = vec![
+        ("DATABASE_PATH", db.as_os_str()),
+        ("SELFHEAL_NOW", PLANT_NOW.as_ref()),
+        ("SELFHEAL_INDEX_DIR", dir.path().as_os_str()),
+        ("TERM", "xterm-256color".as_ref()),
+    ];
+    let blocks = |t: &str| t.chars().any(|c| ('▁'..='█').contains(&c));
+    for args in &views {
+        let (code, shown) = in_terminal(&bin("self-heal"), args, &base);
+        assert_eq!(code, Some(0), "{args:?}: {shown}");
+        assert!(
+            blocks(&shown),
+            "{args:?}: no sparkline on a terminal:\n{shown}"
+        );
+        assert!(shown.contains("\x1b["), "{args:?}: no colour on a terminal");
+        // Only the rendering's own codes: every escape starts one of them.
+        for (i, _) in shown.match_indices('\x1b') {
+            assert!(
+                selfheal_app::render::STYLE_CODES
+                    .iter()
+                    .any(|c| shown[i..].starts_with(c)),
+                "{args:?}: foreign escape at {i}: {:?}",
+                &shown[i..(i + 12).min(shown.len())]
+            );
+        }
+        for (var, value) in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+            let mut envs = base.clone();
+            envs.retain(|(k, _)| *k != var);
+            envs.push((var, value.as_ref()));
+            let (code, shown) = in_terminal(&bin("self-heal"), args, &envs);
+            assert_eq!(code, Some(0), "{args:?} {var}: {shown}");
+            assert!(
+                !blocks(&shown),
+                "{args:?} {var}={value}: sparkline:\n{shown}"
+            );
+            assert!(
+                !shown.contains('\x1b'),
+                "{args:?} {var}={value}: escape code"
+            );
+        }
+        let piped = self_heal(args, &db, dir.path());
+        assert!(piped.status.success());
+        let piped = String::from_utf8_lossy(&piped.stdout);
+        assert!(
+            !blocks(&piped) && !piped.contains('\x1b'),
+            "{args:?} piped:\n{piped}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use selfheal_app::args::{GetImprovementArgs, ProposeArgs, TestArgs};
 use selfheal_app::{App, Clock, Config};
 use selfheal_store::index::IndexLocation;
-use selfheal_tests::{PLANT_NOW, bin, ms, plant, quiet};
+use selfheal_tests::{PLANT_NOW, bin, ms, plant, quiet, shell_line};
 use serde_json::{Value, json};
 
 const CONFIG: &str = "# agent tools\n[tools.fetch_url]\ntimeout_ms = 30000\nretries = 1\n";
@@ -125,18 +125,10 @@ fn without_tty(s: &Setup, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn shell_quote(arg: &str) -> String {
-    format!("'{}'", arg.replace('\'', r"'\''"))
-}
-
 /// Runs the CLI in a pseudo-terminal (`script`), waits for the `[y/N]` question, answers it,
 /// and returns (exit code, everything the terminal showed).
 fn in_pty(s: &Setup, args: &[&str], answer: &str) -> (Option<i32>, String) {
-    let mut line = shell_quote(&bin("self-heal").display().to_string());
-    for a in args {
-        line.push(' ');
-        line.push_str(&shell_quote(a));
-    }
+    let line = shell_line(&bin("self-heal"), args);
     let mut child = Command::new("script")
         .args(["-q", "-e", "-c", &line, "/dev/null"])
         .envs(env(s))

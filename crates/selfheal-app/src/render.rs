@@ -7,12 +7,126 @@
 //! is quoted as an excerpt between `⟦` and `⟧` ([`quote`]). The front ends pass the result
 //! through one more whole-text pass ([`crate::sanitize::model_text`] for MCP, a terminal
 //! pass in the CLI), so a field missed here still cannot carry a raw control character.
+//!
+//! A [`Style`] decorates the renderings people read on a terminal: sparklines of the daily
+//! series and a few colours (the codes in [`STYLE_CODES`], the only escape sequences the CLI's
+//! terminal pass lets through). Models and pipes get [`Style::PLAIN`].
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::sanitize::{self, EXCERPT_MAX};
 use crate::views::*;
+
+/// How a rendering is decorated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Daily series drawn as sparklines (▁▂▃▄▅▆▇█).
+    pub sparklines: bool,
+    /// Colours (ANSI SGR codes from [`STYLE_CODES`]).
+    pub colour: bool,
+}
+
+impl Style {
+    /// No decoration: the MCP text content, pipes, `NO_COLOR`.
+    pub const PLAIN: Style = Style {
+        sparklines: false,
+        colour: false,
+    };
+    /// A terminal that shows colour.
+    pub const TERMINAL: Style = Style {
+        sparklines: true,
+        colour: true,
+    };
+
+    /// `text` in `paint` when colour is on.
+    fn paint(&self, paint: Paint, text: &str) -> String {
+        if self.colour {
+            format!("{}{text}{RESET}", paint.code())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The colours a rendering uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Paint {
+    Bold,
+    Red,
+    Green,
+    Yellow,
+    Cyan,
+}
+
+impl Paint {
+    const fn code(self) -> &'static str {
+        match self {
+            Paint::Bold => "\x1b[1m",
+            Paint::Red => "\x1b[31m",
+            Paint::Green => "\x1b[32m",
+            Paint::Yellow => "\x1b[33m",
+            Paint::Cyan => "\x1b[36m",
+        }
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+
+/// Every escape sequence a styled rendering writes (for the terminal pass to keep).
+pub const STYLE_CODES: [&str; 6] = [
+    "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", RESET,
+];
+
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of values against `max`: zero (or below) is the lowest block, any positive
+/// value at least the second, `max` the highest; a missing value is a space.
+pub fn sparkline(values: &[Option<f64>], max: f64) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(v) if *v <= 0.0 || max <= 0.0 => BLOCKS[0],
+            Some(v) => {
+                let level = 1.0 + (v / max).min(1.0) * (BLOCKS.len() - 2) as f64;
+                BLOCKS[(level.round() as usize).clamp(1, BLOCKS.len() - 1)]
+            }
+        })
+        .collect()
+}
+
+/// A sparkline of counts against their largest.
+pub fn count_sparkline(counts: impl Iterator<Item = u64> + Clone) -> String {
+    let max = counts.clone().max().unwrap_or(0) as f64;
+    let values: Vec<Option<f64>> = counts.map(|c| Some(c as f64)).collect();
+    sparkline(&values, max)
+}
+
+/// `daily ▁▃█ (first → last)` for a pattern's daily counts, or nothing.
+fn daily_counts_line(style: &Style, daily: &[selfheal_core::pattern::DailyCount]) -> String {
+    match (style.sparklines, daily.first(), daily.last()) {
+        (true, Some(first), Some(last)) => format!(
+            "daily {} ({} → {}, peak {})",
+            style.paint(Paint::Cyan, &count_sparkline(daily.iter().map(|d| d.count))),
+            first.day,
+            last.day,
+            daily.iter().map(|d| d.count).max().unwrap_or(0)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// A trend word, coloured by its direction.
+fn trend_word(style: &Style, direction: &selfheal_core::trend::TrendDirection) -> String {
+    use selfheal_core::trend::TrendDirection as D;
+    let word = crate::lifecycle::snake(direction);
+    match direction {
+        D::Improving => style.paint(Paint::Green, &word),
+        D::Degrading => style.paint(Paint::Red, &word),
+        D::Stable | D::InsufficientData => word,
+    }
+}
 
 /// A name or id from the history, escaped inline and capped.
 fn name(text: &str) -> Cow<'_, str> {
@@ -120,6 +234,10 @@ fn retry_long(r: &selfheal_core::pattern::Recovery) -> String {
 }
 
 pub fn detect(v: &DetectView) -> String {
+    detect_styled(v, &Style::PLAIN)
+}
+
+pub fn detect_styled(v: &DetectView, style: &Style) -> String {
     let mut out = format!(
         "{} — {} failed call(s), {} pattern(s) seen, {} reported (min_occurrences {}, confidence ≥ {})\n",
         window_line(&v.window),
@@ -136,7 +254,7 @@ pub fn detect(v: &DetectView) -> String {
         let _ = writeln!(
             out,
             "\n{}  ×{} in {} run(s)  class {} ({})  confidence {:.2}  correlation {:.2}  rate {}  {}  trend {}",
-            name(&p.id),
+            style.paint(Paint::Bold, &name(&p.id)),
             p.occurrences,
             p.affected_run_count,
             p.classification.class.as_str(),
@@ -145,9 +263,13 @@ pub fn detect(v: &DetectView) -> String {
             p.correlation_score,
             pct(p.failure_rate),
             retry_short(&p.recovery),
-            crate::lifecycle::snake(&p.trend.direction)
+            trend_word(style, &p.trend.direction)
         );
         let _ = writeln!(out, "  seen {} → {}", p.first_seen, p.last_seen);
+        let daily = daily_counts_line(style, &p.daily);
+        if !daily.is_empty() {
+            let _ = writeln!(out, "  {daily}");
+        }
         out.push_str(&templates(p));
         let _ = writeln!(out, "  fix: {}", sentence(&p.suggested_fix));
     }
@@ -185,6 +307,10 @@ pub fn detect(v: &DetectView) -> String {
 }
 
 pub fn pattern(v: &PatternView) -> String {
+    pattern_styled(v, &Style::PLAIN)
+}
+
+pub fn pattern_styled(v: &PatternView, style: &Style) -> String {
     let p = &v.pattern;
     let mut out = format!("{}\n", window_line(&v.window));
     if let Some(r) = &v.resolved_from {
@@ -193,7 +319,7 @@ pub fn pattern(v: &PatternView) -> String {
     let _ = writeln!(
         out,
         "{}: {} occurrence(s) in {} run(s), class {} (confidence {:.2}, signals {}), pattern confidence {:.2}",
-        name(&p.id),
+        style.paint(Paint::Bold, &name(&p.id)),
         p.occurrences,
         p.affected_run_count,
         p.classification.class.as_str(),
@@ -214,7 +340,7 @@ pub fn pattern(v: &PatternView) -> String {
         p.correlation.error_bound,
         pct(p.failure_rate),
         retry_long(&p.recovery),
-        crate::lifecycle::snake(&p.trend.direction),
+        trend_word(style, &p.trend.direction),
         opt(p.trend.recent_rate.map(pct)),
         opt(p.trend.baseline_rate.map(pct))
     );
@@ -223,6 +349,10 @@ pub fn pattern(v: &PatternView) -> String {
         "first seen {}, last seen {}",
         p.first_seen, p.last_seen
     );
+    let daily = daily_counts_line(style, &p.daily);
+    if !daily.is_empty() {
+        let _ = writeln!(out, "{daily}");
+    }
     let _ = writeln!(
         out,
         "affected runs: {}{}",
@@ -437,16 +567,61 @@ pub fn run_health(v: &RunHealthView) -> String {
 }
 
 pub fn dashboard(v: &DashboardView) -> String {
+    dashboard_styled(v, &Style::PLAIN)
+}
+
+/// The health score, green from 80, yellow from 50, red below.
+fn score(style: &Style, score: Option<f64>) -> String {
+    match score {
+        None => "-".into(),
+        Some(s) => {
+            let paint = if s >= 80.0 {
+                Paint::Green
+            } else if s >= 50.0 {
+                Paint::Yellow
+            } else {
+                Paint::Red
+            };
+            style.paint(paint, &s.to_string())
+        }
+    }
+}
+
+pub fn dashboard_styled(v: &DashboardView, style: &Style) -> String {
     let mut out = format!("{}\n", window_line(&v.window));
     let _ = writeln!(
         out,
         "health {}  success {}  trend {} (recent {}, baseline {})",
-        opt(v.overall_health_score),
+        score(style, v.overall_health_score),
         opt(v.success_rate.map(pct)),
-        crate::lifecycle::snake(&v.trend.direction),
+        trend_word(style, &v.trend.direction),
         opt(v.trend.recent_rate.map(pct)),
         opt(v.trend.baseline_rate.map(pct))
     );
+    if style.sparklines
+        && let (Some(first), Some(last)) = (v.daily.first(), v.daily.last())
+    {
+        let rates: Vec<Option<f64>> = v.daily.iter().map(|d| d.success_rate).collect();
+        let calls = count_sparkline(v.daily.iter().map(|d| d.tool_calls));
+        let failures = count_sparkline(v.daily.iter().map(|d| d.tool_failures));
+        let _ = writeln!(
+            out,
+            "daily {} → {} (trend: baseline {} → {}, recent {} → {})",
+            first.day,
+            last.day,
+            v.trend_windows.baseline.from,
+            v.trend_windows.baseline.to,
+            v.trend_windows.recent.from,
+            v.trend_windows.recent.to
+        );
+        let _ = writeln!(
+            out,
+            "  run success  {}",
+            style.paint(Paint::Green, &sparkline(&rates, 1.0))
+        );
+        let _ = writeln!(out, "  tool calls   {}", style.paint(Paint::Cyan, &calls));
+        let _ = writeln!(out, "  failures     {}", style.paint(Paint::Red, &failures));
+    }
     out.push_str(&components(&v.components));
     let _ = writeln!(
         out,
@@ -455,9 +630,20 @@ pub fn dashboard(v: &DashboardView) -> String {
     );
     let _ = writeln!(out, "top patterns ({} in all):", v.patterns_total);
     for p in &v.top_patterns {
+        let spark = if style.sparklines {
+            format!(
+                "{}  ",
+                style.paint(
+                    Paint::Cyan,
+                    &count_sparkline(p.daily.iter().map(|d| d.count))
+                )
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  {:<40} ×{:<6} runs {:<5} conf {:.2}  {}",
+            "  {:<40} ×{:<6} runs {:<5} conf {:.2}  {spark}{}",
             name(&p.id),
             p.occurrences,
             p.affected_runs,
@@ -468,7 +654,8 @@ pub fn dashboard(v: &DashboardView) -> String {
     for e in &v.escalations {
         let _ = writeln!(
             out,
-            "ESCALATION {} {} ({}): {}",
+            "{} {} {} ({}): {}",
+            style.paint(Paint::Red, "ESCALATION"),
             name(&e.level),
             name(&e.pattern_id),
             name(&e.rule),
@@ -733,10 +920,23 @@ pub fn rollback_preview(v: &RollbackPreview) -> String {
 }
 
 pub fn verify(v: &VerifyView) -> String {
+    verify_styled(v, &Style::PLAIN)
+}
+
+pub fn verify_styled(v: &VerifyView, style: &Style) -> String {
+    use selfheal_core::verify::Verdict;
+    let verdict = crate::lifecycle::snake(&v.verification_status);
+    let verdict = match v.verification_status {
+        Verdict::Verified => style.paint(Paint::Green, &verdict),
+        Verdict::Regressed => style.paint(Paint::Red, &verdict),
+        Verdict::NoSignificantChange | Verdict::InsufficientData => {
+            style.paint(Paint::Yellow, &verdict)
+        }
+    };
     let mut out = format!(
         "{}: {} → {} (status {})\nexpected: {}\nactual: {}\n{}\n",
         name(&v.improvement_id),
-        crate::lifecycle::snake(&v.verification_status),
+        verdict,
         crate::lifecycle::snake(&v.recommendation),
         v.status.as_str(),
         sentence(&v.expected_impact),
@@ -926,5 +1126,43 @@ mod tests {
             &[vec!["wide cell".into(), "x".into()]],
         );
         assert_eq!(t, "a          long header\nwide cell  x\n");
+    }
+
+    #[test]
+    fn sparklines_scale_to_the_largest_and_mark_gaps() {
+        let cases: &[(&[Option<f64>], f64, &str)] = &[
+            (&[Some(0.0), Some(1.0), Some(7.0)], 7.0, "▁▃█"),
+            (&[Some(0.0), Some(0.0)], 0.0, "▁▁"),
+            (&[Some(1.0), None, Some(0.5)], 1.0, "█ ▅"),
+            (&[Some(2.0)], 1.0, "█"),
+            (&[], 1.0, ""),
+        ];
+        for (values, max, want) in cases {
+            assert_eq!(sparkline(values, *max), *want, "{values:?} / {max}");
+        }
+        assert_eq!(count_sparkline([0u64, 3, 6].into_iter()), "▁▅█");
+    }
+
+    #[test]
+    fn plain_style_writes_no_escape_and_every_colour_is_kept_by_the_terminal_pass() {
+        for paint in [
+            Paint::Bold,
+            Paint::Red,
+            Paint::Green,
+            Paint::Yellow,
+            Paint::Cyan,
+        ] {
+            assert_eq!(Style::PLAIN.paint(paint, "x"), "x");
+            let painted = Style::TERMINAL.paint(paint, "x");
+            assert!(STYLE_CODES.contains(&paint.code()));
+            assert_eq!(
+                crate::sanitize::clean_keeping(
+                    &painted,
+                    crate::sanitize::Sink::Terminal,
+                    &STYLE_CODES
+                ),
+                painted
+            );
+        }
     }
 }

@@ -150,6 +150,28 @@ pub fn capped(text: &str, sink: Sink, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` for `sink` like [`clean`], except that the exact sequences in `keep` (the few
+/// colour codes a rendering for a terminal writes itself) pass as they are. Any other escape
+/// sequence, and any part of a kept one that is not exactly it, is made visible.
+pub fn clean_keeping(text: &str, sink: Sink, keep: &[&str]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = keep
+            .iter()
+            .filter(|k| !k.is_empty())
+            .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
+            .min();
+        let Some((at, len)) = next else {
+            out.push_str(&clean(rest, sink));
+            return out;
+        };
+        out.push_str(&clean(&rest[..at], sink));
+        out.push_str(&rest[at..at + len]);
+        rest = &rest[at + len..];
+    }
+}
+
 /// A name or id from the history on one line, capped at [`NAME_MAX`].
 pub fn name(text: &str) -> Cow<'_, str> {
     capped(text, Sink::Line, NAME_MAX)
@@ -362,6 +384,25 @@ mod tests {
     fn assert_safe(out: &str, sink: Sink) {
         for c in out.chars() {
             assert!(!is_escaped(c, sink), "raw {c:?} in {out:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_kept_colour_codes_pass() {
+        let keep = ["\x1b[1m", "\x1b[0m"];
+        let cases: &[(&str, &str)] = &[
+            ("\x1b[1mbold\x1b[0m", "\x1b[1mbold\x1b[0m"),
+            ("\x1b[2Jclear", "\\x1b[2Jclear"),
+            ("\x1b[1m\x1b]0;t\x07\x1b[0m", "\x1b[1m\\x1b]0;t\\x07\x1b[0m"),
+            ("\x1b[1\x1b[0m", "\\x1b[1\x1b[0m"),
+            ("a\tb\nc", "a\tb\nc"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                clean_keeping(input, Sink::Terminal, &keep),
+                *want,
+                "{input:?}"
+            );
         }
     }
 

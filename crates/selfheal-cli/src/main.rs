@@ -34,6 +34,7 @@ use selfheal_app::args::{
     PatternArgs, ProposeArgs, ReportArgs, RunHealthArgs, StalledArgs, TestArgs, ToolArgs,
     VerifyArgs,
 };
+use selfheal_app::render::Style;
 use selfheal_app::sanitize::{self, Sink};
 use selfheal_app::{App, AppError, Clock, Config, render};
 
@@ -84,6 +85,7 @@ enum Command {
     Show {
         /// Pattern id, e.g. timeout:fetch_url
         pattern_id: String,
+        /// Window start: -30d, -24h, -2w or an RFC 3339 instant
         #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
         since: String,
         /// Recent failures to list
@@ -92,6 +94,7 @@ enum Command {
     },
     /// Overall health dashboard (MCP: get_health_dashboard)
     Dashboard {
+        /// Window start: -7d, -24h, -2w or an RFC 3339 instant
         #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
         since: String,
         /// Include per-agent and per-tool tables
@@ -105,17 +108,22 @@ enum Command {
     },
     /// Per-agent metrics (MCP: compute_agent_metrics)
     Agents {
+        /// Window start (runs started in it): -7d, -24h, -2w or an RFC 3339 instant
         #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
         since: String,
+        /// Only this agent
         #[arg(long)]
         agent: Option<String>,
     },
     /// Per-tool reliability (MCP: compute_tool_reliability)
     Tools {
+        /// Window start (calls made in it): -7d, -24h, -2w or an RFC 3339 instant
         #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
         since: String,
+        /// Only this tool
         #[arg(long)]
         tool: Option<String>,
+        /// Maximum tools listed, least reliable first (1 to 500)
         #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
         limit: i64,
     },
@@ -141,22 +149,28 @@ enum Command {
     },
     /// Propose an improvement for a pattern (MCP: propose_improvement)
     Propose {
+        /// Pattern id, e.g. timeout:fetch_url (from `detect`)
         pattern_id: String,
+        /// Window of the evidence: -30d, -7d or an RFC 3339 instant
         #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
         since: String,
     },
     /// Test an improvement: simulation, canary or shadow (MCP: test_improvement)
     Test {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
         improvement_id: String,
+        /// simulation (replay the history), canary (compare tagged runs) or shadow
         #[arg(long, default_value = "simulation")]
         mode: String,
     },
     /// Record an improvement as applied (MCP: apply_improvement)
     Apply {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
         improvement_id: String,
         /// What was changed
         #[arg(long)]
         changes: String,
+        /// The commit that made the change (recorded with the improvement)
         #[arg(long)]
         commit: Option<String>,
         /// When the change took effect (RFC 3339; default now)
@@ -165,6 +179,7 @@ enum Command {
         /// preview or apply the edit of the declared config file
         #[arg(long)]
         config_action: Option<String>,
+        /// The config file to edit; must be the declared one (defaults to it)
         #[arg(long)]
         config_path: Option<String>,
         /// Apply although the pattern is BLOCKed
@@ -176,13 +191,17 @@ enum Command {
     },
     /// Verify an applied improvement (MCP: verify_improvement)
     Verify {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
         improvement_id: String,
+        /// Days compared before and after the apply (1 to 90)
         #[arg(long, default_value_t = 7, allow_hyphen_values = true)]
         window_days: i64,
     },
     /// Roll back an applied improvement (MCP: rollback_improvement)
     Rollback {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
         improvement_id: String,
+        /// Why (recorded in the audit trail)
         #[arg(long)]
         reason: Option<String>,
         /// Roll back without asking (needed when stdin is not a terminal)
@@ -191,23 +210,32 @@ enum Command {
     },
     /// Reject a proposed or tested improvement (MCP: reject_improvement)
     Reject {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
         improvement_id: String,
+        /// Why (recorded in the audit trail)
         #[arg(long)]
         reason: Option<String>,
     },
     /// List improvements (MCP: list_improvements)
     Improvements {
+        /// Only this status: proposed, tested, applied, verified, rolled_back or rejected
         #[arg(long)]
         status: Option<String>,
+        /// Page size (1 to 100)
         #[arg(long, default_value_t = 20, allow_hyphen_values = true)]
         limit: i64,
+        /// Continue after a previous page (its next_cursor)
         #[arg(long)]
         cursor: Option<String>,
     },
     /// Show one improvement with its audit trail (MCP: get_improvement)
-    Improvement { improvement_id: String },
+    Improvement {
+        /// Improvement id, e.g. imp-20261120-3fa9c2
+        improvement_id: String,
+    },
     /// Healing report (MCP: get_healing_report)
     Report {
+        /// Period start: -30d, -7d or an RFC 3339 instant
         #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
         since: String,
     },
@@ -324,6 +352,44 @@ fn emit<V: Serialize>(json: bool, view: &V, text: fn(&V) -> String) -> anyhow::R
     Ok(())
 }
 
+/// Prints a view as JSON or text decorated for the terminal when stdout is one (sparklines,
+/// colours); the terminal pass keeps only the rendering's own colour codes.
+fn emit_styled<V: Serialize>(
+    json: bool,
+    view: &V,
+    text: fn(&V, &Style) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        return emit(json, view, |_| String::new());
+    }
+    let style = terminal_style();
+    let rendered = text(view, &style);
+    let mut out = std::io::stdout().lock();
+    if style.colour {
+        write!(
+            out,
+            "{}",
+            sanitize::clean_keeping(&rendered, Sink::Terminal, &render::STYLE_CODES)
+        )?;
+    } else {
+        write!(out, "{}", sanitize::clean(&rendered, Sink::Terminal))?;
+    }
+    Ok(())
+}
+
+/// Sparklines and colour when stdout is a terminal, unless `NO_COLOR` is set (to anything
+/// but the empty string) or `TERM` is `dumb`.
+fn terminal_style() -> Style {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    if std::io::stdout().is_terminal() && !no_color && !dumb {
+        Style::TERMINAL
+    } else {
+        Style::PLAIN
+    }
+}
+
 /// Shows what a change will do and asks on the terminal; `yes` skips the question. Without
 /// a terminal (stdin and stderr) and without `yes`, refuses: nothing is changed.
 fn confirm(yes: bool, what: &str, verb: &str) -> anyhow::Result<()> {
@@ -352,16 +418,34 @@ fn confirm(yes: bool, what: &str, verb: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Progress on stderr for long catch-ups (only when stderr is a terminal).
+/// A progress bar on stderr for a catch-up (or an import before it) that is still running
+/// after a moment; only when stderr is a terminal.
 fn progress() -> impl FnMut(u64, u64) {
     use std::io::IsTerminal;
+    use std::time::{Duration, Instant};
     let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
     move |done, total| {
-        if tty && total > 50_000 {
-            eprint!("\rindexing {done}/{total} events");
-            if done >= total {
-                eprintln!();
+        if !tty || started.elapsed() < Duration::from_millis(300) {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr_with_hz(8),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} catching up {pos}/{len} {wide_bar} {per_sec} eta {eta}",
+            ) {
+                bar.set_style(style);
             }
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+        if done >= total {
+            bar.finish_and_clear();
         }
     }
 }
@@ -395,7 +479,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 limit,
             };
             let view = app(cli.db, cli.inbox)?.detect_failure_patterns(&args, p)?;
-            emit(json, &view, render::detect)
+            emit_styled(json, &view, render::detect_styled)
         }
         Command::Show {
             pattern_id,
@@ -407,18 +491,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 since,
                 samples,
             };
-            emit(
+            emit_styled(
                 json,
                 &app(cli.db, cli.inbox)?.get_pattern(&args, p)?,
-                render::pattern,
+                render::pattern_styled,
             )
         }
         Command::Dashboard { since, detailed } => {
             let args = DashboardArgs { since, detailed };
-            emit(
+            emit_styled(
                 json,
                 &app(cli.db, cli.inbox)?.get_health_dashboard(&args, p)?,
-                render::dashboard,
+                render::dashboard_styled,
             )
         }
         Command::Health { run_id } => {
@@ -552,10 +636,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 improvement_id,
                 measurement_window_days: window_days,
             };
-            emit(
+            emit_styled(
                 json,
                 &app(cli.db, cli.inbox)?.verify_improvement(&args, p)?,
-                render::verify,
+                render::verify_styled,
             )
         }
         Command::Rollback {
@@ -649,5 +733,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             hook::run(&db, hook::read_input());
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every subcommand says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "self-heal", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:?}");
     }
 }
