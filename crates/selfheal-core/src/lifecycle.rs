@@ -56,6 +56,40 @@ impl Status {
     }
 }
 
+/// Who asked for a transition, as recorded in the audit trail: an agent calling the MCP
+/// tools, a person at the CLI, the `watch` daemon verifying what is due, or the healing
+/// policy acting on its own (`watch --heal`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Agent,
+    Person,
+    Watch,
+    Policy,
+}
+
+impl Actor {
+    pub const ALL: [Actor; 4] = [Actor::Agent, Actor::Person, Actor::Watch, Actor::Policy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Agent => "agent",
+            Actor::Person => "person",
+            Actor::Watch => "watch",
+            Actor::Policy => "policy",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Actor> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// Whether nobody called a tool for it: the daemon or the policy did it on its own.
+    pub fn is_automatic(self) -> bool {
+        matches!(self, Actor::Watch | Actor::Policy)
+    }
+}
+
 /// What a caller asks to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -196,5 +230,9 @@ mod tests {
         for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
+        for a in Actor::ALL {
+            assert_eq!(Actor::parse(a.as_str()), Some(a));
+        }
+        assert!(Actor::Policy.is_automatic() && !Actor::Person.is_automatic());
     }
 }

@@ -96,6 +96,15 @@ pub fn parse_since(value: &str, now_ms: i64) -> Result<Window, SinceError> {
     }
 }
 
+/// Parses a span such as `30m`, `24h`, `7d` or `2w` (units m, h, d, w; a leading `-` is
+/// accepted and ignored) into milliseconds, for settings that are durations rather than windows.
+pub fn parse_span(value: &str) -> Result<i64, &'static str> {
+    match parse_relative(value.trim()) {
+        Some(result) => result,
+        None => Err("not a span; use a number and a unit such as 30m, 24h, 7d or 2w"),
+    }
+}
+
 /// `Some(Ok(ms))` for a well-formed relative span, `Some(Err)` for one with a bad number or
 /// unit, `None` when the text does not look relative at all.
 fn parse_relative(text: &str) -> Option<Result<i64, &'static str>> {
@@ -259,6 +268,17 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_790_000_000_000;
+
+    #[test]
+    fn spans_are_durations() {
+        assert_eq!(parse_span("24h"), Ok(24 * HOUR_MS));
+        assert_eq!(parse_span(" 30m "), Ok(30 * MINUTE_MS));
+        assert_eq!(parse_span("2w"), Ok(2 * WEEK_MS));
+        assert!(parse_span("0h").is_err());
+        assert!(parse_span("soon").is_err());
+        assert!(parse_span("5").is_err());
+        assert!(parse_span("2026-01-01T00:00:00Z").is_err());
+    }
 
     #[test]
     fn since_accepts_the_documented_forms() {
