@@ -90,6 +90,8 @@ pub fn app(db: &Path, now_ms: i64) -> App {
         playbooks_dir: None,
         config_file: None,
         import_paths: Vec::new(),
+        policy_file: None,
+        pause_file: None,
     };
     App::new(config, Clock::Fixed(now_ms))
 }

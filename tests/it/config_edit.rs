@@ -25,6 +25,8 @@ fn config_edits_preview_apply_and_roll_back_exactly() {
             playbooks_dir: None,
             config_file: Some(config_path.clone()),
             import_paths: Vec::new(),
+            policy_file: None,
+            pause_file: None,
         },
         Clock::Fixed(ms(PLANT_NOW)),
     );

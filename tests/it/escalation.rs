@@ -75,6 +75,8 @@ fn three_failed_attempts_block_the_pattern_until_overridden() {
             playbooks_dir: Some(playbooks),
             config_file: None,
             import_paths: Vec::new(),
+            policy_file: None,
+            pause_file: None,
         },
         Clock::Fixed(ms(NOW)),
     );

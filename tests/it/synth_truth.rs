@@ -139,6 +139,8 @@ fn a_restarted_index_catches_up_incrementally_and_answers_like_a_fresh_one() {
         playbooks_dir: None,
         config_file: None,
         import_paths: Vec::new(),
+        policy_file: None,
+        pause_file: None,
     };
     let args = whole_history(truth.begin.timestamp_millis());
 

@@ -306,12 +306,16 @@ impl App {
         let w = window(&args.since, self.now_ms())?;
         let (store, indexed) = self.fresh_store(progress)?;
         let now = self.now_ms();
-        let (improvements, escalations) = store.with_source(|s| {
-            Ok((
-                s.recent_improvements(DASHBOARD_IMPROVEMENTS)?,
-                s.open_escalations()?,
-            ))
-        })?;
+        let (improvements, escalations, (healing_improvements, transitions, outcomes)) = store
+            .with_source(|s| {
+                Ok((
+                    s.recent_improvements(DASHBOARD_IMPROVEMENTS)?,
+                    s.open_escalations()?,
+                    s.healing_facts(w.from_ms)?,
+                ))
+            })?;
+        let healing = selfheal_core::healing::summarize(&healing_improvements, &transitions, w);
+        let strategies = self.learned_strategies(&outcomes);
         let view = store.read(|reader| {
             let inputs = reader.health_inputs(w)?;
             let score = health_score(&inputs);
@@ -431,6 +435,8 @@ impl App {
                     baseline: baseline.view(),
                 },
                 stalled_runs: stalled.len() as u64,
+                healing,
+                strategies,
                 agents,
                 tools,
                 data,

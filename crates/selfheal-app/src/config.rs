@@ -8,6 +8,8 @@
 //! | `SELFHEAL_PLAYBOOKS_DIR` | none | user playbooks (`*.toml`) added to the built-ins |
 //! | `SELFHEAL_CONFIG_FILE` | none | the one config file `apply_improvement` may edit |
 //! | `SELFHEAL_NOW` | the system clock | an RFC 3339 instant to answer "as of" (reproducible reports) |
+//! | `SELFHEAL_POLICY` | none | the healing policy (TOML) that `watch --heal` acts under; none: nothing automatic |
+//! | `SELFHEAL_PAUSE_FILE` | `<policy file>.pause` | while this file exists, the healer takes no automatic action |
 //! | `SELFHEAL_IMPORT` | none | `:`-separated files or folders (`~` expanded) of other agents' histories, imported (new and grown files only) into `DATABASE_PATH` before each answer |
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,10 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Histories imported before each answer (`SELFHEAL_IMPORT`).
     pub import_paths: Vec<PathBuf>,
+    /// The healing policy (`SELFHEAL_POLICY`).
+    pub policy_file: Option<PathBuf>,
+    /// The kill switch of the healer (`SELFHEAL_PAUSE_FILE`; default `<policy file>.pause`).
+    pub pause_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -56,6 +62,8 @@ impl Config {
             import_paths: std::env::var("SELFHEAL_IMPORT")
                 .map(|v| selfheal_import::import::split_path_list(&v))
                 .unwrap_or_default(),
+            policy_file: env_path("SELFHEAL_POLICY"),
+            pause_file: env_path("SELFHEAL_PAUSE_FILE"),
         }
     }
 }

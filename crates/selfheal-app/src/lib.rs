@@ -14,6 +14,7 @@ pub mod error;
 pub mod inbox;
 pub mod lifecycle;
 pub mod playbooks;
+pub mod policy;
 pub mod render;
 pub mod sanitize;
 pub mod views;
@@ -38,6 +39,8 @@ pub struct App {
     pattern_ids_migrated: std::sync::atomic::AtomicBool,
     /// The importer of `SELFHEAL_IMPORT` (opened on first use; one import at a time).
     importer: Mutex<Option<selfheal_import::Importer>>,
+    /// Who calls the lifecycle tools through this app (recorded in the audit trail).
+    actor: selfheal_core::lifecycle::Actor,
 }
 
 impl App {
@@ -48,7 +51,15 @@ impl App {
             store: Mutex::new(None),
             pattern_ids_migrated: std::sync::atomic::AtomicBool::new(false),
             importer: Mutex::new(None),
+            actor: selfheal_core::lifecycle::Actor::Agent,
         }
+    }
+
+    /// The same app, recording `actor` as the caller of lifecycle transitions (an agent by
+    /// default: the MCP server; the CLI says a person).
+    pub fn with_actor(mut self, actor: selfheal_core::lifecycle::Actor) -> App {
+        self.actor = actor;
+        self
     }
 
     pub fn config(&self) -> &Config {

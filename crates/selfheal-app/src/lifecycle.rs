@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use selfheal_core::classify::FailureClass;
-use selfheal_core::lifecycle::{Status, Step, Transition, step};
+use selfheal_core::lifecycle::{Actor, Status, Step, Transition, step};
 use selfheal_core::pattern::{Pattern, PatternFilter};
 use selfheal_core::playbook::{Action, Learned, Strategy, expected_impact, rank};
 use selfheal_core::stats::{ratio, round4, wilson};
@@ -34,7 +34,7 @@ use crate::playbooks::{LoadedPlaybooks, load};
 use crate::sanitize::{self, NAME_MAX, echo};
 use crate::views::*;
 
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 /// Days after applying when verification is due.
 pub const VERIFY_AFTER_DAYS: i64 = 7;
 /// Failed attempts on one pattern before it is BLOCKed.
@@ -44,16 +44,54 @@ pub const PERSISTENCE_DAYS: i64 = 14;
 /// The same note key is not re-announced within this many hours.
 pub const NOTE_COOLDOWN_HOURS: i64 = 24;
 /// Evidence window of test_improvement.
-const TEST_WINDOW_DAYS: i64 = 30;
+pub(crate) const TEST_WINDOW_DAYS: i64 = 30;
 /// Longest free text (changes, reasons) quoted in an inbox note, in characters.
-const NOTE_TEXT_MAX: usize = 500;
+pub(crate) const NOTE_TEXT_MAX: usize = 500;
 
 /// Classes whose high failure rate escalates immediately.
 const CRITICAL: [FailureClass; 2] = [FailureClass::ServerCrashed, FailureClass::Oom];
 
+/// Who asks for a transition and, when the healing policy acts, the policy lines that allowed
+/// it: both go into the audit row.
+#[derive(Clone, Debug)]
+pub(crate) struct By {
+    pub actor: Actor,
+    pub rule: Option<String>,
+}
+
+impl By {
+    pub(crate) fn policy(rule: String) -> By {
+        By {
+            actor: Actor::Policy,
+            rule: Some(rule),
+        }
+    }
+}
+
+/// Picks the strategy a proposal prefers among those not yet failed (the policy prefers what
+/// it may apply); `None`: the best ranked.
+pub(crate) type Prefer<'a> = Option<&'a dyn Fn(&Strategy) -> bool>;
+
 impl App {
     pub(crate) fn lifecycle_db(&self) -> Result<LifecycleDb, AppError> {
         self.lifecycle()
+    }
+
+    /// The caller of the public use cases.
+    fn caller(&self) -> By {
+        By {
+            actor: self.actor,
+            rule: None,
+        }
+    }
+
+    /// Failed attempts on a pattern before it is BLOCKed: the policy's `max_attempts` when a
+    /// valid policy is declared, else [`MAX_ATTEMPTS`].
+    pub(crate) fn max_attempts(&self) -> usize {
+        match self.load_policy() {
+            Ok(Some(p)) => p.policy.max_attempts as usize,
+            _ => MAX_ATTEMPTS,
+        }
     }
 
     fn lifecycle(&self) -> Result<LifecycleDb, AppError> {
@@ -113,7 +151,7 @@ impl App {
         Ok(())
     }
 
-    fn playbooks(&self) -> LoadedPlaybooks {
+    pub(crate) fn playbooks(&self) -> LoadedPlaybooks {
         load(self.config().playbooks_dir.as_deref())
     }
 
@@ -199,6 +237,16 @@ impl App {
         args: &ProposeArgs,
         progress: Progress<'_>,
     ) -> Result<ProposeView, AppError> {
+        self.propose_as(args, progress, &self.caller(), None)
+    }
+
+    pub(crate) fn propose_as(
+        &self,
+        args: &ProposeArgs,
+        progress: Progress<'_>,
+        by: &By,
+        prefer: Prefer<'_>,
+    ) -> Result<ProposeView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
@@ -237,11 +285,14 @@ impl App {
             now,
             history.iter().filter(|r| failed_attempt(r)).count(),
         )?;
-        let Some(strategy) = ranked
-            .iter()
-            .copied()
-            .find(|s| !failed_strategies.contains(&s.id.as_str()))
-        else {
+        let untried = || {
+            ranked
+                .iter()
+                .copied()
+                .filter(|s| !failed_strategies.contains(&s.id.as_str()))
+        };
+        let preferred = prefer.and_then(|wanted| untried().find(|s| wanted(s)));
+        let Some(strategy) = preferred.or_else(|| untried().next()) else {
             let reason = format!(
                 "every applicable strategy for {} ({}) has been tried and failed verification",
                 pattern.id,
@@ -321,6 +372,8 @@ impl App {
         let stored = db.insert(
             &row,
             Some(&json!({"strategy": strategy.id}).to_string()),
+            by.actor,
+            by.rule.as_deref(),
             &mut new_improvement_id(now),
         )?;
         let strategy_view =
@@ -407,7 +460,7 @@ impl App {
                 &at,
             )?);
         }
-        if failed_attempts >= MAX_ATTEMPTS {
+        if failed_attempts >= self.max_attempts() {
             out.extend(self.escalate(db, &p.id, "BLOCK", "max_attempts", &format!("{failed_attempts} improvements of {} failed verification; apply is blocked until a human overrides", p.id), &at)?);
         }
         Ok(out)
@@ -464,6 +517,27 @@ impl App {
         args: &TestArgs,
         progress: Progress<'_>,
     ) -> Result<TestView, AppError> {
+        self.test_as(args, progress, &self.caller())
+    }
+
+    /// Calls of a tool, its failed calls, and the runs that called it, in `w`.
+    pub(crate) fn tool_totals(
+        &self,
+        tool_key: u32,
+        w: Window,
+    ) -> Result<(u64, u64, u64), AppError> {
+        Ok(self.store()?.read(|r| {
+            let (c, f) = r.tool_counts(w)?.get(&tool_key).copied().unwrap_or((0, 0));
+            Ok((c, f, r.runs_with_tool(tool_key, w)?))
+        })?)
+    }
+
+    pub(crate) fn test_as(
+        &self,
+        args: &TestArgs,
+        progress: Progress<'_>,
+        by: &By,
+    ) -> Result<TestView, AppError> {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -489,10 +563,7 @@ impl App {
                 pattern.tool_name
             ))
         })?;
-        let (calls, failures, runs) = store.read(|r| {
-            let (c, f) = r.tool_counts(w)?.get(&tool_key).copied().unwrap_or((0, 0));
-            Ok((c, f, r.runs_with_tool(tool_key, w)?))
-        })?;
+        let (calls, failures, runs) = self.tool_totals(tool_key, w)?;
         let mut view = if args.mode == "simulation" {
             simulate(&row.id, &pattern, &actions, &risk, calls, failures, runs, w)
         } else {
@@ -543,6 +614,8 @@ impl App {
                 detail: Some(detail.to_string()),
                 at: &format_ms(now),
                 strategy_outcome: None,
+                actor: by.actor,
+                rule: by.rule.as_deref(),
             },
         )?;
         view.status = status_of(&outcome);
@@ -595,6 +668,16 @@ impl App {
         args: &ApplyArgs,
         confirmed: Option<&ConfirmedEdit>,
         progress: Progress<'_>,
+    ) -> Result<ApplyView, AppError> {
+        self.apply_as(args, confirmed, progress, &self.caller())
+    }
+
+    pub(crate) fn apply_as(
+        &self,
+        args: &ApplyArgs,
+        confirmed: Option<&ConfirmedEdit>,
+        progress: Progress<'_>,
+        by: &By,
     ) -> Result<ApplyView, AppError> {
         let ApplyPrelude {
             now,
@@ -666,6 +749,8 @@ impl App {
             detail: Some(json!({"applied_at": format_ms(applied_ms), "commit_hash": args.commit_hash, "config_written": written.is_some(), "override_block": args.override_block}).to_string()),
             at: &format_ms(now),
             strategy_outcome: None,
+            actor: by.actor,
+            rule: by.rule.as_deref(),
         });
         let outcome = match result {
             Ok(o) => o,
@@ -686,12 +771,13 @@ impl App {
                 tags: vec!["self-heal".into(), "improvement".into(), "applied".into()],
                 priority: Priority::Normal,
                 message: format!(
-                    "Applied {} for {} at {}. Verification due {}.\nChanges, as recorded: {}",
+                    "Applied {} for {} at {}. Verification due {}.\nChanges, as recorded: {}{}",
                     code(&row.id, NAME_MAX),
                     code(&pattern_id, NAME_MAX),
                     format_ms(applied_ms),
                     format_ms(due),
-                    code(&args.changes_made, NOTE_TEXT_MAX)
+                    code(&args.changes_made, NOTE_TEXT_MAX),
+                    policy_note(by)
                 ),
             },
         );
@@ -786,14 +872,37 @@ impl App {
         else {
             return Ok(None);
         };
-        let tool = match row.pattern_id.as_deref() {
+        let requested = args.config_path.as_ref().map(std::path::PathBuf::from);
+        Ok(self
+            .strategy_edit(
+                strategy,
+                row.pattern_id.as_deref(),
+                &declared,
+                requested.as_deref(),
+                progress,
+            )?
+            .map(|(plan, edit)| (plan, edit.key)))
+    }
+
+    /// The edit `strategy` makes to the declared config file for pattern `pattern_id`, previewed
+    /// (nothing written); `None` when it makes none (no config key, or no value yet: a timeout
+    /// raise needs the tool's observed timeout).
+    pub(crate) fn strategy_edit(
+        &self,
+        strategy: &Strategy,
+        pattern_id: Option<&str>,
+        declared: &std::path::Path,
+        requested: Option<&std::path::Path>,
+        progress: Progress<'_>,
+    ) -> Result<Option<(config_edit::EditPlan, ConfigEdit)>, AppError> {
+        let tool = match pattern_id {
             Some(id) => self.pattern_tool(id)?,
             None => String::new(),
         };
         let Some(key) = strategy.config_key_for(&tool) else {
             return Ok(None);
         };
-        let ceiling = match &row.pattern_id {
+        let ceiling = match pattern_id {
             Some(pid) => {
                 let now = self.now_ms();
                 self.pattern_in(
@@ -812,17 +921,13 @@ impl App {
         let Some(value) = strategy.config_value(ceiling.and_then(|c| u64::try_from(c).ok())) else {
             return Ok(None);
         };
-        let requested = args.config_path.as_ref().map(std::path::PathBuf::from);
-        let plan = config_edit::plan(
-            &declared,
-            requested.as_deref(),
-            &ConfigEdit {
-                key: key.clone(),
-                new_value: value,
-            },
-        )
-        .map_err(|e| AppError::InvalidInput(e.to_string()))?;
-        Ok(Some((plan, key)))
+        let edit = ConfigEdit {
+            key,
+            new_value: value,
+        };
+        let plan = config_edit::plan(declared, requested, &edit)
+            .map_err(|e| AppError::InvalidInput(e.to_string()))?;
+        Ok(Some((plan, edit)))
     }
 
     /// `verify_improvement`.
@@ -830,6 +935,15 @@ impl App {
         &self,
         args: &VerifyArgs,
         progress: Progress<'_>,
+    ) -> Result<VerifyView, AppError> {
+        self.verify_as(args, progress, &self.caller())
+    }
+
+    pub(crate) fn verify_as(
+        &self,
+        args: &VerifyArgs,
+        progress: Progress<'_>,
+        by: &By,
     ) -> Result<VerifyView, AppError> {
         args.validate()?;
         let now = self.now_ms();
@@ -960,6 +1074,8 @@ impl App {
             detail: Some(json!({"verdict": verdict, "recommendation": d.recommendation, "p_value": d.pattern.p_value}).to_string()),
             at: &at,
             strategy_outcome: final_outcome.map(|ok| (strategy_id.as_str(), ok)),
+            actor: by.actor,
+            rule: by.rule.as_deref(),
         })?;
         let mut escalations = Vec::new();
         if verdict == Verdict::Verified {
@@ -970,7 +1086,7 @@ impl App {
                 .iter()
                 .filter(|r| failed_attempt(r))
                 .count();
-            if failed >= MAX_ATTEMPTS {
+            if failed >= self.max_attempts() {
                 escalations.extend(self.escalate(&mut db, &pattern_id, "BLOCK", "max_attempts", &format!("{failed} improvements of {pattern_id} failed verification; apply is blocked until a human overrides"), &at)?);
             }
         }
@@ -1064,7 +1180,17 @@ impl App {
     pub fn rollback_improvement(
         &self,
         args: &CloseArgs,
+        progress: Progress<'_>,
+    ) -> Result<TransitionView, AppError> {
+        self.rollback_as(args, progress, &self.caller())
+    }
+
+    /// A rollback by the policy is announced URGENT (a change it made did harm).
+    pub(crate) fn rollback_as(
+        &self,
+        args: &CloseArgs,
         _progress: Progress<'_>,
+        by: &By,
     ) -> Result<TransitionView, AppError> {
         args.validate()?;
         let now = self.now_ms();
@@ -1106,6 +1232,8 @@ impl App {
                 ),
                 at: &format_ms(now),
                 strategy_outcome: None,
+                actor: by.actor,
+                rule: by.rule.as_deref(),
             },
         )?;
         let note = self.notify(
@@ -1113,9 +1241,13 @@ impl App {
             None,
             Note {
                 tags: vec!["self-heal".into(), "improvement".into(), "rollback".into()],
-                priority: Priority::High,
+                priority: if by.actor == Actor::Policy {
+                    Priority::Urgent
+                } else {
+                    Priority::High
+                },
                 message: format!(
-                    "Rolled back {} ({}){}.",
+                    "Rolled back {} ({}){}{}.{}",
                     code(&row.id, NAME_MAX),
                     row.pattern_id
                         .as_deref()
@@ -1123,7 +1255,13 @@ impl App {
                     args.reason
                         .as_deref()
                         .map(|r| format!(": {}", code(r, NOTE_TEXT_MAX)))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    if config_restored == Some(true) {
+                        "; the config file is restored byte for byte"
+                    } else {
+                        ""
+                    },
+                    policy_note(by)
                 ),
             },
         );
@@ -1156,6 +1294,8 @@ impl App {
                 detail: Some(json!({"reason": args.reason}).to_string()),
                 at: &format_ms(now),
                 strategy_outcome: None,
+                actor: self.actor,
+                rule: None,
             },
         )?;
         let changed = matches!(outcome, Outcome::Changed(_));
@@ -1226,6 +1366,8 @@ impl App {
                 from_status: e.from_status,
                 to_status: e.to_status,
                 detail: e.detail,
+                actor: e.actor,
+                rule: e.rule,
             })
             .collect();
         Ok(improvement_view(row, Some(audit)))
@@ -1273,31 +1415,9 @@ impl App {
                 Some((verified - first) as f64 / 3_600_000.0)
             })
             .collect();
-        let outcomes = db.strategy_outcomes()?;
-        let mut strategies: Vec<StrategyView> = self
-            .playbooks()
-            .playbooks
-            .iter()
-            .flat_map(|p| p.strategies.iter())
-            .filter(|s| outcomes.contains_key(&s.id))
-            .map(|s| {
-                let (successes, failures) = outcomes[&s.id];
-                strategy_view(
-                    s.id.clone(),
-                    s.name.clone(),
-                    Learned {
-                        successes,
-                        failures,
-                    },
-                )
-            })
-            .collect();
-        strategies.sort_by(|a, b| {
-            b.learned_success_rate
-                .total_cmp(&a.learned_success_rate)
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        strategies.dedup_by(|a, b| a.id == b.id);
+        let strategies = self.learned_strategies(&db.strategy_outcomes()?);
+        let (facts, transitions) = db.healing_facts(w.from_ms)?;
+        let healing = selfheal_core::healing::summarize(&facts, &transitions, w);
         let escalations: Vec<EscalationView> = db
             .open_escalations(None)?
             .into_iter()
@@ -1357,8 +1477,52 @@ impl App {
             mean_time_to_recovery_hours: (!recoveries.is_empty())
                 .then(|| round4(recoveries.iter().sum::<f64>() / recoveries.len() as f64)),
             strategies,
+            healing,
             next_steps,
         })
+    }
+
+    /// Strategies with verified outcomes, best learned rate first.
+    pub(crate) fn learned_strategies(
+        &self,
+        outcomes: &HashMap<String, (u64, u64)>,
+    ) -> Vec<StrategyView> {
+        let mut strategies: Vec<StrategyView> = self
+            .playbooks()
+            .playbooks
+            .iter()
+            .flat_map(|p| p.strategies.iter())
+            .filter_map(|s| {
+                let (successes, failures) = outcomes.get(&s.id).copied()?;
+                Some(strategy_view(
+                    s.id.clone(),
+                    s.name.clone(),
+                    Learned {
+                        successes,
+                        failures,
+                    },
+                ))
+            })
+            .collect();
+        strategies.sort_by(|a, b| {
+            b.learned_success_rate
+                .total_cmp(&a.learned_success_rate)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        strategies.dedup_by(|a, b| a.id == b.id);
+        strategies
+    }
+}
+
+/// For notes: what the healing policy did this under.
+fn policy_note(by: &By) -> String {
+    match (by.actor, &by.rule) {
+        (Actor::Policy, Some(rule)) => format!(
+            " Done automatically by the healing policy ({}).",
+            sanitize::line(rule, NOTE_TEXT_MAX)
+        ),
+        (Actor::Policy, None) => " Done automatically by the healing policy.".into(),
+        _ => String::new(),
     }
 }
 
@@ -1380,7 +1544,7 @@ pub(crate) fn snake<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// Whether an improvement counts as a failed attempt at its pattern.
-fn failed_attempt(r: &ImprovementRow) -> bool {
+pub(crate) fn failed_attempt(r: &ImprovementRow) -> bool {
     if r.status == "rolled_back" {
         return true;
     }
@@ -1533,7 +1697,7 @@ fn tagging_plan(id: &str, mode: &str) -> String {
 
 /// The counterfactual of `simulation` mode (see README "How simulation works").
 #[allow(clippy::too_many_arguments)]
-fn simulate(
+pub(crate) fn simulate(
     id: &str,
     p: &Pattern,
     actions: &[Action],

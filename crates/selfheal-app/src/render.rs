@@ -662,6 +662,14 @@ pub fn dashboard_styled(v: &DashboardView, style: &Style) -> String {
             sentence(&e.reason)
         );
     }
+    out.push_str(&healing(&v.healing));
+    for s in &v.strategies {
+        let _ = writeln!(
+            out,
+            "  strategy {:<40} learned {:.2} ({}✓ {}✗)",
+            s.id, s.learned_success_rate, s.verified_successes, s.verified_failures
+        );
+    }
     if v.recent_improvements.is_empty() {
         out.push_str("no improvements recorded\n");
     } else {
@@ -1065,6 +1073,33 @@ pub fn improvement(v: &ImprovementView) -> String {
     out
 }
 
+/// The healing numbers in three lines.
+fn healing(h: &selfheal_core::healing::HealingNumbers) -> String {
+    let hours = |m: &selfheal_core::healing::MeanHours| {
+        format!(
+            "{} (automatic {}, manual {})",
+            opt(m.all.map(|h| format!("{h:.1} h"))),
+            opt(m.automatic.map(|h| format!("{h:.1} h"))),
+            opt(m.manual.map(|h| format!("{h:.1} h")))
+        )
+    };
+    let apply = h.by_action.get("apply").cloned().unwrap_or_default();
+    format!(
+        "healing: {} automatic / {} manual action(s) ({} applies by the policy, {} manual); {} rollback(s) ({} automatic)\n  resolved {}: {} by the policy on its own ({})\n  first seen → applied {}; → verified {}\n",
+        h.actions.automatic,
+        h.actions.manual,
+        apply.policy,
+        apply.manual,
+        h.rollbacks.automatic + h.rollbacks.manual + h.rollbacks.unrecorded,
+        h.rollbacks.automatic,
+        h.resolved,
+        h.auto_resolved,
+        opt(h.auto_resolved_share.map(pct)),
+        hours(&h.time_to_apply_hours),
+        hours(&h.time_to_recovery_hours)
+    )
+}
+
 pub fn report(v: &ReportView) -> String {
     let mut out = format!(
         "{}\n{} pattern(s) seen\n",
@@ -1086,6 +1121,7 @@ pub fn report(v: &ReportView) -> String {
         opt(v.auto_resolved_share.map(pct)),
         opt(v.mean_time_to_recovery_hours.map(|h| format!("{h:.1} h")))
     );
+    out.push_str(&healing(&v.healing));
     for s in &v.strategies {
         let _ = writeln!(
             out,

@@ -276,6 +276,11 @@ pub struct DashboardView {
     pub top_patterns: Vec<PatternBrief>,
     pub patterns_total: u64,
     pub stalled_runs: u64,
+    /// The healing numbers of the window: automatic and manual actions, rollbacks, the share
+    /// resolved by the policy, times to apply and to recovery.
+    pub healing: selfheal_core::healing::HealingNumbers,
+    /// Strategies with verified outcomes and their learned success rates.
+    pub strategies: Vec<StrategyView>,
     /// Per-agent metrics (only with `detailed`).
     pub agents: Option<Vec<AgentMetrics>>,
     /// Per-tool reliability (only with `detailed`).
@@ -524,6 +529,11 @@ pub struct AuditView {
     pub to_status: String,
     /// The transition's details as recorded (JSON text).
     pub detail: Option<String>,
+    /// Who made it: `agent` (MCP tools), `person` (CLI), `watch` (the daemon's verifications)
+    /// or `policy` (the healing policy on its own); absent for rows recorded before actors were.
+    pub actor: Option<selfheal_core::lifecycle::Actor>,
+    /// For the healing policy: the policy lines that allowed the transition.
+    pub rule: Option<String>,
 }
 
 /// The evidence recorded with a proposal.
@@ -608,5 +618,9 @@ pub struct ReportView {
     /// Mean hours from a pattern's first occurrence to its improvement's verification.
     pub mean_time_to_recovery_hours: Option<f64>,
     pub strategies: Vec<StrategyView>,
+    /// Who healed what in the window: automatic (the policy, the watch daemon) against manual
+    /// (agents, people) actions, rollbacks, the share resolved by the policy on its own
+    /// (verified after it applied them), and times from first seen to applied and to verified.
+    pub healing: selfheal_core::healing::HealingNumbers,
     pub next_steps: Vec<String>,
 }

@@ -247,7 +247,17 @@ enum Command {
         /// Run one pass and exit
         #[arg(long)]
         once: bool,
+        /// Act under the healing policy (SELFHEAL_POLICY): apply the fixes it allows, roll back
+        /// the ones it applied that regress
+        #[arg(long)]
+        heal: bool,
+        /// With --heal: print what one pass would do, and change nothing
+        #[arg(long, requires = "heal")]
+        dry_run: bool,
     },
+    /// The healing policy (SELFHEAL_POLICY): what it allows and what each current pattern
+    /// would get
+    Policy,
     /// Create the run-history tables in a new (or existing) database file
     Init,
     /// Import other agents' histories (files or folders, recursively) into the database
@@ -451,10 +461,10 @@ fn progress() -> impl FnMut(u64, u64) {
 }
 
 fn app(cli_db: Option<PathBuf>, inbox: Option<PathBuf>) -> anyhow::Result<App> {
-    Ok(App::new(
-        Config::from_env(cli_db, inbox),
-        Clock::from_env()?,
-    ))
+    Ok(
+        App::new(Config::from_env(cli_db, inbox), Clock::from_env()?)
+            .with_actor(selfheal_core::lifecycle::Actor::Person),
+    )
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -709,7 +719,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 render::report,
             )
         }
-        Command::Watch { interval, once } => watch::run(app(cli.db, cli.inbox)?, interval, once),
+        Command::Watch {
+            interval,
+            once,
+            heal,
+            dry_run,
+        } => {
+            let options = watch::Options {
+                interval_s: interval,
+                once,
+                heal,
+                dry_run,
+                json,
+            };
+            watch::run(app(cli.db, cli.inbox)?, options)
+        }
+        Command::Policy => emit(
+            json,
+            &app(cli.db, cli.inbox)?.heal_plan(p)?,
+            selfheal_app::policy::render,
+        ),
         Command::Init => {
             let config = Config::from_env(cli.db, cli.inbox);
             selfheal_store::source::init_run_history(&config.db_path).map_err(AppError::from)?;

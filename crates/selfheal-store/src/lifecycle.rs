@@ -18,7 +18,9 @@ use rusqlite::types::Value;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
-use selfheal_core::lifecycle::{Status, Step, Transition, step};
+use selfheal_core::healing::{ImprovementFacts, TransitionFacts};
+use selfheal_core::lifecycle::{Actor, Status, Step, Transition, step};
+use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
 use crate::source::classify_open_error;
@@ -52,7 +54,7 @@ struct Migration {
 }
 
 /// The migrations, in order. Append only.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         name: "lifecycle_tables",
@@ -69,10 +71,16 @@ const MIGRATIONS: [Migration; 3] = [
         name: "legacy_pattern_id",
         sql: None,
     },
+    // The audit trail says who made each transition, and under which policy lines.
+    Migration {
+        version: 4,
+        name: "audit_actor",
+        sql: Some(include_str!("../migrations/0004_audit_actor.sql")),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// An `improvements` row with our columns (JSON columns as text).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,6 +153,10 @@ pub struct AuditRow {
     pub from_status: Option<String>,
     pub to_status: String,
     pub detail: Option<String>,
+    /// Who made it; `None` for rows recorded before actors were.
+    pub actor: Option<Actor>,
+    /// For the healing policy: the policy lines that allowed it.
+    pub rule: Option<String>,
 }
 
 /// An escalation row.
@@ -170,6 +182,10 @@ pub struct Change<'a> {
     /// A verified outcome of the improvement's strategy (strategy id, success), recorded in the
     /// same transaction; a later verification of the same improvement replaces it.
     pub strategy_outcome: Option<(&'a str, bool)>,
+    /// Who asks for it (recorded in the audit row).
+    pub actor: Actor,
+    /// The policy lines that allowed it, when the healing policy acts.
+    pub rule: Option<&'a str>,
 }
 
 /// The result of a transition request.
@@ -184,6 +200,9 @@ pub enum Outcome {
 pub struct LifecycleDb {
     conn: Connection,
     path: PathBuf,
+    /// Whether the audit table has the `actor` column (always, once migrated; a read-only
+    /// open of an older schema may lack it).
+    has_actor: bool,
 }
 
 impl LifecycleDb {
@@ -204,9 +223,54 @@ impl LifecycleDb {
         let mut db = LifecycleDb {
             conn,
             path: path.to_path_buf(),
+            has_actor: true,
         };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// Opens `path` read-only, migrating nothing (for plans and dry runs that must not write).
+    /// `None` when the file holds no lifecycle state yet (or only the oldest schema, before
+    /// our columns of `improvements`); a newer schema is refused.
+    pub fn open_read_only(path: &Path) -> Result<Option<LifecycleDb>> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify_open_error(path, e))?;
+        conn.busy_timeout(Duration::from_millis(5_000))?;
+        let map = |e| self_err(path, e);
+        if !table_exists(&conn, "selfheal_migrations").map_err(map)? {
+            return Ok(None);
+        }
+        let version: i64 = conn
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(map)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version < 2 {
+            return Ok(None);
+        }
+        let has_actor = has_column(&conn, "selfheal_improvement_events", "actor").map_err(map)?;
+        Ok(Some(LifecycleDb {
+            conn,
+            path: path.to_path_buf(),
+            has_actor,
+        }))
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -287,6 +351,8 @@ impl LifecycleDb {
         &mut self,
         row: &ImprovementRow,
         detail: Option<&str>,
+        actor: Actor,
+        rule: Option<&str>,
         new_id: &mut dyn FnMut() -> String,
     ) -> Result<ImprovementRow> {
         let path = self.path.clone();
@@ -344,9 +410,9 @@ impl LifecycleDb {
         )
         .map_err(|e| self_err(&path, e))?;
         tx.execute(
-            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
-             VALUES (?1, ?2, 'propose', NULL, 'proposed', ?3)",
-            params![row.id, row.created_at, detail],
+            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail, actor, rule)
+             VALUES (?1, ?2, 'propose', NULL, 'proposed', ?3, ?4, ?5)",
+            params![row.id, row.created_at, detail, actor.as_str(), rule],
         )
         .map_err(|e| self_err(&path, e))?;
         let stored = tx
@@ -445,10 +511,15 @@ impl LifecycleDb {
     pub fn events(&self, id: &str) -> Result<Vec<AuditRow>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, at, action, from_status, to_status, detail FROM selfheal_improvement_events
+            .prepare(&format!(
+                "SELECT id, at, action, from_status, to_status, detail, {} FROM selfheal_improvement_events
                  WHERE improvement_id = ?1 ORDER BY id",
-            )
+                if self.has_actor {
+                    "actor, rule"
+                } else {
+                    "NULL, NULL"
+                }
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![id], |r| {
@@ -459,6 +530,11 @@ impl LifecycleDb {
                     from_status: r.get(3)?,
                     to_status: r.get(4)?,
                     detail: r.get(5)?,
+                    actor: r
+                        .get::<_, Option<String>>(6)?
+                        .as_deref()
+                        .and_then(Actor::parse),
+                    rule: r.get(7)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -521,9 +597,9 @@ impl LifecycleDb {
             .map_err(|e| self_err(&path, e))?;
         crash_point("transition:after_update");
         tx.execute(
-            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, change.at, change.transition.as_str(), from.as_str(), to.as_str(), change.detail],
+            "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail, actor, rule)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![id, change.at, change.transition.as_str(), from.as_str(), to.as_str(), change.detail, change.actor.as_str(), change.rule],
         )
         .map_err(|e| self_err(&path, e))?;
         if let Some((strategy, success)) = change.strategy_outcome {
@@ -549,20 +625,34 @@ impl LifecycleDb {
 
     /// Verified outcomes per strategy: (successes, failures).
     pub fn strategy_outcomes(&self) -> Result<std::collections::HashMap<String, (u64, u64)>> {
-        let mut stmt = self
+        strategy_outcomes(&self.conn).map_err(|e| self.err(e))
+    }
+
+    /// Who made the first transition `action` of improvement `id` (e.g. who proposed or
+    /// applied it); `None` when not recorded.
+    pub fn actor_of(&self, id: &str, action: &str) -> Result<Option<Actor>> {
+        if !self.has_actor {
+            return Ok(None);
+        }
+        let actor: Option<Option<String>> = self
             .conn
-            .prepare("SELECT strategy_id, SUM(success), SUM(1 - success) FROM selfheal_strategy_outcomes GROUP BY strategy_id")
+            .query_row(
+                "SELECT actor FROM selfheal_improvement_events WHERE improvement_id = ?1 AND action = ?2 ORDER BY id LIMIT 1",
+                params![id, action],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        Ok(actor.flatten().as_deref().and_then(Actor::parse))
+    }
+
+    /// The improvements and audit rows the healing numbers of a window starting at `from_ms`
+    /// need (see [`healing_facts`]).
+    pub fn healing_facts(
+        &self,
+        from_ms: i64,
+    ) -> Result<(Vec<ImprovementFacts>, Vec<TransitionFacts>)> {
+        healing_facts(&self.conn, from_ms).map_err(|e| self.err(e))
     }
 
     /// Every pattern id the lifecycle refers to (improvements and open escalations).
@@ -745,6 +835,116 @@ impl LifecycleDb {
     }
 }
 
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        params![name],
+        |r| r.get(0),
+    )
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        params![table, column],
+        |r| r.get(0),
+    )
+}
+
+/// Verified outcomes per strategy, (successes, failures); empty when the table is missing
+/// (a history the lifecycle never wrote, read read-only).
+pub fn strategy_outcomes(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::HashMap<String, (u64, u64)>> {
+    if !table_exists(conn, "selfheal_strategy_outcomes")? {
+        return Ok(Default::default());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT strategy_id, SUM(success), SUM(1 - success) FROM selfheal_strategy_outcomes GROUP BY strategy_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The improvements with a transition at or after `from_ms`, and all their audit rows (the
+/// apply that explains a later verification may be older than the window). Works on any
+/// schema: missing tables give nothing, a missing `actor` column gives unrecorded actors.
+pub fn healing_facts(
+    conn: &Connection,
+    from_ms: i64,
+) -> rusqlite::Result<(Vec<ImprovementFacts>, Vec<TransitionFacts>)> {
+    if !table_exists(conn, "selfheal_improvement_events")? || !table_exists(conn, "improvements")? {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let actor = if has_column(conn, "selfheal_improvement_events", "actor")? {
+        "actor"
+    } else {
+        "NULL"
+    };
+    let evidence = if has_column(conn, "improvements", "evidence")? {
+        "json_extract(CASE WHEN json_valid(evidence) THEN evidence END, '$.first_seen')"
+    } else {
+        "NULL"
+    };
+    // Stored instants are RFC 3339 UTC text; a second of slack covers the fractional form,
+    // and the window is applied exactly on the parsed instants.
+    let since = selfheal_core::time::format_ms(from_ms.saturating_sub(1_000));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT e.improvement_id, e.at, e.action, e.from_status, e.to_status, {actor}
+         FROM selfheal_improvement_events e
+         WHERE e.improvement_id IN (SELECT improvement_id FROM selfheal_improvement_events WHERE at >= ?1)
+         ORDER BY e.id"
+    ))?;
+    let transitions: Vec<TransitionFacts> = stmt
+        .query_map(params![since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?
+        .filter_map(|row| match row {
+            Ok((improvement_id, at, action, from_status, to_status, actor)) => parse_timestamp(&at)
+                .map(|at_ms| {
+                    Ok(TransitionFacts {
+                        improvement_id,
+                        at_ms,
+                        action,
+                        from_status,
+                        to_status,
+                        actor: actor.as_deref().and_then(Actor::parse),
+                    })
+                }),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, status, {evidence} FROM improvements
+         WHERE id IN (SELECT improvement_id FROM selfheal_improvement_events WHERE at >= ?1)"
+    ))?;
+    let improvements = stmt
+        .query_map(params![since], |r| {
+            Ok(ImprovementFacts {
+                id: r.get(0)?,
+                status: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                first_seen_ms: r
+                    .get::<_, Option<String>>(2)?
+                    .as_deref()
+                    .and_then(parse_timestamp),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((improvements, transitions))
+}
+
 /// Fault injection for the crash tests: when `SELFHEAL_CRASH_AT` names this point, the process
 /// aborts on the spot (no unwinding, no rollback by us — like `kill -9`). Unset in normal use.
 fn crash_point(name: &str) {
@@ -878,6 +1078,17 @@ mod tests {
     }
 
     #[test]
+    fn a_read_only_open_of_a_history_without_lifecycle_state_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        init_run_history(&path).unwrap();
+        assert!(LifecycleDb::open_read_only(&path).unwrap().is_none());
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(healing_facts(&conn, 0).unwrap().1.len(), 0);
+        assert!(strategy_outcomes(&conn).unwrap().is_empty());
+    }
+
+    #[test]
     fn transitions_are_enforced_and_audited() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
@@ -892,7 +1103,7 @@ mod tests {
             ..Default::default()
         };
         let imp = db
-            .insert(&row, None, &mut || {
+            .insert(&row, None, Actor::Person, None, &mut || {
                 n += 1;
                 format!("imp-{}", n.min(2))
             })
@@ -903,6 +1114,8 @@ mod tests {
             detail: None,
             at: "2026-01-02T00:00:00Z",
             strategy_outcome: None,
+            actor: Actor::Policy,
+            rule: Some("line 2: auto_apply = true"),
         };
         let e = db
             .transition(&imp.id, change(Transition::Apply))
@@ -940,9 +1153,25 @@ mod tests {
             .map(|e| e.to_status)
             .collect();
         assert_eq!(trail, ["proposed", "tested", "applied", "rolled_back"]);
+        let events = db.events(&imp.id).unwrap();
+        assert_eq!(events[0].actor, Some(Actor::Person));
+        assert_eq!(events[1].actor, Some(Actor::Policy));
+        assert_eq!(events[1].rule.as_deref(), Some("line 2: auto_apply = true"));
+        assert_eq!(db.actor_of(&imp.id, "apply").unwrap(), Some(Actor::Policy));
+        assert_eq!(db.actor_of(&imp.id, "verify").unwrap(), None);
+        let (improvements, transitions) = db.healing_facts(0).unwrap();
+        assert_eq!(improvements.len(), 1);
+        assert_eq!(transitions.len(), 4);
+
         assert!(matches!(
             db.transition("imp-404", change(Transition::Test)),
             Err(StoreError::NotFound { .. })
         ));
+        // A read-only open sees the same state and writes nothing.
+        drop(db);
+        let before = std::fs::read(&path).unwrap();
+        let ro = LifecycleDb::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(ro.events(&imp.id).unwrap().len(), 4);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 }

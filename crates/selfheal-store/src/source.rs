@@ -424,6 +424,24 @@ impl SourceDb {
             .map_err(|e| self.err(e))
     }
 
+    /// The lifecycle's improvements and audit rows for the healing numbers of a window starting
+    /// at `from_ms`, and the strategies' verified outcomes; empty when the lifecycle never wrote
+    /// this file.
+    #[allow(clippy::type_complexity)]
+    pub fn healing_facts(
+        &self,
+        from_ms: i64,
+    ) -> Result<(
+        Vec<selfheal_core::healing::ImprovementFacts>,
+        Vec<selfheal_core::healing::TransitionFacts>,
+        std::collections::HashMap<String, (u64, u64)>,
+    )> {
+        let (improvements, transitions) =
+            crate::lifecycle::healing_facts(&self.conn, from_ms).map_err(|e| self.err(e))?;
+        let outcomes = crate::lifecycle::strategy_outcomes(&self.conn).map_err(|e| self.err(e))?;
+        Ok((improvements, transitions, outcomes))
+    }
+
     /// Runs whose `metadata` JSON tags them with `improvement_id` (under `improvement_id`,
     /// `canary`, `shadow`, or in an `improvements` list): (run id, status, started_at, mode).
     pub fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {
