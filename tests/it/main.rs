@@ -9,6 +9,7 @@ mod config_edit;
 mod confirm;
 mod crash;
 mod escalation;
+mod heal;
 mod import;
 mod lifecycle;
 mod live;
