@@ -659,13 +659,17 @@ fn allows(policy: &Policy, declared: bool, config_file: Option<&Path>) -> Vec<St
             policy.rule("classes")
         ),
         format!(
-            "apply it automatically only when it edits the config file, its risk is at most {} ({}), {}, and the simulation recommends {} or better ({})",
+            "apply it automatically only when it edits the config file, {}, its risk is at most {} ({}), and the simulation recommends {} or better ({})",
+            match &policy.strategies {
+                Some(list) => format!(
+                    "it is one of {} ({})",
+                    list.join(", "),
+                    policy.rule("strategies")
+                ),
+                None => format!("whatever the strategy ({})", policy.rule("strategies")),
+            },
             policy.max_risk.as_str(),
             policy.rule("max_risk"),
-            match &policy.strategies {
-                Some(list) => format!("it is one of {} ({})", list.join(", "), policy.rule("strategies")),
-                None => "any strategy".into(),
-            },
             policy.require_recommendation.as_str(),
             policy.rule("require_recommendation")
         ),

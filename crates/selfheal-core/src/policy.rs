@@ -213,12 +213,11 @@ impl Policy {
     /// Parses and validates a policy file's text (format in the module doc).
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
-            let message = e.message().trim_end().replace("`", "");
-            let message = if message.contains("unknown field") {
-                format!("{message}; the settings are {}", SETTINGS.join(", "))
-            } else {
-                message
-            };
+            let message = e
+                .message()
+                .trim_end()
+                .replace('`', "")
+                .replace("expected i64", "expected an integer");
             PolicyError {
                 line: e.span().map(|s| line_at(text, s.start).0),
                 message,
@@ -774,13 +773,14 @@ cooldown = "6h"
 
     #[test]
     fn bad_policies_are_refused_with_their_line() {
-        let cases: [(&str, Option<usize>, &str); 12] = [
+        let cases: [(&str, Option<usize>, &str); 13] = [
             ("auto_apply = \"yes\"", Some(1), "invalid type"),
             (
                 "auto_aply = true",
                 Some(1),
-                "the settings are auto_apply, classes",
+                "expected one of auto_apply, classes",
             ),
+            ("max_attempts = \"3\"", Some(1), "expected an integer"),
             ("auto_apply = true", Some(1), "needs `classes`"),
             (
                 "auto_apply = true\nclasses = []",
@@ -813,6 +813,46 @@ cooldown = "6h"
             policy("classes = [\"*\"]").classes,
             Classes::All,
             "the wildcard"
+        );
+    }
+
+    #[test]
+    fn mangled_policies_are_refused_with_a_line_inside_the_file() {
+        // Every prefix, and every byte replaced by characters TOML cares about: never a panic,
+        // and every refusal says what is wrong, at a line the file has.
+        let check = |text: &str, refused: &mut usize| {
+            if let Err(e) = Policy::parse(text) {
+                *refused += 1;
+                assert!(!e.message.is_empty(), "{text:?}");
+                let lines = text.lines().count().max(1) + 1;
+                assert!(e.line.is_none_or(|l| l >= 1 && l <= lines), "{text:?}: {e}");
+            }
+        };
+        let mut refused = 0;
+        for end in 0..=FULL.len() {
+            if let Some(prefix) = FULL.get(..end) {
+                check(prefix, &mut refused);
+            }
+        }
+        for (i, _) in FULL.char_indices() {
+            for junk in [
+                "\"",
+                "[",
+                "=",
+                "\n",
+                "\u{0}",
+                "é",
+                "-",
+                "9999999999999999999999",
+            ] {
+                let mut text = FULL.to_string();
+                text.replace_range(i..i + 1, junk);
+                check(&text, &mut refused);
+            }
+        }
+        assert!(
+            refused > FULL.len(),
+            "most mangled files are refused ({refused})"
         );
     }
 
