@@ -33,6 +33,8 @@ struct Setup {
     config: PathBuf,
     policy: PathBuf,
     inbox: PathBuf,
+    /// Whether SELFHEAL_CONFIG_FILE is declared.
+    config_declared: bool,
 }
 
 impl Setup {
@@ -43,6 +45,7 @@ impl Setup {
             config: dir.join("agent.toml"),
             policy: dir.join("policy.toml"),
             inbox: dir.join("inbox"),
+            config_declared: true,
         };
         std::fs::write(&s.config, CONFIG).unwrap();
         std::fs::write(&s.policy, policy).unwrap();
@@ -74,7 +77,6 @@ impl Setup {
             .env("DATABASE_PATH", &self.db)
             .env("INBOX_PATH", &self.inbox)
             .env("SELFHEAL_INDEX_DIR", self.dir.join("index"))
-            .env("SELFHEAL_CONFIG_FILE", &self.config)
             .env("SELFHEAL_POLICY", &self.policy)
             .env("SELFHEAL_NOW", now)
             .env("TZ", "UTC")
@@ -82,6 +84,11 @@ impl Setup {
             .env_remove("SELFHEAL_PAUSE_FILE")
             .env_remove("SELFHEAL_PLAYBOOKS_DIR")
             .env_remove("SELFHEAL_IMPORT");
+        if self.config_declared {
+            c.env("SELFHEAL_CONFIG_FILE", &self.config);
+        } else {
+            c.env_remove("SELFHEAL_CONFIG_FILE");
+        }
         c
     }
 
@@ -379,4 +386,52 @@ fn a_policy_without_auto_apply_changes_nothing() {
         );
     }
     assert!(s.improvements(APPLY_AT).is_empty());
+}
+
+#[test]
+fn without_a_config_edit_fixes_are_proposed_and_announced_never_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Setup::new(tmp.path(), POLICY);
+    s.config_declared = false;
+    let report = s.heal(APPLY_AT);
+    assert!(ids(&report, "applied").is_empty(), "{report}");
+    let mut announced = ids(&report, "announced");
+    announced.sort();
+    assert_eq!(announced, [FETCH, SEARCH], "{report}");
+    let improvements = s.improvements(APPLY_AT);
+    assert!(
+        improvements.iter().all(|i| i["status"] == "tested"),
+        "{improvements:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&s.config).unwrap(), CONFIG);
+    let inbox = s.inbox_text();
+    assert!(
+        inbox.contains("left it for a person") && inbox.contains("advice only"),
+        "{inbox}"
+    );
+    // A person rejects one: the audit says so, and the policy leaves that pattern alone.
+    let fetch = by_pattern(&improvements, FETCH)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.run(
+        APPLY_AT,
+        &["reject", &fetch, "--reason", "we fix the client instead"],
+    );
+    let trail = s.improvement(APPLY_AT, &fetch)["audit"].clone();
+    let actors: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, ["policy", "policy", "person"], "{trail}");
+    let again = s.heal(APPLY_AT);
+    let left = again["heal"]["left"].as_array().unwrap();
+    assert!(
+        left.iter().any(|l| l["pattern_id"] == FETCH
+            && l["detail"].as_str().unwrap().contains("rejected")),
+        "{again}"
+    );
+    assert!(ids(&again, "proposed").is_empty(), "{again}");
 }
