@@ -49,6 +49,8 @@ fn app(s: &Setup) -> App {
             playbooks_dir: None,
             config_file: Some(s.config.clone()),
             import_paths: Vec::new(),
+            policy_file: None,
+            pause_file: None,
         },
         Clock::Fixed(ms(PLANT_NOW)),
     )

@@ -704,9 +704,12 @@ fn allows(policy: &Policy, declared: bool, config_file: Option<&Path>) -> Vec<St
     out
 }
 
-/// The text rendering of a plan.
+/// The text rendering of a plan. Names from the history are escaped inline, reasons and
+/// problems kept to one line (`sanitize`).
 pub fn render(v: &PolicyView) -> String {
+    use crate::sanitize::{line, name};
     use std::fmt::Write as _;
+    const TEXT_MAX: usize = 500;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -717,7 +720,7 @@ pub fn render(v: &PolicyView) -> String {
         v.now
     );
     for s in &v.settings {
-        let _ = writeln!(out, "  {s}");
+        let _ = writeln!(out, "  {}", line(&s.to_string(), TEXT_MAX));
     }
     out.push_str("allows:\n");
     for a in &v.allows {
@@ -743,24 +746,30 @@ pub fn render(v: &PolicyView) -> String {
         let _ = writeln!(
             out,
             "  {:<40} ×{:<6} {:<8} {}",
-            p.pattern_id,
+            name(&p.pattern_id),
             p.occurrences,
             action,
-            p.decision.reason()
+            line(p.decision.reason(), TEXT_MAX)
         );
         if let Some(s) = &p.strategy {
             let _ = writeln!(
                 out,
-                "      strategy {s}; simulation {}; change {}",
+                "      strategy {}; simulation {}; change {}",
+                name(s),
                 p.recommendation.map_or("not run", |r| r.as_str()),
-                p.change.as_deref().unwrap_or("none (advice only)")
+                p.change
+                    .as_deref()
+                    .map_or("none (advice only)".into(), |c| line(c, TEXT_MAX))
             );
         }
         if !p.decision.rules().is_empty() {
             let _ = writeln!(
                 out,
                 "      under {}",
-                selfheal_core::policy::rules_text(p.decision.rules())
+                line(
+                    &selfheal_core::policy::rules_text(p.decision.rules()),
+                    TEXT_MAX
+                )
             );
         }
     }
@@ -770,15 +779,15 @@ pub fn render(v: &PolicyView) -> String {
             let _ = writeln!(
                 out,
                 "  {} ({}, applied by {}): {}",
-                r.improvement_id,
-                r.pattern_id.as_deref().unwrap_or("?"),
+                name(&r.improvement_id),
+                r.pattern_id.as_deref().map_or("?".into(), name),
                 r.applied_by.map_or("unrecorded", Actor::as_str),
-                r.next
+                line(&r.next, TEXT_MAX)
             );
         }
     }
     for p in &v.problems {
-        let _ = writeln!(out, "problem: {p}");
+        let _ = writeln!(out, "problem: {}", line(p, TEXT_MAX));
     }
     out
 }

@@ -36,7 +36,13 @@ pub fn run(app: App, options: Options) -> anyhow::Result<()> {
         if options.json {
             println!("{}", selfheal_app::sanitize::json_string(&plan, true)?);
         } else {
-            print!("{}", selfheal_app::policy::render(&plan));
+            print!(
+                "{}",
+                selfheal_app::sanitize::clean(
+                    &selfheal_app::policy::render(&plan),
+                    selfheal_app::sanitize::Sink::Terminal
+                )
+            );
         }
         return Ok(());
     }
