@@ -401,7 +401,7 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
     };
     let key = key_len(t);
     let (_, core, _) = split_punct(t);
-    if is_http_method(core) {
+    if is_http_method(core) || is_error_name(core) {
         return Kind::Code;
     }
     if is_boolean(core) {
@@ -435,6 +435,115 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
         return Kind::Code;
     }
     identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// POSIX error names (`errno`), as programs print them.
+const ERRNO_NAMES: &[&str] = &[
+    "E2BIG",
+    "EACCES",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "EAFNOSUPPORT",
+    "EAGAIN",
+    "EALREADY",
+    "EBADF",
+    "EBADMSG",
+    "EBUSY",
+    "ECANCELED",
+    "ECHILD",
+    "ECONNABORTED",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EDEADLK",
+    "EDESTADDRREQ",
+    "EDOM",
+    "EDQUOT",
+    "EEXIST",
+    "EFAULT",
+    "EFBIG",
+    "EHOSTDOWN",
+    "EHOSTUNREACH",
+    "EIDRM",
+    "EILSEQ",
+    "EINPROGRESS",
+    "EINTR",
+    "EINVAL",
+    "EIO",
+    "EISCONN",
+    "EISDIR",
+    "ELOOP",
+    "EMFILE",
+    "EMLINK",
+    "EMSGSIZE",
+    "ENAMETOOLONG",
+    "ENETDOWN",
+    "ENETRESET",
+    "ENETUNREACH",
+    "ENFILE",
+    "ENOBUFS",
+    "ENODATA",
+    "ENODEV",
+    "ENOENT",
+    "ENOEXEC",
+    "ENOLCK",
+    "ENOMEM",
+    "ENOMSG",
+    "ENOPROTOOPT",
+    "ENOSPC",
+    "ENOSYS",
+    "ENOTCONN",
+    "ENOTDIR",
+    "ENOTEMPTY",
+    "ENOTSOCK",
+    "ENOTSUP",
+    "ENOTTY",
+    "ENXIO",
+    "EOPNOTSUPP",
+    "EOVERFLOW",
+    "EPERM",
+    "EPIPE",
+    "EPROTO",
+    "EPROTONOSUPPORT",
+    "EPROTOTYPE",
+    "ERANGE",
+    "EROFS",
+    "ESHUTDOWN",
+    "ESPIPE",
+    "ESRCH",
+    "ESTALE",
+    "ETIMEDOUT",
+    "ETXTBSY",
+    "EWOULDBLOCK",
+    "EXDEV",
+];
+
+/// An error name that a program prints instead of a number, so it *is* the error: a POSIX
+/// error name (`ENOENT`, `ECONNREFUSED`), a signal name (`SIGKILL`, `SIGSEGV`), or an
+/// upper-case constant with an underscore (`PERMISSION_DENIED`, `ERROR_FILE_NOT_FOUND`),
+/// alone or as the last part of a dotted or `key=`/`key:` token (`errno=ENOENT`,
+/// `reason:DEADLINE_EXCEEDED`).
+fn is_error_name(core: &str) -> bool {
+    let name = core.rsplit(['=', ':', '.']).next().unwrap_or(core);
+    let b = name.as_bytes();
+    if b.len() < 3 || !b[0].is_ascii_uppercase() {
+        return false;
+    }
+    if ERRNO_NAMES.binary_search(&name).is_ok() {
+        return true;
+    }
+    if let Some(sig) = name.strip_prefix("SIG") {
+        return (2..=6).contains(&sig.len())
+            && sig
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    }
+    b.len() >= 4
+        && name.contains('_')
+        && !name.starts_with('_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && b.iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }
 
 /// `true`, `false`, `null`: values, whatever their case.
@@ -579,13 +688,31 @@ fn skeleton(tokens: &[String], kinds: &[Kind]) -> String {
 /// when that is a value, as in Drain's parse tree.
 fn route_key<'a>(tokens: &'a [String], kinds: &[Kind]) -> &'a str {
     match (tokens.first(), kinds.first()) {
-        // An indexed name (`eth0:`, `IRQ9`) routes like a value: its index varies.
-        (Some(t), Some(Kind::Const | Kind::Code)) if indexed_name(t).is_some() => WILDCARD,
+        // An indexed name (`eth0:`, `IRQ9`) routes like a value: its index varies. So does a
+        // dotted name (`com.example.daily:`, `org.example.Worker`): the component that logged.
+        (Some(t), Some(Kind::Const | Kind::Code))
+            if indexed_name(t).is_some() || is_dotted_name(split_punct(t).1) =>
+        {
+            WILDCARD
+        }
         (Some(t), Some(Kind::Const | Kind::Code)) => t,
         (Some(t), Some(Kind::Key(n))) => &t[..*n],
         (Some(_), _) => WILDCARD,
         (None, _) => "",
     }
+}
+
+/// A dotted name of three parts or more (`com.example.sync.daily`, `org.example.Worker`):
+/// letters, digits, `_` and `-` between dots, starting with a letter.
+fn is_dotted_name(core: &str) -> bool {
+    core.split('.').count() >= 3
+        && core.starts_with(|c: char| c.is_ascii_alphabetic())
+        && core.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
 }
 
 /// Whether template token `t` accepts message token `m` as is.
@@ -687,6 +814,12 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
         if t != m && (kt == Kind::Code || km == Kind::Code) {
             return (0.0, wildcards);
         }
+        // `Link up` and `Link down`, `state 'Active'` and `state 'Inactive'`: two different
+        // state words are two different messages; so are two device families (`on en0`,
+        // `on awdl0`).
+        if t != m && (different_states(t, m) || different_devices(t, m)) {
+            return (0.0, wildcards);
+        }
         let constant = is_word(t, kt);
         if t != m
             && matches!(
@@ -722,6 +855,163 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
     (same / total, wildcards)
 }
 
+/// Words that name a state or an event rather than a value: `on`/`off`, `up`/`down`,
+/// `started`/`stopped`, `enabled`/`disabled`, `yes`/`no`, `ok`/`error`, … Two different ones
+/// at one position make two different messages (`Link up`, `Link down`), never one template
+/// with a variable. Lower case and sorted (binary search). `true`, `false` and `null` are not
+/// here: they are values (see [`kind_at`]).
+const STATE_WORDS: &[&str] = &[
+    "accept",
+    "accepted",
+    "activated",
+    "active",
+    "add",
+    "added",
+    "allow",
+    "allowed",
+    "attach",
+    "attached",
+    "available",
+    "awake",
+    "begin",
+    "busy",
+    "close",
+    "closed",
+    "closing",
+    "complete",
+    "completed",
+    "connect",
+    "connected",
+    "connecting",
+    "create",
+    "created",
+    "deactivated",
+    "delete",
+    "deleted",
+    "denied",
+    "deny",
+    "destroy",
+    "destroyed",
+    "detach",
+    "detached",
+    "disable",
+    "disabled",
+    "disconnect",
+    "disconnected",
+    "disconnecting",
+    "done",
+    "down",
+    "enable",
+    "enabled",
+    "end",
+    "ended",
+    "enter",
+    "entered",
+    "error",
+    "established",
+    "exit",
+    "exited",
+    "fail",
+    "failed",
+    "failure",
+    "finish",
+    "finished",
+    "granted",
+    "hidden",
+    "idle",
+    "inactive",
+    "invalid",
+    "load",
+    "loaded",
+    "lock",
+    "locked",
+    "login",
+    "logout",
+    "lost",
+    "missing",
+    "mount",
+    "mounted",
+    "no",
+    "off",
+    "offline",
+    "ok",
+    "on",
+    "online",
+    "open",
+    "opened",
+    "opening",
+    "pause",
+    "paused",
+    "pending",
+    "ready",
+    "refused",
+    "reject",
+    "rejected",
+    "remove",
+    "removed",
+    "reset",
+    "resume",
+    "resumed",
+    "revoked",
+    "running",
+    "shown",
+    "shutdown",
+    "sleep",
+    "start",
+    "started",
+    "starting",
+    "startup",
+    "stop",
+    "stopped",
+    "stopping",
+    "succeeded",
+    "success",
+    "successful",
+    "suspend",
+    "suspended",
+    "unavailable",
+    "unload",
+    "unloaded",
+    "unlock",
+    "unlocked",
+    "unmount",
+    "unmounted",
+    "up",
+    "valid",
+    "visible",
+    "waiting",
+    "wake",
+    "yes",
+];
+
+/// Whether a word (any case) is one of the [`STATE_WORDS`].
+fn is_state_word(w: &str) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(lower) = buf.get_mut(..w.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(w.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|l| STATE_WORDS.binary_search(&l).is_ok())
+}
+
+/// The word a token states, if it is a state word: the token's core (`'Active'` → `Active`,
+/// `up,` → `up`), or the value of a `key=value` token (`link=up` → `up`).
+fn state_of(t: &str) -> Option<&str> {
+    let (_, core, _) = split_punct(t);
+    let word = match core.split_once('=') {
+        Some((_, value)) => split_punct(value).1,
+        None => core,
+    };
+    is_state_word(word).then_some(word)
+}
+
+/// Whether two tokens state two different states (`up` and `down`, `'Active'` and
+/// `'Inactive'`, `link=up` and `link=down`).
+fn different_states(t: &str, m: &str) -> bool {
+    matches!((state_of(t), state_of(m)), (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b))
+}
+
 /// The letters of an indexed name: a word of letters then one or two digits (`CPU0`,
 /// `eth1`, `IRQ9`), with its surrounding punctuation. Longer numbers are codes or values.
 fn indexed_name(t: &str) -> Option<(&str, &str, &str)> {
@@ -736,6 +1026,16 @@ fn indexed_name(t: &str) -> Option<(&str, &str, &str)> {
 /// devices, interfaces and interrupt lines are numbered, and the number is a value.
 fn same_indexed_name(t: &str, m: &str) -> bool {
     matches!((indexed_name(t), indexed_name(m)), (Some(a), Some(b)) if a == b)
+}
+
+/// Whether two tokens name devices of two different families: indexed names whose short
+/// names (four letters at most: `en0`, `awdl0`, `eth1`, `wlan0` is not short) differ.
+/// Numbered devices of one family are values; a different family is a different message.
+fn different_devices(t: &str, m: &str) -> bool {
+    match (indexed_name(t), indexed_name(m)) {
+        (Some((_, a, _)), Some((_, b, _))) => a.len() <= 4 && b.len() <= 4 && a != b,
+        _ => false,
+    }
 }
 
 /// A constant word or identifier (`ENOENT`, `ssh2`): weighs more than punctuation.
@@ -1117,6 +1417,13 @@ fn push_quoted(quote: char, inner: &str, out: &mut String) {
         return;
     }
     if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
+        // `state 'Active'`: a quoted state word is the message, not a value.
+        if is_state_word(trimmed) {
+            out.push(quote);
+            out.push_str(trimmed);
+            out.push(quote);
+            return;
+        }
         let (lead, core, trail) = split_punct(trimmed);
         if lead.is_empty()
             && trail.is_empty()
@@ -2266,6 +2573,90 @@ mod tests {
     }
 
     #[test]
+    fn state_words_are_not_values() {
+        // Two different states are two different messages, whatever the order.
+        for (a, b) in [
+            ("Link is up", "Link is down"),
+            ("BTLE scanner Powered On", "BTLE scanner Powered Off"),
+            (
+                "Location icon should now be in state 'Active'",
+                "Location icon should now be in state 'Inactive'",
+            ),
+            ("cupsd startup succeeded", "cupsd shutdown succeeded"),
+            ("port 3 link=up", "port 3 link=down"),
+        ] {
+            let m = mine(&[a, b, a]);
+            assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
+        }
+        // A quoted state word stays in the text; other quoted words are still values.
+        check("state 'Active'", "state 'Active'");
+        check("service 'fetcher' started", "service <QUOTED> started");
+        // Other words still generalise, and the same state in another case is one state.
+        let m = mine(&[
+            "session opened for user alice",
+            "session opened for user bob",
+            "Link is UP",
+            "Link is up",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("session opened for user <*>")
+        );
+    }
+
+    #[test]
+    fn dotted_first_names_route_like_values() {
+        // The component that logged comes first and varies; the message is the same.
+        let m = mine(&[
+            "com.example.sync.daily: told to run this job; however, the start time isn't for 30 seconds. Ignoring.",
+            "org.example.cache.Hourly: told to run this job; however, the start time isn't for 4500 seconds. Ignoring.",
+        ]);
+        assert_eq!(m.clusters().len(), 1, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("<*> told to run this job; however, the start time isn't for <DUR>. Ignoring.")
+        );
+        // Different wording after the name still makes different messages.
+        assert_eq!(
+            mine(&[
+                "com.example.sync: job queued",
+                "com.example.cache: disk full"
+            ])
+            .clusters()
+            .len(),
+            2
+        );
+        assert!(is_dotted_name("com.example.sync-daily"));
+        assert!(!is_dotted_name("e.g."));
+        assert!(!is_dotted_name("1.2.3"));
+        assert!(!is_dotted_name("a..b"));
+    }
+
+    #[test]
+    fn device_families_are_different_messages() {
+        // `en0` and `awdl0` are two interfaces of two kinds; `eth0` and `eth1` two of one.
+        assert_eq!(
+            mine(&["AirPort: Link Up on en0", "AirPort: Link Up on awdl0"])
+                .clusters()
+                .len(),
+            2
+        );
+        let m = mine(&["eth0: link is up", "eth1: link is up"]);
+        assert_eq!(m.clusters().len(), 1);
+        // Longer names (hosts such as `aadmin1`, `badmin1`) stay values.
+        assert_eq!(
+            mine(&[
+                "unable to qualify my own domain name (aadmin1) -- using short name",
+                "unable to qualify my own domain name (badmin1) -- using short name",
+            ])
+            .clusters()
+            .len(),
+            1
+        );
+    }
+
+    #[test]
     fn error_codes_stay_in_templates() {
         // Same wording, different codes: different errors, whatever the order.
         for (a, b) in [
@@ -2284,6 +2675,16 @@ mod tests {
             ),
             ("killed by signal 9", "killed by signal 15"),
             ("proxy open HTTPS", "proxy open SOCKS5"),
+            ("open /a/b failed: ENOENT", "open /a/c failed: EACCES"),
+            ("worker killed by SIGKILL", "worker killed by SIGTERM"),
+            (
+                "rpc failed: PERMISSION_DENIED",
+                "rpc failed: DEADLINE_EXCEEDED",
+            ),
+            (
+                "read failed errno=ECONNRESET",
+                "read failed errno=ETIMEDOUT",
+            ),
         ] {
             let m = mine(&[a, b, a]);
             assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
@@ -2309,6 +2710,10 @@ mod tests {
             ("node-<NUM> 42 t761 R02-M1", vec![Var, Var, Var, Var]),
             ("<*> <IP>:<NUM>", vec![Var, Var]),
             ("\"GET true x=false", vec![Code, Var, Key(2)]),
+            (
+                "ENOENT: SIGKILL errno=EACCES reason:NOT_FOUND ERROR Error_x",
+                vec![Code, Code, Code, Code, Const, Const],
+            ),
         ] {
             let tokens = tokenize(message);
             assert_eq!(kinds(&tokens), expected, "{message}");
@@ -2536,7 +2941,7 @@ mod tests {
 
     #[test]
     fn restart_gives_the_same_result_on_real_logs() {
-        for name in ["HDFS", "OpenSSH", "Proxifier", "HealthApp"] {
+        for name in ["HDFS", "OpenSSH", "Proxifier", "HealthApp", "Mac"] {
             let Some(messages) = loghub_contents(name) else {
                 continue;
             };
