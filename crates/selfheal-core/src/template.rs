@@ -434,7 +434,22 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
     if code_number_in_context(tokens, i) {
         return Kind::Code;
     }
+    // `an14 an15 an16`: a list of one indexed name is a list of values.
+    if indexed_name(t).is_some() && in_name_list(tokens, i) {
+        return Kind::Var;
+    }
     identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// Whether `tokens[i]`, an indexed name, stands next to the same name with another index.
+fn in_name_list(tokens: &[String], i: usize) -> bool {
+    let t = &tokens[i];
+    let neighbour = |j: usize| {
+        tokens
+            .get(j)
+            .is_some_and(|n| n != t && same_indexed_name(n, t))
+    };
+    (i > 0 && neighbour(i - 1)) || neighbour(i + 1)
 }
 
 /// POSIX error names (`errno`), as programs print them.
@@ -595,13 +610,18 @@ fn code_number_in_context(tokens: &[String], i: usize) -> bool {
 /// `TS2345`, `SOCKS5`); other letters then one or two digits is [`Kind::Const`] (`ssh2`,
 /// `eth0`, `IPv6`). Anything else with a digit is a value (`None`).
 fn identifier_kind(t: &str) -> Option<Kind> {
-    let mut runs = t
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
+    let parts = || {
+        t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|r| !r.is_empty())
+    };
+    let mut runs = parts().filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
     let run = runs.next()?;
     if runs.next().is_some() {
         return None;
     }
+    // A compound name with an identifier among several parts (`[\_SB_.PCI0.PALO._PRT]`,
+    // `domains:node-D4`) is constant text, not an error code.
+    let compound = parts().count() > 2;
     let b = run.as_bytes();
     let letters = b
         .iter()
@@ -611,9 +631,13 @@ fn identifier_kind(t: &str) -> Option<Kind> {
     if letters == 0 || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if letters <= 6 && digits.len() <= 6 && b[..letters].iter().all(u8::is_ascii_uppercase) {
+    if !compound
+        && letters <= 6
+        && digits.len() <= 6
+        && b[..letters].iter().all(u8::is_ascii_uppercase)
+    {
         Some(Kind::Code)
-    } else if digits.len() <= 2 {
+    } else if digits.len() <= 2 || compound {
         Some(Kind::Const)
     } else {
         None
@@ -943,6 +967,7 @@ const STATE_WORDS: &[&str] = &[
     "pause",
     "paused",
     "pending",
+    "reachable",
     "ready",
     "refused",
     "reject",
@@ -976,6 +1001,7 @@ const STATE_WORDS: &[&str] = &[
     "unlocked",
     "unmount",
     "unmounted",
+    "unreachable",
     "up",
     "valid",
     "visible",
@@ -996,13 +1022,12 @@ fn is_state_word(w: &str) -> bool {
 }
 
 /// The word a token states, if it is a state word: the token's core (`'Active'` → `Active`,
-/// `up,` → `up`), or the value of a `key=value` token (`link=up` → `up`).
+/// `up,` → `up`), or what follows its last `=`, `[` or `(` (`link=up` → `up`,
+/// `WWEN[enabled]` → `enabled`).
 fn state_of(t: &str) -> Option<&str> {
     let (_, core, _) = split_punct(t);
-    let word = match core.split_once('=') {
-        Some((_, value)) => split_punct(value).1,
-        None => core,
-    };
+    let last = core.rsplit(['=', '[', '(']).next().unwrap_or(core);
+    let word = split_punct(last).1;
     is_state_word(word).then_some(word)
 }
 
@@ -2584,6 +2609,11 @@ mod tests {
             ),
             ("cupsd startup succeeded", "cupsd shutdown succeeded"),
             ("port 3 link=up", "port 3 link=down"),
+            (
+                "syncPowerState: WWEN[enable]",
+                "syncPowerState: WWEN[disable]",
+            ),
+            ("Network is reachable", "Network is unreachable"),
         ] {
             let m = mine(&[a, b, a]);
             assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
@@ -2713,6 +2743,11 @@ mod tests {
             (
                 "ENOENT: SIGKILL errno=EACCES reason:NOT_FOUND ERROR Error_x",
                 vec![Code, Code, Code, Code, Const, Const],
+            ),
+            // A compound name holding an identifier is text; a list of one name is values.
+            (
+                r"[\_SB_.PCI0.PALO._PRT] domains:node-D4 an14 an15 eth0",
+                vec![Const, Const, Var, Var, Const],
             ),
         ] {
             let tokens = tokenize(message);
