@@ -820,6 +820,9 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
     let mut wildcards = 0;
     // Positions where two different constants stand: different wording, not a value.
     let mut const_diffs = 0;
+    // Positions where two values of different shapes stand (`1` and `<HEX>`,
+    // `broadcast_<NUM>` and `broadcast_<NUM>_piece0`).
+    let mut shape_diffs = 0;
     for (i, ((t, m), &km)) in template.iter().zip(tokens).zip(mk).enumerate() {
         if t == WILDCARD {
             wildcards += 1;
@@ -845,15 +848,15 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
             return (0.0, wildcards);
         }
         let constant = is_word(t, kt);
-        if t != m
+        let const_diff = t != m
             && matches!(
                 (kt, km),
                 (
                     Kind::Const | Kind::Code,
                     Kind::Const | Kind::Code | Kind::Key(_)
                 ) | (Kind::Key(_), Kind::Const | Kind::Code)
-            )
-        {
+            );
+        if const_diff {
             // The last word of a sentence (`... by client SPP.`, `Ending ... finalization.`)
             // is prose: two different ones are different messages, not two values.
             if i + 1 == template.len() && ends_sentence(t) && ends_sentence(m) {
@@ -866,17 +869,33 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
         }
         let w = if constant { CONST_WEIGHT } else { 1.0 };
         total += w;
-        if token_matches(t, m) {
+        let matches = token_matches(t, m);
+        let same_key = matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b]);
+        if !matches && !const_diff && !same_key && !same_address(t, m) {
+            shape_diffs += 1;
+        }
+        // One different word is a value only when the rest agrees: with a value of another
+        // shape as well (`en0: channel changed to 1`, `en0: BSSID changed to <HEX>`), it is
+        // another message.
+        if const_diffs > 0 && shape_diffs > 0 {
+            return (0.0, wildcards);
+        }
+        if matches {
             same += w;
-        } else if matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b])
-            || is_pure_variable(t) && is_pure_variable(m)
-        {
+        } else if same_key || is_pure_variable(t) && is_pure_variable(m) {
             // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`, `rhost=<IP>`
             // and `rhost=<HOST>`).
             same += 0.5 * w;
         }
     }
     (same / total, wildcards)
+}
+
+/// Whether two values differ only in how an address is written: `<IP>` in one, `<HOST>` in
+/// the other (`from 10.0.0.7`, `from db.example.com`).
+fn same_address(t: &str, m: &str) -> bool {
+    (t.contains("<HOST>") || m.contains("<HOST>"))
+        && t.replace("<HOST>", "<IP>") == m.replace("<HOST>", "<IP>")
 }
 
 /// Words that name a state or an event rather than a value: `on`/`off`, `up`/`down`,
@@ -2632,6 +2651,33 @@ mod tests {
         assert_eq!(
             m.template(1).as_deref(),
             Some("session opened for user <*>")
+        );
+    }
+
+    #[test]
+    fn a_different_word_with_a_value_of_another_shape_is_another_message() {
+        for (a, b) in [
+            (
+                "en0: channel changed to 1",
+                "en0: BSSID changed to 5c:50:15:36:bc:03",
+            ),
+            (
+                "Block rdd_1 stored as bytes in memory",
+                "Block rdd_2_piece0 stored as values in memory",
+            ),
+        ] {
+            assert_eq!(mine(&[a, b]).clusters().len(), 2, "{a} / {b}");
+        }
+        // A different word alone is a value; an address written as a name or a number is
+        // one kind of value.
+        let m = mine(&[
+            "Failed password for root from 10.0.0.7 port 22 ssh2",
+            "Failed password for admin from db.example.com port 2222 ssh2",
+        ]);
+        assert_eq!(m.clusters().len(), 1, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("Failed password for <*> from <*> port <NUM> ssh2")
         );
     }
 
