@@ -37,7 +37,8 @@
 //! and numbers in a code context — after `exit`, `code`, `status`, `signal`, `errno`,
 //! `error`, `rc`, `http`/`HTTP/1.1` (also as `key=`), e.g. `exit code 137`, `os error 13`,
 //! `HTTP 503`, `status=429` — or a 3-digit HTTP status followed by its reason phrase
-//! (`404 Not Found`, `429 Too Many Requests`).
+//! (`404 Not Found`, `429 Too Many Requests`). A quoted *state word* (see below) stays too,
+//! quotes included: `state 'Active'`.
 //!
 //! Normalisation is deterministic, linear in the message length (quoted spans are looked
 //! for at most 256 bytes ahead) and writes into one output buffer.
@@ -52,11 +53,16 @@
 //! 1. The message is normalised and split into tokens ([`tokenize`]). Each token has a
 //!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit, or is `true`, `false` or
 //!    `null`; a **code** is an HTTP method (`GET`), a number that
-//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
-//!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
-//!    value, whose `key=` is constant; everything else, including letters glued to one or two
-//!    digits (`ssh2`, `eth0`), is **constant** text. Letters then one or two digits also make
-//!    an *indexed name* (`CPU0`, `eth1`, `IRQ9`): numbered devices, interfaces, lines.
+//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`),
+//!    capitals glued to a number (`E0308`, `SOCKS5`), or an error name: a POSIX error
+//!    (`ENOENT`), a signal (`SIGKILL`) or an upper-case constant with an underscore
+//!    (`PERMISSION_DENIED`), alone or ending a dotted or `key=` token (`errno=EACCES`); a
+//!    **key** is `key=value` with a value, whose `key=` is constant; everything else,
+//!    including letters glued to one or two digits (`ssh2`, `eth0`) and compound names with an
+//!    identifier among several parts (`[\_SB_.PCI0._PRT]`), is **constant** text. Letters
+//!    then one or two digits also make an *indexed name* (`CPU0`, `eth1`, `IRQ9`): numbered
+//!    devices, interfaces, lines; next to the same name with another index (`an14 an15`) it
+//!    is a value, an item of a list.
 //! 2. **Skeleton match.** The *skeleton* of a message or template is its constant and code
 //!    tokens and the `key=` of its key tokens, in order. A template of the same partition with
 //!    exactly the same skeleton is taken at once (one of the same length first, else the
@@ -66,7 +72,9 @@
 //!    lets messages of variable length share a template, which Drain cannot do.
 //! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
 //!    the same token count and the same routing token (the constant part of the first token,
-//!    or [`WILDCARD`] when it is a value or an indexed name — Drain's first tree level).
+//!    or [`WILDCARD`] when it is a value, an indexed name or a dotted name of three parts or
+//!    more such as `com.example.sync.daily:`, the component that logged — Drain's first tree
+//!    level).
 //!    The similarity of a template `t` and the tokens `m` is the weighted share of positions
 //!    where they agree:
 //!    constant words and codes weigh [`CONST_WEIGHT`], everything else (values, punctuation)
@@ -78,7 +86,13 @@
 //!    different errors), when [`MAX_CONST_DIFFS`] positions hold two different constants —
 //!    that is different wording, not a value — or when the last tokens are two different
 //!    sentence-final words (letters closed by a full stop: `by client SPP.` never joins
-//!    `by client WindowsUpdateAgent.`). The most similar remaining candidate wins
+//!    `by client WindowsUpdateAgent.`), when a position holds two different *state words*
+//!    (`up`/`down`, `On`/`Off`, `started`/`stopped`, `enabled`/`disabled`, `yes`/`no`,
+//!    `ok`/`error`…, a fixed list of about 120 words, also quoted or after `=`, `[` or
+//!    `(`) or two indexed names of different short families (`on en0`, `on awdl0`), and when
+//!    one different constant comes with a value of another shape elsewhere (`en0: channel
+//!    changed to 1` never joins `en0: BSSID changed to <HEX>`; values of one key, and
+//!    `<IP>`/`<HOST>`, are one shape). The most similar remaining candidate wins
 //!    (ties: more wildcards, then the lower id) if its similarity reaches
 //!    [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
