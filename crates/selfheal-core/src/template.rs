@@ -37,7 +37,8 @@
 //! and numbers in a code context — after `exit`, `code`, `status`, `signal`, `errno`,
 //! `error`, `rc`, `http`/`HTTP/1.1` (also as `key=`), e.g. `exit code 137`, `os error 13`,
 //! `HTTP 503`, `status=429` — or a 3-digit HTTP status followed by its reason phrase
-//! (`404 Not Found`, `429 Too Many Requests`).
+//! (`404 Not Found`, `429 Too Many Requests`). A quoted *state word* (see below) stays too,
+//! quotes included: `state 'Active'`.
 //!
 //! Normalisation is deterministic, linear in the message length (quoted spans are looked
 //! for at most 256 bytes ahead) and writes into one output buffer.
@@ -52,11 +53,16 @@
 //! 1. The message is normalised and split into tokens ([`tokenize`]). Each token has a
 //!    *kind*: a **value** holds a mask, [`WILDCARD`] or a digit, or is `true`, `false` or
 //!    `null`; a **code** is an HTTP method (`GET`), a number that
-//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`)
-//!    or capitals glued to a number (`E0308`, `SOCKS5`); a **key** is `key=value` with a
-//!    value, whose `key=` is constant; everything else, including letters glued to one or two
-//!    digits (`ssh2`, `eth0`), is **constant** text. Letters then one or two digits also make
-//!    an *indexed name* (`CPU0`, `eth1`, `IRQ9`): numbered devices, interfaces, lines.
+//!    normalisation kept as an error code (`exit code 137`, `status=429`, `404 Not Found`),
+//!    capitals glued to a number (`E0308`, `SOCKS5`), or an error name: a POSIX error
+//!    (`ENOENT`), a signal (`SIGKILL`) or an upper-case constant with an underscore
+//!    (`PERMISSION_DENIED`), alone or ending a dotted or `key=` token (`errno=EACCES`); a
+//!    **key** is `key=value` with a value, whose `key=` is constant; everything else,
+//!    including letters glued to one or two digits (`ssh2`, `eth0`) and compound names with an
+//!    identifier among several parts (`[\_SB_.PCI0._PRT]`), is **constant** text. Letters
+//!    then one or two digits also make an *indexed name* (`CPU0`, `eth1`, `IRQ9`): numbered
+//!    devices, interfaces, lines; next to the same name with another index (`an14 an15`) it
+//!    is a value, an item of a list.
 //! 2. **Skeleton match.** The *skeleton* of a message or template is its constant and code
 //!    tokens and the `key=` of its key tokens, in order. A template of the same partition with
 //!    exactly the same skeleton is taken at once (one of the same length first, else the
@@ -66,7 +72,9 @@
 //!    lets messages of variable length share a template, which Drain cannot do.
 //! 3. **Drain match.** Otherwise the candidates are the templates of the same partition,
 //!    the same token count and the same routing token (the constant part of the first token,
-//!    or [`WILDCARD`] when it is a value or an indexed name — Drain's first tree level).
+//!    or [`WILDCARD`] when it is a value, an indexed name or a dotted name of three parts or
+//!    more such as `com.example.sync.daily:`, the component that logged — Drain's first tree
+//!    level).
 //!    The similarity of a template `t` and the tokens `m` is the weighted share of positions
 //!    where they agree:
 //!    constant words and codes weigh [`CONST_WEIGHT`], everything else (values, punctuation)
@@ -78,7 +86,13 @@
 //!    different errors), when [`MAX_CONST_DIFFS`] positions hold two different constants —
 //!    that is different wording, not a value — or when the last tokens are two different
 //!    sentence-final words (letters closed by a full stop: `by client SPP.` never joins
-//!    `by client WindowsUpdateAgent.`). The most similar remaining candidate wins
+//!    `by client WindowsUpdateAgent.`), when a position holds two different *state words*
+//!    (`up`/`down`, `On`/`Off`, `started`/`stopped`, `enabled`/`disabled`, `yes`/`no`,
+//!    `ok`/`error`…, a fixed list of about 120 words, also quoted or after `=`, `[` or
+//!    `(`) or two indexed names of different short families (`on en0`, `on awdl0`), and when
+//!    one different constant comes with a value of another shape elsewhere (`en0: channel
+//!    changed to 1` never joins `en0: BSSID changed to <HEX>`; values of one key, and
+//!    `<IP>`/`<HOST>`, are one shape). The most similar remaining candidate wins
 //!    (ties: more wildcards, then the lower id) if its similarity reaches
 //!    [`SIMILARITY_THRESHOLD`].
 //! 4. On a match, differing positions become [`WILDCARD`] (a shared `key=` prefix is kept:
@@ -401,7 +415,7 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
     };
     let key = key_len(t);
     let (_, core, _) = split_punct(t);
-    if is_http_method(core) {
+    if is_http_method(core) || is_error_name(core) {
         return Kind::Code;
     }
     if is_boolean(core) {
@@ -434,7 +448,131 @@ fn kind_at(tokens: &[String], i: usize) -> Kind {
     if code_number_in_context(tokens, i) {
         return Kind::Code;
     }
+    // `an14 an15 an16`: a list of one indexed name is a list of values.
+    if indexed_name(t).is_some() && in_name_list(tokens, i) {
+        return Kind::Var;
+    }
     identifier_kind(t).unwrap_or(Kind::Var)
+}
+
+/// Whether `tokens[i]`, an indexed name, stands next to the same name with another index.
+fn in_name_list(tokens: &[String], i: usize) -> bool {
+    let t = &tokens[i];
+    let neighbour = |j: usize| {
+        tokens
+            .get(j)
+            .is_some_and(|n| n != t && same_indexed_name(n, t))
+    };
+    (i > 0 && neighbour(i - 1)) || neighbour(i + 1)
+}
+
+/// POSIX error names (`errno`), as programs print them.
+const ERRNO_NAMES: &[&str] = &[
+    "E2BIG",
+    "EACCES",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "EAFNOSUPPORT",
+    "EAGAIN",
+    "EALREADY",
+    "EBADF",
+    "EBADMSG",
+    "EBUSY",
+    "ECANCELED",
+    "ECHILD",
+    "ECONNABORTED",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EDEADLK",
+    "EDESTADDRREQ",
+    "EDOM",
+    "EDQUOT",
+    "EEXIST",
+    "EFAULT",
+    "EFBIG",
+    "EHOSTDOWN",
+    "EHOSTUNREACH",
+    "EIDRM",
+    "EILSEQ",
+    "EINPROGRESS",
+    "EINTR",
+    "EINVAL",
+    "EIO",
+    "EISCONN",
+    "EISDIR",
+    "ELOOP",
+    "EMFILE",
+    "EMLINK",
+    "EMSGSIZE",
+    "ENAMETOOLONG",
+    "ENETDOWN",
+    "ENETRESET",
+    "ENETUNREACH",
+    "ENFILE",
+    "ENOBUFS",
+    "ENODATA",
+    "ENODEV",
+    "ENOENT",
+    "ENOEXEC",
+    "ENOLCK",
+    "ENOMEM",
+    "ENOMSG",
+    "ENOPROTOOPT",
+    "ENOSPC",
+    "ENOSYS",
+    "ENOTCONN",
+    "ENOTDIR",
+    "ENOTEMPTY",
+    "ENOTSOCK",
+    "ENOTSUP",
+    "ENOTTY",
+    "ENXIO",
+    "EOPNOTSUPP",
+    "EOVERFLOW",
+    "EPERM",
+    "EPIPE",
+    "EPROTO",
+    "EPROTONOSUPPORT",
+    "EPROTOTYPE",
+    "ERANGE",
+    "EROFS",
+    "ESHUTDOWN",
+    "ESPIPE",
+    "ESRCH",
+    "ESTALE",
+    "ETIMEDOUT",
+    "ETXTBSY",
+    "EWOULDBLOCK",
+    "EXDEV",
+];
+
+/// An error name that a program prints instead of a number, so it *is* the error: a POSIX
+/// error name (`ENOENT`, `ECONNREFUSED`), a signal name (`SIGKILL`, `SIGSEGV`), or an
+/// upper-case constant with an underscore (`PERMISSION_DENIED`, `ERROR_FILE_NOT_FOUND`),
+/// alone or as the last part of a dotted or `key=`/`key:` token (`errno=ENOENT`,
+/// `reason:DEADLINE_EXCEEDED`).
+fn is_error_name(core: &str) -> bool {
+    let name = core.rsplit(['=', ':', '.']).next().unwrap_or(core);
+    let b = name.as_bytes();
+    if b.len() < 3 || !b[0].is_ascii_uppercase() {
+        return false;
+    }
+    if ERRNO_NAMES.binary_search(&name).is_ok() {
+        return true;
+    }
+    if let Some(sig) = name.strip_prefix("SIG") {
+        return (2..=6).contains(&sig.len())
+            && sig
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    }
+    b.len() >= 4
+        && name.contains('_')
+        && !name.starts_with('_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && b.iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }
 
 /// `true`, `false`, `null`: values, whatever their case.
@@ -486,13 +624,18 @@ fn code_number_in_context(tokens: &[String], i: usize) -> bool {
 /// `TS2345`, `SOCKS5`); other letters then one or two digits is [`Kind::Const`] (`ssh2`,
 /// `eth0`, `IPv6`). Anything else with a digit is a value (`None`).
 fn identifier_kind(t: &str) -> Option<Kind> {
-    let mut runs = t
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
+    let parts = || {
+        t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|r| !r.is_empty())
+    };
+    let mut runs = parts().filter(|r| r.bytes().any(|b| b.is_ascii_digit()));
     let run = runs.next()?;
     if runs.next().is_some() {
         return None;
     }
+    // A compound name with an identifier among several parts (`[\_SB_.PCI0.PALO._PRT]`,
+    // `domains:node-D4`) is constant text, not an error code.
+    let compound = parts().count() > 2;
     let b = run.as_bytes();
     let letters = b
         .iter()
@@ -502,9 +645,13 @@ fn identifier_kind(t: &str) -> Option<Kind> {
     if letters == 0 || digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if letters <= 6 && digits.len() <= 6 && b[..letters].iter().all(u8::is_ascii_uppercase) {
+    if !compound
+        && letters <= 6
+        && digits.len() <= 6
+        && b[..letters].iter().all(u8::is_ascii_uppercase)
+    {
         Some(Kind::Code)
-    } else if digits.len() <= 2 {
+    } else if digits.len() <= 2 || compound {
         Some(Kind::Const)
     } else {
         None
@@ -579,13 +726,31 @@ fn skeleton(tokens: &[String], kinds: &[Kind]) -> String {
 /// when that is a value, as in Drain's parse tree.
 fn route_key<'a>(tokens: &'a [String], kinds: &[Kind]) -> &'a str {
     match (tokens.first(), kinds.first()) {
-        // An indexed name (`eth0:`, `IRQ9`) routes like a value: its index varies.
-        (Some(t), Some(Kind::Const | Kind::Code)) if indexed_name(t).is_some() => WILDCARD,
+        // An indexed name (`eth0:`, `IRQ9`) routes like a value: its index varies. So does a
+        // dotted name (`com.example.daily:`, `org.example.Worker`): the component that logged.
+        (Some(t), Some(Kind::Const | Kind::Code))
+            if indexed_name(t).is_some() || is_dotted_name(split_punct(t).1) =>
+        {
+            WILDCARD
+        }
         (Some(t), Some(Kind::Const | Kind::Code)) => t,
         (Some(t), Some(Kind::Key(n))) => &t[..*n],
         (Some(_), _) => WILDCARD,
         (None, _) => "",
     }
+}
+
+/// A dotted name of three parts or more (`com.example.sync.daily`, `org.example.Worker`):
+/// letters, digits, `_` and `-` between dots, starting with a letter.
+fn is_dotted_name(core: &str) -> bool {
+    core.split('.').count() >= 3
+        && core.starts_with(|c: char| c.is_ascii_alphabetic())
+        && core.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
 }
 
 /// Whether template token `t` accepts message token `m` as is.
@@ -669,6 +834,9 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
     let mut wildcards = 0;
     // Positions where two different constants stand: different wording, not a value.
     let mut const_diffs = 0;
+    // Positions where two values of different shapes stand (`1` and `<HEX>`,
+    // `broadcast_<NUM>` and `broadcast_<NUM>_piece0`).
+    let mut shape_diffs = 0;
     for (i, ((t, m), &km)) in template.iter().zip(tokens).zip(mk).enumerate() {
         if t == WILDCARD {
             wildcards += 1;
@@ -687,16 +855,22 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
         if t != m && (kt == Kind::Code || km == Kind::Code) {
             return (0.0, wildcards);
         }
+        // `Link up` and `Link down`, `state 'Active'` and `state 'Inactive'`: two different
+        // state words are two different messages; so are two device families (`on en0`,
+        // `on awdl0`).
+        if t != m && (different_states(t, m) || different_devices(t, m)) {
+            return (0.0, wildcards);
+        }
         let constant = is_word(t, kt);
-        if t != m
+        let const_diff = t != m
             && matches!(
                 (kt, km),
                 (
                     Kind::Const | Kind::Code,
                     Kind::Const | Kind::Code | Kind::Key(_)
                 ) | (Kind::Key(_), Kind::Const | Kind::Code)
-            )
-        {
+            );
+        if const_diff {
             // The last word of a sentence (`... by client SPP.`, `Ending ... finalization.`)
             // is prose: two different ones are different messages, not two values.
             if i + 1 == template.len() && ends_sentence(t) && ends_sentence(m) {
@@ -709,17 +883,191 @@ fn similarity(template: &[String], tokens: &[String], mk: &[Kind]) -> (f64, usiz
         }
         let w = if constant { CONST_WEIGHT } else { 1.0 };
         total += w;
-        if token_matches(t, m) {
+        let matches = token_matches(t, m);
+        let same_key = matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b]);
+        if !matches && !const_diff && !same_key && !same_address(t, m) {
+            shape_diffs += 1;
+        }
+        // One different word is a value only when the rest agrees: with a value of another
+        // shape as well (`en0: channel changed to 1`, `en0: BSSID changed to <HEX>`), it is
+        // another message.
+        if const_diffs > 0 && shape_diffs > 0 {
+            return (0.0, wildcards);
+        }
+        if matches {
             same += w;
-        } else if matches!((kt, km), (Kind::Key(a), Kind::Key(b)) if t[..a] == m[..b])
-            || is_pure_variable(t) && is_pure_variable(m)
-        {
+        } else if same_key || is_pure_variable(t) && is_pure_variable(m) {
             // Two different values (`<IP>` and `<HOST>`, `(<NUM>)` and `7`, `rhost=<IP>`
             // and `rhost=<HOST>`).
             same += 0.5 * w;
         }
     }
     (same / total, wildcards)
+}
+
+/// Whether two values differ only in how an address is written: `<IP>` in one, `<HOST>` in
+/// the other (`from 10.0.0.7`, `from db.example.com`).
+fn same_address(t: &str, m: &str) -> bool {
+    (t.contains("<HOST>") || m.contains("<HOST>"))
+        && t.replace("<HOST>", "<IP>") == m.replace("<HOST>", "<IP>")
+}
+
+/// Words that name a state or an event rather than a value: `on`/`off`, `up`/`down`,
+/// `started`/`stopped`, `enabled`/`disabled`, `yes`/`no`, `ok`/`error`, … Two different ones
+/// at one position make two different messages (`Link up`, `Link down`), never one template
+/// with a variable. Lower case and sorted (binary search). `true`, `false` and `null` are not
+/// here: they are values (see [`kind_at`]).
+const STATE_WORDS: &[&str] = &[
+    "accept",
+    "accepted",
+    "activated",
+    "active",
+    "add",
+    "added",
+    "allow",
+    "allowed",
+    "attach",
+    "attached",
+    "available",
+    "awake",
+    "begin",
+    "busy",
+    "close",
+    "closed",
+    "closing",
+    "complete",
+    "completed",
+    "connect",
+    "connected",
+    "connecting",
+    "create",
+    "created",
+    "deactivated",
+    "delete",
+    "deleted",
+    "denied",
+    "deny",
+    "destroy",
+    "destroyed",
+    "detach",
+    "detached",
+    "disable",
+    "disabled",
+    "disconnect",
+    "disconnected",
+    "disconnecting",
+    "done",
+    "down",
+    "enable",
+    "enabled",
+    "end",
+    "ended",
+    "enter",
+    "entered",
+    "error",
+    "established",
+    "exit",
+    "exited",
+    "fail",
+    "failed",
+    "failure",
+    "finish",
+    "finished",
+    "granted",
+    "hidden",
+    "idle",
+    "inactive",
+    "invalid",
+    "load",
+    "loaded",
+    "lock",
+    "locked",
+    "login",
+    "logout",
+    "lost",
+    "missing",
+    "mount",
+    "mounted",
+    "no",
+    "off",
+    "offline",
+    "ok",
+    "on",
+    "online",
+    "open",
+    "opened",
+    "opening",
+    "pause",
+    "paused",
+    "pending",
+    "reachable",
+    "ready",
+    "refused",
+    "reject",
+    "rejected",
+    "remove",
+    "removed",
+    "reset",
+    "resume",
+    "resumed",
+    "revoked",
+    "running",
+    "shown",
+    "shutdown",
+    "sleep",
+    "start",
+    "started",
+    "starting",
+    "startup",
+    "stop",
+    "stopped",
+    "stopping",
+    "succeeded",
+    "success",
+    "successful",
+    "suspend",
+    "suspended",
+    "unavailable",
+    "unload",
+    "unloaded",
+    "unlock",
+    "unlocked",
+    "unmount",
+    "unmounted",
+    "unreachable",
+    "up",
+    "valid",
+    "visible",
+    "waiting",
+    "wake",
+    "yes",
+];
+
+/// Whether a word (any case) is one of the [`STATE_WORDS`].
+fn is_state_word(w: &str) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(lower) = buf.get_mut(..w.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(w.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|l| STATE_WORDS.binary_search(&l).is_ok())
+}
+
+/// The word a token states, if it is a state word: the token's core (`'Active'` → `Active`,
+/// `up,` → `up`), or what follows its last `=`, `[` or `(` (`link=up` → `up`,
+/// `WWEN[enabled]` → `enabled`).
+fn state_of(t: &str) -> Option<&str> {
+    let (_, core, _) = split_punct(t);
+    let last = core.rsplit(['=', '[', '(']).next().unwrap_or(core);
+    let word = split_punct(last).1;
+    is_state_word(word).then_some(word)
+}
+
+/// Whether two tokens state two different states (`up` and `down`, `'Active'` and
+/// `'Inactive'`, `link=up` and `link=down`).
+fn different_states(t: &str, m: &str) -> bool {
+    matches!((state_of(t), state_of(m)), (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b))
 }
 
 /// The letters of an indexed name: a word of letters then one or two digits (`CPU0`,
@@ -736,6 +1084,16 @@ fn indexed_name(t: &str) -> Option<(&str, &str, &str)> {
 /// devices, interfaces and interrupt lines are numbered, and the number is a value.
 fn same_indexed_name(t: &str, m: &str) -> bool {
     matches!((indexed_name(t), indexed_name(m)), (Some(a), Some(b)) if a == b)
+}
+
+/// Whether two tokens name devices of two different families: indexed names whose short
+/// names (four letters at most: `en0`, `awdl0`, `eth1`, `wlan0` is not short) differ.
+/// Numbered devices of one family are values; a different family is a different message.
+fn different_devices(t: &str, m: &str) -> bool {
+    match (indexed_name(t), indexed_name(m)) {
+        (Some((_, a, _)), Some((_, b, _))) => a.len() <= 4 && b.len() <= 4 && a != b,
+        _ => false,
+    }
 }
 
 /// A constant word or identifier (`ENOENT`, `ssh2`): weighs more than punctuation.
@@ -1117,6 +1475,13 @@ fn push_quoted(quote: char, inner: &str, out: &mut String) {
         return;
     }
     if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
+        // `state 'Active'`: a quoted state word is the message, not a value.
+        if is_state_word(trimmed) {
+            out.push(quote);
+            out.push_str(trimmed);
+            out.push(quote);
+            return;
+        }
         let (lead, core, trail) = split_punct(trimmed);
         if lead.is_empty()
             && trail.is_empty()
@@ -2266,6 +2631,122 @@ mod tests {
     }
 
     #[test]
+    fn state_words_are_not_values() {
+        // Two different states are two different messages, whatever the order.
+        for (a, b) in [
+            ("Link is up", "Link is down"),
+            ("BTLE scanner Powered On", "BTLE scanner Powered Off"),
+            (
+                "Location icon should now be in state 'Active'",
+                "Location icon should now be in state 'Inactive'",
+            ),
+            ("cupsd startup succeeded", "cupsd shutdown succeeded"),
+            ("port 3 link=up", "port 3 link=down"),
+            (
+                "syncPowerState: WWEN[enable]",
+                "syncPowerState: WWEN[disable]",
+            ),
+            ("Network is reachable", "Network is unreachable"),
+        ] {
+            let m = mine(&[a, b, a]);
+            assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
+        }
+        // A quoted state word stays in the text; other quoted words are still values.
+        check("state 'Active'", "state 'Active'");
+        check("service 'fetcher' started", "service <QUOTED> started");
+        // Other words still generalise, and the same state in another case is one state.
+        let m = mine(&[
+            "session opened for user alice",
+            "session opened for user bob",
+            "Link is UP",
+            "Link is up",
+        ]);
+        assert_eq!(m.clusters().len(), 2, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("session opened for user <*>")
+        );
+    }
+
+    #[test]
+    fn a_different_word_with_a_value_of_another_shape_is_another_message() {
+        for (a, b) in [
+            (
+                "en0: channel changed to 1",
+                "en0: BSSID changed to 5c:50:15:36:bc:03",
+            ),
+            (
+                "Block rdd_1 stored as bytes in memory",
+                "Block rdd_2_piece0 stored as values in memory",
+            ),
+        ] {
+            assert_eq!(mine(&[a, b]).clusters().len(), 2, "{a} / {b}");
+        }
+        // A different word alone is a value; an address written as a name or a number is
+        // one kind of value.
+        let m = mine(&[
+            "Failed password for root from 10.0.0.7 port 22 ssh2",
+            "Failed password for admin from db.example.com port 2222 ssh2",
+        ]);
+        assert_eq!(m.clusters().len(), 1, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("Failed password for <*> from <*> port <NUM> ssh2")
+        );
+    }
+
+    #[test]
+    fn dotted_first_names_route_like_values() {
+        // The component that logged comes first and varies; the message is the same.
+        let m = mine(&[
+            "com.example.sync.daily: told to run this job; however, the start time isn't for 30 seconds. Ignoring.",
+            "org.example.cache.Hourly: told to run this job; however, the start time isn't for 4500 seconds. Ignoring.",
+        ]);
+        assert_eq!(m.clusters().len(), 1, "{:?}", m.clusters());
+        assert_eq!(
+            m.template(1).as_deref(),
+            Some("<*> told to run this job; however, the start time isn't for <DUR>. Ignoring.")
+        );
+        // Different wording after the name still makes different messages.
+        assert_eq!(
+            mine(&[
+                "com.example.sync: job queued",
+                "com.example.cache: disk full"
+            ])
+            .clusters()
+            .len(),
+            2
+        );
+        assert!(is_dotted_name("com.example.sync-daily"));
+        assert!(!is_dotted_name("e.g."));
+        assert!(!is_dotted_name("1.2.3"));
+        assert!(!is_dotted_name("a..b"));
+    }
+
+    #[test]
+    fn device_families_are_different_messages() {
+        // `en0` and `awdl0` are two interfaces of two kinds; `eth0` and `eth1` two of one.
+        assert_eq!(
+            mine(&["AirPort: Link Up on en0", "AirPort: Link Up on awdl0"])
+                .clusters()
+                .len(),
+            2
+        );
+        let m = mine(&["eth0: link is up", "eth1: link is up"]);
+        assert_eq!(m.clusters().len(), 1);
+        // Longer names (hosts such as `aadmin1`, `badmin1`) stay values.
+        assert_eq!(
+            mine(&[
+                "unable to qualify my own domain name (aadmin1) -- using short name",
+                "unable to qualify my own domain name (badmin1) -- using short name",
+            ])
+            .clusters()
+            .len(),
+            1
+        );
+    }
+
+    #[test]
     fn error_codes_stay_in_templates() {
         // Same wording, different codes: different errors, whatever the order.
         for (a, b) in [
@@ -2284,6 +2765,16 @@ mod tests {
             ),
             ("killed by signal 9", "killed by signal 15"),
             ("proxy open HTTPS", "proxy open SOCKS5"),
+            ("open /a/b failed: ENOENT", "open /a/c failed: EACCES"),
+            ("worker killed by SIGKILL", "worker killed by SIGTERM"),
+            (
+                "rpc failed: PERMISSION_DENIED",
+                "rpc failed: DEADLINE_EXCEEDED",
+            ),
+            (
+                "read failed errno=ECONNRESET",
+                "read failed errno=ETIMEDOUT",
+            ),
         ] {
             let m = mine(&[a, b, a]);
             assert_eq!(m.clusters().len(), 2, "{a} / {b}: {:?}", m.clusters());
@@ -2309,6 +2800,15 @@ mod tests {
             ("node-<NUM> 42 t761 R02-M1", vec![Var, Var, Var, Var]),
             ("<*> <IP>:<NUM>", vec![Var, Var]),
             ("\"GET true x=false", vec![Code, Var, Key(2)]),
+            (
+                "ENOENT: SIGKILL errno=EACCES reason:NOT_FOUND ERROR Error_x",
+                vec![Code, Code, Code, Code, Const, Const],
+            ),
+            // A compound name holding an identifier is text; a list of one name is values.
+            (
+                r"[\_SB_.PCI0.PALO._PRT] domains:node-D4 an14 an15 eth0",
+                vec![Const, Const, Var, Var, Const],
+            ),
         ] {
             let tokens = tokenize(message);
             assert_eq!(kinds(&tokens), expected, "{message}");
@@ -2536,7 +3036,7 @@ mod tests {
 
     #[test]
     fn restart_gives_the_same_result_on_real_logs() {
-        for name in ["HDFS", "OpenSSH", "Proxifier", "HealthApp"] {
+        for name in ["HDFS", "OpenSSH", "Proxifier", "HealthApp", "Mac"] {
             let Some(messages) = loghub_contents(name) else {
                 continue;
             };
