@@ -17,6 +17,7 @@ use crate::catalog::{
     SUCCESS_DURATION, TOOLS,
 };
 use crate::rng::Rng;
+use crate::sink::EventSink;
 use crate::text;
 use crate::truth::{GroundTruth, PlantedPattern};
 use crate::ts::{TsFormat, write_ts};
@@ -122,19 +123,6 @@ struct PatAcc {
     timestamps: Vec<i64>,
 }
 
-/// One buffered `run_events` row.
-#[derive(Clone, Copy, Debug)]
-struct EvRow {
-    step: i64,
-    kind: &'static str,
-    json: (usize, usize),
-    ts: (usize, usize),
-}
-
-/// Rows per multi-row `run_events` insert. One statement per chunk also means one
-/// `sqlite_sequence` update per chunk instead of one per row (the table is AUTOINCREMENT).
-const BATCH: usize = 64;
-
 struct Stmts<'c> {
     run: Statement<'c>,
     metrics: Statement<'c>,
@@ -142,13 +130,8 @@ struct Stmts<'c> {
 
 /// The generator state for one transaction.
 pub(crate) struct Engine<'c> {
-    conn: &'c Connection,
     stmts: Stmts<'c>,
-    /// Multi-row `run_events` inserts, by row count (prepared on first use).
-    batch: Vec<Option<Statement<'c>>>,
-    /// A run's buffered events: their text lives in `arena`.
-    rows: Vec<EvRow>,
-    arena: String,
+    sink: EventSink<'c>,
     rng: Rng,
     begin: i64,
     end: i64,
@@ -232,11 +215,8 @@ impl<'c> Engine<'c> {
             }
         }
         Ok(Engine {
-            conn,
             stmts,
-            batch: (0..=BATCH).map(|_| None).collect(),
-            rows: Vec::with_capacity(4 * MAX_CALLS),
-            arena: String::with_capacity(64 * 1024),
+            sink: EventSink::new(conn),
             rng: Rng::new(seed),
             begin,
             end,
@@ -318,55 +298,13 @@ impl<'c> Engine<'c> {
 
     /// Buffers a `run_events` row whose data is `self.json`, at instant `when`.
     fn buffer_event(&mut self, step: i64, kind: &'static str, when: i64, fmt: TsFormat) {
-        let j0 = self.arena.len();
-        self.arena.push_str(&self.json);
-        let j1 = self.arena.len();
-        write_ts(&mut self.arena, when, fmt);
-        let t1 = self.arena.len();
-        self.rows.push(EvRow {
-            step,
-            kind,
-            json: (j0, j1),
-            ts: (j1, t1),
-        });
+        self.sink.push(step, kind, &self.json, when, fmt);
         self.events += 1;
     }
 
-    /// Inserts the buffered rows (in order) with multi-row statements.
+    /// Inserts the buffered rows (in order).
     fn flush_events(&mut self) -> Result<(), SynthError> {
-        let mut i = 0;
-        while i < self.rows.len() {
-            let n = (self.rows.len() - i).min(BATCH);
-            if self.batch[n].is_none() {
-                let mut sql = String::from(
-                    "INSERT INTO run_events (run_id, step_index, event_type, event_data, timestamp) VALUES ",
-                );
-                // The run id is bound once, as ?1, and shared by every row.
-                for k in 0..n {
-                    if k > 0 {
-                        sql.push(',');
-                    }
-                    let b = 2 + 4 * k;
-                    let _ = write!(sql, "(?1,?{},?{},?{},?{})", b, b + 1, b + 2, b + 3);
-                }
-                self.batch[n] = Some(self.conn.prepare(&sql)?);
-            }
-            if let Some(stmt) = self.batch[n].as_mut() {
-                stmt.raw_bind_parameter(1, self.run_id.as_str())?;
-                for (k, row) in self.rows[i..i + n].iter().enumerate() {
-                    let b = 2 + 4 * k;
-                    stmt.raw_bind_parameter(b, row.step)?;
-                    stmt.raw_bind_parameter(b + 1, row.kind)?;
-                    stmt.raw_bind_parameter(b + 2, &self.arena[row.json.0..row.json.1])?;
-                    stmt.raw_bind_parameter(b + 3, &self.arena[row.ts.0..row.ts.1])?;
-                }
-                stmt.raw_execute()?;
-            }
-            i += n;
-        }
-        self.rows.clear();
-        self.arena.clear();
-        Ok(())
+        self.sink.flush(&self.run_id)
     }
 
     /// Failure probability of pattern `pi` for a call at `t`.
@@ -953,6 +891,12 @@ impl<'c> Engine<'c> {
             runs_by_status: counts(&mut STATUSES.iter().copied(), &self.runs_by_status),
             calls_by_tool: counts(&mut TOOLS.iter().copied(), &self.calls_by_tool),
             failures_by_tool: counts(&mut TOOLS.iter().copied(), &self.failures_by_tool),
+            profile: "default".to_owned(),
+            window_from_ms: self.end - 7 * DAY_MS,
+            window_to_ms: self.end,
+            causes: Vec::new(),
+            outcomes: Vec::new(),
+            incidents: Vec::new(),
         }
     }
 }

@@ -26,21 +26,74 @@
 //!   about 0.1% malformed `tool_complete` rows (truncated JSON or a non-object);
 //! * `run_metrics` for about 92% of finished runs, consistent with the run's events.
 //!
+//! That is the `default` profile. The [`Profile::Real`] profile writes histories shaped like
+//! real ones instead (see the `real` module: 55 tools, shell tools keyed by program, a few
+//! hundred failure causes, long varied messages, retry loops judged by their arguments,
+//! declined / cancelled / benign calls, incidents); its truth is in [`GroundTruth::causes`].
+//!
 //! Generation runs in one transaction with statements prepared once and reused scratch
 //! buffers: memory does not grow with the number of events (except the optional per-failure
 //! timestamps of the ground truth).
 
 mod catalog;
 mod engine;
+mod real;
 mod rng;
+mod sink;
 mod text;
 mod truth;
 mod ts;
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rusqlite::Connection;
 
-pub use truth::{GroundTruth, PlantedPattern};
+pub use truth::{
+    CauseTruth, GroundTruth, IncidentTruth, Occurrence, OutcomeTruth, PlantedPattern, WindowCounts,
+};
+
+/// The shape of the generated history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Twelve tools, nineteen planted patterns with short messages (the original generator).
+    #[default]
+    Default,
+    /// Shaped like real histories: 55 tools, a few hundred failure causes, long messages,
+    /// retry loops, declined / cancelled / benign calls, incidents.
+    Real,
+}
+
+impl Profile {
+    /// The profile's name (`default`, `real`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Real => "real",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = SynthError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "default" => Ok(Profile::Default),
+            "real" => Ok(Profile::Real),
+            other => Err(SynthError::InvalidConfig(format!(
+                "unknown profile {other:?}; use default or real"
+            ))),
+        }
+    }
+}
 
 /// The run-history schema the generator writes (`schema/run_history.sql`).
 pub const RUN_HISTORY_SCHEMA: &str = include_str!("../../../schema/run_history.sql");
@@ -59,6 +112,8 @@ pub struct SynthConfig {
     /// Whether the ground truth lists every occurrence's timestamp (switch off for very
     /// large histories; all counts are kept either way).
     pub collect_truth: bool,
+    /// The shape of the history.
+    pub profile: Profile,
 }
 
 impl SynthConfig {
@@ -70,6 +125,15 @@ impl SynthConfig {
             end,
             days: 30,
             collect_truth: true,
+            profile: Profile::Default,
+        }
+    }
+
+    /// A `real`-profile history of `target_events` events over the 30 days before `end`.
+    pub fn real(seed: u64, target_events: u64, end: DateTime<Utc>) -> Self {
+        SynthConfig {
+            profile: Profile::Real,
+            ..SynthConfig::new(seed, target_events, end)
         }
     }
 
@@ -122,10 +186,13 @@ pub fn generate(conn: &mut Connection, cfg: &SynthConfig) -> Result<GroundTruth,
     } else {
         drop_indexes(&tx, "run_events")?
     };
-    let truth = {
-        let mut eng = engine::Engine::new(&tx, cfg.seed, begin, end, cfg.collect_truth)?;
-        eng.history(cfg.target_events)?;
-        eng.into_truth(cfg.seed)
+    let truth = match cfg.profile {
+        Profile::Default => {
+            let mut eng = engine::Engine::new(&tx, cfg.seed, begin, end, cfg.collect_truth)?;
+            eng.history(cfg.target_events)?;
+            eng.into_truth(cfg.seed)
+        }
+        Profile::Real => real::history(&tx, cfg, begin, end)?,
     };
     if !deferred.is_empty() {
         // A larger page cache lets SQLite sort the index keys in memory; the setting is
@@ -170,6 +237,17 @@ pub fn append_events(
     n_events: u64,
     at: DateTime<Utc>,
 ) -> Result<u64, SynthError> {
+    append_profile_events(conn, Profile::Default, seed, n_events, at)
+}
+
+/// [`append_events`] for a given profile: the appended runs are shaped like that profile's.
+pub fn append_profile_events(
+    conn: &mut Connection,
+    profile: Profile,
+    seed: u64,
+    n_events: u64,
+    at: DateTime<Utc>,
+) -> Result<u64, SynthError> {
     if at.year() < 1971 || at.year() > 9998 {
         return Err(SynthError::InvalidConfig(format!(
             "append time {at} must lie between the years 1971 and 9998"
@@ -184,7 +262,15 @@ pub fn append_events(
     let max_id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM run_events", [], |r| {
         r.get(0)
     })?;
-    let written = {
+    let written = if profile == Profile::Real {
+        real::append(
+            &tx,
+            rng::mix(seed, max_id as u64),
+            n_events,
+            end - 3_600_000 + 1,
+            end,
+        )?
+    } else {
         let mut eng = engine::Engine::new(
             &tx,
             rng::mix(seed, max_id as u64),
