@@ -1,8 +1,8 @@
 //! Generates a history into a fresh file and reports the write speed.
 //!
-//! `cargo run -p selfheal-synth --release --example synth_bench -- [EVENTS] [PATH] [PROFILE]`
+//! `cargo run -p selfheal-synth --release --example synth_bench -- [EVENTS] [PATH] [PROFILE] [DAYS]`
 //! (defaults: 1 000 000 events, a file in the temp directory, removed afterwards, the
-//! `default` profile; pass `-` as PATH for the temporary file).
+//! `default` profile, 30 days; pass `-` as PATH for the temporary file).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
@@ -23,7 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_file(&path);
     let mut conn = rusqlite::Connection::open(&path)?;
     let end = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    let days: u32 = args.next().map_or(Ok(30), |s| s.parse())?;
     let mut cfg = SynthConfig::new(42, events, end);
+    cfg.days = days;
     cfg.collect_truth = false;
     cfg.profile = profile;
     let t0 = Instant::now();

@@ -760,9 +760,10 @@ impl<'c> Engine<'c> {
             self.calls.push(first);
             if first.group == 1 {
                 // One or two siblings issued with it; once one fails, the later ones are
-                // cancelled.
+                // cancelled. Every start precedes every completion of the group, and
+                // completions come in the order of the starts.
                 let mut failed = matches!(first.out, Out::Fail(_));
-                let mut end = first.end_off;
+                let mut last_start = first.start_off;
                 for _ in 0..self.rng.range(1, 2) {
                     let k = loop {
                         let k = self.rng.weighted(&self.agents[ai].weights);
@@ -779,10 +780,15 @@ impl<'c> Engine<'c> {
                     s.group = 2;
                     self.time(&mut s, 0);
                     s.it_off = first.it_off;
-                    s.start_off = first.start_off + self.rng.range(2, 40);
-                    s.end_off = (s.start_off + s.dur).max(end + self.rng.range(1, 20));
-                    end = s.end_off;
+                    s.start_off = last_start + self.rng.range(2, 40);
+                    last_start = s.start_off;
                     self.calls.push(s);
+                }
+                let mut end = first.end_off.max(last_start + 1);
+                self.calls[lead_idx].end_off = end;
+                for s in &mut self.calls[lead_idx + 1..] {
+                    end = (s.start_off + s.dur).max(end + 1 + (s.subj % 19));
+                    s.end_off = end;
                 }
                 off = end;
             }

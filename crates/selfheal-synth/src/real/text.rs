@@ -479,6 +479,13 @@ pub(crate) fn fill(tpl: &str, cx: &Cx, r: &mut Rng, out: &mut String) {
     out.push_str(&tpl[lit..]);
 }
 
+/// Fills `tpl` and appends it JSON-escaped (for string values written by hand).
+fn fill_escaped(tpl: &str, cx: &Cx, r: &mut Rng, out: &mut String) {
+    let mut tmp = String::new();
+    fill(tpl, cx, r, &mut tmp);
+    push_json_escaped(out, &tmp);
+}
+
 /// Writes the value of placeholder `name`; false when the name is unknown.
 fn value(name: &str, cx: &Cx, r: &mut Rng, out: &mut String) -> bool {
     let s = cx.subj;
@@ -1140,13 +1147,13 @@ pub(crate) fn fam_args(
             if cx.tool == "update_plan" {
                 w.with("plan", false, |v| {
                     v.push_str("[{\"step\":\"");
-                    fill("Fix {title}", cx, &mut r, v);
+                    fill_escaped("Fix {title}", cx, &mut r, v);
                     v.push_str("\",\"status\":\"in_progress\"}]");
                 });
             } else {
                 w.with("todos", false, |v| {
                     v.push_str("[{\"content\":\"");
-                    fill("Fix {title}", cx, &mut r, v);
+                    fill_escaped("Fix {title}", cx, &mut r, v);
                     v.push_str("\",\"status\":\"in_progress\",\"activeForm\":\"Fixing it\"}]");
                 });
             }
@@ -1173,9 +1180,9 @@ pub(crate) fn fam_args(
             if cx.tool == "read_many_files" {
                 w.with("paths", false, |v| {
                     v.push_str("[\"");
-                    fill("{relpath}", cx, &mut r, v);
+                    fill_escaped("{relpath}", cx, &mut r, v);
                     v.push_str("\",\"");
-                    fill("{reldir}/*.{ext}", cx, &mut r, v);
+                    fill_escaped("{reldir}/*.{ext}", cx, &mut r, v);
                     v.push_str("\"]");
                 });
             } else {
@@ -1204,9 +1211,9 @@ pub(crate) fn fam_args(
             w.s("path", "{path}", cx, &mut r);
             w.with("edits", false, |v| {
                 v.push_str("[{\"oldText\":\"");
-                fill("{codeline}", cx, &mut r, v);
+                fill_escaped("{codeline}", cx, &mut r, v);
                 v.push_str("\",\"newText\":\"");
-                fill("{codeline}", cx, &mut r, v);
+                fill_escaped("{codeline}", cx, &mut r, v);
                 v.push_str("\"}]");
             });
             w.raw("dryRun", "false", false);
@@ -1279,7 +1286,7 @@ pub(crate) fn fam_args(
             w.s("message", "{commitmsg}", cx, &mut r);
             w.with("files", false, |v| {
                 v.push_str("[\"");
-                fill("{relpath}", cx, &mut r, v);
+                fill_escaped("{relpath}", cx, &mut r, v);
                 v.push_str("\"]");
             });
         }
@@ -1290,7 +1297,9 @@ pub(crate) fn fam_args(
                 w.s("base", "main", cx, &mut r);
                 w.s("title", "{commitmsg}", cx, &mut r);
             } else {
-                w.with("issue_number", false, |v| fill("{issue}", cx, &mut r, v));
+                w.with("issue_number", false, |v| {
+                    fill_escaped("{issue}", cx, &mut r, v)
+                });
             }
         }
         Fam::Tests => {
