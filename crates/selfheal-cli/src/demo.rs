@@ -11,7 +11,7 @@ use serde::Serialize;
 use selfheal_app::args::{DashboardArgs, DetectArgs};
 use selfheal_app::views::{DashboardView, DetectView};
 use selfheal_app::{App, Clock, Config, render};
-use selfheal_synth::{SynthConfig, generate};
+use selfheal_synth::{Profile, SynthConfig, generate};
 
 #[derive(Serialize)]
 struct DemoView {
@@ -22,7 +22,13 @@ struct DemoView {
     dashboard: DashboardView,
 }
 
-pub fn run(out: Option<PathBuf>, seed: u64, events: u64, json: bool) -> anyhow::Result<()> {
+pub fn run(
+    out: Option<PathBuf>,
+    seed: u64,
+    events: u64,
+    profile: Profile,
+    json: bool,
+) -> anyhow::Result<()> {
     if events == 0 || events > 20_000_000 {
         anyhow::bail!("--events must be from 1 to 20000000; got {events}");
     }
@@ -49,6 +55,7 @@ pub fn run(out: Option<PathBuf>, seed: u64, events: u64, json: bool) -> anyhow::
     let mut cfg = SynthConfig::demo(end);
     cfg.seed = seed;
     cfg.target_events = events;
+    cfg.profile = profile;
     let mut conn = rusqlite::Connection::open(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
     let truth = generate(&mut conn, &cfg)?;
@@ -72,7 +79,8 @@ pub fn run(out: Option<PathBuf>, seed: u64, events: u64, json: bool) -> anyhow::
         return Ok(());
     }
     println!(
-        "Demo run history: {} events in {} runs over {} days, written to {}\n",
+        "Demo run history ({} profile): {} events in {} runs over {} days, written to {}\n",
+        profile,
         truth.total_events,
         truth.total_runs,
         cfg.days,

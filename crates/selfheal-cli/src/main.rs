@@ -291,6 +291,10 @@ enum Command {
         /// Approximate number of events
         #[arg(long, default_value_t = 20_000)]
         events: u64,
+        /// History shape: default (few planted patterns) or real (shaped like real agents'
+        /// histories: 55 tools, shell programs, a few hundred failure causes)
+        #[arg(long, default_value = "default")]
+        profile: selfheal_synth::Profile,
     },
 }
 
@@ -745,7 +749,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("run-history tables ready in {}", config.db_path.display());
             Ok(())
         }
-        Command::Demo { out, seed, events } => demo::run(out, seed, events, json),
+        Command::Demo {
+            out,
+            seed,
+            events,
+            profile,
+        } => demo::run(out, seed, events, profile, json),
         Command::Import { format, paths } => {
             let db = Config::from_env(cli.db, cli.inbox).db_path;
             if import::run(db, paths, &format, json)? {
