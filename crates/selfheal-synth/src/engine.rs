@@ -17,7 +17,7 @@ use crate::catalog::{
     SUCCESS_DURATION, TOOLS,
 };
 use crate::rng::Rng;
-use crate::sink::EventSink;
+use crate::sink::{EventKind, EventSink};
 use crate::text;
 use crate::truth::{GroundTruth, PlantedPattern};
 use crate::ts::{TsFormat, write_ts};
@@ -297,7 +297,7 @@ impl<'c> Engine<'c> {
     }
 
     /// Buffers a `run_events` row whose data is `self.json`, at instant `when`.
-    fn buffer_event(&mut self, step: i64, kind: &'static str, when: i64, fmt: TsFormat) {
+    fn buffer_event(&mut self, step: i64, kind: EventKind, when: i64, fmt: TsFormat) {
         self.sink.push(step, kind, &self.json, when, fmt);
         self.events += 1;
     }
@@ -574,7 +574,7 @@ impl<'c> Engine<'c> {
                     self.json,
                     "{{\"type\":\"iteration\",\"index\":{iterations}}}"
                 );
-                self.buffer_event(step, "iteration", at(c.it_off), fmt);
+                self.buffer_event(step, EventKind::Iteration, at(c.it_off), fmt);
                 step += 1;
             }
             // tool_start
@@ -585,7 +585,7 @@ impl<'c> Engine<'c> {
             );
             text::arguments(tool, c.subj, &mut self.json);
             self.json.push('}');
-            self.buffer_event(step, "tool_start", at(c.start_off), fmt);
+            self.buffer_event(step, EventKind::ToolStart, at(c.start_off), fmt);
             step += 1;
             tool_counts[tool] += 1;
             if c.dangling {
@@ -665,7 +665,7 @@ impl<'c> Engine<'c> {
                 _ => {}
             }
             let when = at(c.start_off + c.dur);
-            self.buffer_event(step, "tool_complete", when, fmt);
+            self.buffer_event(step, EventKind::ToolComplete, when, fmt);
             step += 1;
             total_calls += 1;
             if failed {
@@ -726,7 +726,7 @@ impl<'c> Engine<'c> {
                 self.json,
                 "{{\"type\":\"run_complete\",\"status\":\"completed\",\"iterations\":{iterations}}}"
             );
-            self.buffer_event(step, "run_complete", at(off), fmt);
+            self.buffer_event(step, EventKind::RunComplete, at(off), fmt);
         }
         self.durations.push(']');
         self.flush_events()?;

@@ -1,5 +1,7 @@
 //! The `run_events` writer shared by every profile: a run's events are buffered (their text in
-//! one reused arena) and inserted with multi-row statements prepared once per row count.
+//! one reused arena, where callers may write it directly) and inserted with multi-row
+//! statements prepared once per row count. The event type is bound as a small integer and
+//! turned back into its text by the statement, which spares SQLite a string copy per row.
 
 use std::fmt::Write as _;
 
@@ -12,11 +14,23 @@ use crate::ts::{TsFormat, write_ts};
 /// `sqlite_sequence` update per chunk instead of one per row (the table is AUTOINCREMENT).
 const BATCH: usize = 64;
 
+/// Event types bound by number (`CASE` in the insert statement turns them back into text).
+const KINDS: [&str; 4] = ["iteration", "tool_start", "tool_complete", "run_complete"];
+
+/// The `event_type` of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    Iteration = 0,
+    ToolStart = 1,
+    ToolComplete = 2,
+    RunComplete = 3,
+}
+
 /// One buffered `run_events` row.
 #[derive(Clone, Copy, Debug)]
 struct EvRow {
     step: i64,
-    kind: &'static str,
+    kind: i64,
     json: (usize, usize),
     ts: (usize, usize),
 }
@@ -27,7 +41,9 @@ pub(crate) struct EventSink<'c> {
     /// Multi-row inserts, by row count (prepared on first use).
     batch: Vec<Option<Statement<'c>>>,
     rows: Vec<EvRow>,
-    arena: String,
+    /// Text of the buffered rows; callers may append an event's JSON here directly between
+    /// [`EventSink::mark`] and [`EventSink::commit`].
+    pub(crate) arena: String,
     /// Events buffered since the sink was created (written or not).
     pub(crate) events: u64,
 }
@@ -47,13 +63,31 @@ impl<'c> EventSink<'c> {
     pub(crate) fn push(
         &mut self,
         step: i64,
-        kind: &'static str,
+        kind: EventKind,
         json: &str,
         when: i64,
         fmt: TsFormat,
     ) {
-        let j0 = self.arena.len();
+        let j0 = self.mark();
         self.arena.push_str(json);
+        self.commit(j0, step, kind, when, fmt);
+    }
+
+    /// Where the next event's JSON starts in [`EventSink::arena`].
+    pub(crate) fn mark(&self) -> usize {
+        self.arena.len()
+    }
+
+    /// Buffers a row whose data is the arena's text from `j0` (see [`EventSink::mark`]).
+    pub(crate) fn commit(
+        &mut self,
+        j0: usize,
+        step: i64,
+        kind: EventKind,
+        when: i64,
+        fmt: TsFormat,
+    ) {
+        let kind = kind as i64;
         let j1 = self.arena.len();
         write_ts(&mut self.arena, when, fmt);
         let t1 = self.arena.len();
@@ -81,7 +115,18 @@ impl<'c> EventSink<'c> {
                         sql.push(',');
                     }
                     let b = 2 + 4 * k;
-                    let _ = write!(sql, "(?1,?{},?{},?{},?{})", b, b + 1, b + 2, b + 3);
+                    let _ = write!(
+                        sql,
+                        "(?1,?{},CASE ?{} WHEN 0 THEN '{}' WHEN 1 THEN '{}' WHEN 2 THEN '{}' ELSE '{}' END,?{},?{})",
+                        b,
+                        b + 1,
+                        KINDS[0],
+                        KINDS[1],
+                        KINDS[2],
+                        KINDS[3],
+                        b + 2,
+                        b + 3
+                    );
                 }
                 self.batch[n] = Some(self.conn.prepare(&sql)?);
             }

@@ -13,7 +13,7 @@ use rusqlite::{Connection, Statement, params};
 
 use crate::SynthError;
 use crate::rng::Rng;
-use crate::sink::EventSink;
+use crate::sink::{EventKind, EventSink};
 use crate::text::push_json_escaped;
 use crate::truth::{
     CauseTruth, GroundTruth, IncidentTruth, Occurrence, OutcomeTruth, WindowCounts,
@@ -282,9 +282,10 @@ pub(crate) struct Engine<'c> {
     // scratch
     calls: Vec<PCall>,
     done: Vec<Done>,
-    json: String,
     msg: String,
     cmd: String,
+    /// The commands of a batch's shell calls, rendered once for start and completion.
+    batch_cmds: [String; 4],
     summary: String,
     run_id: String,
     /// The run's call ids, all of the same length, one after the other.
@@ -433,9 +434,9 @@ impl<'c> Engine<'c> {
             live: Vec::new(),
             calls: Vec::with_capacity(MAX_CALLS + 4),
             done: Vec::with_capacity(MAX_CALLS + 4),
-            json: String::with_capacity(8 * 1024),
             msg: String::with_capacity(4 * 1024),
             cmd: String::with_capacity(256),
+            batch_cmds: std::array::from_fn(|_| String::with_capacity(256)),
             summary: String::with_capacity(128),
             run_id: String::with_capacity(40),
             call_ids: String::with_capacity(32 * (MAX_CALLS + 4)),
@@ -996,30 +997,30 @@ impl<'c> Engine<'c> {
             let lead = self.calls[i];
             if lead.iteration {
                 iterations += 1;
-                self.json.clear();
+                let j0 = self.sink.mark();
                 let _ = write!(
-                    self.json,
+                    self.sink.arena,
                     "{{\"type\":\"iteration\",\"index\":{iterations}}}"
                 );
                 self.sink
-                    .push(step, "iteration", &self.json, at(lead.it_off), fmt);
+                    .commit(j0, step, EventKind::Iteration, at(lead.it_off), fmt);
                 step += 1;
             }
             // tool_start events of the batch.
             for k in i..j {
                 let c = self.calls[k];
                 let tool = &TOOLS[usize::from(c.tool)];
-                self.json.clear();
+                let j0 = self.sink.mark();
                 let _ = write!(
-                    self.json,
+                    self.sink.arena,
                     "{{\"type\":\"tool_start\",\"{name_key}\":\"{}\",",
                     tool.name
                 );
                 if self.call_id_len > 0 {
                     let id = &self.call_ids[k * self.call_id_len..(k + 1) * self.call_id_len];
-                    let _ = write!(self.json, "\"call_id\":\"{id}\",");
+                    let _ = write!(self.sink.arena, "\"call_id\":\"{id}\",");
                 }
-                self.json.push_str("\"arguments\":");
+                self.sink.arena.push_str("\"arguments\":");
                 let vol = Volatile {
                     attempt: c.attempt,
                     attempt_key,
@@ -1035,16 +1036,23 @@ impl<'c> Engine<'c> {
                 };
                 let key = match tool.kind {
                     Kind::Shell(shell) => {
+                        let cmd = &mut self.batch_cmds[k - i];
+                        cmd.clear();
+                        text::shell_command(c.cmd, PROGS[usize::from(c.prog)].name, &cx, cmd);
                         self.cmd.clear();
-                        text::shell_command(
-                            c.cmd,
-                            PROGS[usize::from(c.prog)].name,
+                        self.cmd.push_str(cmd);
+                        text::shell_args(
+                            &mut self.args,
+                            shell,
+                            &self.batch_cmds[k - i],
                             &cx,
-                            &mut self.cmd,
-                        );
-                        text::shell_args(&mut self.args, shell, &self.cmd, &cx, vol, &mut self.json)
+                            vol,
+                            &mut self.sink.arena,
+                        )
                     }
-                    Kind::Fam(f) => text::fam_args(&mut self.args, f, &cx, vol, &mut self.json),
+                    Kind::Fam(f) => {
+                        text::fam_args(&mut self.args, f, &cx, vol, &mut self.sink.arena)
+                    }
                 };
                 keys[k - i] = key;
                 if k == i && j > i + 1 {
@@ -1067,9 +1075,9 @@ impl<'c> Engine<'c> {
                     }
                     self.summary.push(')');
                 }
-                self.json.push('}');
+                self.sink.arena.push('}');
                 self.sink
-                    .push(step, "tool_start", &self.json, at(c.start_off), fmt);
+                    .commit(j0, step, EventKind::ToolStart, at(c.start_off), fmt);
                 step += 1;
                 tool_counts[usize::from(c.tool)] += 1;
             }
@@ -1081,28 +1089,14 @@ impl<'c> Engine<'c> {
                 let c = self.calls[k];
                 let tool = &TOOLS[usize::from(c.tool)];
                 let mut vr = Rng::new(c.var);
-                let cx_cmd = if let Kind::Shell(_) = tool.kind {
-                    self.cmd.clear();
-                    let cx0 = Cx {
-                        subj: c.subj,
-                        tool: tool.name,
-                        cmd: "",
-                        core: "",
-                    };
-                    text::shell_command(
-                        c.cmd,
-                        PROGS[usize::from(c.prog)].name,
-                        &cx0,
-                        &mut self.cmd,
-                    );
-                    true
-                } else {
-                    false
-                };
                 let cx = Cx {
                     subj: c.subj,
                     tool: tool.name,
-                    cmd: if cx_cmd { &self.cmd } else { "" },
+                    cmd: if matches!(tool.kind, Kind::Shell(_)) {
+                        &self.batch_cmds[k - i]
+                    } else {
+                        ""
+                    },
                     core: "",
                 };
                 self.msg.clear();
@@ -1179,23 +1173,23 @@ impl<'c> Engine<'c> {
                 }
                 let failed = matches!(c.out, Out::Fail(_));
                 let flagged = c.out != Out::Ok;
-                self.json.clear();
+                let j0 = self.sink.mark();
                 let _ = write!(
-                    self.json,
+                    self.sink.arena,
                     "{{\"type\":\"tool_complete\",\"{name_key}\":\"{}\",",
                     tool.name
                 );
                 if self.call_id_len > 0 {
                     let id = &self.call_ids[k * self.call_id_len..(k + 1) * self.call_id_len];
-                    let _ = write!(self.json, "\"call_id\":\"{id}\",");
+                    let _ = write!(self.sink.arena, "\"call_id\":\"{id}\",");
                 }
                 let text_key = if flagged && error_key {
                     "error"
                 } else {
                     "result"
                 };
-                let _ = write!(self.json, "\"{text_key}\":\"");
-                push_json_escaped(&mut self.json, &self.msg);
+                let _ = write!(self.sink.arena, "\"{text_key}\":\"");
+                push_json_escaped(&mut self.sink.arena, &self.msg);
                 let is_error = match (int_bool, flagged) {
                     (true, true) => "1",
                     (true, false) => "0",
@@ -1203,14 +1197,14 @@ impl<'c> Engine<'c> {
                     (false, false) => "false",
                 };
                 let _ = write!(
-                    self.json,
+                    self.sink.arena,
                     "\",\"{dur_key}\":{},\"is_error\":{is_error}",
                     c.dur
                 );
                 if writer.exit_code
                     && let Some(e) = exit
                 {
-                    let _ = write!(self.json, ",\"exit_code\":{e}");
+                    let _ = write!(self.sink.arena, ",\"exit_code\":{e}");
                 }
                 let mut recorded: Option<&'static str> = None;
                 if let Out::Fail(pi) = c.out {
@@ -1220,16 +1214,17 @@ impl<'c> Engine<'c> {
                             recorded = Some(class.recorded_name().unwrap_or("tool_error"));
                         }
                         Recording::Generic => recorded = Some("tool_error"),
-                        Recording::Null => self.json.push_str(",\"error_type\":null"),
+                        Recording::Null => self.sink.arena.push_str(",\"error_type\":null"),
                         Recording::Absent => {}
                     }
                     if let Some(t) = recorded {
-                        let _ = write!(self.json, ",\"error_type\":\"{t}\"");
+                        let _ = write!(self.sink.arena, ",\"error_type\":\"{t}\"");
                     }
                 }
-                self.json.push('}');
+                self.sink.arena.push('}');
                 let when = at(c.end_off);
-                self.sink.push(step, "tool_complete", &self.json, when, fmt);
+                self.sink
+                    .commit(j0, step, EventKind::ToolComplete, when, fmt);
                 step += 1;
                 total_calls += 1;
                 if failed {
@@ -1289,13 +1284,13 @@ impl<'c> Engine<'c> {
             i = j;
         }
         if let Some(off) = final_off {
-            self.json.clear();
+            let j0 = self.sink.mark();
             let _ = write!(
-                self.json,
+                self.sink.arena,
                 "{{\"type\":\"run_complete\",\"status\":\"completed\",\"iterations\":{iterations}}}"
             );
             self.sink
-                .push(step, "run_complete", &self.json, at(off), fmt);
+                .commit(j0, step, EventKind::RunComplete, at(off), fmt);
         }
         self.durations.push(']');
         self.sink.flush(&self.run_id)?;
