@@ -283,7 +283,6 @@ pub(crate) struct Engine<'c> {
     calls: Vec<PCall>,
     done: Vec<Done>,
     msg: String,
-    cmd: String,
     /// The commands of a batch's shell calls, rendered once for start and completion.
     batch_cmds: [String; 4],
     summary: String,
@@ -435,7 +434,6 @@ impl<'c> Engine<'c> {
             calls: Vec::with_capacity(MAX_CALLS + 4),
             done: Vec::with_capacity(MAX_CALLS + 4),
             msg: String::with_capacity(4 * 1024),
-            cmd: String::with_capacity(256),
             batch_cmds: std::array::from_fn(|_| String::with_capacity(256)),
             summary: String::with_capacity(128),
             run_id: String::with_capacity(40),
@@ -1039,8 +1037,6 @@ impl<'c> Engine<'c> {
                         let cmd = &mut self.batch_cmds[k - i];
                         cmd.clear();
                         text::shell_command(c.cmd, PROGS[usize::from(c.prog)].name, &cx, cmd);
-                        self.cmd.clear();
-                        self.cmd.push_str(cmd);
                         text::shell_args(
                             &mut self.args,
                             shell,
@@ -1058,12 +1054,18 @@ impl<'c> Engine<'c> {
                 if k == i && j > i + 1 {
                     // What a cancelled sibling names: the lead's main argument.
                     self.summary.clear();
-                    let src = if self.cmd.is_empty() || !matches!(tool.kind, Kind::Shell(_)) {
-                        let mut s = String::new();
-                        text::fill("{path}", &cx, &mut Rng::new(1), &mut s);
-                        s
+                    let src = if matches!(tool.kind, Kind::Shell(_)) {
+                        self.batch_cmds[0].clone()
                     } else {
-                        self.cmd.clone()
+                        let what = match tool.name {
+                            "WebFetch" => "{url}",
+                            "Grep" => "{query}",
+                            "Glob" => "{dir}",
+                            _ => "{path}",
+                        };
+                        let mut s = String::new();
+                        text::fill(what, &cx, &mut Rng::new(1), &mut s);
+                        s
                     };
                     let mut cut = src.len().min(40);
                     while !src.is_char_boundary(cut) {
