@@ -996,10 +996,10 @@ impl<'c> Engine<'c> {
             if lead.iteration {
                 iterations += 1;
                 let j0 = self.sink.mark();
-                let _ = write!(
-                    self.sink.arena,
-                    "{{\"type\":\"iteration\",\"index\":{iterations}}}"
-                );
+                let a = &mut self.sink.arena;
+                a.push_str("{\"type\":\"iteration\",\"index\":");
+                text::push_u64(a, iterations as u64);
+                a.push('}');
                 self.sink
                     .commit(j0, step, EventKind::Iteration, at(lead.it_off), fmt);
                 step += 1;
@@ -1009,14 +1009,21 @@ impl<'c> Engine<'c> {
                 let c = self.calls[k];
                 let tool = &TOOLS[usize::from(c.tool)];
                 let j0 = self.sink.mark();
-                let _ = write!(
-                    self.sink.arena,
-                    "{{\"type\":\"tool_start\",\"{name_key}\":\"{}\",",
-                    tool.name
-                );
+                let a = &mut self.sink.arena;
+                for part in [
+                    "{\"type\":\"tool_start\",\"",
+                    name_key,
+                    "\":\"",
+                    tool.name,
+                    "\",",
+                ] {
+                    a.push_str(part);
+                }
                 if self.call_id_len > 0 {
                     let id = &self.call_ids[k * self.call_id_len..(k + 1) * self.call_id_len];
-                    let _ = write!(self.sink.arena, "\"call_id\":\"{id}\",");
+                    for part in ["\"call_id\":\"", id, "\","] {
+                        a.push_str(part);
+                    }
                 }
                 self.sink.arena.push_str("\"arguments\":");
                 let vol = Volatile {
@@ -1176,33 +1183,43 @@ impl<'c> Engine<'c> {
                 let failed = matches!(c.out, Out::Fail(_));
                 let flagged = c.out != Out::Ok;
                 let j0 = self.sink.mark();
-                let _ = write!(
-                    self.sink.arena,
-                    "{{\"type\":\"tool_complete\",\"{name_key}\":\"{}\",",
-                    tool.name
-                );
+                let a = &mut self.sink.arena;
+                for part in [
+                    "{\"type\":\"tool_complete\",\"",
+                    name_key,
+                    "\":\"",
+                    tool.name,
+                    "\",",
+                ] {
+                    a.push_str(part);
+                }
                 if self.call_id_len > 0 {
                     let id = &self.call_ids[k * self.call_id_len..(k + 1) * self.call_id_len];
-                    let _ = write!(self.sink.arena, "\"call_id\":\"{id}\",");
+                    for part in ["\"call_id\":\"", id, "\","] {
+                        a.push_str(part);
+                    }
                 }
                 let text_key = if flagged && error_key {
                     "error"
                 } else {
                     "result"
                 };
-                let _ = write!(self.sink.arena, "\"{text_key}\":\"");
-                push_json_escaped(&mut self.sink.arena, &self.msg);
+                for part in ["\"", text_key, "\":\""] {
+                    a.push_str(part);
+                }
+                push_json_escaped(a, &self.msg);
                 let is_error = match (int_bool, flagged) {
                     (true, true) => "1",
                     (true, false) => "0",
                     (false, true) => "true",
                     (false, false) => "false",
                 };
-                let _ = write!(
-                    self.sink.arena,
-                    "\",\"{dur_key}\":{},\"is_error\":{is_error}",
-                    c.dur
-                );
+                for part in ["\",\"", dur_key, "\":"] {
+                    a.push_str(part);
+                }
+                text::push_u64(a, c.dur);
+                a.push_str(",\"is_error\":");
+                a.push_str(is_error);
                 if writer.exit_code
                     && let Some(e) = exit
                 {
@@ -1252,7 +1269,7 @@ impl<'c> Engine<'c> {
                 if self.durations.len() > 1 {
                     self.durations.push(',');
                 }
-                let _ = write!(self.durations, "{}", c.dur);
+                text::push_u64(&mut self.durations, c.dur);
                 let mut occ = u32::MAX;
                 if let Out::Fail(pi) = c.out {
                     let acc = &mut self.acc[usize::from(pi)];

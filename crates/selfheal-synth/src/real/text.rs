@@ -426,6 +426,23 @@ pub(crate) fn push_uuid(r: &mut Rng, out: &mut String) {
     );
 }
 
+/// Appends the decimal digits of `v` (without the formatting machinery).
+pub(crate) fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if let Ok(digits) = std::str::from_utf8(&buf[i..]) {
+        out.push_str(digits);
+    }
+}
+
 // ----------------------------------------------------------------------------- filling
 
 /// What a template may refer to besides the subject.
@@ -579,7 +596,7 @@ fn value(name: &str, cx: &Cx, r: &mut Rng, out: &mut String) -> bool {
         }
         "sel" => out.push_str(spick(s, 0x49, SELECTORS)),
         "issue" => {
-            let _ = write!(out, "{}", sub(s, 0x4A) % 4_000 + 100);
+            push_u64(out, sub(s, 0x4A) % 4_000 + 100);
         }
         "jproj" => out.push_str(spick(s, 0x4B, JPROJS)),
         "query" => out.push_str(spick(s, 0x4C, QUERIES)),
@@ -668,37 +685,37 @@ fn value(name: &str, cx: &Cx, r: &mut Rng, out: &mut String) -> bool {
                 "k2" => 0x62,
                 _ => 0x63,
             };
-            let _ = write!(out, "{}", sub(s, salt) % 480 + 2);
+            push_u64(out, sub(s, salt) % 480 + 2);
         }
         "d" => {
-            let _ = write!(out, "{}", r.below(10));
+            push_u64(out, r.below(10));
         }
         "crashcode" => {
-            let _ = write!(out, "{}", r.pick(&[1u64, 134, 137, 139]));
+            push_u64(out, r.pick(&[1u64, 134, 137, 139]));
         }
         "n" | "n2" | "n3" => {
-            let _ = write!(out, "{}", r.log_range(2, 900));
+            push_u64(out, r.log_range(2, 900));
         }
         "line" => {
-            let _ = write!(out, "{}", r.range(3, 480));
+            push_u64(out, r.range(3, 480));
         }
         "col" => {
-            let _ = write!(out, "{}", r.range(1, 72));
+            push_u64(out, r.range(1, 72));
         }
         "pct" => {
             let _ = write!(out, "{:>2}", r.range(8, 99));
         }
         "ms" => {
-            let _ = write!(out, "{}", r.log_range(3, 9_000));
+            push_u64(out, r.log_range(3, 9_000));
         }
         "secs" => {
             let _ = write!(out, "{}.{:02}", r.log_range(1, 240), r.below(100));
         }
         "pid" => {
-            let _ = write!(out, "{}", r.range(1_000, 65_000));
+            push_u64(out, r.range(1_000, 65_000));
         }
         "port" => {
-            let _ = write!(out, "{}", r.pick(&[3000u64, 5432, 6379, 8000, 8080, 9200]));
+            push_u64(out, r.pick(&[3000u64, 5432, 6379, 8000, 8080, 9200]));
         }
         "ip" => {
             let _ = write!(
@@ -720,13 +737,13 @@ fn value(name: &str, cx: &Cx, r: &mut Rng, out: &mut String) -> bool {
             let _ = write!(out, "{}.{}.{}", r.below(5), r.below(30), r.below(12));
         }
         "bytes" => {
-            let _ = write!(out, "{}", r.log_range(200, 4_000_000));
+            push_u64(out, r.log_range(200, 4_000_000));
         }
         "kb" => {
             let _ = write!(out, "{}.{:02}", r.log_range(1, 9_000), r.below(100));
         }
         "tokens" => {
-            let _ = write!(out, "{}", r.range(25_001, 90_000));
+            push_u64(out, r.range(25_001, 90_000));
         }
         "date" => {
             let _ = write!(
@@ -793,14 +810,14 @@ fn value(name: &str, cx: &Cx, r: &mut Rng, out: &mut String) -> bool {
             }
         }
         "codeblock" => {
-            for _ in 0..r.range(3, 12) {
+            for _ in 0..r.range(2, 9) {
                 out.push_str(r.pick(CODE_LINES));
                 out.push('\n');
             }
         }
         "numbered" => {
             let start = r.range(1, 300);
-            for k in 0..r.range(3, 14) {
+            for k in 0..r.range(3, 9) {
                 let _ = writeln!(out, "{:>6}\u{2192}{}", start + k, r.pick(CODE_LINES));
             }
         }
