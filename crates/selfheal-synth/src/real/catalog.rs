@@ -342,6 +342,10 @@ pub(crate) struct Writer {
     pub(crate) call_ids: Option<&'static str>,
     /// Shell failures carry `exit_code`.
     pub(crate) exit_code: bool,
+    /// Completions say where the duration comes from (`recorded` by the harness, or derived
+    /// from `timestamps`, then including any wait for a person's approval), as imported
+    /// transcripts do.
+    pub(crate) duration_source: Option<&'static str>,
     /// Recording weights: specific, generic, absent, null.
     pub(crate) recording: [u32; 4],
     /// Share of calls of approval-gated tools that a person declines.
@@ -405,6 +409,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [100, 0, 0],
                 variants: 0.0,
                 call_ids: Some("toolu_01"),
+                duration_source: Some("timestamps"),
                 exit_code: true,
                 recording: [0, 8, 92, 0],
                 reject_p: 0.012,
@@ -429,6 +434,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [100, 0, 0],
                 variants: 0.0,
                 call_ids: Some("call_"),
+                duration_source: Some("recorded"),
                 exit_code: true,
                 recording: [0, 0, 100, 0],
                 reject_p: 0.01,
@@ -459,6 +465,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [100, 0, 0],
                 variants: 0.0,
                 call_ids: Some("gemini-"),
+                duration_source: Some("timestamps"),
                 exit_code: false,
                 recording: [0, 30, 70, 0],
                 reject_p: 0.01,
@@ -478,6 +485,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [80, 0, 20],
                 variants: 0.0,
                 call_ids: None,
+                duration_source: Some("recorded"),
                 exit_code: true,
                 recording: [0, 0, 100, 0],
                 reject_p: 0.0,
@@ -509,6 +517,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [60, 25, 15],
                 variants: 0.3,
                 call_ids: None,
+                duration_source: None,
                 exit_code: false,
                 recording: [50, 25, 15, 10],
                 reject_p: 0.0,
@@ -536,6 +545,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [50, 20, 30],
                 variants: 0.4,
                 call_ids: None,
+                duration_source: None,
                 exit_code: false,
                 recording: [55, 20, 10, 15],
                 reject_p: 0.0,
@@ -564,6 +574,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [70, 20, 10],
                 variants: 0.25,
                 call_ids: None,
+                duration_source: None,
                 exit_code: true,
                 recording: [45, 35, 20, 0],
                 reject_p: 0.0,
@@ -590,6 +601,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [90, 10, 0],
                 variants: 0.2,
                 call_ids: Some("call_"),
+                duration_source: None,
                 exit_code: false,
                 recording: [40, 30, 30, 0],
                 reject_p: 0.0,
@@ -618,6 +630,7 @@ pub(crate) const AGENTS: &[(Agent, u32)] = &[
                 ts: [60, 20, 20],
                 variants: 0.35,
                 call_ids: None,
+                duration_source: None,
                 exit_code: false,
                 recording: [35, 35, 15, 15],
                 reject_p: 0.0,

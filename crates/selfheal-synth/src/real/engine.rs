@@ -1220,6 +1220,11 @@ impl<'c> Engine<'c> {
                 text::push_u64(a, c.dur);
                 a.push_str(",\"is_error\":");
                 a.push_str(is_error);
+                if let Some(source) = writer.duration_source {
+                    a.push_str(",\"duration_source\":\"");
+                    a.push_str(source);
+                    a.push('"');
+                }
                 if writer.exit_code
                     && let Some(e) = exit
                 {
@@ -1338,9 +1343,10 @@ impl<'c> Engine<'c> {
                 "memory growth in the worker",
             ])
         );
+        // Runs of harness transcripts carry what the importer writes for them.
         let metadata: Option<String> = match ai {
             0..=3 => Some(format!(
-                "{{\"source\":\"{}\",\"cwd\":\"/home/{}\"}}",
+                "{{\"agent\":\"{0}\",\"source_format\":\"{0}\",\"cwd\":\"/home/{1}\",\"timestamps\":\"recorded\"}}",
                 agent.workflow,
                 r.pick(&[
                     "dev/webapp",
