@@ -302,10 +302,19 @@ async fn bench_size(
         &every["patterns"][0]
     };
     let pattern_id = top["id"].as_str().unwrap_or_default().to_string();
-    let run_id = top["affected_run_ids"][0]
+    // A run of the top pattern (the list is `affected_runs`; older servers said
+    // `affected_run_ids`), else the latest run of the history.
+    let run_id = match top["affected_runs"][0]
         .as_str()
-        .unwrap_or_default()
-        .to_string();
+        .or_else(|| top["affected_run_ids"][0].as_str())
+    {
+        Some(id) => id.to_string(),
+        None => conn.query_row(
+            "SELECT run_id FROM run_events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )?,
+    };
     if pattern_id.is_empty() {
         bail!("[{tag}] detect_failure_patterns found no pattern at all");
     }
