@@ -112,6 +112,16 @@ struct SizeResult {
     planted_in_window: u64,
     /// `real`: failure causes with at least 3 occurrences in the window.
     causes_3_in_window: Option<u64>,
+    /// Of the planted causes (patterns) in the window, those reported by the every-pattern
+    /// call under their id (`<class>:<tool>`, `<class>:<tool>:<program>` for shell tools;
+    /// the planted pattern id for `default`) with their exact occurrence count.
+    found_exact: u64,
+    /// Of those, reported under their id at all (any count).
+    found_id: u64,
+    /// Failed calls in the window: reported by detect / per the truth (`real` only: the
+    /// default truth does not keep window counts).
+    failures_reported: u64,
+    failures_truth: Option<u64>,
     sql_detect_ms: f64,
     sql_detect_query: &'static str,
     sql_full_scan_ms: f64,
@@ -264,6 +274,32 @@ async fn bench_size(
     };
     let causes_3_in_window =
         (profile == Profile::Real).then(|| truth.causes_in_window(3).count() as u64);
+    // What the history planted in the window, by id, with its count there (when known).
+    let planted: Vec<(String, Option<u64>)> = match profile {
+        Profile::Real => truth
+            .causes_in_window(1)
+            .map(|c| {
+                let id = match &c.program {
+                    Some(p) => format!("{}:{}:{p}", c.class, c.tool),
+                    None => format!("{}:{}", c.class, c.tool),
+                };
+                (id, Some(c.window.occurrences))
+            })
+            .collect(),
+        Profile::Default => truth
+            .patterns
+            .iter()
+            .filter(|p| p.last_seen_ms.is_some_and(|l| l >= truth.window_from_ms))
+            .map(|p| (p.pattern_id.clone(), None))
+            .collect(),
+    };
+    let failures_truth = (profile == Profile::Real).then(|| {
+        truth
+            .causes
+            .iter()
+            .map(|c| c.window.occurrences)
+            .sum::<u64>()
+    });
 
     eprintln!("[{tag}] raw SQL baselines…");
     let since = (end - chrono::Duration::days(7))
@@ -294,6 +330,14 @@ async fn bench_size(
     let every = call(&client, "detect_failure_patterns", &every_args)
         .await?
         .structured_content
+        .unwrap_or_default();
+    let every_counts: std::collections::HashMap<String, u64> = every["patterns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p["id"].as_str()?.to_owned(), p["occurrences"].as_u64()?)))
+                .collect()
+        })
         .unwrap_or_default();
     // The top pattern: the first under default filters, else the most frequent of all.
     let top = if defaults["patterns"][0].is_object() {
@@ -401,6 +445,20 @@ async fn bench_size(
         after_10k_minus_warm_ms: after_10k_ms - detect_p50,
         patterns_every: pattern_count(&every),
         patterns_default: pattern_count(&defaults),
+        found_id: planted
+            .iter()
+            .filter(|(id, _)| every_counts.contains_key(id))
+            .count() as u64,
+        found_exact: planted
+            .iter()
+            .filter(|(id, n)| {
+                every_counts
+                    .get(id)
+                    .is_some_and(|got| n.is_none_or(|n| n == *got))
+            })
+            .count() as u64,
+        failures_reported: every["failures_in_window"].as_u64().unwrap_or(0),
+        failures_truth,
         tools: latencies,
         peak_rss_mib,
         index_mib,
@@ -460,6 +518,23 @@ fn print_tables(profile: Profile, days: u32, results: &[SizeResult]) {
             }
             println!();
         }
+    }
+    println!();
+    println!(
+        "| events | planted in window | reported under their id (exact count) | failures in window (reported / truth) |"
+    );
+    println!("|---:|---:|---:|---:|");
+    for r in results {
+        println!(
+            "| {} | {} | {} ({}) | {} / {} |",
+            r.events,
+            r.planted_in_window,
+            r.found_id,
+            r.found_exact,
+            r.failures_reported,
+            r.failures_truth
+                .map_or_else(|| "–".to_owned(), |n| n.to_string())
+        );
     }
     println!();
 }
