@@ -281,3 +281,35 @@ fn sparklines_and_colour_only_on_a_terminal() {
         );
     }
 }
+
+/// An index built by another analysis (other classification rules) is rebuilt, not reused.
+#[test]
+fn an_index_of_another_analysis_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 2);
+    let detect = |label: &str| -> serde_json::Value {
+        let out = self_heal(&["--json", "detect"], &db, dir.path());
+        assert!(
+            out.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = detect("first");
+    let indexed = first["data"]["events_indexed_now"].as_u64().unwrap();
+    assert!(indexed > 0);
+    assert_eq!(detect("warm")["data"]["events_indexed_now"], 0);
+    let index = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".index.sqlite"))
+        .expect("the index file");
+    rusqlite::Connection::open(&index)
+        .unwrap()
+        .execute("UPDATE meta SET value = '0-0' WHERE key = 'analysis'", [])
+        .unwrap();
+    let again = detect("after another analysis");
+    assert_eq!(again["data"]["events_indexed_now"].as_u64(), Some(indexed));
+    assert_eq!(again["patterns"], first["patterns"]);
+}

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use crate::hash::Fnv64 as Fnv;
 use crate::time::parse_timestamp;
 
 /// Keys ignored when comparing two calls' arguments (compared lower case).
@@ -63,7 +64,7 @@ fn scalar(tag: &[u8], body: &[u8]) -> Option<u64> {
     let mut h = Fnv::new();
     h.write(tag);
     h.write(body);
-    Some(h.0)
+    Some(h.finish())
 }
 
 fn string_hash(s: &str) -> u64 {
@@ -75,7 +76,7 @@ fn string_hash(s: &str) -> u64 {
         h.write(&(s.len() as u64).to_le_bytes());
         h.write(s.as_bytes());
     }
-    h.0
+    h.finish()
 }
 
 impl<'de> serde::de::Visitor<'de> for CanonVisitor {
@@ -117,10 +118,10 @@ impl<'de> serde::de::Visitor<'de> for CanonVisitor {
         let mut h = Fnv::new();
         h.write(b"[");
         while let Some(item) = seq.next_element_seed(Canon)? {
-            h.write_hash(item);
+            write_hash(&mut h, item);
         }
         h.write(b"]");
-        Ok(Some(h.0))
+        Ok(Some(h.finish()))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries: Vec<(std::borrow::Cow<'de, str>, Option<u64>)> = Vec::new();
@@ -145,10 +146,10 @@ impl<'de> serde::de::Visitor<'de> for CanonVisitor {
         for (k, v) in &entries {
             h.write(&(k.len() as u64).to_le_bytes());
             h.write(k.as_bytes());
-            h.write_hash(*v);
+            write_hash(&mut h, *v);
         }
         h.write(b"}");
-        Ok(Some(h.0))
+        Ok(Some(h.finish()))
     }
 }
 
@@ -202,10 +203,10 @@ fn hash_value(value: &Value) -> Option<u64> {
             let mut h = Fnv::new();
             h.write(b"[");
             for item in items {
-                h.write_hash(hash_value(item));
+                write_hash(&mut h, hash_value(item));
             }
             h.write(b"]");
-            Some(h.0)
+            Some(h.finish())
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().filter(|k| !is_volatile_key(k)).collect();
@@ -215,10 +216,10 @@ fn hash_value(value: &Value) -> Option<u64> {
             for k in keys {
                 h.write(&(k.len() as u64).to_le_bytes());
                 h.write(k.as_bytes());
-                h.write_hash(map.get(k).and_then(hash_value));
+                write_hash(&mut h, map.get(k).and_then(hash_value));
             }
             h.write(b"}");
-            Some(h.0)
+            Some(h.finish())
         }
     }
 }
@@ -245,23 +246,9 @@ fn is_volatile_value(s: &str) -> bool {
         && parse_timestamp(t).is_some()
 }
 
-/// FNV-1a, 64 bit: stable across runs and platforms (the index stores fingerprints).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_hash(&mut self, part: Option<u64>) {
-        self.write(&part.unwrap_or(NULL_HASH).to_le_bytes());
-    }
+/// Feeds a part's hash (null's for `None`) into `h`.
+fn write_hash(h: &mut Fnv, part: Option<u64>) {
+    h.write(&part.unwrap_or(NULL_HASH).to_le_bytes());
 }
 
 #[cfg(test)]

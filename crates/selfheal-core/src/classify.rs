@@ -396,6 +396,11 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "failed to resolve host",
             "network error",
             "proxy error",
+            "rpc failed",
+            "the remote end hung up unexpectedly",
+            "early eof",
+            "recv failure",
+            "recv error",
         ],
     ),
     (
@@ -489,6 +494,9 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "can't open",
             "did not match any file",
             "filenotfounderror",
+            "unknown revision",
+            "bad revision",
+            "not in the working tree",
         ],
     ),
     (Class(C::NotFound), 0.6, &["404", "e404"]),
@@ -656,6 +664,7 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "assertion failed",
             "tests failed",
             "test failed",
+            "test result: failed",
             "failed tests",
             "test suite failed",
             "make: ***",
@@ -842,11 +851,39 @@ const CANCEL_PHRASES: &[&str] = &[
     "aborted by user",
 ];
 
+/// Phrases that make an abort a timeout rather than a cancellation.
+const ABORTED_BY_TIMEOUT: &[&str] = &["due to timeout", "timeouterror", "timed out"];
+
 /// Programs whose exit status 1 is an answer, not a failure.
 const BENIGN_PROGRAMS: &[&str] = &[
     "grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "diff", "cmp", "test", "[", "[[",
     "which", "command", "pgrep", "pidof",
 ];
+
+/// A hash of every phrase table above (phrases, targets, weights): part of
+/// [`crate::analysis_fingerprint`], so an index built under other tables is rebuilt.
+pub fn rules_fingerprint() -> u64 {
+    let mut h = crate::hash::Fnv64::new();
+    for (target, weight, phrases) in TEXT_RULES {
+        h.write(format!("{target:?}").as_bytes())
+            .write(&weight.to_bits().to_le_bytes());
+        for p in *phrases {
+            h.write(p.as_bytes()).write(&[0]);
+        }
+    }
+    for list in [
+        REJECTION_PHRASES,
+        CANCEL_PHRASES,
+        ABORTED_BY_TIMEOUT,
+        BENIGN_PROGRAMS,
+    ] {
+        h.write(&[1]);
+        for p in list {
+            h.write(p.as_bytes()).write(&[0]);
+        }
+    }
+    h.finish()
+}
 
 /// Classifies one flagged call (see the module docs).
 pub fn analyze(facts: &CallFacts<'_>) -> Analysis {
@@ -947,7 +984,11 @@ fn decide_outcome(
     if head_has(&REJECTIONS, REJECTION_PHRASES, raw, 600) {
         return (Outcome::Rejected, vec![Signal::MessageText]);
     }
-    if head_has(&CANCELS, CANCEL_PHRASES, raw, 600) {
+    static TIMED_OUT: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    // "The operation was aborted due to timeout" (an abort signal's timeout) is a timeout.
+    if head_has(&CANCELS, CANCEL_PHRASES, raw, 600)
+        && !head_has(&TIMED_OUT, ABORTED_BY_TIMEOUT, raw, 600)
+    {
         return (Outcome::Cancelled, vec![Signal::MessageText]);
     }
     if facts.interrupted {
@@ -1439,6 +1480,22 @@ mod tests {
         use Outcome::*;
         check_calls(&[
             (
+                "fetch_url",
+                "",
+                "fetch failed: The operation was aborted due to timeout\n  cause: TimeoutError: The operation was aborted due to timeout",
+                Failure,
+                Timeout,
+                None,
+            ),
+            (
+                "fetch_url",
+                "",
+                "AbortError: This operation was aborted",
+                Cancelled,
+                Unknown,
+                None,
+            ),
+            (
                 "Bash",
                 "rm -rf build",
                 "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file).",
@@ -1533,6 +1590,38 @@ mod tests {
     fn shell_failures_by_cause_and_program() {
         use Outcome::*;
         check_calls(&[
+            (
+                "exec_command",
+                "cargo test",
+                "Process exited with code 101\nOutput:\nrunning 3 tests\ntest a::tests::roundtrip ... FAILED\n\nfailures:\n\n---- a::tests::roundtrip stdout ----\nthread 'a::tests::roundtrip' panicked at src/a.rs:2:3:\nassertion `left == right` failed\n\ntest result: FAILED. 2 passed; 1 failed; 0 ignored",
+                Failure,
+                CommandFailed,
+                Some("cargo"),
+            ),
+            (
+                "Bash",
+                "git add src/a.ts",
+                "Exit code 128\nfatal: ambiguous argument 'src/a.ts': unknown revision or path not in the working tree.\nUse '--' to separate paths from revisions",
+                Failure,
+                NotFound,
+                Some("git"),
+            ),
+            (
+                "exec_command",
+                "git fetch origin",
+                "Process exited with code 128\nOutput:\nerror: RPC failed; curl 56 GnuTLS recv error (-54): Error in the pull function.\nfatal: expected flush after ref listing",
+                Failure,
+                NetworkError,
+                Some("git"),
+            ),
+            (
+                "Bash",
+                "git clone https://example.com/r.git",
+                "Exit code 128\nCloning into 'r'...\nfatal: the remote end hung up unexpectedly\nfatal: early EOF",
+                Failure,
+                NetworkError,
+                Some("git"),
+            ),
             (
                 "Bash",
                 "python3 -c 'import docx'",

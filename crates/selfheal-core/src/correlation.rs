@@ -245,12 +245,10 @@ pub fn mean_pairwise_jaccard(groups: &[(ContextSet, u64)]) -> Correlation {
 
 /// FNV-1a with a domain byte, so `agent=x` never collides with the message token `x`.
 fn fnv1a(domain: u8, bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in std::iter::once(&domain).chain(bytes) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    crate::hash::Fnv64::new()
+        .write(&[domain])
+        .write(bytes)
+        .finish()
 }
 
 /// Small deterministic generator for sampling (no need for cryptographic quality).

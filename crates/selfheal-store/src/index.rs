@@ -17,8 +17,9 @@
 //! A catch-up runs in two stages on two threads (see `reader`): one reads and parses events and
 //! prepares their classification, this one interns, mines templates, tracks retries and writes.
 //!
-//! The index is a cache: when its schema version differs, or the source's event at the
-//! high-water mark is not the one indexed (file replaced or rewritten), it is rebuilt.
+//! The index is a cache: when its schema version or the analysis it was built with
+//! (`selfheal_core::analysis_fingerprint`) differs, or the source's event at the high-water
+//! mark is not the one indexed (file replaced or rewritten), it is rebuilt.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -385,7 +386,15 @@ impl Indexer {
             partitions: HashMap::default(),
         };
         let version: Option<i64> = indexer.meta_i64("version").unwrap_or(None);
-        if version != Some(INDEX_VERSION) {
+        // Built by another layout or another analysis: rebuilt from the source.
+        let analysis = if version.is_some() {
+            indexer.meta_text("analysis").unwrap_or(None)
+        } else {
+            None
+        };
+        if version != Some(INDEX_VERSION)
+            || analysis.as_deref() != Some(selfheal_core::analysis_fingerprint().as_str())
+        {
             indexer.reset()?;
         }
         indexer.load_state()?;
@@ -458,6 +467,10 @@ impl Indexer {
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('version', ?1)",
             params![INDEX_VERSION.to_string()],
+        )?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('analysis', ?1)",
+            params![selfheal_core::analysis_fingerprint()],
         )?;
         tx.commit()?;
         self.clear_memory();

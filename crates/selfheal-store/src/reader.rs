@@ -53,9 +53,7 @@ pub(crate) struct PendingStart {
 
 /// A hash of a call id (FNV-1a, stable across runs: it is persisted).
 pub(crate) fn call_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    selfheal_core::hash::fnv1a(id.as_bytes())
 }
 
 /// The starts awaiting their result, per run id.
