@@ -329,6 +329,23 @@ enum Target {
 use FailureClass as C;
 use Target::{Class, CodeError, Refusal};
 
+/// A test runner's report of failed tests (pytest, unittest, cargo, jest/vitest, go test):
+/// the command (or test tool) ran and the tests failed.
+const TEST_FAILURE_PHRASES: &[&str] = &[
+    "failed (failures=",
+    "failed (errors=",
+    "short test summary info",
+    "assertionerror",
+    "assertion failed",
+    "tests failed",
+    "test failed",
+    "test result: failed",
+    "expect(received)",
+    "--- fail:",
+    "failed tests",
+    "test suite failed",
+];
+
 /// (target, weight, phrases), lower case. Phrases made only of letters and digits must sit on
 /// word boundaries (so `429` does not fire inside `14290`).
 const TEXT_RULES: &[(Target, f64, &[&str])] = &[
@@ -368,6 +385,16 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
         ],
     ),
     (
+        // Name resolution failed: more specific than a failure to connect.
+        Class(C::NetworkError),
+        0.9,
+        &[
+            "no such host",
+            "could not resolve host",
+            "could not resolve hostname",
+        ],
+    ),
+    (
         Class(C::NetworkError),
         0.8,
         &[
@@ -391,8 +418,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "connection aborted",
             "socket hang up",
             "temporary failure in name resolution",
-            "could not resolve host",
-            "could not resolve hostname",
             "failed to resolve host",
             "network error",
             "proxy error",
@@ -418,6 +443,7 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "sigabrt",
             "aborted (core dumped)",
             "fatal runtime error",
+            "crashloopbackoff",
         ],
     ),
     (
@@ -468,6 +494,8 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "read-only file system",
             "must be run as root",
             "requires root",
+            "has been denied",
+            "gh auth login",
             "not logged in",
         ],
     ),
@@ -494,12 +522,14 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "can't open",
             "did not match any file",
             "filenotfounderror",
+            "could not resolve to",
+            "no rule to make target",
             "unknown revision",
             "bad revision",
             "not in the working tree",
         ],
     ),
-    (Class(C::NotFound), 0.6, &["404", "e404"]),
+    (Class(C::NotFound), 0.6, &["404", "e404", "410"]),
     (
         Class(C::RateLimited),
         0.85,
@@ -517,9 +547,13 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "usage limit",
             "resource_exhausted",
             "resource exhausted",
+            "ratelimited",
+            "slowdown",
+            "reduce your request rate",
+            "rate exceeded",
         ],
     ),
-    (Class(C::RateLimited), 0.7, &["429"]),
+    (Class(C::RateLimited), 0.8, &["429"]),
     (
         Class(C::DependencyFailure),
         0.9,
@@ -537,6 +571,10 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "no matching distribution",
             "not installed",
             "is not installed",
+            "no matching package",
+            "conflicting dependencies",
+            "resolutionimpossible",
+            "no required module provides package",
         ],
     ),
     (
@@ -548,10 +586,11 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "upstream",
             "package not found",
             "npm err! 404",
-            "pip install",
         ],
     ),
     (Class(C::DependencyFailure), 0.55, &["503"]),
+    // Only a command line echoed in the output: weak evidence.
+    (Class(C::DependencyFailure), 0.45, &["pip install"]),
     (
         Class(C::InvalidInput),
         0.8,
@@ -580,6 +619,14 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "exceeds maximum allowed",
             "is not a valid",
             "malformed",
+            "-e expression #",
+            "old_string and new_string are exactly the same",
+            "found multiple matches",
+            "matches of the string to replace",
+            "multiple occurrences of old_str",
+            "please ensure it is unique",
+            "cannot read binary files",
+            "invalid `",
             "must be",
             "usage:",
         ],
@@ -609,6 +656,9 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "cannot borrow",
             "undefined reference",
             "undeclared",
+            "does not exist on type",
+            "is not assignable to type",
+            "error ts",
         ],
     ),
     (CodeError, 0.5, &["expected"]),
@@ -626,7 +676,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "string to replace not found",
             "old_string not found",
             "failed to find expected lines",
-            "apply_patch verification failed",
             "patch does not apply",
             "patch failed",
             "hunk failed",
@@ -636,9 +685,18 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "has changed since",
             "could not find the exact text",
             "does not match the file",
-            "found multiple matches",
-            "matches of the string to replace",
+            "did not appear verbatim",
+            "could not find the string to replace",
+            "not attached to the dom",
+            "stale element reference",
+            "not found in the current page snapshot",
         ],
+    ),
+    (
+        // A patch that failed to verify, when nothing more specific (a missing file) says why.
+        Class(C::StaleState),
+        0.7,
+        &["apply_patch verification failed"],
     ),
     (
         // A script saved with Windows line endings: the shell reads `\r` as part of words.
@@ -657,17 +715,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "warnings treated as errors",
             "warning, treated as error",
             "warnings being treated as errors",
-            "failed (failures=",
-            "failed (errors=",
-            "short test summary info",
-            "assertionerror",
-            "assertion failed",
-            "tests failed",
-            "test failed",
-            "test result: failed",
-            "failed tests",
-            "test suite failed",
-            "make: ***",
             "npm err!",
             "traceback (most recent call last)",
             "calledprocesserror",
@@ -680,6 +727,13 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "uncommitted changes",
             "your local changes",
         ],
+    ),
+    (Class(C::CommandFailed), 0.75, TEST_FAILURE_PHRASES),
+    (
+        // make only relays that a recipe failed; the recipe's own output says why.
+        Class(C::CommandFailed),
+        0.5,
+        &["make: ***"],
     ),
     (
         Refusal,
@@ -872,6 +926,7 @@ pub fn rules_fingerprint() -> u64 {
         }
     }
     for list in [
+        TEST_FAILURE_PHRASES,
         REJECTION_PHRASES,
         CANCEL_PHRASES,
         ABORTED_BY_TIMEOUT,
@@ -1129,12 +1184,38 @@ fn failure_votes(
         }
         scale = 0.8;
     }
+    // The salient line names a cause outside the program (a refused connection, a denied
+    // permission, memory…); "not found" and "invalid" are as often the program's own logic.
+    let names_cause = scale == 1.0
+        && text_votes.iter().any(|(t, w)| {
+            matches!(
+                t,
+                Class(
+                    C::Timeout
+                        | C::ConnectionRefused
+                        | C::NetworkError
+                        | C::RateLimited
+                        | C::PermissionDenied
+                        | C::Oom
+                )
+            ) && *w >= 0.85
+        });
     for (target, weight) in text_votes {
         votes.push((resolve(target), weight * scale, Signal::MessageText));
     }
-    // A traceback or a test runner's summary anywhere in a shell command's output: the
-    // program failed for its own reasons, whatever its last line says.
-    if shell && body_says_command_failed(body) {
+    // `sh: 1: yq: not found` (dash) or make's `Error 127`: a command is missing.
+    if body_says_command_missing(body) {
+        votes.push((C::DependencyFailure, 0.9, Signal::MessageText));
+    }
+    // A test runner's report of failed tests (from any tool), or a traceback or build failure
+    // in a shell command's output whose last error names no outside cause: the program
+    // failed for its own reasons.
+    static TESTS_FAILED: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    let tests_failed = head_has(&TESTS_FAILED, TEST_FAILURE_PHRASES, body, FALLBACK_BYTES)
+        || (body.len() > FALLBACK_BYTES
+            && phrase_set(&TESTS_FAILED, TEST_FAILURE_PHRASES)
+                .is_some_and(|m| m.is_match(suffix_at_char(body, FALLBACK_BYTES))));
+    if tests_failed || (shell && !names_cause && body_says_command_failed(body)) {
         votes.push((C::CommandFailed, 0.8, Signal::MessageText));
     }
     if shell {
@@ -1162,7 +1243,35 @@ fn failure_votes(
     votes
 }
 
-/// Whether the head or tail of an output holds a traceback or a test runner's failure summary.
+/// Whether a line of the output's head says a command was not found the way `sh` (dash) and
+/// make say it: `sh: 1: NAME: not found`, `make: *** [...] Error 127`.
+fn body_says_command_missing(body: &str) -> bool {
+    prefix_at_char(body, FALLBACK_BYTES)
+        .lines()
+        .map(str::trim_end)
+        .any(|line| {
+            if line.starts_with("make") && line.ends_with("Error 127") {
+                return true;
+            }
+            let Some((head, name)) = line
+                .strip_suffix(": not found")
+                .and_then(|l| l.rsplit_once(": "))
+            else {
+                return false;
+            };
+            let Some((shell, number)) = head.rsplit_once(": ") else {
+                return false;
+            };
+            shell.ends_with("sh")
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty()
+                && !name.contains(' ')
+        })
+}
+
+/// Whether the head or tail of an output holds a traceback, a test runner's failure summary or
+/// another sign of a program failing on its own.
 fn body_says_command_failed(body: &str) -> bool {
     let says = |part: &str| {
         let mut found = false;
@@ -1587,6 +1696,85 @@ mod tests {
     }
 
     #[test]
+    fn tool_failures_by_cause() {
+        use Outcome::*;
+        check_calls(&[
+            (
+                "str_replace_editor",
+                "",
+                "No replacement was performed, old_str `x: u64,` did not appear verbatim in /a/b.rs.",
+                Failure,
+                StaleState,
+                None,
+            ),
+            (
+                "replace",
+                "",
+                "Error executing tool replace: Failed to edit, could not find the string to replace.",
+                Failure,
+                StaleState,
+                None,
+            ),
+            (
+                "browser_click",
+                "",
+                "Error: locator.click: Element is not attached to the DOM\nCall log:\n  - waiting for locator('nav')",
+                Failure,
+                StaleState,
+                None,
+            ),
+            (
+                "Edit",
+                "",
+                "<tool_use_error>No changes to make: old_string and new_string are exactly the same.</tool_use_error>",
+                Failure,
+                InvalidInput,
+                None,
+            ),
+            (
+                "send_slack_message",
+                "",
+                "slack_sdk.errors.SlackApiError: The request to the Slack API failed.\nThe server responded with: {'ok': False, 'error': 'ratelimited'}",
+                Failure,
+                RateLimited,
+                None,
+            ),
+            (
+                "deploy_service",
+                "",
+                "MCP error -32603: pod web-1 is in CrashLoopBackOff (back-off 5m0s restarting failed container=web)",
+                Failure,
+                ServerCrashed,
+                None,
+            ),
+            (
+                "apply_patch",
+                "",
+                "apply_patch verification failed: Failed to read file to update /a/b.py: No such file or directory (os error 2)",
+                Failure,
+                NotFound,
+                None,
+            ),
+            (
+                "run_tests",
+                "",
+                "Error:  FAIL  src/a.test.ts\n  ● a › b\n\n    expect(received).toEqual(expected)\n\nTests:       1 failed, 7 passed, 8 total",
+                Failure,
+                CommandFailed,
+                None,
+            ),
+            (
+                "apply_patch",
+                "",
+                "apply_patch verification failed: Failed to find expected lines in /a/b.py",
+                Failure,
+                StaleState,
+                None,
+            ),
+        ]);
+    }
+
+    #[test]
     fn shell_failures_by_cause_and_program() {
         use Outcome::*;
         check_calls(&[
@@ -1597,6 +1785,46 @@ mod tests {
                 Failure,
                 CommandFailed,
                 Some("cargo"),
+            ),
+            (
+                "exec_command",
+                "make build",
+                "Process exited with code 2\nOutput:\nmkdir -p build\n/bin/sh: 1: yq: not found\nmake: *** [Makefile:27: build] Error 127",
+                Failure,
+                DependencyFailure,
+                Some("make"),
+            ),
+            (
+                "Bash",
+                "kubectl get pods",
+                "Exit code 1\nUnable to connect to the server: dial tcp: lookup api.example.internal on 10.0.0.10:53: no such host",
+                Failure,
+                NetworkError,
+                Some("kubectl"),
+            ),
+            (
+                "exec_command",
+                "make release",
+                "Process exited with code 2\nOutput:\nmake: *** No rule to make target 'release'.  Stop.",
+                Failure,
+                NotFound,
+                Some("make"),
+            ),
+            (
+                "bash",
+                "python3 jobs/run.py",
+                "Traceback (most recent call last):\n  File \"run.py\", line 3, in <module>\n    db.connect()\npsycopg2.OperationalError: connection to server at \"127.0.0.1\", port 5432 failed: Connection refused",
+                Failure,
+                ConnectionRefused,
+                Some("python3"),
+            ),
+            (
+                "Bash",
+                "sed -i 's/a' x.txt",
+                "Exit code 1\nsed: -e expression #1, char 3: unterminated `s' command",
+                Failure,
+                InvalidInput,
+                Some("sed"),
             ),
             (
                 "Bash",
