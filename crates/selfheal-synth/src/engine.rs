@@ -857,6 +857,10 @@ impl<'c> Engine<'c> {
                 recorded_error_type: d.recorded.map(str::to_owned),
                 expected_class: d.class.to_owned(),
                 profile: d.profile.label().to_owned(),
+                fixed_at_ms: match d.profile {
+                    Profile::Resolved { days } => Some(self.end - days * DAY_MS),
+                    _ => None,
+                },
                 occurrences: acc.occurrences,
                 runs: acc.runs,
                 recovered: acc.recovered,

@@ -236,6 +236,9 @@ pub struct PlantedPattern {
     /// Temporal profile: `steady`, `burst` (outage windows), `new` (only in the last 6 days)
     /// or `resolved` (only before the last 16 days).
     pub profile: String,
+    /// For a `resolved` pattern, the instant its failures stop (Unix ms): a planted fix.
+    #[serde(default)]
+    pub fixed_at_ms: Option<i64>,
     /// Failed calls written for this pattern.
     pub occurrences: u64,
     /// Distinct runs with at least one occurrence.

@@ -500,6 +500,11 @@ fn temporal_profiles_hold() {
     let old = t.pattern("connection_refused:query_db").unwrap();
     assert_eq!(old.profile, "resolved");
     assert!(old.last_seen_ms.unwrap() < end_ms - 14 * day);
+    // The planted fix: every failure before it, none after.
+    let fixed = old.fixed_at_ms.unwrap();
+    assert_eq!(fixed, end_ms - 16 * day);
+    assert!(old.occurrence_timestamps_ms.iter().all(|ts| *ts < fixed));
+    assert_eq!(new.fixed_at_ms, None);
     // A burst is concentrated: most occurrences fall on a few days.
     let burst = t.pattern("connection_refused:fetch_url").unwrap();
     let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
