@@ -436,7 +436,7 @@ fn read_config(path: &Path) -> Result<Vec<u8>, ConfigEditError> {
 
 /// Writes `bytes` to `path` by a rename of an fsynced temporary file in the same directory,
 /// then fsyncs the directory, so `path` is never seen half-written.
-fn atomic_write(
+pub(crate) fn atomic_write(
     path: &Path,
     bytes: &[u8],
     permissions: Option<fs::Permissions>,

@@ -13,6 +13,7 @@ pub mod config_edit;
 pub mod error;
 pub mod inbox;
 pub mod lifecycle;
+pub mod page;
 pub mod playbooks;
 pub mod policy;
 pub mod render;

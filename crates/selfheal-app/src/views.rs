@@ -624,3 +624,23 @@ pub struct ReportView {
     pub healing: selfheal_core::healing::HealingNumbers,
     pub next_steps: Vec<String>,
 }
+
+// ---- The static report page ----------------------------------------------------------------
+
+/// Everything `self-heal report --html` embeds in the dashboard page (see `page`): one
+/// period's detailed dashboard, healing report, top patterns in full and improvements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportPage {
+    /// When the page was made, RFC 3339 UTC.
+    pub generated_at: String,
+    /// The dashboard of the period, with per-agent and per-tool tables.
+    pub dashboard: DashboardView,
+    /// The healing report of the same period.
+    pub report: ReportView,
+    /// The most frequent patterns of the period in full (default filters), at most 10.
+    pub patterns: Vec<Pattern>,
+    /// Patterns passing the filters but not listed.
+    pub patterns_omitted: u64,
+    /// The newest improvements (at most 100), with `next_cursor` when there are more.
+    pub improvements: ListView,
+}

@@ -34,6 +34,7 @@ use selfheal_app::args::{
     PatternArgs, ProposeArgs, ReportArgs, RunHealthArgs, StalledArgs, TestArgs, ToolArgs,
     VerifyArgs,
 };
+use selfheal_app::page;
 use selfheal_app::render::Style;
 use selfheal_app::sanitize::{self, Sink};
 use selfheal_app::{App, AppError, Clock, Config, render};
@@ -238,6 +239,10 @@ enum Command {
         /// Period start: -30d, -7d or an RFC 3339 instant
         #[arg(long, default_value = "-30d", allow_hyphen_values = true)]
         since: String,
+        /// Write the report as one self-contained HTML page (dashboard, charts, patterns,
+        /// improvements; no network needed to view it) to FILE and print its path
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Daemon: detect new patterns, run due verifications, find stalled runs, write notes
     Watch {
@@ -715,7 +720,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 render::improvement,
             )
         }
-        Command::Report { since } => {
+        Command::Report {
+            since,
+            html: Some(path),
+        } => {
+            let args = ReportArgs { since };
+            let page = app(cli.db, cli.inbox)?.report_page(&args, p)?;
+            page::write_report_page(&path, &page::report_page(&page)?)?;
+            let written = path.display().to_string();
+            if json {
+                let mut out = std::io::stdout().lock();
+                sanitize::write_json(&mut out, &serde_json::json!({ "path": written }), true)?;
+                writeln!(out)?;
+            } else {
+                println!("{}", sanitize::clean(&written, Sink::Terminal));
+            }
+            Ok(())
+        }
+        Command::Report { since, html: None } => {
             let args = ReportArgs { since };
             emit(
                 json,
