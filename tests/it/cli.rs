@@ -1,5 +1,5 @@
 //! The `self-heal` binary: exit codes, messages, `--json` equal to the tool's structured
-//! content, `init`, `templates`.
+//! content, `init`, `templates`, `report --html`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -312,4 +312,69 @@ fn an_index_of_another_analysis_is_rebuilt() {
     let again = detect("after another analysis");
     assert_eq!(again["data"]["events_indexed_now"].as_u64(), Some(indexed));
     assert_eq!(again["patterns"], first["patterns"]);
+}
+
+#[test]
+fn report_html_writes_the_page_with_the_period_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = plant(dir.path(), 1);
+    let path = dir.path().join("report.html");
+    let out = self_heal(
+        &["report", "--html", path.to_str().unwrap()],
+        &db,
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        path.to_str().unwrap()
+    );
+    let html = std::fs::read_to_string(&path).unwrap();
+    let start = r#"<script type="application/json" id="selfheal-data">"#;
+    let at = html.find(start).unwrap() + start.len();
+    let data = &html[at..at + html[at..].find("</script>").unwrap()];
+    let page: selfheal_app::views::ReportPage = serde_json::from_str(data).unwrap();
+    // The page draws the report's own answers: the same as the use case gives.
+    let direct = app(&db, ms(PLANT_NOW))
+        .report_page(
+            &selfheal_app::args::ReportArgs {
+                since: "-30d".into(),
+            },
+            &mut quiet(),
+        )
+        .unwrap();
+    assert_eq!(page.patterns, direct.patterns);
+    assert_eq!(page.report, direct.report);
+    assert!(page.dashboard.tools.is_some() && page.dashboard.agents.is_some());
+    let planted = truth["patterns"][0]["id"].as_str().unwrap();
+    assert!(page.patterns.iter().any(|p| p.id == planted), "{planted}");
+    assert_eq!(
+        html.replacen(data, "", 1),
+        selfheal_app::page::DASHBOARD_HTML,
+        "the page around the data is the MCP App's"
+    );
+    // Without --html, report is the healing report as before.
+    let text = self_heal(&["report", "--json"], &db, dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&text.stdout).unwrap();
+    assert!(report["patterns_seen"].is_u64(), "{report}");
+    // A directory that does not exist is refused with a clear message, nothing written.
+    let bad = self_heal(
+        &[
+            "report",
+            "--html",
+            dir.path().join("no/such/dir.html").to_str().unwrap(),
+        ],
+        &db,
+        dir.path(),
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("does not exist"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
