@@ -158,6 +158,7 @@ function checkDashboard(label, d, info) {
   ok(`${label}: there are top patterns to draw`, top.length > 0, top.length);
   const missing = top.map((p) => p.id).filter((id) => !info.patternIds.includes(id) || !info.text.includes(id));
   ok(`${label}: every top pattern id is shown`, missing.length === 0, missing);
+  if (d.healing) ok(`${label}: the healing numbers are shown`, info.text.includes("Automatic actions"), info.text.slice(0, 300));
   if (Array.isArray(d.tools)) {
     const tools = withDaily(d.tools.slice(0, 15)).length;
     ok(`${label}: one failure sparkline per listed tool`, count(info, "sparkline", "tool") === tools, `${count(info, "sparkline", "tool")} vs ${tools}`);
