@@ -378,3 +378,37 @@ fn report_html_writes_the_page_with_the_period_embedded() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// The demo walks the loop to a verified improvement and writes the report page.
+#[test]
+fn the_demo_ends_with_a_verified_improvement() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let html = dir.path().join("report.html");
+    let out = Command::new(bin("self-heal"))
+        .args(["--json", "demo", "--out"])
+        .arg(&db)
+        .arg("--html")
+        .arg(&html)
+        .env("SELFHEAL_INDEX_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let walk = &view["loop_walk"];
+    assert_eq!(walk["verify"]["verification_status"], "verified", "{walk}");
+    assert_eq!(walk["verify"]["recommendation"], "keep");
+    assert_eq!(walk["verify"]["status"], "verified");
+    assert_eq!(walk["apply"]["applied_at"], walk["fixed_at"]);
+    let counts = walk["report"]["improvements_by_state"].to_string();
+    assert!(counts.contains("verified"), "{counts}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(r#"id="selfheal-data""#));
+    assert!(page.contains(walk["propose"]["improvement_id"].as_str().unwrap()));
+    // The demo's notes stay beside its database.
+    assert!(db.with_extension("inbox").is_dir());
+}

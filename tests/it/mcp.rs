@@ -23,7 +23,7 @@ async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> 
         .unwrap()
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+async fn call(client: &rmcp::Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let args = args.as_object().cloned().unwrap_or_default();
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
@@ -485,4 +485,95 @@ async fn ids_complete_from_the_history_and_the_lifecycle() {
     let ok = call(&client, "detect_failure_patterns", json!({})).await;
     assert_ne!(ok.is_error, Some(true));
     client.cancel().await.unwrap();
+}
+
+/// A client that renders MCP Apps sees the dashboard page linked from three tools and listed
+/// among the resources; other clients see neither; the page reads the same for both.
+#[tokio::test]
+async fn the_dashboard_app_is_offered_to_clients_that_render_it() {
+    use rmcp::model::{
+        ClientCapabilities, ClientConfig, Implementation, ReadResourceRequestParams,
+        ResourceContents,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = plant(dir.path(), 1);
+    let mut extensions = rmcp::model::ExtensionCapabilities::new();
+    extensions.insert(
+        "io.modelcontextprotocol/ui".to_string(),
+        serde_json::from_value(json!({"mimeTypes": ["text/html;profile=mcp-app"]})).unwrap(),
+    );
+    let mut caps = ClientCapabilities::default();
+    caps.extensions = Some(extensions);
+    let info = ClientConfig::new(caps, Implementation::new("apps-host", "1.0"));
+    let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
+        c.env("DATABASE_PATH", &db)
+            .env("SELFHEAL_NOW", PLANT_NOW)
+            .env("SELFHEAL_INDEX_DIR", dir.path())
+            .env("RUST_LOG", "warn");
+    });
+    let host = info
+        .serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap();
+    let plain = connect(&db, dir.path()).await;
+
+    let linked = |tools: &[rmcp::model::Tool]| -> Vec<String> {
+        let mut names: Vec<String> = tools
+            .iter()
+            .filter(|t| {
+                t.meta
+                    .as_ref()
+                    .and_then(|m| m.0.get("ui"))
+                    .and_then(|ui| ui.get("resourceUri"))
+                    == Some(&json!("ui://self-healing/dashboard"))
+            })
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        linked(&host.list_all_tools().await.unwrap()),
+        ["get_health_dashboard", "get_pattern", "verify_improvement"]
+    );
+    assert!(linked(&plain.list_all_tools().await.unwrap()).is_empty());
+    let listed = |r: Vec<rmcp::model::Resource>| -> bool {
+        r.iter().any(|r| {
+            r.uri == "ui://self-healing/dashboard"
+                && r.mime_type.as_deref() == Some("text/html;profile=mcp-app")
+        })
+    };
+    assert!(listed(host.list_all_resources().await.unwrap()));
+    assert!(!listed(plain.list_all_resources().await.unwrap()));
+
+    for client in [host.peer(), plain.peer()] {
+        let read = client
+            .read_resource(ReadResourceRequestParams::new(
+                "ui://self-healing/dashboard",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(read.contents.len(), 1);
+        let ResourceContents::TextResourceContents {
+            uri,
+            mime_type,
+            text,
+            ..
+        } = &read.contents[0]
+        else {
+            panic!("not text: {:?}", read.contents[0]);
+        };
+        assert_eq!(uri, "ui://self-healing/dashboard");
+        assert_eq!(mime_type.as_deref(), Some("text/html;profile=mcp-app"));
+        assert_eq!(text, selfheal_app::page::DASHBOARD_HTML);
+        assert!(text.starts_with("<!doctype html>") || text.starts_with("<!DOCTYPE html>"));
+    }
+    // The text content stays the fallback: the same for both clients.
+    // (The first call indexes the history; the index is shared, so the second ones agree.)
+    call(&host, "get_health_dashboard", json!({})).await;
+    let a = call(&host, "get_health_dashboard", json!({})).await;
+    let b = call(&plain, "get_health_dashboard", json!({})).await;
+    assert_eq!(text(&a), text(&b));
+    host.cancel().await.unwrap();
+    plain.cancel().await.unwrap();
 }

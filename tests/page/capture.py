@@ -17,12 +17,6 @@ through the official MCP Python SDK, declaring the MCP Apps extension
 
 It also checks that tools/list links the three tools to the resource (`_meta.ui.resourceUri`).
 
-With `--page-file FILE`, a server that does not serve `ui://self-healing/dashboard` at all
-(resources/read answers "no resource") is accepted: the page is taken from FILE (the document
-the server embeds, crates/selfheal-app/assets/dashboard.html) and the resource and `_meta`
-checks are reported as skipped. A server that does serve the resource is checked in full
-either way.
-
 Usage:
     python tests/page/capture.py --server target/release/self-healing-mcp \
         --cli target/release/self-heal --db H.sqlite --truth H.json \
@@ -47,7 +41,6 @@ import anyio
 try:
     from mcp import Client, StdioServerParameters
     from mcp.client import advertise
-    from mcp.shared.exceptions import MCPError
 except ImportError as exc:  # pragma: no cover - environment problem
     print(f"cannot import the MCP Python SDK ({exc}); pip install mcp", file=sys.stderr)
     sys.exit(2)
@@ -124,31 +117,24 @@ async def session(checks, args, db, env, out):
         try:
             with anyio.fail_after(t):
                 res = await client.read_resource(DASHBOARD_URI, cache_mode="bypass")
-            contents, missing = res.contents or [], None
-        except MCPError as exc:
-            contents, missing = [], exc
+            contents, failure = res.contents or [], None
         except Exception as exc:
-            checks.ok(f"resources/read {DASHBOARD_URI}: answered", False, f"{type(exc).__name__}: {short(str(exc), 500)}")
-            contents, missing = [], None
-        if missing is not None and args.page_file:
-            print(f"note: the server does not serve {DASHBOARD_URI} ({short(str(missing), 200)}); the page is read "
-                  f"from {args.page_file}, and the resource and _meta checks are skipped", flush=True)
-            shutil.copyfile(args.page_file, os.path.join(out, "resource.html"))
-        else:
-            checks.ok(f"resources/read {DASHBOARD_URI}: answered", missing is None, missing and short(str(missing), 500))
-            for name in UI_TOOLS:
-                meta = (by_name.get(name) or {}).get("_meta") or {}
-                checks.ok(f"tools/list: {name} has _meta.ui.resourceUri {DASHBOARD_URI}",
-                          (meta.get("ui") or {}).get("resourceUri") == DASHBOARD_URI, short(meta))
-            text = getattr(contents[0], "text", None) if len(contents) == 1 else None
-            if checks.ok(f"resources/read {DASHBOARD_URI}: one text content for the URI, MIME {APP_MIME}",
-                         isinstance(text, str) and str(contents[0].uri) == DASHBOARD_URI
-                         and contents[0].mime_type == APP_MIME,
-                         short([(str(c.uri), c.mime_type, type(c).__name__) for c in contents])):
-                checks.ok("resources/read: the text is an HTML document",
-                          text.lstrip().lower().startswith("<!doctype html"), short(text, 80))
-                with open(os.path.join(out, "resource.html"), "w", encoding="utf-8") as f:
-                    f.write(text)
+            contents, failure = [], exc
+        checks.ok(f"resources/read {DASHBOARD_URI}: answered", failure is None,
+                  failure and f"{type(failure).__name__}: {short(str(failure), 500)}")
+        for name in UI_TOOLS:
+            meta = (by_name.get(name) or {}).get("_meta") or {}
+            checks.ok(f"tools/list: {name} has _meta.ui.resourceUri {DASHBOARD_URI}",
+                      (meta.get("ui") or {}).get("resourceUri") == DASHBOARD_URI, short(meta))
+        text = getattr(contents[0], "text", None) if len(contents) == 1 else None
+        if checks.ok(f"resources/read {DASHBOARD_URI}: one text content for the URI, MIME {APP_MIME}",
+                     isinstance(text, str) and str(contents[0].uri) == DASHBOARD_URI
+                     and contents[0].mime_type == APP_MIME,
+                     short([(str(c.uri), c.mime_type, type(c).__name__) for c in contents])):
+            checks.ok("resources/read: the text is an HTML document",
+                      text.lstrip().lower().startswith("<!doctype html"), short(text, 80))
+            with open(os.path.join(out, "resource.html"), "w", encoding="utf-8") as f:
+                f.write(text)
 
         # ---- the three views' results
         with open(args.truth, encoding="utf-8") as f:
@@ -186,7 +172,6 @@ def main():
     parser.add_argument("--now", required=True, help="SELFHEAL_NOW (RFC 3339)")
     parser.add_argument("--out", required=True, help="directory for the recorded files")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per request (default 60)")
-    parser.add_argument("--page-file", help="the page to use when the server does not serve the ui:// resource")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     checks = Checks()

@@ -72,13 +72,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$OUT/recorded" "$OUT/screenshots"
 mkdir -p "$OUT/recorded" "$OUT/screenshots"
 echo "-- recording the server's answers (official Python SDK, MCP Apps extension declared)"
-# The server's side of the MCP App (serving ui://self-healing/dashboard, _meta.ui on the tools)
-# is wired in the server crate separately from the page. A server that serves the resource is
-# checked in full; one that answers "no resource" is accepted and the page is then taken from
-# the file the server embeds, so the page itself is always checked. Drop --page-file to require
-# the server's side too.
 "$PY" "$HERE/capture.py" --server "$SERVER" --cli "$CLI" --db "$DB" --truth "$TRUTH" --now "$NOW" \
-    --out "$OUT/recorded" --page-file "$HERE/../../crates/selfheal-app/assets/dashboard.html"
+    --out "$OUT/recorded"
 echo "-- the page in $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
 node "$HERE/check.cjs" --modules "$PREFIX/node_modules" --chromium "$CHROMIUM" \
     --recorded "$OUT/recorded" --out "$OUT/screenshots"

@@ -285,7 +285,8 @@ enum Command {
     /// Always exits 0 and prints nothing; problems go to a log file (SELFHEAL_HOOK_LOG,
     /// default $XDG_STATE_HOME/self-healing-mcp/hook.log).
     Hook,
-    /// Build a demo run history with the synthetic generator and analyse it
+    /// Build a demo run history and walk the healing loop on it: detect, propose, test, apply,
+    /// verify, report
     Demo {
         /// Where to write the demo database [default: a fresh temporary directory]
         #[arg(long)]
@@ -296,10 +297,15 @@ enum Command {
         /// Approximate number of events
         #[arg(long, default_value_t = 20_000)]
         events: u64,
-        /// History shape: default (few planted patterns) or real (shaped like real agents'
-        /// histories: 55 tools, shell programs, a few hundred failure causes)
+        /// History shape: default (few planted patterns and a planted fix, walked through the
+        /// healing loop) or real (shaped like real agents' histories: 55 tools, shell
+        /// programs, a few hundred failure causes)
         #[arg(long, default_value = "default")]
         profile: selfheal_synth::Profile,
+        /// Also write the report page (dashboard, healing report, patterns, improvements) to
+        /// this HTML file
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
 }
 
@@ -382,16 +388,21 @@ fn emit_styled<V: Serialize>(
         return emit(json, view, |_| String::new());
     }
     let style = terminal_style();
-    let rendered = text(view, &style);
+    print_styled(&text(view, &style), style)
+}
+
+/// Prints a styled rendering through the terminal pass (keeping only the rendering's own
+/// colour codes when colour is on).
+fn print_styled(rendered: &str, style: Style) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if style.colour {
         write!(
             out,
             "{}",
-            sanitize::clean_keeping(&rendered, Sink::Terminal, &render::STYLE_CODES)
+            sanitize::clean_keeping(rendered, Sink::Terminal, &render::STYLE_CODES)
         )?;
     } else {
-        write!(out, "{}", sanitize::clean(&rendered, Sink::Terminal))?;
+        write!(out, "{}", sanitize::clean(rendered, Sink::Terminal))?;
     }
     Ok(())
 }
@@ -776,7 +787,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             events,
             profile,
-        } => demo::run(out, seed, events, profile, json),
+            html,
+        } => demo::run(out, seed, events, profile, html, json, terminal_style()),
         Command::Import { format, paths } => {
             let db = Config::from_env(cli.db, cli.inbox).db_path;
             if import::run(db, paths, &format, json)? {

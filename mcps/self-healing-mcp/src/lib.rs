@@ -13,6 +13,12 @@
 //! the exact strings, and every error message is bounded (`sanitize::error_text`), including
 //! rmcp's own messages about arguments that do not deserialise.
 //!
+//! For clients that render MCP Apps (they list `text/html;profile=mcp-app` under the
+//! `io.modelcontextprotocol/ui` extension), `get_health_dashboard`, `get_pattern` and
+//! `verify_improvement` carry `_meta.ui.resourceUri` = `ui://self-healing/dashboard`, listed
+//! among the resources: one self-contained HTML document that draws the tool's structured
+//! content. Other clients see neither; the text content is the same for everyone.
+//!
 //! An apply that writes the config file asks the person first when the client declared form
 //! elicitation: with `elicitation/create` for clients of the `initialize` era, with an
 //! `input_required` result (the request is retried with the answer) on protocol 2026-07-28,
@@ -31,10 +37,10 @@ use rmcp::model::{
     CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, ElicitRequest,
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, GetPromptResult,
     Implementation, InputRequest, InputRequiredResult, ListResourceTemplatesResult,
-    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Reference, RequestMetaObject, Resource, ResourceContents, ResourceTemplate, Role,
-    ServerCapabilities, ServerConfig,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    PromptMessage, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Reference, RequestMetaObject, Resource, ResourceContents, ResourceTemplate,
+    Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{ElicitationError, RequestContext};
 use rmcp::{
@@ -50,6 +56,7 @@ use selfheal_app::args::{
     VerifyArgs,
 };
 use selfheal_app::lifecycle::ConfirmedEdit;
+use selfheal_app::page::{DASHBOARD_HTML, DASHBOARD_URI, MCP_APP_MIME};
 use selfheal_app::sanitize;
 use selfheal_app::views::{
     AgentsView, ApplyPreview, ApplyView, DashboardView, DetectView, ImprovementView, ListView,
@@ -321,6 +328,30 @@ fn app_error(e: AppError) -> Result<CallToolResult, McpError> {
         tracing::error!(error = %text, "tool failed");
         Err(McpError::internal_error(text, None))
     }
+}
+
+/// The MCP Apps extension's identifier in the capabilities.
+const UI_EXTENSION: &str = "io.modelcontextprotocol/ui";
+
+/// The tools whose results the dashboard page draws.
+const UI_TOOLS: [&str; 3] = ["get_health_dashboard", "get_pattern", "verify_improvement"];
+
+/// Whether the client declared that it renders MCP App HTML resources.
+fn renders_mcp_apps(caps: Option<ClientCapabilities>) -> bool {
+    caps.and_then(|c| c.extensions)
+        .and_then(|e| e.get(UI_EXTENSION).cloned())
+        .and_then(|settings| settings.get("mimeTypes").cloned())
+        .and_then(|v| v.as_array().cloned())
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some(MCP_APP_MIME)))
+}
+
+/// The dashboard resource as listed.
+fn dashboard_resource() -> Resource {
+    Resource::new(DASHBOARD_URI, "dashboard-app")
+        .with_description(
+            "The health dashboard drawn as a page (MCP App): score, daily success, patterns, verifications",
+        )
+        .with_mime_type(MCP_APP_MIME)
 }
 
 /// Whether the client of this request declared form elicitation (a bare `elicitation`
@@ -819,7 +850,7 @@ impl SelfHealServer {
                 .map_err(|e| McpError::internal_error(e.to_string(), None)),
             Ok(None) => Err(McpError::resource_not_found(
                 format!(
-                    "no resource {}; known: selfheal://dashboard, selfheal://patterns, selfheal://improvements, selfheal://patterns/{{pattern_id}}, selfheal://improvements/{{improvement_id}}",
+                    "no resource {}; known: selfheal://dashboard, selfheal://patterns, selfheal://improvements, selfheal://patterns/{{pattern_id}}, selfheal://improvements/{{improvement_id}}, ui://self-healing/dashboard",
                     sanitize::echo(uri)
                 ),
                 None,
@@ -885,21 +916,47 @@ impl ServerHandler for SelfHealServer {
         bound_errors(self.tool_router.call(call).await)
     }
 
+    /// The tools; for a client that renders MCP Apps, the three the dashboard page draws
+    /// link to it.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let mut tools = self.tool_router.list_all();
+        if renders_mcp_apps(context.client_capabilities()) {
+            for tool in tools
+                .iter_mut()
+                .filter(|t| UI_TOOLS.contains(&t.name.as_ref()))
+            {
+                let mut meta = tool.meta.take().unwrap_or_default();
+                meta.0.insert(
+                    "ui".into(),
+                    serde_json::json!({ "resourceUri": DASHBOARD_URI }),
+                );
+                tool.meta = Some(meta);
+            }
+        }
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(
-            RESOURCES
-                .iter()
-                .map(|(uri, name, description)| {
-                    Resource::new(*uri, *name)
-                        .with_description(*description)
-                        .with_mime_type("application/json")
-                })
-                .collect(),
-        ))
+        let mut resources: Vec<Resource> = RESOURCES
+            .iter()
+            .map(|(uri, name, description)| {
+                Resource::new(*uri, *name)
+                    .with_description(*description)
+                    .with_mime_type("application/json")
+            })
+            .collect();
+        if renders_mcp_apps(context.client_capabilities()) {
+            resources.push(dashboard_resource());
+        }
+        Ok(ListResourcesResult::with_all_items(resources))
     }
 
     async fn list_resource_templates(
@@ -924,6 +981,11 @@ impl ServerHandler for SelfHealServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri == DASHBOARD_URI {
+            let contents =
+                ResourceContents::text(DASHBOARD_HTML, DASHBOARD_URI).with_mime_type(MCP_APP_MIME);
+            return Ok(ReadResourceResult::new(vec![contents]).into());
+        }
         let text = self.resource_json(&request.uri).await?;
         let contents =
             ResourceContents::text(text, request.uri.clone()).with_mime_type("application/json");
