@@ -55,6 +55,12 @@ async fn main() -> anyhow::Result<()> {
     // Report a broken database at start; keep serving so each call can say what is wrong.
     match app.check() {
         Ok(()) => tracing::info!(db = %app.config().db_path.display(), "run history opened"),
+        Err(_) if !app.config().db_path.exists() && !app.config().import_paths.is_empty() => {
+            tracing::info!(
+                db = %app.config().db_path.display(),
+                "the run history will be created by the first import (SELFHEAL_IMPORT)"
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "run history not usable yet; tool calls will report it")
         }
