@@ -8,7 +8,10 @@
 //! - run id `claude-code:<sessionId>`; a subagent file's lines (`agentId`) belong to
 //!   `claude-code:<sessionId>:agent-<agentId>`, and sidechain lines inside a session file
 //!   (older versions) to `claude-code:<sessionId>:sidechain-<uuid of the sidechain's first
-//!   message>`; both name the session's run as their parent.
+//!   message>`; both name the session's run as their parent. An inline sidechain whose prompt
+//!   is `Warmup` (the warm-up Claude Code sends its subagents at start, before any request) is
+//!   not a run: its lines are passed over. A careful reading counts one run per file with
+//!   messages, and these warm-ups carry no tool call.
 //! - `tool_use` blocks of assistant messages are call starts (`id`, `name`, `input`);
 //!   `tool_result` blocks of user messages are call ends (`tool_use_id`, `is_error`,
 //!   `content` flattened to text, images replaced by a marker). The line's `toolUseResult`
@@ -22,7 +25,7 @@
 //!   `cancelled`. The task is the first prompt that is not a command or meta line.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -52,6 +55,9 @@ pub struct State {
     /// Inline sidechain messages: uuid → uuid of the sidechain's first message.
     #[serde(default)]
     sidechains: HashMap<String, String>,
+    /// Roots of inline sidechains that are warm-ups (passed over).
+    #[serde(default)]
+    warmups: HashSet<String>,
 }
 
 /// Reader of one Claude Code transcript.
@@ -163,6 +169,16 @@ fn is_wrapper(text: &str) -> bool {
     PREFIXES.iter().any(|p| t.starts_with(p))
 }
 
+/// The prompt Claude Code sends a subagent to warm it up (not a person's request).
+fn is_warmup(line: &Line<'_>) -> bool {
+    line.kind.as_deref() == Some("user")
+        && line
+            .message
+            .as_ref()
+            .and_then(|m| m.content)
+            .is_some_and(|c| content_text(c).trim() == "Warmup")
+}
+
 fn is_interrupt(text: &str) -> bool {
     text.trim_start()
         .starts_with("[Request interrupted by user")
@@ -215,7 +231,9 @@ impl Parser {
             out.skip(line_no, "transcript line without a sessionId");
             return;
         };
-        let (run, parent) = self.run_of(&line, session);
+        let Some((run, parent)) = self.run_of(&line, session) else {
+            return;
+        };
         let at = line.timestamp.as_deref().and_then(parse_ts);
         let mut facts = RunFacts::new(run.clone());
         facts.agent = Some(AGENT.to_string());
@@ -242,28 +260,37 @@ impl Parser {
         out.records.extend(calls);
     }
 
-    /// The run a line belongs to, and its parent run when it is a subagent's.
-    fn run_of(&mut self, line: &Line<'_>, session: &str) -> (String, Option<String>) {
+    /// The run a line belongs to, and its parent run when it is a subagent's; `None` for the
+    /// lines of an inline warm-up sidechain.
+    fn run_of(&mut self, line: &Line<'_>, session: &str) -> Option<(String, Option<String>)> {
         let main = run_id(session, None);
         if let Some(agent) = line.agent_id.as_deref().filter(|a| !a.is_empty()) {
-            return (run_id(session, Some(agent)), Some(main));
+            return Some((run_id(session, Some(agent)), Some(main)));
         }
         if line.is_sidechain != Some(true) {
-            return (main, None);
+            return Some((main, None));
         }
         let uuid = line.uuid.as_deref().unwrap_or_default();
         let root = line
             .parent_uuid
             .as_deref()
-            .and_then(|p| self.state.sidechains.get(p).cloned())
-            .unwrap_or_else(|| uuid.to_string());
+            .and_then(|p| self.state.sidechains.get(p).cloned());
+        let is_root = root.is_none();
+        let root = root.unwrap_or_else(|| uuid.to_string());
         if !uuid.is_empty() {
             if self.state.sidechains.len() >= MAX_SIDECHAIN_IDS {
                 self.state.sidechains.clear();
+                self.state.warmups.clear();
             }
             self.state.sidechains.insert(uuid.to_string(), root.clone());
         }
-        (format!("{main}:sidechain-{root}"), Some(main))
+        if is_root && is_warmup(line) {
+            self.state.warmups.insert(root.clone());
+        }
+        if self.state.warmups.contains(&root) {
+            return None;
+        }
+        Some((format!("{main}:sidechain-{root}"), Some(main)))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -533,8 +560,11 @@ mod tests {
     fn subagents_and_sidechains_are_runs_of_their_own() {
         let out = read(&[
             r#"{"type":"user","sessionId":"s","agentId":"a7","isSidechain":true,"timestamp":"2026-01-30T10:00:00Z","message":{"content":"explore"}}"#,
-            r#"{"type":"user","sessionId":"s","isSidechain":true,"uuid":"u1","parentUuid":null,"timestamp":"2026-01-30T10:00:00Z","message":{"content":"Warmup"}}"#,
+            r#"{"type":"user","sessionId":"s","isSidechain":true,"uuid":"u1","parentUuid":null,"timestamp":"2026-01-30T10:00:00Z","message":{"content":"find the config"}}"#,
             r#"{"type":"assistant","sessionId":"s","isSidechain":true,"uuid":"u2","parentUuid":"u1","timestamp":"2026-01-30T10:00:01Z","message":{"id":"m","content":[]}}"#,
+            // A warm-up sidechain is no run: neither its prompt nor its reply is read.
+            r#"{"type":"user","sessionId":"s","isSidechain":true,"uuid":"w1","parentUuid":null,"timestamp":"2026-01-30T10:00:02Z","message":{"content":"Warmup"}}"#,
+            r#"{"type":"assistant","sessionId":"s","isSidechain":true,"uuid":"w2","parentUuid":"w1","timestamp":"2026-01-30T10:00:03Z","message":{"id":"m2","content":[{"type":"text","text":"Ready."}]}}"#,
         ]);
         let runs: Vec<(String, Option<String>)> = out
             .records
@@ -553,6 +583,7 @@ mod tests {
         );
         assert_eq!(runs[1].0, "claude-code:s:sidechain-u1");
         assert_eq!(runs[2].0, "claude-code:s:sidechain-u1");
+        assert_eq!(runs.len(), 3, "{runs:?}");
     }
 
     #[test]
