@@ -30,10 +30,21 @@
 //! [`apply`] refuses when the file's checksum is no longer the one previewed
 //! ([`ConfigEditError::ChangedSincePreview`]); [`rollback`] refuses when it is no longer the one
 //! written ([`ConfigEditError::ChangedSinceApply`]), naming both checksums and the backup so a
-//! person can merge by hand. A rollback of a file already restored is a no-op. The checks and
-//! the rename are not one atomic step: a write landing between them (a window of
-//! milliseconds) is not detected, a limit of editing a file that others may edit without a
-//! lock they all honour.
+//! person can merge by hand. A rollback of a file already restored is a no-op.
+//!
+//! The checksum is checked again at the replace itself, so a write landing between the first
+//! check and the replace (while the backup is written) is not clobbered either. On Linux the
+//! replace is an atomic exchange (`renameat2` with `RENAME_EXCHANGE`): the new text takes the
+//! file's name and the file that had it is read back under the temporary name; if that is not
+//! the checked text, the exchange is undone — the other writer's file is back in place, ours
+//! is discarded — and the edit is refused as changed. So an editor that saves by rename, or
+//! any write completed before the exchange, is never lost, and the file is never missing. What
+//! stays undetectable without a lock every editor honours is a writer that keeps the old file
+//! open and writes into it after the exchange. Where the exchange is not available (another
+//! OS, a filesystem without it) the checksum is checked once more just before a plain rename,
+//! which leaves a window of microseconds instead of the backup's milliseconds. A crash right
+//! after an exchange can leave the old text in a `.selfheal-*.tmp` file beside the config (the
+//! backup holds the same bytes).
 //!
 //! Plans are persisted between preview and apply; a caller that cannot trust the stored plan
 //! should re-run [`plan`] against the declared file and compare checksums before applying.
@@ -303,7 +314,17 @@ pub fn apply(plan: &EditPlan, backup_dir: &Path) -> Result<Applied, ConfigEditEr
     let permissions = fs::metadata(&plan.path)
         .map_err(io("read the permissions of", &plan.path))?
         .permissions();
-    atomic_write(&plan.path, plan.after_text.as_bytes(), Some(permissions))?;
+    replace_checked(
+        &plan.path,
+        plan.after_text.as_bytes(),
+        &plan.before_sha256,
+        permissions,
+        |actual| ConfigEditError::ChangedSincePreview {
+            path: plan.path.clone(),
+            expected: plan.before_sha256.clone(),
+            actual,
+        },
+    )?;
     Ok(Applied {
         path: plan.path.clone(),
         backup_path,
@@ -392,7 +413,18 @@ pub fn rollback(applied: &Applied) -> Result<(), ConfigEditError> {
     let permissions = fs::metadata(&applied.path)
         .map_err(io("read the permissions of", &applied.path))?
         .permissions();
-    atomic_write(&applied.path, &backup, Some(permissions))?;
+    replace_checked(
+        &applied.path,
+        &backup,
+        &applied.after_sha256,
+        permissions,
+        |actual| ConfigEditError::ChangedSinceApply {
+            path: applied.path.clone(),
+            expected: applied.after_sha256.clone(),
+            actual,
+            backup: applied.backup_path.clone(),
+        },
+    )?;
     let restored = fs::read(&applied.path).map_err(io("read back", &applied.path))?;
     let found = sha256_hex(&restored);
     if found != applied.before_sha256 {
@@ -441,6 +473,18 @@ pub(crate) fn atomic_write(
     bytes: &[u8],
     permissions: Option<fs::Permissions>,
 ) -> Result<(), ConfigEditError> {
+    let (dir, tmp) = staged(path, bytes, permissions)?;
+    tmp.persist(path)
+        .map_err(|e| io("replace", path)(e.error))?;
+    sync_dir(dir)
+}
+
+/// The directory of `path` and an fsynced temporary file in it holding `bytes`.
+fn staged<'p>(
+    path: &'p Path,
+    bytes: &[u8],
+    permissions: Option<fs::Permissions>,
+) -> Result<(&'p Path, tempfile::NamedTempFile), ConfigEditError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -459,9 +503,85 @@ pub(crate) fn atomic_write(
     tmp.as_file()
         .sync_all()
         .map_err(io("flush a temporary file for", path))?;
-    tmp.persist(path)
-        .map_err(|e| io("replace", path)(e.error))?;
-    sync_dir(dir)
+    Ok((dir, tmp))
+}
+
+/// Replaces `path` with `bytes` (as [`atomic_write`]) only if it holds the text of checksum
+/// `expected` at the replace itself; otherwise leaves whatever another writer put there and
+/// returns `changed(actual checksum)`. See "Never clobbering a human's edit" in the module doc.
+fn replace_checked(
+    path: &Path,
+    bytes: &[u8],
+    expected: &str,
+    permissions: fs::Permissions,
+    changed: impl FnOnce(String) -> ConfigEditError,
+) -> Result<(), ConfigEditError> {
+    let (dir, tmp) = staged(path, bytes, Some(permissions))?;
+    #[cfg(test)]
+    tests::before_replace(path);
+    match exchange(tmp.path(), path) {
+        Ok(true) => {
+            // `tmp` now names the file that was replaced: it must be the one checked.
+            let replaced = fs::read(tmp.path()).map_err(io("read back", tmp.path()))?;
+            let actual = sha256_hex(&replaced);
+            if actual == expected {
+                // Dropping `tmp` removes the replaced file.
+                drop(tmp);
+                return sync_dir(dir);
+            }
+            // Undo: the other writer's file takes the name back. Should yet another file
+            // have replaced ours in between, that newer one is put back instead.
+            let undone = exchange(tmp.path(), path).and_then(|_| {
+                if fs::read(tmp.path())? != bytes {
+                    exchange(tmp.path(), path)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = undone {
+                // Keep the temporary file: it may hold the other writer's text.
+                let _ = tmp.into_temp_path().keep();
+                return Err(ConfigEditError::Io {
+                    action: "undo the replace (the other writer's text is kept in a .selfheal-*.tmp file beside it) of",
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+            sync_dir(dir)?;
+            Err(changed(actual))
+        }
+        Ok(false) => {
+            let current = match fs::read(path) {
+                Ok(b) => sha256_hex(&b),
+                Err(e) if e.kind() == ErrorKind::NotFound => "(file missing)".to_string(),
+                Err(e) => return Err(io("read", path)(e)),
+            };
+            if current != expected {
+                return Err(changed(current));
+            }
+            tmp.persist(path)
+                .map_err(|e| io("replace", path)(e.error))?;
+            sync_dir(dir)
+        }
+        Err(e) => Err(io("replace", path)(e)),
+    }
+}
+
+/// Atomically swaps the files named `a` and `b`; `Ok(false)` when the system or the
+/// filesystem cannot (nothing was changed).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(unix)]
@@ -1099,5 +1219,125 @@ timeout_ms = 10000\n";
         let e = rollback(&applied).unwrap_err();
         assert!(e.to_string().contains("does not match the checksum"), "{e}");
         assert_eq!(fs::read_to_string(&path).unwrap(), p.after_text);
+    }
+
+    /// A write to run between the checks and the replace (the race being tested).
+    type Race = Option<Box<dyn FnOnce(&Path)>>;
+
+    thread_local! {
+        static BEFORE_REPLACE: std::cell::RefCell<Race> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Called by `replace_checked` right before it replaces the file.
+    pub(super) fn before_replace(path: &Path) {
+        if let Some(write) = BEFORE_REPLACE.with(|h| h.borrow_mut().take()) {
+            write(path);
+        }
+    }
+
+    fn race(write: impl FnOnce(&Path) + 'static) {
+        BEFORE_REPLACE.with(|h| *h.borrow_mut() = Some(Box::new(write)));
+    }
+
+    fn tmp_files(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_write_between_the_check_and_the_replace_is_not_clobbered() {
+        let (dir, path) = setup(CONFIG);
+        let p = plan(&path, None, &edit("tools.fetch.timeout_ms", json!(60000))).unwrap();
+        let human = CONFIG.replace("retries    = 1", "retries    = 7");
+        let h = human.clone();
+        race(move |path| fs::write(path, h).unwrap());
+        let e = apply(&p, &dir.path().join("backups")).unwrap_err();
+        assert!(
+            matches!(&e, ConfigEditError::ChangedSincePreview { actual, .. }
+                if *actual == sha256_hex(human.as_bytes())),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), human);
+        assert!(tmp_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn an_editor_saving_by_rename_during_the_replace_is_not_clobbered() {
+        let (dir, path) = setup(CONFIG);
+        let p = plan(&path, None, &edit("tools.fetch.timeout_ms", json!(60000))).unwrap();
+        let human = format!("{CONFIG}# saved by an editor\n");
+        let h = human.clone();
+        race(move |path| {
+            let swap = path.with_extension("swp");
+            fs::write(&swap, h).unwrap();
+            fs::rename(&swap, path).unwrap();
+        });
+        let e = apply(&p, &dir.path().join("backups")).unwrap_err();
+        assert!(
+            matches!(e, ConfigEditError::ChangedSincePreview { .. }),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), human);
+        assert!(tmp_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_write_racing_a_rollback_is_not_clobbered() {
+        let (dir, path) = setup(CONFIG);
+        let p = plan(&path, None, &edit("tools.fetch.timeout_ms", json!(60000))).unwrap();
+        let applied = apply(&p, &dir.path().join("backups")).unwrap();
+        let human = format!("{}# tuned by hand\n", p.after_text);
+        let h = human.clone();
+        race(move |path| fs::write(path, h).unwrap());
+        let e = rollback(&applied).unwrap_err();
+        assert!(
+            matches!(e, ConfigEditError::ChangedSinceApply { .. }),
+            "{e}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), human);
+        // Nothing raced: the rollback goes through and leaves no temporary file.
+        let p = plan(&path, None, &edit("tools.fetch.timeout_ms", json!(90000))).unwrap();
+        let applied = apply(&p, &dir.path().join("backups")).unwrap();
+        rollback(&applied).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), human);
+        assert!(tmp_files(dir.path()).is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_exchange_swaps_two_files_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "A").unwrap();
+        fs::write(&b, "B").unwrap();
+        assert!(
+            exchange(&a, &b).unwrap(),
+            "RENAME_EXCHANGE is available here"
+        );
+        assert_eq!(fs::read_to_string(&a).unwrap(), "B");
+        assert_eq!(fs::read_to_string(&b).unwrap(), "A");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_replace_keeps_the_permissions_and_swaps_the_file() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let (dir, path) = setup(CONFIG);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let inode = fs::metadata(&path).unwrap().ino();
+        let p = plan(&path, None, &edit("tools.fetch.timeout_ms", json!(60000))).unwrap();
+        apply(&p, &dir.path().join("backups")).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        assert_ne!(
+            meta.ino(),
+            inode,
+            "replaced by a new file, not written in place"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), p.after_text);
+        assert!(tmp_files(dir.path()).is_empty());
     }
 }
