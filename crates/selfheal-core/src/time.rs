@@ -401,4 +401,48 @@ mod tests {
         assert_eq!(format_duration_ms(3_900_000), "1h 5m");
         assert_eq!(format_duration_ms(2 * DAY_MS + 4 * HOUR_MS), "2d 4h");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A relative span is the window `[now - n·unit, now]`, signed or not, for every
+            /// count up to the 10-year bound, and refused past it.
+            #[test]
+            fn a_relative_span_is_its_length(
+                n in 1i64..600_000,
+                unit in prop::sample::select(vec![('m', MINUTE_MS), ('h', HOUR_MS), ('d', DAY_MS), ('w', WEEK_MS)]),
+                signed in any::<bool>(),
+                now in 0i64..4_000_000_000_000,
+            ) {
+                let text = format!("{}{n}{}", if signed { "-" } else { "" }, unit.0);
+                match parse_since(&text, now) {
+                    Ok(w) => {
+                        prop_assert!(n * unit.1 <= MAX_RELATIVE_MS);
+                        prop_assert_eq!((w.from_ms, w.to_ms), (now - n * unit.1, now));
+                    }
+                    Err(e) => {
+                        prop_assert!(n * unit.1 > MAX_RELATIVE_MS, "{}", e);
+                    }
+                }
+            }
+
+            /// Any text: an accepted window ends at `now` and starts no later; a refusal
+            /// names the value.
+            #[test]
+            fn any_text_is_a_window_or_a_reason(text in "\\PC{0,24}|-?[0-9]{1,22}[a-z]?", now in 0i64..4_000_000_000_000) {
+                match parse_since(&text, now) {
+                    Ok(w) => prop_assert!(w.from_ms <= w.to_ms && w.to_ms == now),
+                    Err(e) => prop_assert_eq!(e.value, text),
+                }
+            }
+
+            /// An instant written as RFC 3339 reads back as itself.
+            #[test]
+            fn a_formatted_instant_reads_back(ms in 0i64..253_402_300_799_000) {
+                prop_assert_eq!(parse_timestamp(&format_ms(ms)), Some(ms));
+            }
+        }
+    }
 }

@@ -668,3 +668,157 @@ fn a_forked_subagent_replaying_its_parents_calls_adds_only_its_own() {
         assert_eq!((copies, own), (1, 1), "parent first: {parent_first}");
     }
 }
+
+mod properties {
+    //! Import is idempotent and incremental, whatever the calls: a second import adds
+    //! nothing, and a file imported while it grows gives the same rows as the whole file.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    struct Call {
+        run: u8,
+        tool: &'static str,
+        at_s: i64,
+        duration: Option<u32>,
+        is_error: Option<bool>,
+        error_type: Option<&'static str>,
+        message: String,
+        call_id: Option<u16>,
+        status: Option<&'static str>,
+    }
+
+    fn call() -> impl Strategy<Value = Call> {
+        (
+            (
+                0u8..4,
+                prop::sample::select(vec!["read_file", "shell", "web_fetch", "ü/tool"]),
+            ),
+            (0i64..86_400 * 30, prop::option::of(0u32..600_000)),
+            (
+                prop::option::of(any::<bool>()),
+                prop::option::of(prop::sample::select(vec!["timeout", "tool_error", ""])),
+            ),
+            (
+                "\\PC{0,40}|[a-z /:.0-9\\n\"\\\\]{0,60}",
+                prop::option::of(0u16..40),
+            ),
+            prop::option::of(prop::sample::select(vec!["running", "completed", "failed"])),
+        )
+            .prop_map(
+                |(
+                    (run, tool),
+                    (at_s, duration),
+                    (is_error, error_type),
+                    (message, call_id),
+                    status,
+                )| Call {
+                    run,
+                    tool,
+                    at_s,
+                    duration,
+                    is_error,
+                    error_type,
+                    message,
+                    call_id,
+                    status,
+                },
+            )
+    }
+
+    fn line(c: &Call) -> String {
+        let mut v = serde_json::json!({
+            "run": format!("r-{}", c.run),
+            "tool": c.tool,
+            "time": 1_767_225_600 + c.at_s,
+            "message": c.message,
+            "agent": "prop",
+        });
+        let o = v.as_object_mut().unwrap();
+        if let Some(d) = c.duration {
+            o.insert("duration".into(), d.into());
+        }
+        if let Some(e) = c.is_error {
+            o.insert("is_error".into(), e.into());
+        }
+        if let Some(t) = c.error_type {
+            o.insert("error_type".into(), t.into());
+        }
+        if let Some(id) = c.call_id {
+            o.insert("call_id".into(), format!("c{id}").into());
+        }
+        if let Some(s) = c.status {
+            o.insert("run_status".into(), s.into());
+        }
+        format!("{v}\n")
+    }
+
+    /// `(run_id, event_type, event_data)` of every event, and `(id, status)` of every run.
+    type Rows = (Vec<(String, String, String)>, Vec<(String, String)>);
+
+    /// The rows the analysis reads, in a comparable order (ids and step indexes aside).
+    fn rows(db: &Path) -> Rows {
+        let conn = Connection::open(db).unwrap();
+        let mut events: Vec<(String, String, String)> = conn
+            .prepare("SELECT run_id, event_type, event_data FROM run_events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        events.sort();
+        let mut runs: Vec<(String, String)> = conn
+            .prepare("SELECT id, status FROM runs")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        runs.sort();
+        (events, runs)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn import_is_idempotent_and_incremental(
+            calls in prop::collection::vec(call(), 1..40),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let text: String = calls.iter().map(line).collect();
+
+            // Whole file, then the same file again.
+            let whole = dir.path().join("whole.db");
+            let file = dir.path().join("calls.jsonl");
+            std::fs::write(&file, &text).unwrap();
+            let first = import(&whole, std::slice::from_ref(&file));
+            prop_assert!(first.calls_added > 0);
+            let before = rows(&whole);
+            let again = import(&whole, std::slice::from_ref(&file));
+            prop_assert_eq!(again.events_added, 0);
+            prop_assert_eq!(again.calls_added, 0);
+            prop_assert_eq!(rows(&whole), before.clone());
+
+            // The same lines appended in two steps, imported after each.
+            let grown = dir.path().join("grown.db");
+            let growing = dir.path().join("growing").join("calls.jsonl");
+            std::fs::create_dir_all(growing.parent().unwrap()).unwrap();
+            let k = cut.index(calls.len() + 1);
+            let head: String = calls[..k].iter().map(line).collect();
+            std::fs::write(&growing, &head).unwrap();
+            import(&grown, std::slice::from_ref(&growing));
+            let mut f = std::fs::OpenOptions::new().append(true).open(&growing).unwrap();
+            f.write_all(&text.as_bytes()[head.len()..]).unwrap();
+            drop(f);
+            import(&grown, std::slice::from_ref(&growing));
+            let (events, runs) = rows(&grown);
+            let (want_events, want_runs) = before;
+            // Runs carry their source file's path in metadata, not in these columns.
+            prop_assert_eq!(events, want_events);
+            prop_assert_eq!(runs, want_runs);
+        }
+    }
+}
