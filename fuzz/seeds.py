@@ -121,6 +121,17 @@ kind = "retry_with_backoff"
 initial_delay_ms = 5000
 """)
     write("playbook", '[[strategy]]\nid = "x"\napplies_to = ["nope"]\n')
+    # The healing policy is read by the same target.
+    write("playbook", """auto_apply = true
+classes = ["timeout", "rate_limited"]
+strategies = ["timeout.raise-timeout"]
+max_risk = "low"
+require_recommendation = "safe_to_apply"
+rollback_on_regression = true
+max_attempts = 3
+cooldown = "24h"
+""")
+    write("playbook", 'auto_apply = true\nclasses = []\ncooldown = "0m"\nmax_attempts = 99\n')
     write("playbook", '[[strategies]]\nid = "a.b"\napplies_to = ["timeout"]\n[[strategies.actions]]\nkind = "health_check_restart"\n')
 
 

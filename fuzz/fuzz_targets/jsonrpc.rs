@@ -38,14 +38,14 @@ fn harness() -> &'static Harness {
         selfheal_synth::generate(&mut conn, &selfheal_synth::SynthConfig::new(3, 600, end))
             .expect("a synthetic history");
         drop(conn);
-        let config = Config {
-            db_path: db,
-            inbox_path: dir.path().join("inbox"),
-            index: Some(IndexLocation::Memory("selfheal-fuzz-jsonrpc".into())),
-            playbooks_dir: None,
-            config_file: None,
-            import_paths: Vec::new(),
-        };
+        // Settings the environment could give are cleared: the server reads only its fixture.
+        let mut config = Config::from_env(Some(db), Some(dir.path().join("inbox")));
+        config.index = Some(IndexLocation::Memory("selfheal-fuzz-jsonrpc".into()));
+        config.playbooks_dir = None;
+        config.config_file = None;
+        config.import_paths = Vec::new();
+        config.policy_file = None;
+        config.pause_file = None;
         let app = Arc::new(App::new(config, Clock::Fixed(end.timestamp_millis())));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -1,10 +1,11 @@
-//! The `since` grammar and the tolerant timestamp reader: no panic on any text, and a window
-//! that is accepted always ends at `now` and starts no later than it.
+//! The `since` grammar, the span of settings (`cooldown`) and the tolerant timestamp reader:
+//! no panic on any text, a window that is accepted always ends at `now` and starts no later
+//! than it, and a span is positive.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use selfheal_core::time::{parse_since, parse_timestamp};
+use selfheal_core::time::{parse_since, parse_span, parse_timestamp};
 
 /// The instants `SELFHEAL_NOW` or the clock can give (RFC 3339 years 0000–9999), in ms.
 const MIN_NOW: i64 = -62_167_219_200_000;
@@ -24,6 +25,9 @@ fuzz_target!(|data: &[u8]| {
             "{text:?} at {now_ms}: {window:?}"
         );
         let _ = window.view();
+    }
+    if let Ok(ms) = parse_span(&text) {
+        assert!(ms > 0, "{text:?}: {ms}");
     }
     if let Some(ms) = parse_timestamp(&text) {
         let _ = selfheal_core::time::format_ms(ms);
