@@ -4,6 +4,11 @@
 //! Configuration: `DATABASE_PATH`, `INBOX_PATH`, `SELFHEAL_INDEX_DIR`, `SELFHEAL_NOW`, or the
 //! flags `--db PATH` and `--inbox PATH`.
 
+/// mimalloc: a catch-up parses events on one thread and frees them on another, where glibc's
+/// allocator contends on its arena locks (about 15% of a cold catch-up).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
