@@ -435,3 +435,34 @@ fn without_a_config_edit_fixes_are_proposed_and_announced_never_applied() {
     );
     assert!(ids(&again, "proposed").is_empty(), "{again}");
 }
+
+#[test]
+fn watch_verifies_an_improvement_left_applied_at_most_once_a_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Setup::new(tmp.path(), POLICY);
+    s.heal(APPLY_AT);
+    s.plant("after");
+    let search = by_pattern(&s.improvements(APPLY_AT), SEARCH)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verifies = |now: &str| {
+        s.improvement(now, &search)["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "verify")
+            .count()
+    };
+    // Plain watch (no --heal) verifies; the regressed fix stays applied for a person to roll
+    // back, and later passes of the same day do not verify it again.
+    for now in [LATER, "2026-11-17T14:05:00Z", "2026-11-18T13:00:00Z"] {
+        s.json(now, &["watch", "--once"]);
+        let imp = s.improvement(now, &search);
+        assert_eq!(imp["status"], "applied", "{imp}");
+        assert_eq!(verifies(now), 1, "{now}");
+    }
+    // A day after the verification it is verified again.
+    s.json("2026-11-18T14:30:00Z", &["watch", "--once"]);
+    assert_eq!(verifies("2026-11-18T14:30:00Z"), 2);
+}

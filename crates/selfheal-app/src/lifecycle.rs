@@ -1096,8 +1096,8 @@ impl App {
             Verdict::NoSignificantChange => (Priority::Normal, "no significant change"),
             Verdict::InsufficientData => (Priority::Normal, "insufficient data so far"),
         };
-        // The same verdict for the same improvement is announced once a day (watch re-verifies
-        // due improvements on every pass until the data settles).
+        // The same verdict for the same improvement is announced once a day (watch verifies an
+        // improvement left applied again once a day, and agents may call verify at any time).
         let note_key = format!("verification:{}:{}", row.id, snake(&verdict));
         let note = self.notify(
             &mut db,

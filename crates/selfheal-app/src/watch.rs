@@ -21,6 +21,9 @@ use selfheal_core::verify::Verdict;
 use selfheal_store::lifecycle::LifecycleDb;
 
 use crate::App;
+
+/// How long after a verification a due improvement is verified again by `watch`.
+const REVERIFY_AFTER_MS: i64 = 24 * 3_600_000;
 use crate::args::{
     ApplyArgs, CloseArgs, DetectArgs, ProposeArgs, StalledArgs, TestArgs, VerifyArgs,
 };
@@ -277,7 +280,16 @@ impl App {
                 .as_deref()
                 .and_then(parse_timestamp)
                 .is_some_and(|d| d <= now);
-            let verdict = if due {
+            // Verified at most once a day after the first verdict: an improvement stays
+            // `applied` until someone keeps or rolls it back, and every verification is an
+            // audited transition.
+            let settled_recently = row.verification.is_some()
+                && row
+                    .updated_at
+                    .as_deref()
+                    .and_then(parse_timestamp)
+                    .is_some_and(|u| now - u < REVERIFY_AFTER_MS);
+            let verdict = if due && !settled_recently {
                 let args = VerifyArgs {
                     improvement_id: row.id.clone(),
                     measurement_window_days: 7,
@@ -295,7 +307,8 @@ impl App {
                     }
                 }
             } else {
-                // A regression found earlier (e.g. while paused) is still acted on.
+                // A regression found earlier (e.g. while paused, or on an earlier pass today)
+                // is still acted on.
                 stored_verdict(&row)
             };
             let (Some(acting), Some(verdict)) = (acting, verdict) else {
@@ -308,7 +321,9 @@ impl App {
                 detail,
             };
             match on_verdict(&acting.loaded.policy, verdict, applied_by) {
-                AfterVerification::Keep { reason } if due && verdict == Verdict::Verified => {
+                AfterVerification::Keep { reason }
+                    if due && !settled_recently && verdict == Verdict::Verified =>
+                {
                     heal.kept.push(action(reason))
                 }
                 AfterVerification::RollBack { reason, rules } => {
