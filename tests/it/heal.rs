@@ -332,6 +332,16 @@ fn the_policy_applies_keeps_and_rolls_back_on_its_own() {
                 && entry.contains("restored byte for byte")),
         "{inbox}"
     );
+    // One urgent note for the regression: the rollback's. The verdict says the policy acts.
+    let about_search: Vec<&str> = inbox
+        .split("\n---\n")
+        .filter(|entry| entry.contains(search_id) && entry.contains("**[URGENT]**"))
+        .collect();
+    assert_eq!(about_search.len(), 1, "{inbox}");
+    assert!(
+        inbox.contains("REGRESSED — the healing policy rolls it back"),
+        "{inbox}"
+    );
     // The strategy learned from both outcomes.
     let report = s.json(LATER, &["--json", "report"]);
     let h = &report["healing"];

@@ -57,6 +57,9 @@ const CRITICAL: [FailureClass; 2] = [FailureClass::ServerCrashed, FailureClass::
 pub(crate) struct By {
     pub actor: Actor,
     pub rule: Option<String>,
+    /// The healer verifying will roll a regression back itself (its note then says so, and
+    /// the rollback's note is the urgent one).
+    pub rolls_back: bool,
 }
 
 impl By {
@@ -64,6 +67,7 @@ impl By {
         By {
             actor: Actor::Policy,
             rule: Some(rule),
+            rolls_back: false,
         }
     }
 }
@@ -82,6 +86,7 @@ impl App {
         By {
             actor: self.actor,
             rule: None,
+            rolls_back: false,
         }
     }
 
@@ -1091,6 +1096,10 @@ impl App {
             }
         }
         let (priority, label) = match verdict {
+            Verdict::Regressed if by.rolls_back => (
+                Priority::High,
+                "REGRESSED — the healing policy rolls it back",
+            ),
             Verdict::Regressed => (Priority::Urgent, "REGRESSED — roll it back"),
             Verdict::Verified => (Priority::Normal, "verified"),
             Verdict::NoSignificantChange => (Priority::Normal, "no significant change"),

@@ -267,12 +267,14 @@ impl App {
                 }
             };
             let by = match acting {
-                Some(a) if applied_by == Some(Actor::Policy) => {
-                    By::policy(rules_text(&[a.loaded.policy.rule("auto_apply")]))
-                }
+                Some(a) if applied_by == Some(Actor::Policy) => By {
+                    rolls_back: a.loaded.policy.rollback_on_regression,
+                    ..By::policy(rules_text(&[a.loaded.policy.rule("auto_apply")]))
+                },
                 _ => By {
                     actor: Actor::Watch,
                     rule: None,
+                    rolls_back: false,
                 },
             };
             let due = row
