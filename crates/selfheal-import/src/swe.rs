@@ -12,6 +12,14 @@
 //!   one bash block is a `bash` call whose observation is the next user message:
 //!   `<returncode>N</returncode>` gives `exit_code` (failed when not 0), a timeout notice fails
 //!   the call, a format complaint means nothing ran (no call), anything else (the final
+//!   submission) is a success. Version 2 trajectories (`mini_version` 2.x) record what ran in
+//!   each model message's `extra.actions` (`[{"command", "tool_call_id"?}]`, whatever the
+//!   model's message shape: text blocks such as ```` ```mswea_bash_command ````, chat tool calls,
+//!   or a Responses API object); each action is a `bash` call whose observation is the message
+//!   answering its `tool_call_id` (`role: "tool"`, or `type: "function_call_output"` with
+//!   `call_id`), else the next observation in order. The observation's `extra.returncode` is the
+//!   exit code (`extra.raw_output` the output, `extra.exception_info` a failure without one),
+//!   `extra.timestamp`s give the duration; an action answered by the `exit` message (the
 //!   submission) is a success.
 //! - run id `swe-agent:<instance id or file stem>:<8 hex digits of a digest of the task and
 //!   first step>` (the same instance run twice by different models stays two runs); agent
@@ -90,6 +98,77 @@ struct Message<'a> {
     role: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     content: Option<&'a RawValue>,
+    /// Version 2: the message answering a chat tool call.
+    #[serde(borrow, default)]
+    tool_call_id: Option<Cow<'a, str>>,
+    /// Version 2, Responses API: `function_call_output` items.
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    call_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    output: Option<&'a RawValue>,
+    /// Version 2: what mini-swe-agent adds to every message. Read leniently (the fields'
+    /// types are not promised), so one odd field never loses the trajectory.
+    #[serde(borrow, default)]
+    extra: Option<&'a RawValue>,
+}
+
+/// The parts of a version 2 message's `extra` that say what ran and how it ended.
+#[derive(Default)]
+struct Extra {
+    actions: Option<Vec<Action>>,
+    returncode: Option<i64>,
+    /// Whether `returncode` is present at all (an observation), even as null.
+    observation: bool,
+    raw_output: Option<String>,
+    exception_info: Option<String>,
+    timestamp_ms: Option<i64>,
+    /// On the `exit` message: how the run ended and what it submitted.
+    exit_status: Option<String>,
+    submission: Option<String>,
+}
+
+struct Action {
+    command: String,
+    tool_call_id: Option<String>,
+}
+
+fn extra_of(m: &Message<'_>) -> Extra {
+    let Some(v) = m
+        .extra
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+    else {
+        return Extra::default();
+    };
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Extra {
+        actions: v.get("actions").and_then(|a| a.as_array()).map(|list| {
+            list.iter()
+                .filter_map(|a| {
+                    Some(Action {
+                        command: a.get("command")?.as_str()?.to_string(),
+                        tool_call_id: a
+                            .get("tool_call_id")
+                            .and_then(|i| i.as_str())
+                            .filter(|i| !i.is_empty())
+                            .map(str::to_string),
+                    })
+                })
+                .collect()
+        }),
+        returncode: v.get("returncode").and_then(serde_json::Value::as_i64),
+        observation: v.get("returncode").is_some(),
+        raw_output: text("raw_output"),
+        exception_info: text("exception_info").filter(|e| !e.is_empty()),
+        timestamp_ms: v
+            .get("timestamp")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map(|t| (t * 1000.0).round() as i64),
+        exit_status: text("exit_status"),
+        submission: text("submission"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -351,6 +430,10 @@ fn mini_calls(messages: &[Message<'_>]) -> (Vec<StepCall>, Option<String>) {
         .find(|m| m.role.as_deref() == Some("user"))
         .and_then(|m| m.content)
         .map(content_text);
+    let extras: Vec<Extra> = messages.iter().map(extra_of).collect();
+    if extras.iter().any(|e| e.actions.is_some()) {
+        return (v2_calls(messages, &extras), task);
+    }
     let mut calls = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         if m.role.as_deref() != Some("assistant") {
@@ -405,6 +488,103 @@ fn mini_calls(messages: &[Message<'_>]) -> (Vec<StepCall>, Option<String>) {
         });
     }
     (calls, task)
+}
+
+/// The calls of a version 2 trajectory: the `extra.actions` of its model messages.
+fn v2_calls(messages: &[Message<'_>], extras: &[Extra]) -> Vec<StepCall> {
+    let answers_id = |m: &Message<'_>| -> Option<String> {
+        if m.role.as_deref() == Some("tool") {
+            return m.tool_call_id.as_deref().map(str::to_string);
+        }
+        if m.kind.as_deref() == Some("function_call_output") {
+            return m.call_id.as_deref().map(str::to_string);
+        }
+        None
+    };
+    let mut taken = vec![false; messages.len()];
+    let mut calls = Vec::new();
+    for (i, extra) in extras.iter().enumerate() {
+        let Some(actions) = &extra.actions else {
+            continue;
+        };
+        // Observations answer the actions of this message before the next model message.
+        let next_model = extras
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .find(|(_, e)| e.actions.is_some())
+            .map_or(messages.len(), |(k, _)| k);
+        for (j, action) in actions.iter().enumerate() {
+            let by_id = action.tool_call_id.as_deref().and_then(|id| {
+                (i + 1..messages.len())
+                    .find(|&k| !taken[k] && answers_id(&messages[k]).as_deref() == Some(id))
+            });
+            let in_order = || {
+                (i + 1..next_model).find(|&k| {
+                    !taken[k] && extras[k].observation && answers_id(&messages[k]).is_none()
+                })
+            };
+            let observation = by_id.or_else(in_order);
+            let end_message = observation.or_else(|| {
+                // The submission: answered by the `exit` message rather than an observation.
+                (j + 1 == actions.len())
+                    .then(|| {
+                        (i + 1..next_model).find(|&k| {
+                            messages[k].role.as_deref() == Some("exit")
+                                && extras[k]
+                                    .exit_status
+                                    .as_deref()
+                                    .is_some_and(|s| s.eq_ignore_ascii_case("submitted"))
+                        })
+                    })
+                    .flatten()
+            });
+            let (result, end) = match end_message {
+                None => (String::new(), None),
+                Some(k) => {
+                    taken[k] = true;
+                    let m = &messages[k];
+                    let e = &extras[k];
+                    let shown = m.content.or(m.output).map(content_text).unwrap_or_default();
+                    let result = match (&e.raw_output, &e.submission) {
+                        (Some(raw), _) => raw.clone(),
+                        (None, Some(sub)) if m.role.as_deref() == Some("exit") => sub.clone(),
+                        _ => returncode_observation(&shown).map_or(shown.clone(), |(_, body)| body),
+                    };
+                    let code = e
+                        .returncode
+                        .or_else(|| returncode_observation(&shown).map(|(c, _)| c));
+                    let is_exit = m.role.as_deref() == Some("exit");
+                    let failed = match code {
+                        Some(c) => c != 0,
+                        None => {
+                            !is_exit && (e.exception_info.is_some() || shown.contains("timed out"))
+                        }
+                    };
+                    let duration_ms = match (extra.timestamp_ms, e.timestamp_ms) {
+                        (Some(a), Some(b)) if b >= a && !is_exit => Some(b - a),
+                        _ => None,
+                    };
+                    (
+                        result,
+                        Some(StepEnd {
+                            is_error: failed,
+                            exit_code: code,
+                            duration_ms,
+                        }),
+                    )
+                }
+            };
+            calls.push(StepCall {
+                index: calls.len(),
+                tool: "bash",
+                command: action.command.clone(),
+                result,
+                end,
+            });
+        }
+    }
+    calls
 }
 
 #[cfg(test)]
@@ -527,5 +707,108 @@ mod tests {
         };
         assert_ne!(run(MINI), run(&other));
         assert_eq!(run(MINI), run(MINI));
+    }
+
+    /// Version 2 with chat tool calls: two calls in one message, answered by id out of order;
+    /// a timeout without a return code; the submission answered by the `exit` message.
+    const MINI_V2_TOOLCALLS: &str = r#"{"info": {"exit_status": "Submitted", "mini_version": "2.1.0",
+        "config": {"model": {"model_name": "anthropic/claude-sonnet-4-5"}}},
+      "instance_id": "proj__proj-9", "trajectory_format": "mini-swe-agent-1.1",
+      "messages": [
+        {"role": "system", "content": "You are a helpful assistant"},
+        {"role": "user", "content": "Fix the parser bug"},
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_a", "type": "function", "function": {"name": "bash", "arguments": "{\"command\": \"ls\"}"}},
+            {"id": "call_b", "type": "function", "function": {"name": "bash", "arguments": "{\"command\": \"cat missing.py\"}"}}],
+         "extra": {"actions": [{"command": "ls", "tool_call_id": "call_a"}, {"command": "cat missing.py", "tool_call_id": "call_b"}],
+                   "cost": 0.01, "timestamp": 1769774400.0}},
+        {"role": "tool", "tool_call_id": "call_b", "content": "<returncode>1</returncode>\n<output>\ncat: missing.py: No such file or directory\n</output>",
+         "extra": {"raw_output": "cat: missing.py: No such file or directory\n", "returncode": 1, "timestamp": 1769774400.4}},
+        {"role": "tool", "tool_call_id": "call_a", "content": "<returncode>0</returncode>\n<output>\na.py\n</output>",
+         "extra": {"raw_output": "a.py\n", "returncode": 0, "timestamp": 1769774400.25}},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_c", "type": "function", "function": {"name": "bash", "arguments": "{\"command\": \"sleep 999\"}"}}],
+         "extra": {"actions": [{"command": "sleep 999", "tool_call_id": "call_c"}], "timestamp": 1769774401.0}},
+        {"role": "tool", "tool_call_id": "call_c", "content": "The command timed out.",
+         "extra": {"raw_output": "", "returncode": null, "exception_info": "An error occurred while executing the command: timed out", "timestamp": 1769774431.0}},
+        {"role": "assistant", "content": "done", "tool_calls": [{"id": "call_d", "type": "function", "function": {"name": "bash", "arguments": "{}"}}],
+         "extra": {"actions": [{"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git diff", "tool_call_id": "call_d"}], "timestamp": 1769774432.0}},
+        {"role": "exit", "content": "diff --git a/a.py b/a.py", "extra": {"exit_status": "Submitted", "submission": "diff --git a/a.py b/a.py"}}
+      ]}"#;
+
+    fn calls_of(text: &str) -> Vec<(String, Option<CallEnd>)> {
+        let mut out = Output::default();
+        parse(text.as_bytes(), &SourceFile::default(), &mut out);
+        assert!(out.skips.is_empty(), "{:?}", out.skips);
+        let mut calls: Vec<(String, String, Option<CallEnd>)> = Vec::new();
+        for r in &out.records {
+            match r {
+                Record::Start(s) => calls.push((s.call_id.clone(), s.arguments.clone(), None)),
+                Record::End(e) => {
+                    if let Some(c) = calls.iter_mut().find(|c| c.0 == e.call_id) {
+                        c.2 = Some(e.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        calls
+            .into_iter()
+            .map(|(_, args, end)| (args, end))
+            .collect()
+    }
+
+    #[test]
+    fn version_2_tool_calls_are_read_from_the_actions() {
+        let calls = calls_of(MINI_V2_TOOLCALLS);
+        assert_eq!(calls.len(), 4, "{calls:?}");
+        assert_eq!(calls[0].0, r#"{"command":"ls"}"#);
+        let ls = calls[0].1.as_ref().unwrap();
+        assert_eq!(
+            (ls.is_error, ls.exit_code, ls.result.as_str()),
+            (false, Some(0), "a.py\n")
+        );
+        assert_eq!(ls.duration_ms, Some(250));
+        let cat = calls[1].1.as_ref().unwrap();
+        assert_eq!((cat.is_error, cat.exit_code), (true, Some(1)));
+        assert!(cat.result.contains("No such file"));
+        let sleep = calls[2].1.as_ref().unwrap();
+        assert!(sleep.is_error && sleep.exit_code.is_none(), "{sleep:?}");
+        assert_eq!(sleep.duration_ms, Some(30_000));
+        let submit = calls[3].1.as_ref().unwrap();
+        assert!(!submit.is_error && submit.result.starts_with("diff --git"));
+    }
+
+    #[test]
+    fn version_2_text_and_responses_api_trajectories() {
+        // Text-based: a ```mswea_bash_command block, the observation answers in order.
+        let text = r#"{"info": {"exit_status": "LimitsExceeded"}, "messages": [
+            {"role": "system", "content": "s"}, {"role": "user", "content": "Task"},
+            {"role": "assistant", "content": "THOUGHT\n```mswea_bash_command\npytest -x\n```",
+             "extra": {"actions": [{"command": "pytest -x"}]}},
+            {"role": "user", "content": "<returncode>2</returncode>\n<output>\nERROR collecting\n</output>",
+             "extra": {"raw_output": "ERROR collecting\n", "returncode": 2}},
+            {"role": "assistant", "content": "```mswea_bash_command\nls\n```", "extra": {"actions": [{"command": "ls"}]}},
+            {"role": "exit", "content": "", "extra": {"exit_status": "LimitsExceeded", "submission": ""}}]}"#;
+        let calls = calls_of(text);
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        let pytest = calls[0].1.as_ref().unwrap();
+        assert_eq!((pytest.is_error, pytest.exit_code), (true, Some(2)));
+        assert!(
+            calls[1].1.is_none(),
+            "cut off by the limit: started, never answered"
+        );
+
+        // Responses API: the model message is a response object; observations are items.
+        let responses = r#"{"info": {"exit_status": "Submitted"}, "messages": [
+            {"role": "user", "content": [{"type": "input_text", "text": "Task"}]},
+            {"object": "response", "output": [{"type": "function_call", "call_id": "fc_1", "name": "bash", "arguments": "{\"command\": \"git status\"}"}],
+             "extra": {"actions": [{"command": "git status", "tool_call_id": "fc_1"}]}},
+            {"type": "function_call_output", "call_id": "fc_1", "output": "<returncode>128</returncode>\n<output>\nfatal: not a git repository\n</output>",
+             "extra": {"returncode": 128}}]}"#;
+        let calls = calls_of(responses);
+        assert_eq!(calls.len(), 1);
+        let git = calls[0].1.as_ref().unwrap();
+        assert_eq!((git.is_error, git.exit_code), (true, Some(128)));
+        assert_eq!(git.result, "fatal: not a git repository\n");
     }
 }
