@@ -575,6 +575,14 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "conflicting dependencies",
             "resolutionimpossible",
             "no required module provides package",
+            // A missing build toolchain (rustc, configure scripts).
+            "linker `cc` not found",
+            "linker `gcc` not found",
+            "linker `clang` not found",
+            "linker `link.exe` not found",
+            "install a c toolchain",
+            "c compiler cannot create executables",
+            "no acceptable c compiler",
         ],
     ),
     (
@@ -1350,6 +1358,11 @@ fn decide(votes: &[(FailureClass, f64, Signal)]) -> Classification {
     let mut scores: Vec<(FailureClass, f64)> = Vec::new();
     for (class, weight, _) in votes {
         match scores.iter_mut().find(|(c, _)| c == class) {
+            // `tool_error` is the class of generic evidence (a generic recorded type, words
+            // such as `failed`): generic signals do not add up to outvote a specific one
+            // (`tool_error` recorded + "Request failed with status code 404" is not_found),
+            // so its score is its strongest vote.
+            Some((_, miss)) if *class == C::ToolError => *miss = miss.min(1.0 - weight),
             Some((_, miss)) => *miss *= 1.0 - weight,
             None => scores.push((*class, 1.0 - weight)),
         }
@@ -1446,6 +1459,28 @@ mod tests {
             CallFacts {
                 error_type: Some("tool_error"),
                 ..facts("some_tool", "something odd happened")
+            },
+            ToolError,
+        );
+    }
+
+    #[test]
+    fn generic_evidence_does_not_add_up_against_a_specific_signal() {
+        // A generic recorded type and the word "failed" are both generic: together they do
+        // not outvote the status code.
+        let c = check_class(
+            CallFacts {
+                error_type: Some("tool_error"),
+                ..facts("WebFetch", "Request failed with status code 404")
+            },
+            NotFound,
+        );
+        assert!(c.confidence < 0.5, "the conflict shows: {c:?}");
+        // Alone, generic evidence still names the failure a tool error.
+        check_class(
+            CallFacts {
+                error_type: Some("tool_error"),
+                ..facts("WebFetch", "Request failed")
             },
             ToolError,
         );
@@ -1975,6 +2010,14 @@ mod tests {
                 "Request failed with status code 404",
                 Failure,
                 NotFound,
+                None,
+            ),
+            (
+                "run_tests",
+                "",
+                "error: linker `cc` not found: install a C toolchain to build the tests",
+                Failure,
+                DependencyFailure,
                 None,
             ),
             (
