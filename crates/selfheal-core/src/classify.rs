@@ -49,7 +49,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::salient::{salient_line, unwrap};
-use crate::shell::{is_shell_tool, program_calls, program_of};
+use crate::shell::{is_code_tool, is_shell_tool, program_calls, program_of};
 
 /// The failure classes of DESIGN §4, most specific first (ties go to the earlier one).
 #[derive(
@@ -1177,7 +1177,10 @@ fn failure_votes(
     if let Some((class, weight)) = facts.error_type.and_then(recorded_vote) {
         votes.push((class, weight, Signal::RecordedType));
     }
-    let resolve = |t: Target| match (t, shell) {
+    // A code-execution tool runs the agent's program as a shell does: an error of that code
+    // (a traceback, a compile error) is the program failing, not a malformed call.
+    let runs_program = shell || is_code_tool(facts.tool);
+    let resolve = |t: Target| match (t, runs_program) {
         (Class(c), _) => c,
         (CodeError, true) | (Refusal, true) => C::CommandFailed,
         (CodeError, false) => C::InvalidInput,
@@ -2018,6 +2021,14 @@ mod tests {
                 "error: linker `cc` not found: install a C toolchain to build the tests",
                 Failure,
                 DependencyFailure,
+                None,
+            ),
+            (
+                "python_exec",
+                "",
+                "Traceback (most recent call last):\n  Cell In[5], line 2\nKeyError: 'amount_cents'",
+                Failure,
+                CommandFailed,
                 None,
             ),
             (

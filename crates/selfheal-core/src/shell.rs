@@ -45,6 +45,24 @@ pub fn is_shell_tool(tool: &str) -> bool {
     NAMES.contains(&lower.as_str())
 }
 
+/// Whether a tool runs code the agent wrote in an interpreter or notebook (`python_exec`,
+/// `execute_code`, `code_interpreter`, `jupyter_run_cell`, …): not a shell, but an error in
+/// its output is the program's, as for a shell command.
+pub fn is_code_tool(tool: &str) -> bool {
+    const PARTS: [&str; 8] = [
+        "python",
+        "ipython",
+        "jupyter",
+        "notebook",
+        "code_interpreter",
+        "execute_code",
+        "run_code",
+        "repl",
+    ];
+    let lower = tool.to_ascii_lowercase();
+    PARTS.iter().any(|p| lower.contains(p))
+}
+
 /// The command line of a shell call, from its arguments (a JSON object, or a bare string).
 pub fn command_of(arguments: &Value) -> Option<String> {
     match arguments {
