@@ -1104,6 +1104,20 @@ fn is_person_reply(tool: &str, raw: &str) -> bool {
         && phrase_votes(text).is_empty()
 }
 
+/// A package manager asked whether a package is installed (`pacman -Qs x`, `dpkg -s x`,
+/// `rpm -q x`, `brew list x`, `pip show x`): exit 1 means "not installed".
+fn is_package_query(name: &str, command: &str) -> bool {
+    let has = |flag: &str| command.contains(flag);
+    match name {
+        "pacman" => has(" -Q"),
+        "dpkg" => has(" -s ") || has(" -l ") || has(" --status"),
+        "rpm" => has(" -q"),
+        "brew" => has(" list"),
+        "pip" | "pip3" => has(" show "),
+        _ => false,
+    }
+}
+
 /// A non-zero exit that answers a question: exit 1 of a program whose exit 1 means "no" or
 /// "not found" (`grep`, `diff`, `test`, `which`, …), `which` missing several programs, an
 /// existence check (`ls`, `stat`, …) with its error output discarded, or pytest finding no
@@ -1131,6 +1145,7 @@ fn is_benign_exit(command: &str, body: &str, code: i64) -> bool {
                     && (command.contains("--quiet") || command.contains("--exit-code"))
                     && command.contains("diff"))
                 || (p.quiet && lookup)
+                || ((p.quiet || body.trim().is_empty()) && is_package_query(name, command))
         }
         2 => p.quiet && lookup && !p.by_path,
         5 => name == "pytest",
@@ -1141,7 +1156,7 @@ fn is_benign_exit(command: &str, body: &str, code: i64) -> bool {
         return false;
     }
     if name == "which" {
-        // `which: no x in (…)` is the answer itself.
+        // `which: no x in (…)` (or zsh's `x not found`) is the answer itself.
         return body
             .lines()
             .all(|l| l.trim().is_empty() || l.contains("which: no ") || !l.contains(": "));
@@ -1721,6 +1736,30 @@ mod tests {
                 Benign,
                 Unknown,
                 Some("diff"),
+            ),
+            (
+                "Bash",
+                "which ventoy 2>/dev/null || pacman -Qs ventoy 2>/dev/null",
+                "Exit code 1",
+                Benign,
+                Unknown,
+                Some("pacman"),
+            ),
+            (
+                "Bash",
+                "which gh && gh --version",
+                "Exit code 1\ngh not found",
+                Benign,
+                Unknown,
+                Some("which"),
+            ),
+            (
+                "Bash",
+                "pacman -S ventoy",
+                "Exit code 1\nerror: target not found: ventoy",
+                Failure,
+                NotFound,
+                Some("pacman"),
             ),
             (
                 "Bash",

@@ -189,6 +189,19 @@ fn call_of(simple: &str, piped: bool) -> Option<ProgramCall> {
 /// The program a failure of `command` belongs to (see the module docs).
 pub fn program_of(command: &str, message: &str) -> Option<String> {
     let found = program_calls(command);
+    // zsh's `which x` answers `x not found`, naming x although x never ran (`which gh && gh
+    // --version`): the lookup is the program that answered.
+    let which_answered = found.iter().any(|p| p.name == "which")
+        && message.lines().any(|l| !l.trim().is_empty())
+        && message.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty()
+                || l.strip_suffix(" not found")
+                    .is_some_and(|x| !x.contains(' '))
+        });
+    if which_answered {
+        return Some("which".to_string());
+    }
     if found.len() > 1 {
         for line in message.lines().take(200) {
             let line = line.trim_start();
