@@ -46,7 +46,7 @@ pub(crate) enum Mode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
     Completed = 0,
     Failed = 1,
     Cancelled = 2,
@@ -267,19 +267,10 @@ impl<'c> Engine<'c> {
             let nominal = self.begin + pos + self.rng.below(gap) as i64;
             self.run(Mode::Normal, nominal, self.begin, self.end)?;
         }
-        let mut stalled = [0i64; 3];
-        for a in &mut stalled {
-            *a = self.end - self.rng.range(21 * 60_000, 175 * 60_000) as i64;
-        }
-        stalled.sort_unstable();
+        let (stalled, live) = special_anchors(&mut self.rng, self.end);
         for anchor in stalled {
             self.run(Mode::Stalled { anchor }, anchor, self.begin, self.end)?;
         }
-        let mut live = [0i64; 2];
-        for a in &mut live {
-            *a = self.end - self.rng.range(5_000, 100_000) as i64;
-        }
-        live.sort_unstable();
         for anchor in live {
             self.run(Mode::Live { anchor }, anchor, self.begin, self.end)?;
         }
@@ -493,56 +484,11 @@ impl<'c> Engine<'c> {
         } else {
             last.start_off + last.dur
         };
-        let final_off = if status == Status::Completed {
-            extent += self.rng.range(200, 4_000);
-            Some(extent)
-        } else {
-            None
-        };
-        let completion_off = if status == Status::Running {
-            None
-        } else {
-            extent += self.rng.range(5, 300);
-            Some(extent)
-        };
+        let (final_off, completion_off) = finish_offsets(&mut self.rng, status, &mut extent);
+        let placed = Placement::new(mode, nominal, lo, hi, extent);
+        let (start, at) = (placed.start, |off: u64| placed.at(off));
 
-        // Placement.
-        let (start, num, den) = match mode {
-            Mode::Stalled { anchor } | Mode::Live { anchor } => (anchor - extent as i64, 1, 1),
-            Mode::Normal | Mode::Appended => {
-                let mut s = nominal.max(lo);
-                if s + extent as i64 > hi {
-                    s = hi - extent as i64;
-                }
-                if s < lo {
-                    (lo, (hi - lo).max(0) as u64, extent.max(1))
-                } else {
-                    (s, 1, 1)
-                }
-            }
-        };
-        let at = |off: u64| -> i64 {
-            if num == den {
-                start + off as i64
-            } else {
-                start + (u128::from(off) * u128::from(num) / u128::from(den)) as i64
-            }
-        };
-
-        // Run id: UUIDv7 (time-ordered, as many agents write them).
-        let hi_bits = self.rng.next_u64();
-        let lo_bits = self.rng.next_u64();
-        self.run_id.clear();
-        let unix = start.max(0) as u64 & 0xFFFF_FFFF_FFFF;
-        let _ = write!(
-            self.run_id,
-            "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
-            unix >> 16,
-            unix & 0xFFFF,
-            hi_bits & 0xFFF,
-            0x8000 | ((lo_bits >> 48) & 0x3FFF),
-            lo_bits & 0xFFFF_FFFF_FFFF
-        );
+        write_run_id(&mut self.run_id, &mut self.rng, start);
 
         // Events.
         self.pending.clear();
@@ -903,6 +849,94 @@ impl<'c> Engine<'c> {
             incidents: Vec::new(),
         }
     }
+}
+
+/// The last-event instants of the three stalled (21–175 minutes before `end`) and two live
+/// (5–100 s before) `running` runs that close a history, each group in time order.
+pub(crate) fn special_anchors(rng: &mut Rng, end: i64) -> ([i64; 3], [i64; 2]) {
+    let mut stalled = [0i64; 3];
+    for a in &mut stalled {
+        *a = end - rng.range(21 * 60_000, 175 * 60_000) as i64;
+    }
+    stalled.sort_unstable();
+    let mut live = [0i64; 2];
+    for a in &mut live {
+        *a = end - rng.range(5_000, 100_000) as i64;
+    }
+    live.sort_unstable();
+    (stalled, live)
+}
+
+/// Draws the offsets of a run's final message (completed runs) and of its completion event
+/// (every run but a `running` one) after `extent`, which grows to the run's end.
+pub(crate) fn finish_offsets(
+    rng: &mut Rng,
+    status: Status,
+    extent: &mut u64,
+) -> (Option<u64>, Option<u64>) {
+    let final_off = (status == Status::Completed).then(|| {
+        *extent += rng.range(200, 4_000);
+        *extent
+    });
+    let completion_off = (status != Status::Running).then(|| {
+        *extent += rng.range(5, 300);
+        *extent
+    });
+    (final_off, completion_off)
+}
+
+/// Where a run lasting `extent` ms lands: ending at the anchor of a stalled or live run, else
+/// starting at `nominal` within `[lo, hi]`, squeezed to fit when the window is shorter.
+pub(crate) struct Placement {
+    pub start: i64,
+    num: u64,
+    den: u64,
+}
+
+impl Placement {
+    pub(crate) fn new(mode: Mode, nominal: i64, lo: i64, hi: i64, extent: u64) -> Placement {
+        let (start, num, den) = match mode {
+            Mode::Stalled { anchor } | Mode::Live { anchor } => (anchor - extent as i64, 1, 1),
+            Mode::Normal | Mode::Appended => {
+                let mut s = nominal.max(lo);
+                if s + extent as i64 > hi {
+                    s = hi - extent as i64;
+                }
+                if s < lo {
+                    (lo, (hi - lo).max(0) as u64, extent.max(1))
+                } else {
+                    (s, 1, 1)
+                }
+            }
+        };
+        Placement { start, num, den }
+    }
+
+    /// The instant of offset `off` (ms) into the run.
+    pub(crate) fn at(&self, off: u64) -> i64 {
+        if self.num == self.den {
+            self.start + off as i64
+        } else {
+            self.start + (u128::from(off) * u128::from(self.num) / u128::from(self.den)) as i64
+        }
+    }
+}
+
+/// Writes a run id: a UUIDv7 (time-ordered, as many agents write them) for `start`.
+pub(crate) fn write_run_id(out: &mut String, rng: &mut Rng, start: i64) {
+    let hi_bits = rng.next_u64();
+    let lo_bits = rng.next_u64();
+    out.clear();
+    let unix = start.max(0) as u64 & 0xFFFF_FFFF_FFFF;
+    let _ = write!(
+        out,
+        "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
+        unix >> 16,
+        unix & 0xFFFF,
+        hi_bits & 0xFFF,
+        0x8000 | ((lo_bits >> 48) & 0x3FFF),
+        lo_bits & 0xFFFF_FFFF_FFFF
+    );
 }
 
 /// Agent name by index: workflows 0..6, aliases 6..12.

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Statement, params};
 
 use crate::SynthError;
+use crate::engine::{Mode, Placement, Status, finish_offsets, special_anchors, write_run_id};
 use crate::rng::Rng;
 use crate::sink::{EventKind, EventSink};
 use crate::text::push_json_escaped;
@@ -37,23 +38,6 @@ const OUTCOMES: [&str; 3] = ["rejected", "cancelled", "benign"];
 
 /// Tools whose calls an agent may issue in parallel.
 const PARALLEL_TOOLS: &[&str] = &["Bash", "Read", "Grep", "Glob", "WebFetch"];
-
-/// How a run is placed and finished.
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Normal,
-    Stalled { anchor: i64 },
-    Live { anchor: i64 },
-    Appended,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Completed = 0,
-    Failed = 1,
-    Cancelled = 2,
-    Running = 3,
-}
 
 /// When a cause is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -529,19 +513,10 @@ impl<'c> Engine<'c> {
             let nominal = self.begin + pos + self.rng.below(gap) as i64;
             self.run(Mode::Normal, nominal, self.begin, self.end)?;
         }
-        let mut stalled = [0i64; 3];
-        for a in &mut stalled {
-            *a = self.end - self.rng.range(21 * 60_000, 175 * 60_000) as i64;
-        }
-        stalled.sort_unstable();
+        let (stalled, live) = special_anchors(&mut self.rng, self.end);
         for anchor in stalled {
             self.run(Mode::Stalled { anchor }, anchor, self.begin, self.end)?;
         }
-        let mut live = [0i64; 2];
-        for a in &mut live {
-            *a = self.end - self.rng.range(5_000, 100_000) as i64;
-        }
-        live.sort_unstable();
         for anchor in live {
             self.run(Mode::Live { anchor }, anchor, self.begin, self.end)?;
         }
@@ -908,56 +883,11 @@ impl<'c> Engine<'c> {
         } else {
             last.end_off
         };
-        let final_off = if status == Status::Completed {
-            extent += self.rng.range(200, 4_000);
-            Some(extent)
-        } else {
-            None
-        };
-        let completion_off = if status == Status::Running {
-            None
-        } else {
-            extent += self.rng.range(5, 300);
-            Some(extent)
-        };
+        let (final_off, completion_off) = finish_offsets(&mut self.rng, status, &mut extent);
+        let placed = Placement::new(mode, nominal, lo, hi, extent);
+        let (start, at) = (placed.start, |off: u64| placed.at(off));
 
-        // Placement.
-        let (start, num, den) = match mode {
-            Mode::Stalled { anchor } | Mode::Live { anchor } => (anchor - extent as i64, 1, 1),
-            Mode::Normal | Mode::Appended => {
-                let mut s = nominal.max(lo);
-                if s + extent as i64 > hi {
-                    s = hi - extent as i64;
-                }
-                if s < lo {
-                    (lo, (hi - lo).max(0) as u64, extent.max(1))
-                } else {
-                    (s, 1, 1)
-                }
-            }
-        };
-        let at = |off: u64| -> i64 {
-            if num == den {
-                start + off as i64
-            } else {
-                start + (u128::from(off) * u128::from(num) / u128::from(den)) as i64
-            }
-        };
-
-        // Run id: UUIDv7 (time-ordered).
-        let hi_bits = self.rng.next_u64();
-        let lo_bits = self.rng.next_u64();
-        self.run_id.clear();
-        let unix = start.max(0) as u64 & 0xFFFF_FFFF_FFFF;
-        let _ = write!(
-            self.run_id,
-            "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
-            unix >> 16,
-            unix & 0xFFFF,
-            hi_bits & 0xFFF,
-            0x8000 | ((lo_bits >> 48) & 0x3FFF),
-            lo_bits & 0xFFFF_FFFF_FFFF
-        );
+        write_run_id(&mut self.run_id, &mut self.rng, start);
 
         // Call ids.
         self.call_ids.clear();
