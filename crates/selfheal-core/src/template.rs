@@ -1149,9 +1149,13 @@ pub fn tokenize(normalized: &str) -> Vec<String> {
 /// One pass can leave text that a second pass masks further (a path that swallowed the
 /// backslash escaping a quote: `'</A\'` → `'<<PATH>'`, whose quotes now close), so passes
 /// are repeated until the text no longer changes (at most [`NORMALIZE_PASSES`]): normalising
-/// a normalised message then changes nothing. Most messages take one pass and a check.
+/// a normalised message then changes nothing. Every such case leaves a quote the pass did not
+/// close, so a result without one is final after a single pass (most messages).
 pub fn normalize(message: &str) -> String {
     let mut out = normalize_pass(message);
+    if !out.bytes().any(is_quote) {
+        return out;
+    }
     for _ in 1..NORMALIZE_PASSES {
         let again = normalize_pass(&out);
         if again == out {
