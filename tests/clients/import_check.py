@@ -27,6 +27,8 @@ import os
 import subprocess
 import sys
 
+from checks import Checks
+
 try:
     from mcp import Client, StdioServerParameters
 except ImportError as exc:  # pragma: no cover - environment problem
@@ -44,21 +46,6 @@ EXPECTED = {
     "timeout:get_weather",  # OpenTelemetry
 }
 ARGS = {"since": "-7d", "min_occurrences": 1, "confidence_threshold": 0}
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def ok(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}", flush=True)
-        return cond
 
 
 def write_config(path, server, db, transcripts, index_dir):

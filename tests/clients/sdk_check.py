@@ -42,7 +42,9 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+
+from checks import Checks, instant, short
 
 import anyio
 
@@ -84,41 +86,8 @@ STATUSES = {"proposed", "tested", "applied", "verified", "rolled_back", "rejecte
 UNKNOWN_IMPROVEMENT = "imp-20000101-000000"
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def ok(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-        return bool(cond)
-
-
-def instant(text):
-    """Parse an RFC 3339 / ISO instant into an aware UTC datetime (None if unparsable)."""
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
-
-
 def result_text(result):
     return "\n".join(getattr(b, "text", "") or "" for b in (result.content or []))
-
-
-def short(value, n=300):
-    s = value if isinstance(value, str) else json.dumps(value, default=str)
-    return s if len(s) <= n else s[:n] + "..."
 
 
 class Session:

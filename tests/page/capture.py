@@ -34,7 +34,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "clients"))
+from checks import Checks, instant, short  # noqa: E402
 
 import anyio
 
@@ -49,30 +53,6 @@ UI_EXTENSION = "io.modelcontextprotocol/ui"
 APP_MIME = "text/html;profile=mcp-app"
 DASHBOARD_URI = "ui://self-healing/dashboard"
 UI_TOOLS = ("get_health_dashboard", "get_pattern", "verify_improvement")
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def ok(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-        return bool(cond)
-
-
-def short(value, n=300):
-    s = value if isinstance(value, str) else json.dumps(value, default=str)
-    return s if len(s) <= n else s[:n] + "..."
-
-
-def instant(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 def dump(result):
