@@ -73,8 +73,7 @@ fn string_hash(s: &str) -> u64 {
         h.write(b"~");
     } else {
         h.write(b"s");
-        h.write(&(s.len() as u64).to_le_bytes());
-        h.write(s.as_bytes());
+        h.write(&crate::hash::words64(s.as_bytes()).to_le_bytes());
     }
     h.finish()
 }

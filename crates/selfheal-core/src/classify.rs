@@ -44,7 +44,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -787,9 +787,8 @@ fn phrases() -> Option<&'static Phrases> {
                     ));
                 }
             }
-            AhoCorasickBuilder::new()
+            ci_matcher()
                 .match_kind(MatchKind::LeftmostLongest)
-                .ascii_case_insensitive(true)
                 .build(&words)
                 .ok()
                 .map(|matcher| Phrases { matcher, rules })
@@ -850,18 +849,22 @@ fn phrase_weight(line: &str) -> f64 {
     best
 }
 
+/// A builder of the ASCII-case-insensitive matchers that scan every flagged message: a DFA,
+/// several times faster to search than the default NFA for lists of this size (a few hundred
+/// phrases, built once).
+pub(crate) fn ci_matcher() -> AhoCorasickBuilder {
+    let mut b = AhoCorasickBuilder::new();
+    b.ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA));
+    b
+}
+
 /// A case-insensitive matcher of a fixed phrase list.
 fn phrase_set(
     cell: &'static OnceLock<Option<AhoCorasick>>,
     list: &[&str],
 ) -> Option<&'static AhoCorasick> {
-    cell.get_or_init(|| {
-        AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(list)
-            .ok()
-    })
-    .as_ref()
+    cell.get_or_init(|| ci_matcher().build(list).ok()).as_ref()
 }
 
 /// Whether the first `limit` bytes (about) of `text` hold one of the phrases.

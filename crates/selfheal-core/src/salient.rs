@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::AhoCorasick;
 use serde_json::Value;
 
 /// Longest salient line kept, in characters.
@@ -66,8 +66,16 @@ pub fn unwrap(text: &str) -> Unwrapped<'_> {
 /// The tags and header lines of the framing, removed; the exit code they report.
 fn strip_framing(text: &str) -> (&str, Option<i64>) {
     let mut exit_code = None;
-    let mut body = strip_tag(text.trim(), "tool_use_error");
-    if let Some(inner) = between(body, "<returncode>", "</returncode>") {
+    let mut body = text.trim();
+    // Every tag starts with `<`; most outputs have none (one fast scan instead of several).
+    let tagged = body.as_bytes().contains(&b'<');
+    if tagged {
+        body = strip_tag(body, "<tool_use_error>", "</tool_use_error>");
+    }
+    if let Some(inner) = tagged
+        .then(|| between(body, "<returncode>", "</returncode>"))
+        .flatten()
+    {
         exit_code = inner.trim().parse().ok();
         body = match between(body, "<output>", "</output>") {
             Some(out) => out,
@@ -103,12 +111,10 @@ fn strip_framing(text: &str) -> (&str, Option<i64>) {
     (rest.trim(), exit_code)
 }
 
-fn strip_tag<'a>(text: &'a str, tag: &str) -> &'a str {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    match between(text, &open, &close) {
+fn strip_tag<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+    match between(text, open, close) {
         Some(inner) => inner.trim(),
-        None => text.strip_prefix(open.as_str()).unwrap_or(text).trim(),
+        None => text.strip_prefix(open).unwrap_or(text).trim(),
     }
 }
 
@@ -200,12 +206,7 @@ const WORDS: [&str; 9] = [
 fn has_error_word(text: &str) -> bool {
     static WORD_SET: OnceLock<Option<AhoCorasick>> = OnceLock::new();
     WORD_SET
-        .get_or_init(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(WORDS)
-                .ok()
-        })
+        .get_or_init(|| crate::classify::ci_matcher().build(WORDS).ok())
         .as_ref()
         .is_some_and(|m| m.is_match(text))
 }

@@ -38,7 +38,7 @@ use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
 use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
-use crate::reader::{Item, Msg, ParsedCall, ParsedEvent, Pending, PendingStart, Reader};
+use crate::reader::{Balance, Item, Msg, ParsedEvent, Pending, PendingStart, Reader};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
@@ -281,13 +281,13 @@ pub struct CatchUp {
     pub rebuilt: bool,
 }
 
-/// Identity of a run needed while indexing its events.
-#[derive(Clone, Debug)]
+/// Identity of a run needed while indexing its events: its key and its agent and model (as
+/// indexes into [`Indexer::names`], so handing it out per event copies three integers).
+#[derive(Clone, Copy, Debug)]
 struct RunInfo {
     key: u32,
-    // Shared, so handing the cached identity out per event does not allocate.
-    agent: std::sync::Arc<str>,
-    model: std::sync::Arc<str>,
+    agent: u32,
+    model: u32,
 }
 
 /// Retry windows of a run idle for this long (event time) are closed.
@@ -310,10 +310,61 @@ const INSERT_CALL: &str = "INSERT INTO calls(ts, event_id, tool, run, outcome, d
 const INSERT_FAILURE: &str = "INSERT INTO failures(event_id, ts, run, tool, outcome, duration_ms, program, pattern, class, class_conf, signals, template, context, retry, recorded, message)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
+/// Calls written per `INSERT` during a batch: one statement of many rows costs a fraction
+/// per row of a statement per row.
+const CALLS_PER_INSERT: usize = 64;
+
+/// One `calls` row: ts, event id, tool, run, outcome, duration.
+type CallRow = (i64, i64, u32, u32, u8, Option<i64>);
+
 /// The statements a batch runs for every call, prepared once per batch.
 struct BatchStatements<'t> {
     call: rusqlite::Statement<'t>,
+    /// [`CALLS_PER_INSERT`] rows at once.
+    calls: rusqlite::Statement<'t>,
+    /// Rows waiting for a full `calls` statement.
+    waiting: Vec<CallRow>,
     failure: rusqlite::Statement<'t>,
+}
+
+impl<'t> BatchStatements<'t> {
+    fn new(tx: &'t Transaction<'_>) -> Result<Self> {
+        let rows = vec!["(?, ?, ?, ?, ?, ?)"; CALLS_PER_INSERT].join(", ");
+        Ok(BatchStatements {
+            call: tx.prepare(INSERT_CALL)?,
+            calls: tx.prepare(&format!(
+                "INSERT INTO calls(ts, event_id, tool, run, outcome, duration_ms) VALUES {rows}"
+            ))?,
+            waiting: Vec::with_capacity(CALLS_PER_INSERT),
+            failure: tx.prepare(INSERT_FAILURE)?,
+        })
+    }
+
+    fn add_call(&mut self, row: CallRow) -> Result<()> {
+        self.waiting.push(row);
+        if self.waiting.len() == CALLS_PER_INSERT {
+            for (i, r) in self.waiting.iter().enumerate() {
+                let at = i * 6;
+                self.calls.raw_bind_parameter(at + 1, r.0)?;
+                self.calls.raw_bind_parameter(at + 2, r.1)?;
+                self.calls.raw_bind_parameter(at + 3, r.2)?;
+                self.calls.raw_bind_parameter(at + 4, r.3)?;
+                self.calls.raw_bind_parameter(at + 5, r.4)?;
+                self.calls.raw_bind_parameter(at + 6, r.5)?;
+            }
+            self.calls.raw_execute()?;
+            self.waiting.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the rows still waiting (at the end of a batch).
+    fn finish(&mut self) -> Result<()> {
+        for r in self.waiting.drain(..) {
+            self.call.execute(params![r.0, r.1, r.2, r.3, r.4, r.5])?;
+        }
+        Ok(())
+    }
 }
 
 /// The single writer of the index. Hold it behind a mutex; readers use their own connections.
@@ -328,6 +379,11 @@ pub struct Indexer {
     patterns: HashMap<String, u32>,
     contexts: HashMap<(String, String, String), u32>,
     runs: HashMap<String, RunInfo>,
+    /// The run of the previous event: most events follow one of their own run.
+    last_run: Option<(Arc<str>, RunInfo)>,
+    /// Agent and model names of runs, interned.
+    names: Vec<Arc<str>>,
+    name_keys: HashMap<Arc<str>, u32>,
     retry: RetryTracker,
     /// The tool starts awaiting their result as of the last committed batch.
     pending: Pending,
@@ -380,6 +436,9 @@ impl Indexer {
             patterns: HashMap::default(),
             contexts: HashMap::default(),
             runs: HashMap::default(),
+            last_run: None,
+            names: Vec::new(),
+            name_keys: HashMap::default(),
             retry: RetryTracker::new(),
             pending: HashMap::default(),
             last_failure: HashMap::default(),
@@ -441,6 +500,9 @@ impl Indexer {
         self.patterns.clear();
         self.contexts.clear();
         self.runs.clear();
+        self.last_run = None;
+        self.names.clear();
+        self.name_keys.clear();
         self.retry = RetryTracker::new();
         self.pending.clear();
         self.last_failure.clear();
@@ -573,29 +635,34 @@ impl Indexer {
         let source_path = source.path().to_string_lossy().into_owned();
         let mut hw = self.meta_i64("events_hw")?.unwrap_or(0);
         let same_source = self.meta_text("source")?.is_none_or(|s| s == source_path);
-        let fingerprint_ok =
-            hw == 0 || source.event_fingerprint(hw)? == self.meta_text("events_fp")?;
+        let fingerprint_ok = hw == 0
+            || Some(source.event_fingerprint(hw)?.unwrap_or_default())
+                == self.meta_text("events_fp")?;
         if !same_source || !fingerprint_ok {
             tracing::info!(index = %self.location.describe(), "source changed under the index; rebuilding");
             self.reset()?;
             stats.rebuilt = true;
             hw = 0;
         }
-        stats.runs_synced = self.sync_runs(source, &source_path)?;
         let max_id = source.max_event_id()?;
         if hw >= max_id {
+            stats.runs_synced = self.sync_runs(source, &source_path)?;
             return Ok(stats);
         }
         let total = u64::try_from(max_id - hw).unwrap_or(0);
         // Two stages (see `reader`): this thread indexes while another reads and parses.
         let path = source.path().to_path_buf();
-        let reader = Reader::new(self.pending.clone());
+        let balance = Balance::default();
+        let reader = Reader::new(self.pending.clone(), balance.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(16);
         std::thread::scope(|scope| {
             let handle = scope.spawn(move || reader.run(&path, hw, max_id, BATCH_EVENTS, tx));
             let result = (|| -> Result<()> {
+                // The runs are mirrored while the reader starts on the events: the first
+                // sync of a large history costs as long as reading tens of thousands of them.
+                stats.runs_synced = self.sync_runs(source, &source_path)?;
                 loop {
-                    let (read, calls, skipped, done) = self.index_batch(source, &rx)?;
+                    let (read, calls, skipped, done) = self.index_batch(source, &rx, &balance)?;
                     stats.events_read += read;
                     stats.calls_indexed += calls;
                     stats.skipped += skipped;
@@ -660,10 +727,28 @@ impl Indexer {
         tx.commit()?;
         // Cached identities may have changed (agent from late metadata).
         self.runs.clear();
+        self.last_run = None;
         Ok(n)
     }
 
     fn run_info(
+        &mut self,
+        tx: &Transaction<'_>,
+        run_id: &Arc<str>,
+        source: &SourceDb,
+        days: &mut RunDays,
+    ) -> Result<RunInfo> {
+        if let Some((last, info)) = &self.last_run
+            && (Arc::ptr_eq(last, run_id) || **last == **run_id)
+        {
+            return Ok(*info);
+        }
+        let info = self.run_info_slow(tx, run_id, source, days)?;
+        self.last_run = Some((run_id.clone(), info));
+        Ok(info)
+    }
+
+    fn run_info_slow(
         &mut self,
         tx: &Transaction<'_>,
         run_id: &str,
@@ -671,20 +756,14 @@ impl Indexer {
         days: &mut RunDays,
     ) -> Result<RunInfo> {
         if let Some(info) = self.runs.get(run_id) {
-            return Ok(info.clone());
+            return Ok(*info);
         }
         if self.runs.len() > 4_096 {
             self.runs.clear();
         }
-        let lookup = |tx: &Transaction<'_>| -> rusqlite::Result<Option<RunInfo>> {
+        let lookup = |tx: &Transaction<'_>| -> rusqlite::Result<Option<(u32, String, String)>> {
             tx.prepare_cached("SELECT key, agent, COALESCE(model, '') FROM runs WHERE run_id = ?1")?
-                .query_row(params![run_id], |r| {
-                    Ok(RunInfo {
-                        key: r.get(0)?,
-                        agent: r.get::<_, String>(1)?.into(),
-                        model: r.get::<_, String>(2)?.into(),
-                    })
-                })
+                .query_row(params![run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()
         };
         let info = match lookup(tx)? {
@@ -704,8 +783,25 @@ impl Indexer {
                 })?
             }
         };
-        self.runs.insert(run_id.to_string(), info.clone());
+        let info = RunInfo {
+            key: info.0,
+            agent: self.name_key(&info.1),
+            model: self.name_key(&info.2),
+        };
+        self.runs.insert(run_id.to_string(), info);
         Ok(info)
+    }
+
+    /// The index of an agent or model name in [`Indexer::names`].
+    fn name_key(&mut self, name: &str) -> u32 {
+        if let Some(k) = self.name_keys.get(name) {
+            return *k;
+        }
+        let name: Arc<str> = Arc::from(name);
+        let k = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.name_keys.insert(name, k);
+        k
     }
 
     /// Interns `name` in `table` (`key`, `name`), cached in the map the caller picks.
@@ -787,11 +883,12 @@ impl Indexer {
         &mut self,
         source: &SourceDb,
         rx: &Receiver<Msg>,
+        balance: &Balance,
     ) -> Result<(u64, u64, u64, bool)> {
         // The transaction borrows the connection while the interning maps are mutated, so the
         // connection is moved out for the duration of the batch.
         let mut conn = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
-        let result = self.index_batch_in(&mut conn, source, rx);
+        let result = self.index_batch_in(&mut conn, source, rx, balance);
         self.conn = conn;
         if result.is_err() {
             // In-memory state may be ahead of the rolled-back transaction: reload it.
@@ -806,6 +903,7 @@ impl Indexer {
         conn: &mut Connection,
         source: &SourceDb,
         rx: &Receiver<Msg>,
+        balance: &Balance,
     ) -> Result<(u64, u64, u64, bool)> {
         let tx = conn.transaction()?;
         let mut acc = BatchAcc {
@@ -813,16 +911,14 @@ impl Indexer {
             ..BatchAcc::default()
         };
         let end = {
-            let mut st = BatchStatements {
-                call: tx.prepare(INSERT_CALL)?,
-                failure: tx.prepare(INSERT_FAILURE)?,
-            };
-            loop {
+            let mut st = BatchStatements::new(&tx)?;
+            let end = loop {
                 match rx.recv() {
                     // The reader is done (or gone): nothing more in this catch-up.
                     Err(_) => break None,
                     Ok(Msg::Failed(e)) => return Err(e),
                     Ok(Msg::Events(events)) => {
+                        balance.taken();
                         for event in events {
                             acc.read += 1;
                             self.index_event(&tx, &mut st, source, event, &mut acc)?;
@@ -834,7 +930,9 @@ impl Indexer {
                         pending,
                     }) => break Some((last_id, fingerprint, pending)),
                 }
-            }
+            };
+            st.finish()?;
+            end
         };
         let Some((last_id, fingerprint, pending)) = end else {
             // Events without their batch end are not committed (the reader stopped early).
@@ -877,12 +975,9 @@ impl Indexer {
             }
             Item::Call(call) => call,
         };
-        let ParsedCall {
-            record,
-            ts,
-            args,
-            prepared,
-        } = *call;
+        let mut call = *call;
+        let prepared = call.prepared();
+        let (record, ts, args) = (call.record, call.ts, call.args);
         acc.calls += 1;
         let tool = Self::intern(tx, &mut self.tools, "tools", &record.tool)?;
         let hour = ts.div_euclid(HOUR_MS);
@@ -916,14 +1011,14 @@ impl Indexer {
                 slot.durations.add(d.max(0) as u64);
             }
         }
-        st.call.execute(params![
+        st.add_call((
             ts,
             event.id,
             tool,
             run.key,
             outcome.code(),
-            record.duration_ms
-        ])?;
+            record.duration_ms,
+        ))?;
         let mut changes = Vec::new();
         self.retry.observe(
             CallSeen {
@@ -1008,7 +1103,11 @@ impl Indexer {
         let normalized = normalize(&analysis.salient);
         let mined = self.miner.add_normalized(partition, &normalized);
         acc.touched_templates.push(mined.cluster_id);
-        let context = self.intern_context(tx, normalized, &run.agent, &run.model)?;
+        let (agent, model) = (
+            self.names[run.agent as usize].clone(),
+            self.names[run.model as usize].clone(),
+        );
+        let context = self.intern_context(tx, normalized, &agent, &model)?;
         let text = record.message.as_deref().unwrap_or("");
         st.failure.execute(params![
             event.id,
@@ -1037,7 +1136,10 @@ impl Indexer {
 
     /// Writes a batch's rollups and the state that continues into the next batch.
     fn flush_batch(&mut self, tx: &Transaction<'_>, acc: &mut BatchAcc) -> Result<()> {
-        // An hour the previous batch already wrote gets its histogram merged.
+        // An hour the previous batch already wrote gets its histogram merged; hours after the
+        // last one written are new (most of them, as a history is read in time order).
+        let written_until: Option<i64> =
+            tx.query_row("SELECT MAX(hour) FROM tool_hours", [], |r| r.get(0))?;
         let mut existing =
             tx.prepare_cached("SELECT durations FROM tool_hours WHERE hour = ?1 AND tool = ?2")?;
         let mut stmt = tx.prepare_cached(
@@ -1047,10 +1149,14 @@ impl Indexer {
                durations = excluded.durations",
         )?;
         for ((hour, tool), slot) in &mut acc.tool_hours {
-            let before: Option<Vec<u8>> = existing
-                .query_row(params![hour, tool], |r| r.get(0))
-                .optional()?
-                .flatten();
+            let before: Option<Vec<u8>> = if written_until.is_some_and(|w| *hour <= w) {
+                existing
+                    .query_row(params![hour, tool], |r| r.get(0))
+                    .optional()?
+                    .flatten()
+            } else {
+                None
+            };
             if let Some(h) = before.as_deref().and_then(Histogram::from_bytes) {
                 slot.durations.merge(&h);
             }
@@ -1067,11 +1173,25 @@ impl Indexer {
             ])?;
         }
         std::mem::take(&mut acc.run_days).apply(tx)?;
+        // One statement per run for its counts and its latest event (both sides of an `SET`
+        // see the row as it was).
         let mut stmt = tx.prepare_cached(
-            "UPDATE runs SET calls = calls + ?2, failed = failed + ?3, rejected = rejected + ?4, cancelled = cancelled + ?5 WHERE key = ?1",
+            "UPDATE runs SET calls = calls + ?2, failed = failed + ?3, rejected = rejected + ?4, cancelled = cancelled + ?5,
+               last_event_ms = CASE WHEN ?6 IS NOT NULL AND (last_event_ms IS NULL OR last_event_ms <= ?6) THEN ?6 ELSE last_event_ms END,
+               last_event_type = CASE WHEN ?6 IS NOT NULL AND (last_event_ms IS NULL OR last_event_ms <= ?6) THEN ?7 ELSE last_event_type END
+             WHERE key = ?1",
         )?;
         for (run, c) in &acc.run_counts {
-            stmt.execute(params![run, c[0], c[1], c[2], c[3]])?;
+            let last = acc.last_events.get(run);
+            stmt.execute(params![
+                run,
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                last.map(|l| l.0),
+                last.map(|l| l.1.as_ref())
+            ])?;
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO pattern_hours(hour, pattern, failures) VALUES (?1, ?2, ?3)
@@ -1122,7 +1242,9 @@ impl Indexer {
             "UPDATE runs SET last_event_ms = ?2, last_event_type = ?3 WHERE key = ?1 AND (last_event_ms IS NULL OR last_event_ms <= ?2)",
         )?;
         for (run, (ts, kind)) in &acc.last_events {
-            stmt.execute(params![run, ts, kind.as_ref()])?;
+            if !acc.run_counts.contains_key(run) {
+                stmt.execute(params![run, ts, kind.as_ref()])?;
+            }
         }
         acc.touched_templates.sort_unstable();
         acc.touched_templates.dedup();

@@ -16,6 +16,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -51,9 +52,9 @@ pub(crate) struct PendingStart {
     pub ts: i64,
 }
 
-/// A hash of a call id (FNV-1a, stable across runs: it is persisted).
+/// A hash of a call id (stable across runs: it is persisted).
 pub(crate) fn call_hash(id: &str) -> u64 {
-    selfheal_core::hash::fnv1a(id.as_bytes())
+    selfheal_core::hash::words64(id.as_bytes())
 }
 
 /// The starts awaiting their result, per run id.
@@ -83,8 +84,65 @@ pub(crate) struct ParsedCall {
     pub ts: i64,
     /// Fingerprint of the call's arguments (from its own event or its `tool_start`).
     pub args: Option<u64>,
-    /// The classification so far, for flagged calls.
+    /// The command line of a flagged shell call (its own, else its start's).
+    pub command: Option<String>,
+    /// The classification so far of a flagged call, when this stage had the time for it
+    /// (see [`Balance`]); [`ParsedCall::prepared`] completes it otherwise.
     pub prepared: Option<Prepared>,
+}
+
+impl ParsedCall {
+    /// The classification so far of a flagged call (`None` for the others): the one this
+    /// stage prepared, else prepared now.
+    pub fn prepared(&mut self) -> Option<Prepared> {
+        if !self.record.is_error {
+            return None;
+        }
+        if let Some(p) = self.prepared.take() {
+            return Some(p);
+        }
+        let record = &self.record;
+        Some(prepare(&CallFacts {
+            tool: &record.tool,
+            error_type: record.error_type.as_deref(),
+            message: record.message.as_deref(),
+            duration_ms: record.duration_ms,
+            duration_recorded: record.duration_recorded,
+            timeout_ceiling_ms: None,
+            exit_code: record.exit_code,
+            interrupted: record.interrupted,
+            status: record.status.as_deref(),
+            command: self.command.as_deref(),
+        }))
+    }
+}
+
+/// How the two stages share the classification of flagged calls, the one piece of work
+/// either can do (it is pure): the reader classifies while chunks wait for the indexer, and
+/// leaves it to the indexer while the indexer waits for chunks. On a history where either
+/// stage is the slower, the other takes this work off it.
+#[derive(Clone, Default)]
+pub(crate) struct Balance {
+    /// Chunks sent and not yet taken.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Balance {
+    /// Chunks waiting at which the indexer counts as the slower stage.
+    const BACKLOG: usize = 2;
+
+    fn sent(&self) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Called by the indexer for every chunk it takes.
+    pub fn taken(&self) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn indexer_is_behind(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= Self::BACKLOG
+    }
 }
 
 /// A message from the first stage to the second.
@@ -104,16 +162,21 @@ pub(crate) enum Msg {
 pub(crate) struct Reader {
     pending: Pending,
     runs: HashMap<String, Arc<str>>,
-    types: HashMap<String, Arc<str>>,
+    /// The run of the previous event: most events follow one of their own run.
+    last_run: Option<Arc<str>>,
+    types: Vec<Arc<str>>,
     tools: HashMap<String, Arc<str>>,
+    balance: Balance,
 }
 
 impl Reader {
-    pub fn new(pending: Pending) -> Self {
+    pub fn new(pending: Pending, balance: Balance) -> Self {
         Reader {
+            balance,
             pending,
             runs: HashMap::default(),
-            types: HashMap::default(),
+            last_run: None,
+            types: Vec::new(),
             tools: HashMap::default(),
         }
     }
@@ -137,15 +200,11 @@ impl Reader {
         let source = open_source(path)?;
         while hw < max_id {
             let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
-            let (mut last_id, mut fingerprint, mut max_ts) = (hw, String::new(), i64::MIN);
+            let (mut last_id, mut max_ts) = (hw, i64::MIN);
             let mut hung_up = false;
             source
                 .events_after(hw, batch, |event| {
                     last_id = event.id;
-                    fingerprint.clear();
-                    fingerprint.push_str(event.run_id);
-                    fingerprint.push('|');
-                    fingerprint.push_str(event.timestamp);
                     let parsed = self.parse(
                         event.id,
                         event.run_id,
@@ -159,6 +218,7 @@ impl Reader {
                     chunk.push(parsed);
                     if chunk.len() >= CHUNK_EVENTS {
                         let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
+                        self.balance.sent();
                         if out.send(Msg::Events(full)).is_err() {
                             hung_up = true;
                             return Err(StoreError::Index("catch-up stopped".into()));
@@ -173,8 +233,11 @@ impl Reader {
             if last_id == hw {
                 break; // nothing more to read (events vanished under us)
             }
-            if !chunk.is_empty() && out.send(Msg::Events(chunk)).is_err() {
-                return Ok(());
+            if !chunk.is_empty() {
+                self.balance.sent();
+                if out.send(Msg::Events(chunk)).is_err() {
+                    return Ok(());
+                }
             }
             if max_ts > i64::MIN {
                 let idle_before = max_ts - IDLE_RUN_MS;
@@ -183,6 +246,9 @@ impl Reader {
                     !list.is_empty()
                 });
             }
+            // The same reading as `SourceDb::event_fingerprint`, which the next catch-up
+            // compares with.
+            let fingerprint = source.event_fingerprint(last_id)?.unwrap_or_default();
             let end = Msg::BatchEnd {
                 last_id,
                 fingerprint,
@@ -194,6 +260,19 @@ impl Reader {
             hw = last_id;
         }
         Ok(())
+    }
+
+    /// An event type, shared: a history has a handful, so a scan beats hashing.
+    fn event_type(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.types.iter().find(|t| ***t == *text) {
+            return t.clone();
+        }
+        if self.types.len() >= 64 {
+            self.types.clear();
+        }
+        let t: Arc<str> = Arc::from(text);
+        self.types.push(t.clone());
+        t
     }
 
     fn intern(map: &mut HashMap<String, Arc<str>>, text: &str) -> Arc<str> {
@@ -218,8 +297,15 @@ impl Reader {
         timestamp: &str,
     ) -> ParsedEvent {
         let ts = parse_timestamp(timestamp);
-        let run_id = Self::intern(&mut self.runs, run_id);
-        let kind = Self::intern(&mut self.types, event_type);
+        let run_id = match &self.last_run {
+            Some(last) if **last == *run_id => last.clone(),
+            _ => {
+                let interned = Self::intern(&mut self.runs, run_id);
+                self.last_run = Some(interned.clone());
+                interned
+            }
+        };
+        let kind = self.event_type(event_type);
         let item = if event_type == TOOL_START_EVENT_TYPE {
             self.start(&run_id, event_data, ts);
             Item::Other
@@ -272,8 +358,10 @@ impl Reader {
         });
     }
 
-    fn call(&mut self, run_id: &Arc<str>, record: ToolCallRecord, ts: i64) -> ParsedCall {
-        let start = self.take_start(run_id, &record.tool, record.call_id.as_deref());
+    fn call(&mut self, run_id: &Arc<str>, mut record: ToolCallRecord, ts: i64) -> ParsedCall {
+        // Only pairing needs the call id; freed on this thread.
+        let call_id = record.call_id.take();
+        let start = self.take_start(run_id, &record.tool, call_id.as_deref());
         let own_args: Option<Value> = record
             .arguments
             .as_deref()
@@ -283,34 +371,25 @@ impl Reader {
             .as_ref()
             .map(fingerprint_value)
             .or_else(|| start.as_ref().and_then(|s| s.args));
-        let prepared = record.is_error.then(|| {
-            let command = if is_shell_tool(&record.tool) {
-                own_args
-                    .as_ref()
-                    .and_then(command_of)
-                    .or_else(|| start.and_then(|s| s.command))
-            } else {
-                None
-            };
-            prepare(&CallFacts {
-                tool: &record.tool,
-                error_type: record.error_type.as_deref(),
-                message: record.message.as_deref(),
-                duration_ms: record.duration_ms,
-                duration_recorded: record.duration_recorded,
-                timeout_ceiling_ms: None,
-                exit_code: record.exit_code,
-                interrupted: record.interrupted,
-                status: record.status.as_deref(),
-                command: command.as_deref(),
-            })
-        });
-        ParsedCall {
+        let command = if record.is_error && is_shell_tool(&record.tool) {
+            own_args
+                .as_ref()
+                .and_then(command_of)
+                .or_else(|| start.and_then(|s| s.command))
+        } else {
+            None
+        };
+        let mut call = ParsedCall {
             record,
             ts,
             args,
-            prepared,
+            command,
+            prepared: None,
+        };
+        if self.balance.indexer_is_behind() {
+            call.prepared = call.prepared();
         }
+        call
     }
 
     /// The start of the call a result belongs to: by call id, else the most recent unmatched
