@@ -49,7 +49,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::salient::{salient_line, unwrap};
-use crate::shell::{is_code_tool, is_shell_tool, program_calls, program_of};
+use crate::shell::{ProgramCall, is_code_tool, is_shell_tool, program_calls, program_of_calls};
 
 /// The failure classes of DESIGN §4, most specific first (ties go to the earlier one).
 #[derive(
@@ -1008,17 +1008,28 @@ pub fn prepare(facts: &CallFacts<'_>) -> Prepared {
     let exit_code = facts.exit_code.or(unwrapped.exit_code);
     let salient = salient_line(&unwrapped.body, &phrase_weight);
     let shell = is_shell_tool(facts.tool);
-    let program = if shell {
-        facts.command.and_then(|c| program_of(c, &unwrapped.body))
+    // The command line is parsed once; the program and the benign-exit test both read it.
+    let calls = if shell {
+        facts.command.map(program_calls)
     } else {
         None
     };
-    let (outcome, outcome_signals) = decide_outcome(facts, raw, &unwrapped.body, exit_code);
+    let program = calls
+        .as_deref()
+        .and_then(|c| program_of_calls(c, &unwrapped.body));
+    let shell_call = facts
+        .command
+        .zip(calls.as_deref())
+        .map(|(command, calls)| ShellCall {
+            command,
+            calls,
+            program: program.as_deref(),
+        });
+    let (outcome, outcome_signals) =
+        decide_outcome(facts, raw, &unwrapped.body, exit_code, shell_call);
     // A call that never ran (declined, cancelled) is about what it would have run first.
-    let program = match (outcome, facts.command) {
-        (Outcome::Rejected | Outcome::Cancelled, Some(c)) if shell => {
-            program_calls(c).into_iter().next().map(|p| p.name)
-        }
+    let program = match (outcome, &calls) {
+        (Outcome::Rejected | Outcome::Cancelled, Some(c)) => c.first().map(|p| p.name.clone()),
         _ => program,
     };
     let votes = if outcome == Outcome::Failure {
@@ -1039,22 +1050,63 @@ pub fn prepare(facts: &CallFacts<'_>) -> Prepared {
     }
 }
 
+/// Which of the outcome phrase lists a text holds.
+#[derive(Default)]
+struct OutcomePhrases {
+    rejected: bool,
+    cancelled: bool,
+    timed_out: bool,
+}
+
+/// The outcome phrases in `text`, found in one pass over it (an automaton of the three lists,
+/// every occurrence reported).
+fn outcome_phrases(text: &str) -> OutcomePhrases {
+    static MATCHER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    let lists = [REJECTION_PHRASES, CANCEL_PHRASES, ABORTED_BY_TIMEOUT];
+    let mut said = OutcomePhrases::default();
+    let Some(m) = MATCHER
+        .get_or_init(|| ci_matcher().build(lists.concat()).ok())
+        .as_ref()
+    else {
+        return said;
+    };
+    for found in m.find_overlapping_iter(text) {
+        let mut i = found.pattern().as_usize();
+        if i < REJECTION_PHRASES.len() {
+            said.rejected = true;
+            continue;
+        }
+        i -= REJECTION_PHRASES.len();
+        if i < CANCEL_PHRASES.len() {
+            said.cancelled = true;
+        } else {
+            said.timed_out = true;
+        }
+    }
+    said
+}
+
+/// A shell call's command line, the programs in it and the one its output blames.
+#[derive(Clone, Copy)]
+struct ShellCall<'a> {
+    command: &'a str,
+    calls: &'a [ProgramCall],
+    program: Option<&'a str>,
+}
+
 fn decide_outcome(
     facts: &CallFacts<'_>,
     raw: &str,
     body: &str,
     exit_code: Option<i64>,
+    shell_call: Option<ShellCall<'_>>,
 ) -> (Outcome, Vec<Signal>) {
-    static REJECTIONS: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    static CANCELS: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    if head_has(&REJECTIONS, REJECTION_PHRASES, raw, 600) {
+    let said = outcome_phrases(prefix_at_char(raw, 600));
+    if said.rejected {
         return (Outcome::Rejected, vec![Signal::MessageText]);
     }
-    static TIMED_OUT: OnceLock<Option<AhoCorasick>> = OnceLock::new();
     // "The operation was aborted due to timeout" (an abort signal's timeout) is a timeout.
-    if head_has(&CANCELS, CANCEL_PHRASES, raw, 600)
-        && !head_has(&TIMED_OUT, ABORTED_BY_TIMEOUT, raw, 600)
-    {
+    if said.cancelled && !said.timed_out {
         return (Outcome::Cancelled, vec![Signal::MessageText]);
     }
     if facts.interrupted {
@@ -1083,8 +1135,8 @@ fn decide_outcome(
         if exit_code == Some(130) {
             return (Outcome::Cancelled, vec![Signal::ExitCode]);
         }
-        if let (Some(code), Some(command)) = (exit_code, facts.command)
-            && is_benign_exit(command, body, code)
+        if let (Some(code), Some(call)) = (exit_code, shell_call)
+            && is_benign_exit(call, body, code)
         {
             return (Outcome::Benign, vec![Signal::ExitCode, Signal::Program]);
         }
@@ -1125,12 +1177,11 @@ fn is_package_query(name: &str, command: &str) -> bool {
 /// "not found" (`grep`, `diff`, `test`, `which`, …), `which` missing several programs, an
 /// existence check (`ls`, `stat`, …) with its error output discarded, or pytest finding no
 /// test to run (5) — with no error text in the output.
-fn is_benign_exit(command: &str, body: &str, code: i64) -> bool {
-    let calls = program_calls(command);
+fn is_benign_exit(call: ShellCall<'_>, body: &str, code: i64) -> bool {
+    let (command, calls) = (call.command, call.calls);
     // The exit status of a list is its last command's (pipelines, `||` chains); a program
     // the output names (`which: no x in …`) answers for itself.
-    let named = program_of(command, body);
-    let status = match named.as_deref() {
+    let status = match call.program {
         Some(n) if calls.len() > 1 && calls.iter().any(|c| c.name == n && !c.piped) => {
             calls.iter().find(|c| c.name == n)
         }

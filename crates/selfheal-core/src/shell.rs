@@ -188,7 +188,11 @@ fn call_of(simple: &str, piped: bool) -> Option<ProgramCall> {
 
 /// The program a failure of `command` belongs to (see the module docs).
 pub fn program_of(command: &str, message: &str) -> Option<String> {
-    let found = program_calls(command);
+    program_of_calls(&program_calls(command), message)
+}
+
+/// [`program_of`] for a command line already split into its [`program_calls`].
+pub fn program_of_calls(found: &[ProgramCall], message: &str) -> Option<String> {
     // zsh's `which x` answers `x not found`, naming x although x never ran (`which gh && gh
     // --version`): the lookup is the program that answered.
     let which_answered = found.iter().any(|p| p.name == "which")
@@ -205,14 +209,14 @@ pub fn program_of(command: &str, message: &str) -> Option<String> {
     if found.len() > 1 {
         for line in message.lines().take(200) {
             let line = line.trim_start();
-            for p in &found {
+            for p in found {
                 if names_program(line, &p.name) {
                     return Some(p.name.clone());
                 }
             }
         }
     }
-    blamed(&found).map(|p| p.name.clone())
+    blamed(found).map(|p| p.name.clone())
 }
 
 /// The last program that can fail on its own account (see the module docs).
