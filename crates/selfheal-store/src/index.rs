@@ -38,7 +38,7 @@ use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
 use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
-use crate::reader::{Balance, Item, Msg, ParsedEvent, Pending, PendingStart, Reader};
+use crate::reader::{Balance, Chunk, Item, Msg, ParsedEvent, Pending, PendingStart, Reader};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
@@ -392,6 +392,9 @@ pub struct Indexer {
     last_failure: HashMap<u32, (i64, u32)>,
     /// Template partitions by (tool, class), built once.
     partitions: HashMap<(u32, u8), String>,
+    /// Normalised salient lines by the line: the same error text recurs (more than half of
+    /// the failures of a real-shaped history repeat an earlier line exactly).
+    normalized: HashMap<String, String>,
 }
 
 /// What one batch accumulates before writing its rollups.
@@ -443,6 +446,7 @@ impl Indexer {
             pending: HashMap::default(),
             last_failure: HashMap::default(),
             partitions: HashMap::default(),
+            normalized: HashMap::default(),
         };
         let version: Option<i64> = indexer.meta_i64("version").unwrap_or(None);
         // Built by another layout or another analysis: rebuilt from the source.
@@ -804,6 +808,19 @@ impl Indexer {
         k
     }
 
+    /// [`normalize`] of a salient line, remembered for the lines seen last.
+    fn normalized(&mut self, salient: &str) -> String {
+        if let Some(n) = self.normalized.get(salient) {
+            return n.clone();
+        }
+        if self.normalized.len() >= 16_384 {
+            self.normalized.clear();
+        }
+        let n = normalize(salient);
+        self.normalized.insert(salient.to_string(), n.clone());
+        n
+    }
+
     /// Interns `name` in `table` (`key`, `name`), cached in the map the caller picks.
     fn intern(
         tx: &Transaction<'_>,
@@ -917,11 +934,18 @@ impl Indexer {
                     // The reader is done (or gone): nothing more in this catch-up.
                     Err(_) => break None,
                     Ok(Msg::Failed(e)) => return Err(e),
-                    Ok(Msg::Events(events)) => {
+                    Ok(Msg::Events(chunk)) => {
                         balance.taken();
+                        let Chunk {
+                            events,
+                            runs,
+                            types,
+                        } = chunk;
                         for event in events {
                             acc.read += 1;
-                            self.index_event(&tx, &mut st, source, event, &mut acc)?;
+                            let run = &runs[event.run as usize];
+                            let kind = &types[event.kind as usize];
+                            self.index_event(&tx, &mut st, source, (run, kind), event, &mut acc)?;
                         }
                     }
                     Ok(Msg::BatchEnd {
@@ -951,19 +975,22 @@ impl Indexer {
         tx: &Transaction<'_>,
         st: &mut BatchStatements<'_>,
         source: &SourceDb,
+        (run_id, kind): (&Arc<str>, &Arc<str>),
         event: ParsedEvent,
         acc: &mut BatchAcc,
     ) -> Result<()> {
-        let run = self.run_info(tx, &event.run_id, source, &mut acc.run_days)?;
+        let run = self.run_info(tx, run_id, source, &mut acc.run_days)?;
         if let Some(ts) = event.ts {
             acc.max_ts = acc.max_ts.max(ts);
             let slot = acc
                 .last_events
                 .entry(run.key)
-                .or_insert_with(|| (ts, event.event_type.clone()));
+                .or_insert_with(|| (ts, kind.clone()));
             if ts >= slot.0 {
                 slot.0 = ts;
-                slot.1 = event.event_type.clone();
+                if !Arc::ptr_eq(&slot.1, kind) {
+                    slot.1 = kind.clone();
+                }
             }
         }
         let call = match event.item {
@@ -1096,11 +1123,11 @@ impl Indexer {
             Some(t) => Self::intern(tx, &mut self.recorded, "recorded_types", t)?,
             None => 0,
         };
+        let normalized = self.normalized(&analysis.salient);
         let partition = self
             .partitions
             .entry((tool, class.class.code()))
             .or_insert_with(|| template_partition(&record.tool, class.class));
-        let normalized = normalize(&analysis.salient);
         let mined = self.miner.add_normalized(partition, &normalized);
         acc.touched_templates.push(mined.cluster_id);
         let (agent, model) = (

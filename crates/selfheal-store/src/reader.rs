@@ -63,10 +63,53 @@ pub(crate) type Pending = HashMap<Arc<str>, Vec<PendingStart>>;
 /// One event as the second stage needs it.
 pub(crate) struct ParsedEvent {
     pub id: i64,
-    pub run_id: Arc<str>,
-    pub event_type: Arc<str>,
+    /// Its run and type, as indexes into its chunk's [`Chunk::runs`] and [`Chunk::types`].
+    pub run: u32,
+    pub kind: u32,
     pub ts: Option<i64>,
     pub item: Item,
+}
+
+/// Events sent to the second stage at once, with the run ids and event types they name.
+/// The names travel once per chunk, not per event: a reference count shared by both
+/// threads and touched per event would bounce between their cores.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    pub events: Vec<ParsedEvent>,
+    pub runs: Vec<Arc<str>>,
+    pub types: Vec<Arc<str>>,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            events: Vec::with_capacity(CHUNK_EVENTS),
+            ..Chunk::default()
+        }
+    }
+
+    /// The index of `run` in [`Chunk::runs`] (events of a run mostly follow each other).
+    fn run_slot(&mut self, run: &Arc<str>) -> u32 {
+        let recent = self.runs.len().saturating_sub(8);
+        if let Some(i) = self.runs[recent..]
+            .iter()
+            .rposition(|r| Arc::ptr_eq(r, run))
+        {
+            return (recent + i) as u32;
+        }
+        self.runs.push(run.clone());
+        (self.runs.len() - 1) as u32
+    }
+
+    /// The index of `kind` in [`Chunk::types`] (a history has a handful).
+    fn type_slot(&mut self, kind: &str) -> u32 {
+        let recent = self.types.len().saturating_sub(64);
+        if let Some(i) = self.types[recent..].iter().position(|t| **t == *kind) {
+            return (recent + i) as u32;
+        }
+        self.types.push(Arc::from(kind));
+        (self.types.len() - 1) as u32
+    }
 }
 
 pub(crate) enum Item {
@@ -147,7 +190,7 @@ impl Balance {
 
 /// A message from the first stage to the second.
 pub(crate) enum Msg {
-    Events(Vec<ParsedEvent>),
+    Events(Chunk),
     /// The end of a batch: its last event, that event's fingerprint, and the starts still
     /// awaiting their result after it.
     BatchEnd {
@@ -164,7 +207,6 @@ pub(crate) struct Reader {
     runs: HashMap<String, Arc<str>>,
     /// The run of the previous event: most events follow one of their own run.
     last_run: Option<Arc<str>>,
-    types: Vec<Arc<str>>,
     tools: HashMap<String, Arc<str>>,
     balance: Balance,
 }
@@ -176,7 +218,6 @@ impl Reader {
             pending,
             runs: HashMap::default(),
             last_run: None,
-            types: Vec::new(),
             tools: HashMap::default(),
         }
     }
@@ -199,13 +240,14 @@ impl Reader {
     ) -> Result<()> {
         let source = open_source(path)?;
         while hw < max_id {
-            let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
+            let mut chunk = Chunk::new();
             let (mut last_id, mut max_ts) = (hw, i64::MIN);
             let mut hung_up = false;
             source
                 .events_after(hw, batch, |event| {
                     last_id = event.id;
                     let parsed = self.parse(
+                        &mut chunk,
                         event.id,
                         event.run_id,
                         event.event_type,
@@ -215,9 +257,9 @@ impl Reader {
                     if let Some(ts) = parsed.ts {
                         max_ts = max_ts.max(ts);
                     }
-                    chunk.push(parsed);
-                    if chunk.len() >= CHUNK_EVENTS {
-                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_EVENTS));
+                    chunk.events.push(parsed);
+                    if chunk.events.len() >= CHUNK_EVENTS {
+                        let full = std::mem::replace(&mut chunk, Chunk::new());
                         self.balance.sent();
                         if out.send(Msg::Events(full)).is_err() {
                             hung_up = true;
@@ -233,7 +275,7 @@ impl Reader {
             if last_id == hw {
                 break; // nothing more to read (events vanished under us)
             }
-            if !chunk.is_empty() {
+            if !chunk.events.is_empty() {
                 self.balance.sent();
                 if out.send(Msg::Events(chunk)).is_err() {
                     return Ok(());
@@ -262,19 +304,6 @@ impl Reader {
         Ok(())
     }
 
-    /// An event type, shared: a history has a handful, so a scan beats hashing.
-    fn event_type(&mut self, text: &str) -> Arc<str> {
-        if let Some(t) = self.types.iter().find(|t| ***t == *text) {
-            return t.clone();
-        }
-        if self.types.len() >= 64 {
-            self.types.clear();
-        }
-        let t: Arc<str> = Arc::from(text);
-        self.types.push(t.clone());
-        t
-    }
-
     fn intern(map: &mut HashMap<String, Arc<str>>, text: &str) -> Arc<str> {
         if let Some(a) = map.get(text) {
             return a.clone();
@@ -290,6 +319,7 @@ impl Reader {
     /// Derives what one event determines.
     pub fn parse(
         &mut self,
+        chunk: &mut Chunk,
         id: i64,
         run_id: &str,
         event_type: &str,
@@ -305,7 +335,8 @@ impl Reader {
                 interned
             }
         };
-        let kind = self.event_type(event_type);
+        let run = chunk.run_slot(&run_id);
+        let kind = chunk.type_slot(event_type);
         let item = if event_type == TOOL_START_EVENT_TYPE {
             self.start(&run_id, event_data, ts);
             Item::Other
@@ -320,8 +351,8 @@ impl Reader {
         };
         ParsedEvent {
             id,
-            run_id,
-            event_type: kind,
+            run,
+            kind,
             ts,
             item,
         }
