@@ -132,11 +132,7 @@ struct Raw<'a> {
 
 impl<'a> Raw<'a> {
     fn tool(&self) -> Option<String> {
-        self.name
-            .and_then(text_of)
-            .or_else(|| self.tool_name.and_then(text_of))
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
+        self.tool_borrowed().map(Cow::into_owned)
     }
 
     fn call_id(&self) -> Option<String> {
@@ -231,7 +227,7 @@ pub fn parse_tool_call(event_data: &str) -> Result<ToolCallRecord, SkipReason> {
         None
     };
     let duration_recorded = duration_ms.is_some()
-        && !raw.duration_source.and_then(text_of).is_some_and(|s| {
+        && !raw.duration_source.and_then(str_of).is_some_and(|s| {
             s.eq_ignore_ascii_case("timestamps") || s.eq_ignore_ascii_case("derived")
         });
     Ok(ToolCallRecord {

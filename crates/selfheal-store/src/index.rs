@@ -38,7 +38,9 @@ use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
 use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
-use crate::reader::{Balance, Chunk, Item, Msg, ParsedEvent, Pending, PendingStart, Reader};
+use crate::reader::{
+    Balance, Chunk, FlaggedRun, Item, Msg, ParsedEvent, Pending, PendingStart, Reader, StartInput,
+};
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
@@ -621,8 +623,10 @@ impl Indexer {
                 .push(PendingStart {
                     call_id: r.get::<_, Option<i64>>(1)?.map(|h| h as u64),
                     tool: Arc::from(r.get::<_, String>(2)?),
-                    args: r.get::<_, Option<i64>>(3)?.map(|a| a as u64),
-                    command: r.get(4)?,
+                    input: StartInput::Read {
+                        args: r.get::<_, Option<i64>>(3)?.map(|a| a as u64),
+                        command: r.get(4)?,
+                    },
                     ts: r.get(5)?,
                 });
         }
@@ -657,7 +661,7 @@ impl Indexer {
         // Two stages (see `reader`): this thread indexes while another reads and parses.
         let path = source.path().to_path_buf();
         let balance = Balance::default();
-        let reader = Reader::new(self.pending.clone(), balance.clone());
+        let reader = Reader::new(self.pending.clone(), self.open_windows()?, balance.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(16);
         std::thread::scope(|scope| {
             let handle = scope.spawn(move || reader.run(&path, hw, max_id, BATCH_EVENTS, tx));
@@ -688,6 +692,21 @@ impl Indexer {
             result
         })?;
         Ok(stats)
+    }
+
+    /// The runs with open retry windows and the tools of those windows, by run id.
+    fn open_windows(&self) -> Result<HashMap<Arc<str>, FlaggedRun>> {
+        let mut out: HashMap<Arc<str>, FlaggedRun> = HashMap::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT r.run_id, t.name, o.last_ms FROM retry_open o JOIN runs r ON r.key = o.run JOIN tools t ON t.key = o.tool",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let run = out.entry(Arc::from(r.get::<_, String>(0)?)).or_default();
+            run.tools.push(Arc::from(r.get::<_, String>(1)?));
+            run.last_ms = run.last_ms.max(r.get(2)?);
+        }
+        Ok(out)
     }
 
     /// Mirrors new runs and re-reads the ones still running.
@@ -1337,8 +1356,8 @@ impl Indexer {
                     seq as i64,
                     s.call_id.map(|h| h as i64),
                     s.tool.as_ref(),
-                    s.args.map(|a| a as i64),
-                    s.command,
+                    s.args().map(|a| a as i64),
+                    s.command(),
                     s.ts
                 ])?;
             }

@@ -46,10 +46,56 @@ pub(crate) struct PendingStart {
     /// A hash of the source's call id (matching needs no more).
     pub call_id: Option<u64>,
     pub tool: Arc<str>,
-    pub args: Option<u64>,
-    /// The command line, for shell tools.
-    pub command: Option<String>,
+    pub input: StartInput,
     pub ts: i64,
+}
+
+/// A start's arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum StartInput {
+    /// As recorded (raw JSON), read only when its result needs them: the fingerprint when
+    /// retry evidence can hang on it (see [`Reader::call`]), the command when it failed.
+    /// Most results need neither.
+    Raw(Option<Box<str>>),
+    /// What was read of them: a start carried over from an earlier catch-up.
+    Read {
+        args: Option<u64>,
+        /// The command line, for shell tools.
+        command: Option<String>,
+    },
+}
+
+impl PendingStart {
+    /// The fingerprint of the arguments.
+    pub fn args(&self) -> Option<u64> {
+        match &self.input {
+            StartInput::Raw(raw) => raw.as_deref().and_then(fingerprint_raw),
+            StartInput::Read { args, .. } => *args,
+        }
+    }
+
+    /// The command line, for shell tools (only a shell call's command names a program).
+    pub fn command(&self) -> Option<String> {
+        match &self.input {
+            StartInput::Raw(raw) if is_shell_tool(&self.tool) => raw
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<Value>(a).ok())
+                .as_ref()
+                .and_then(command_of),
+            StartInput::Raw(_) => None,
+            StartInput::Read { command, .. } => command.clone(),
+        }
+    }
+}
+
+/// The runs with a flagged result of some tool, as far as they can still hold an open retry
+/// window: a result of another call of such a tool in the run is the only kind whose
+/// arguments' fingerprint the retry evidence can need (besides flagged ones).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FlaggedRun {
+    /// The time of the run's latest call.
+    pub last_ms: i64,
+    pub tools: Vec<Arc<str>>,
 }
 
 /// A hash of a call id (stable across runs: it is persisted).
@@ -208,12 +254,17 @@ pub(crate) struct Reader {
     /// The run of the previous event: most events follow one of their own run.
     last_run: Option<Arc<str>>,
     tools: HashMap<String, Arc<str>>,
+    /// Runs with flagged calls, for [`Reader::needs_args`].
+    flagged: HashMap<Arc<str>, FlaggedRun>,
     balance: Balance,
 }
 
 impl Reader {
-    pub fn new(pending: Pending, balance: Balance) -> Self {
+    /// `flagged`: the runs whose retry windows are open as the catch-up starts (with their
+    /// tools), so that the calls continuing them are fingerprinted.
+    pub fn new(pending: Pending, flagged: HashMap<Arc<str>, FlaggedRun>, balance: Balance) -> Self {
         Reader {
+            flagged,
             balance,
             pending,
             runs: HashMap::default(),
@@ -287,6 +338,8 @@ impl Reader {
                     list.retain(|s| s.ts >= idle_before);
                     !list.is_empty()
                 });
+                // The second stage closes these runs' retry windows at the same boundary.
+                self.flagged.retain(|_, run| run.last_ms >= idle_before);
             }
             // The same reading as `SourceDb::event_fingerprint`, which the next catch-up
             // compares with.
@@ -364,17 +417,6 @@ impl Reader {
         let (Ok(start), Some(ts)) = (parse_tool_start(event_data), ts) else {
             return;
         };
-        let args = start.arguments.and_then(fingerprint_raw);
-        // Only a shell call's command is needed, and only to name its program.
-        let command = if is_shell_tool(&start.tool) {
-            start
-                .arguments
-                .and_then(|a| serde_json::from_str::<Value>(a).ok())
-                .as_ref()
-                .and_then(command_of)
-        } else {
-            None
-        };
         let list = self.pending.entry(run_id.clone()).or_default();
         if list.len() >= PENDING_PER_RUN {
             list.remove(0);
@@ -383,30 +425,64 @@ impl Reader {
         list.push(PendingStart {
             call_id: start.call_id.as_deref().map(call_hash),
             tool,
-            args,
-            command,
+            input: StartInput::Raw(start.arguments.map(Box::from)),
             ts,
         });
+    }
+
+    /// Whether the retry evidence can need the fingerprint of this call's arguments: it is
+    /// flagged (it may open a retry window), or its run has had a flagged call of the same
+    /// tool (whose window may still be open). Notes the run's time and a flagged tool.
+    fn needs_args(&mut self, run_id: &Arc<str>, tool: &str, flagged: bool, ts: i64) -> bool {
+        if let Some(run) = self.flagged.get_mut(run_id) {
+            run.last_ms = run.last_ms.max(ts);
+            let known = run.tools.iter().any(|t| **t == *tool);
+            if flagged && !known {
+                run.tools.push(Arc::from(tool));
+            }
+            return flagged || known;
+        }
+        if flagged {
+            self.flagged.insert(
+                run_id.clone(),
+                FlaggedRun {
+                    last_ms: ts,
+                    tools: vec![Arc::from(tool)],
+                },
+            );
+        }
+        flagged
     }
 
     fn call(&mut self, run_id: &Arc<str>, mut record: ToolCallRecord, ts: i64) -> ParsedCall {
         // Only pairing needs the call id; freed on this thread.
         let call_id = record.call_id.take();
         let start = self.take_start(run_id, &record.tool, call_id.as_deref());
-        let own_args: Option<Value> = record
-            .arguments
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok())
-            .filter(|v: &Value| !v.is_null());
-        let args = own_args
-            .as_ref()
-            .map(fingerprint_value)
-            .or_else(|| start.as_ref().and_then(|s| s.args));
-        let command = if record.is_error && is_shell_tool(&record.tool) {
+        let needs_args = self.needs_args(run_id, &record.tool, record.is_error, ts);
+        let needs_command = record.is_error && is_shell_tool(&record.tool);
+        let own_args: Option<Value> = if needs_args || needs_command {
+            record
+                .arguments
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .filter(|v: &Value| !v.is_null())
+        } else {
+            None
+        };
+        // Unread when nothing can compare them: no retry window of this tool is open here.
+        let args = if needs_args {
+            own_args
+                .as_ref()
+                .map(fingerprint_value)
+                .or_else(|| start.as_ref().and_then(PendingStart::args))
+        } else {
+            None
+        };
+        let command = if needs_command {
             own_args
                 .as_ref()
                 .and_then(command_of)
-                .or_else(|| start.and_then(|s| s.command))
+                .or_else(|| start.as_ref().and_then(PendingStart::command))
         } else {
             None
         };
