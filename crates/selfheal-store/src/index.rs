@@ -39,7 +39,8 @@ use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
 use crate::reader::{
-    Balance, Chunk, FlaggedRun, Item, Msg, ParsedEvent, Pending, PendingStart, Reader, StartInput,
+    Balance, Chunk, FlaggedRun, Item, Msg, ParsedCall, ParsedEvent, Pending, PendingStart, Reader,
+    StartInput,
 };
 use crate::source::{RunRow, SourceDb};
 
@@ -957,14 +958,27 @@ impl Indexer {
                         balance.taken();
                         let Chunk {
                             events,
+                            calls,
                             runs,
                             types,
                         } = chunk;
+                        let mut calls = calls.into_iter();
                         for event in events {
                             acc.read += 1;
                             let run = &runs[event.run as usize];
                             let kind = &types[event.kind as usize];
-                            self.index_event(&tx, &mut st, source, (run, kind), event, &mut acc)?;
+                            let call = match event.item {
+                                Item::Call => calls.next(),
+                                _ => None,
+                            };
+                            self.index_event(
+                                &tx,
+                                &mut st,
+                                source,
+                                (run, kind),
+                                (event, call),
+                                &mut acc,
+                            )?;
                         }
                     }
                     Ok(Msg::BatchEnd {
@@ -995,7 +1009,7 @@ impl Indexer {
         st: &mut BatchStatements<'_>,
         source: &SourceDb,
         (run_id, kind): (&Arc<str>, &Arc<str>),
-        event: ParsedEvent,
+        (event, call): (ParsedEvent, Option<ParsedCall>),
         acc: &mut BatchAcc,
     ) -> Result<()> {
         let run = self.run_info(tx, run_id, source, &mut acc.run_days)?;
@@ -1012,16 +1026,22 @@ impl Indexer {
                 }
             }
         }
-        let call = match event.item {
+        let mut call = match event.item {
             Item::Other => return Ok(()),
             Item::Skip(reason) => {
                 skip(tx, event.id, event.ts, reason)?;
                 acc.skipped += 1;
                 return Ok(());
             }
-            Item::Call(call) => call,
+            Item::Call => match call {
+                Some(call) => call,
+                None => {
+                    return Err(StoreError::Index(
+                        "a chunk holds fewer calls than its events name".into(),
+                    ));
+                }
+            },
         };
-        let mut call = *call;
         let prepared = call.prepared();
         let (record, ts, args) = (call.record, call.ts, call.args);
         acc.calls += 1;

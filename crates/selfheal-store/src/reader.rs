@@ -122,6 +122,9 @@ pub(crate) struct ParsedEvent {
 #[derive(Default)]
 pub(crate) struct Chunk {
     pub events: Vec<ParsedEvent>,
+    /// The calls of the events that are [`Item::Call`], in order (one allocation per chunk,
+    /// not one per call).
+    pub calls: Vec<ParsedCall>,
     pub runs: Vec<Arc<str>>,
     pub types: Vec<Arc<str>>,
 }
@@ -130,6 +133,7 @@ impl Chunk {
     fn new() -> Self {
         Chunk {
             events: Vec::with_capacity(CHUNK_EVENTS),
+            calls: Vec::with_capacity(CHUNK_EVENTS / 2),
             ..Chunk::default()
         }
     }
@@ -163,8 +167,8 @@ pub(crate) enum Item {
     Other,
     /// A tool result that cannot be read.
     Skip(SkipReason),
-    /// A readable tool result.
-    Call(Box<ParsedCall>),
+    /// A readable tool result: the next of its chunk's [`Chunk::calls`].
+    Call,
 }
 
 /// A tool result with what was derived from it.
@@ -397,7 +401,10 @@ impl Reader {
             match (parse_tool_call(event_data), ts) {
                 (Err(reason), _) => Item::Skip(reason),
                 (Ok(_), None) => Item::Skip(SkipReason::BadTimestamp),
-                (Ok(record), Some(ts)) => Item::Call(Box::new(self.call(&run_id, record, ts))),
+                (Ok(record), Some(ts)) => {
+                    chunk.calls.push(self.call(&run_id, record, ts));
+                    Item::Call
+                }
             }
         } else {
             Item::Other
