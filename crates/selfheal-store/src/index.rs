@@ -663,7 +663,7 @@ impl Indexer {
         let path = source.path().to_path_buf();
         let balance = Balance::default();
         let reader = Reader::new(self.pending.clone(), self.open_windows()?, balance.clone());
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(crate::reader::CHANNEL_CHUNKS);
         std::thread::scope(|scope| {
             let handle = scope.spawn(move || reader.run(&path, hw, max_id, BATCH_EVENTS, tx));
             let result = (|| -> Result<()> {

@@ -39,6 +39,8 @@ const PENDING_PER_RUN: usize = 64;
 pub(crate) const IDLE_RUN_MS: i64 = 3_600_000;
 /// Events sent to the second stage per message.
 const CHUNK_EVENTS: usize = 8_192;
+/// Chunks the channel to the second stage holds.
+pub(crate) const CHANNEL_CHUNKS: usize = 4;
 
 /// A `tool_start` waiting for its result.
 #[derive(Clone, Debug, PartialEq)]
@@ -260,6 +262,9 @@ pub(crate) struct Reader {
     tools: HashMap<String, Arc<str>>,
     /// Runs with flagged calls, for [`Reader::needs_args`].
     flagged: HashMap<Arc<str>, FlaggedRun>,
+    /// Within the last chunks of the catch-up: this stage is about to finish while the
+    /// indexer still has its queue to work through, so it classifies every flagged call.
+    near_end: bool,
     balance: Balance,
 }
 
@@ -269,6 +274,7 @@ impl Reader {
     pub fn new(pending: Pending, flagged: HashMap<Arc<str>, FlaggedRun>, balance: Balance) -> Self {
         Reader {
             flagged,
+            near_end: false,
             balance,
             pending,
             runs: HashMap::default(),
@@ -301,6 +307,7 @@ impl Reader {
             source
                 .events_after(hw, batch, |event| {
                     last_id = event.id;
+                    self.near_end = max_id - event.id <= (CHUNK_EVENTS * CHANNEL_CHUNKS) as i64;
                     let parsed = self.parse(
                         &mut chunk,
                         event.id,
@@ -500,7 +507,7 @@ impl Reader {
             command,
             prepared: None,
         };
-        if self.balance.indexer_is_behind() {
+        if self.balance.indexer_is_behind() || self.near_end {
             call.prepared = call.prepared();
         }
         call
