@@ -380,7 +380,11 @@ pub struct Indexer {
     programs: HashMap<String, u32>,
     recorded: HashMap<String, u32>,
     patterns: HashMap<String, u32>,
-    contexts: HashMap<(String, String, String), u32>,
+    /// Contexts by (normalised line, agent, model), the last two as [`Indexer::names`] indexes.
+    contexts: HashMap<(String, u32, u32), u32>,
+    /// Every row of `contexts` is in the map (the table was empty when it started), so a
+    /// context the map lacks is new and needs no lookup.
+    contexts_all_known: bool,
     runs: HashMap<String, RunInfo>,
     /// The run of the previous event: most events follow one of their own run.
     last_run: Option<(Arc<str>, RunInfo)>,
@@ -441,6 +445,7 @@ impl Indexer {
             recorded: HashMap::default(),
             patterns: HashMap::default(),
             contexts: HashMap::default(),
+            contexts_all_known: false,
             runs: HashMap::default(),
             last_run: None,
             names: Vec::new(),
@@ -506,6 +511,7 @@ impl Indexer {
         self.recorded.clear();
         self.patterns.clear();
         self.contexts.clear();
+        self.contexts_all_known = false;
         self.runs.clear();
         self.last_run = None;
         self.names.clear();
@@ -543,11 +549,18 @@ impl Indexer {
         )?;
         tx.commit()?;
         self.clear_memory();
+        self.contexts_all_known = true;
         Ok(())
     }
 
     /// Loads the in-memory state that indexing continues from.
     fn load_state(&mut self) -> Result<()> {
+        self.contexts_all_known = self.contexts.is_empty()
+            && self
+                .conn
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM contexts)", [], |r| {
+                    r.get::<_, bool>(0)
+                })?;
         let mut clusters = Vec::new();
         {
             let mut stmt = self
@@ -878,35 +891,44 @@ impl Indexer {
         Ok(key)
     }
 
+    /// The context of a failure: its normalised salient line and its run's agent and model
+    /// (as indexes into [`Indexer::names`]).
     fn intern_context(
         &mut self,
         tx: &Transaction<'_>,
         normalized: String,
-        agent: &str,
-        model: &str,
+        run: RunInfo,
     ) -> Result<u32> {
-        let key = (normalized, agent.to_string(), model.to_string());
+        let key = (normalized, run.agent, run.model);
         if let Some(k) = self.contexts.get(&key) {
             return Ok(*k);
         }
         if self.contexts.len() > 100_000 {
             self.contexts.clear();
+            self.contexts_all_known = false;
         }
-        let existing: Option<u32> = tx
-            .prepare_cached(
+        let (agent, model) = (
+            self.names[run.agent as usize].as_ref(),
+            self.names[run.model as usize].as_ref(),
+        );
+        let existing: Option<u32> = if self.contexts_all_known {
+            None
+        } else {
+            tx.prepare_cached(
                 "SELECT key FROM contexts WHERE normalized = ?1 AND agent = ?2 AND model = ?3",
             )?
-            .query_row(params![key.0, key.1, key.2], |r| r.get(0))
-            .optional()?;
+            .query_row(params![key.0, agent, model], |r| r.get(0))
+            .optional()?
+        };
         let k =
             match existing {
                 Some(k) => k,
                 None => {
-                    let set = context_set(&key.0, &key.1, &key.2);
+                    let set = context_set(&key.0, agent, model);
                     tx.prepare_cached(
                     "INSERT INTO contexts(normalized, agent, model, sig) VALUES (?1, ?2, ?3, ?4)",
                 )?
-                .execute(params![key.0, key.1, key.2, MinHash::of(&set).to_bytes()])?;
+                .execute(params![key.0, agent, model, MinHash::of(&set).to_bytes()])?;
                     tx.last_insert_rowid() as u32
                 }
             };
@@ -1169,11 +1191,7 @@ impl Indexer {
             .or_insert_with(|| template_partition(&record.tool, class.class));
         let mined = self.miner.add_normalized(partition, &normalized);
         acc.touched_templates.push(mined.cluster_id);
-        let (agent, model) = (
-            self.names[run.agent as usize].clone(),
-            self.names[run.model as usize].clone(),
-        );
-        let context = self.intern_context(tx, normalized, &agent, &model)?;
+        let context = self.intern_context(tx, normalized, run)?;
         let text = record.message.as_deref().unwrap_or("");
         st.failure.execute(params![
             event.id,
