@@ -40,7 +40,7 @@ pub(crate) const IDLE_RUN_MS: i64 = 3_600_000;
 /// Events sent to the second stage per message.
 const CHUNK_EVENTS: usize = 8_192;
 /// Chunks the channel to the second stage holds.
-pub(crate) const CHANNEL_CHUNKS: usize = 4;
+pub(crate) const CHANNEL_CHUNKS: usize = 12;
 
 /// A `tool_start` waiting for its result.
 #[derive(Clone, Debug, PartialEq)]
