@@ -483,23 +483,15 @@ impl Reader {
         } else {
             None
         };
-        // Unread when nothing can compare them: no retry window of this tool is open here.
-        let args = if needs_args {
-            own_args
-                .as_ref()
-                .map(fingerprint_value)
-                .or_else(|| start.as_ref().and_then(PendingStart::args))
-        } else {
-            None
-        };
-        let command = if needs_command {
-            own_args
-                .as_ref()
-                .and_then(command_of)
-                .or_else(|| start.as_ref().and_then(PendingStart::command))
-        } else {
-            None
-        };
+        // Each read from the call's own arguments, else its start's; left unread when nothing
+        // needs it (no retry window of this tool open here; not a failed shell call).
+        let start = start.as_ref();
+        let args = needs_args
+            .then(|| own_args.as_ref().map(fingerprint_value))
+            .and_then(|own| own.or_else(|| start.and_then(PendingStart::args)));
+        let command = needs_command
+            .then(|| own_args.as_ref().and_then(command_of))
+            .and_then(|own| own.or_else(|| start.and_then(PendingStart::command)));
         let mut call = ParsedCall {
             record,
             ts,
