@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod pattern;
 pub mod playbook;
 pub mod policy;
+pub mod remedy;
 pub mod retry;
 pub mod salient;
 pub mod shell;

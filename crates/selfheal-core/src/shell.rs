@@ -186,6 +186,19 @@ fn call_of(simple: &str, piped: bool) -> Option<ProgramCall> {
     })
 }
 
+/// The simple commands of a command line that run a program (preparers such as `cd` and
+/// `export` left out), in order, each as its words (shell quoting removed) with its program:
+/// what a remedy's command head is read from.
+pub fn simple_commands(command: &str) -> Vec<(Vec<String>, String)> {
+    split_list(command)
+        .into_iter()
+        .filter_map(|(simple, _)| {
+            let (name, _) = simple_program(&simple)?;
+            (!PREPARERS.contains(&name.as_str())).then(|| (shell_words(&simple), name))
+        })
+        .collect()
+}
+
 /// The program a failure of `command` belongs to (see the module docs).
 pub fn program_of(command: &str, message: &str) -> Option<String> {
     program_of_calls(&program_calls(command), message)

@@ -893,6 +893,25 @@ impl<'c> IndexReader<'c> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The most recent failures of `pattern` within `w`, newest first, at most `limit`:
+    /// (event id, run id).
+    pub fn pattern_failure_events(
+        &self,
+        pattern: u32,
+        w: Window,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.event_id, r.run_id FROM failures f JOIN runs r ON r.key = f.run
+             WHERE f.outcome = 1 AND f.pattern = ?1 AND f.ts >= ?2 AND f.ts <= ?3
+             ORDER BY f.ts DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![pattern, w.from_ms, w.to_ms, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Key of a tool name, if it was ever called.
     pub fn tool_key(&self, name: &str) -> Result<Option<u32>> {
         Ok(self

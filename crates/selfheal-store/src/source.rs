@@ -328,6 +328,68 @@ impl SourceDb {
         Ok(())
     }
 
+    /// The events of run `run_id` around event `id`, in id order: up to `before` events before
+    /// it, the event itself, and up to `after` events following it — what the recovery of a
+    /// failure is mined from (two range reads of the run's index).
+    pub fn run_events_around(
+        &self,
+        run_id: &str,
+        id: i64,
+        before: i64,
+        after: i64,
+    ) -> Result<Vec<(i64, String, String)>> {
+        let read = |sql: &str, limit: i64| -> Result<Vec<(i64, String, String)>> {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![run_id, id, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(|e| self.err(e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(e))
+        };
+        let mut out = read(
+            "SELECT id, event_type, CAST(event_data AS TEXT) FROM run_events WHERE run_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            before,
+        )?;
+        out.reverse();
+        out.extend(read(
+            "SELECT id, event_type, CAST(event_data AS TEXT) FROM run_events WHERE run_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+            after + 1,
+        )?);
+        Ok(out)
+    }
+
+    /// Runs whose recorded working directory (`metadata.cwd`) is `project` or lies under it:
+    /// (run id, started_at as recorded).
+    pub fn runs_in_project(&self, project: &str) -> Result<Vec<(String, Option<String>)>> {
+        let under = format!("{}/", project.trim_end_matches('/'));
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, started_at, json_extract(metadata, '$.cwd') FROM runs
+                 WHERE json_valid(metadata) AND json_extract(metadata, '$.cwd') IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, started, cwd) = row.map_err(|e| self.err(e))?;
+            if cwd.is_some_and(|c| c == project || c.starts_with(&under)) {
+                out.push((id, started));
+            }
+        }
+        Ok(out)
+    }
+
     /// A fingerprint of event `id` (run and timestamp), to notice a replaced or rewritten file.
     pub fn event_fingerprint(&self, id: i64) -> Result<Option<String>> {
         self.conn
