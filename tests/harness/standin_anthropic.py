@@ -20,6 +20,9 @@ The script (a JSON file or dict)::
      "follow_lessons": {"marker": "python3 -m unittest", "skip": ["pytest -q"]},
      "final_text": "done"}
 
+Optional: ``follow_lessons.where`` (``"instructions"``, the default, or ``"anywhere"``) and
+``side_text`` (the answer to requests without the ``Bash`` tool).
+
 A request that offers the ``Bash`` tool is answered by a stateless policy, so that several
 sessions can run one after another against one server:
 
@@ -33,13 +36,15 @@ sessions can run one after another against one server:
 
 The instruction context is the text of the ``system`` blocks and of the first user message.
 Checked with Claude Code 2.1.328 (see README.md in this folder): ``<project>/CLAUDE.md`` and
-``<project>/.claude/rules/*.md`` reach the model inside the *first user message*, in a
-``<system-reminder>`` text block that starts "As you answer the user's questions, you can use
-the following context:" and holds "# claudeMd" then "Contents of <path> (project instructions,
-checked into the codebase):" and the file's text; they are not in ``system``. Hook
-``additionalContext`` arrives later, in the user message that carries the tool result, so it is
-*not* part of the instruction context (``"where": "anywhere"`` in ``follow_lessons`` searches
-the whole serialized request instead).
+``<project>/.claude/rules/*.md`` reach the model in the *first user message* (``messages[0]``,
+its first text block when there is such a file), a ``<system-reminder>`` that starts "Codebase
+and user instructions are shown below." and holds, per file, "Contents of <absolute path>
+(project instructions, checked into the codebase):" followed by the file's text; they are not in
+``system`` (whose blocks are the billing header, "You are a Claude agent, ..." and the main
+prompt). A hook's ``additionalContext`` arrives later, in a ``messages[]`` entry with role
+``system`` right after the user message that carries the tool result ("PreToolUse:Bash hook
+additional context: ..."), so it is *not* part of the instruction context;
+``"where": "anywhere"`` in ``follow_lessons`` searches the whole serialized request instead.
 
 A request without the ``Bash`` tool (a title, a summary, a quota check) gets a short text.
 

@@ -111,6 +111,7 @@ fn config_edits_preview_apply_and_roll_back_exactly() {
             &CloseArgs {
                 improvement_id: id.clone(),
                 reason: Some("test".into()),
+                force: false,
             },
             &mut quiet(),
         )

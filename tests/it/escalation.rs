@@ -176,6 +176,7 @@ fn three_failed_attempts_block_the_pattern_until_overridden() {
             &CloseArgs {
                 improvement_id: id,
                 reason: Some("regressed".into()),
+                force: false,
             },
             &mut quiet(),
         )

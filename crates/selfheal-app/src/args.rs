@@ -487,6 +487,10 @@ pub struct CloseArgs {
     /// Why, for the audit trail.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Rollback only: remove a lesson's block from an instruction file even when a person
+    /// edited inside it since it was written (default false: refused, naming the lines).
+    #[serde(default)]
+    pub force: bool,
 }
 
 impl CloseArgs {

@@ -165,7 +165,10 @@ fn shown(path: &Path) -> String {
     crate::sanitize::echo(&path.display().to_string())
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigEditError {
+pub(crate) fn io(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> ConfigEditError {
     let path = path.to_path_buf();
     move |source| ConfigEditError::Io {
         action,
@@ -480,7 +483,7 @@ pub(crate) fn atomic_write(
 }
 
 /// The directory of `path` and an fsynced temporary file in it holding `bytes`.
-fn staged<'p>(
+pub(crate) fn staged<'p>(
     path: &'p Path,
     bytes: &[u8],
     permissions: Option<fs::Permissions>,
@@ -509,7 +512,7 @@ fn staged<'p>(
 /// Replaces `path` with `bytes` (as [`atomic_write`]) only if it holds the text of checksum
 /// `expected` at the replace itself; otherwise leaves whatever another writer put there and
 /// returns `changed(actual checksum)`. See "Never clobbering a human's edit" in the module doc.
-fn replace_checked(
+pub(crate) fn replace_checked(
     path: &Path,
     bytes: &[u8],
     expected: &str,
@@ -585,14 +588,14 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
 }
 
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), ConfigEditError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), ConfigEditError> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io("flush the directory", dir))
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), ConfigEditError> {
+pub(crate) fn sync_dir(_dir: &Path) -> Result<(), ConfigEditError> {
     // Directories cannot be opened for fsync here; the rename itself is durable enough.
     Ok(())
 }

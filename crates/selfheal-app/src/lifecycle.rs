@@ -19,7 +19,9 @@ use selfheal_core::verify::{
     BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
 };
 use selfheal_store::Store;
-use selfheal_store::lifecycle::{Change, EscalationRow, ImprovementRow, LifecycleDb, Outcome};
+use selfheal_store::lifecycle::{
+    Change, EscalationRow, ImprovementRow, LessonRow, LifecycleDb, Outcome,
+};
 
 use crate::App;
 use crate::analysis::Progress;
@@ -29,7 +31,9 @@ use crate::args::{
 };
 use crate::config_edit::{self, ConfigEdit};
 use crate::error::AppError;
+use crate::harness_files::{FileChange, Planned};
 use crate::inbox::{Inbox, Note, NoteOutcome, Priority, code, local_time};
+use crate::lessons;
 use crate::playbooks::{LoadedPlaybooks, load};
 use crate::sanitize::{self, NAME_MAX, echo};
 use crate::views::*;
@@ -256,6 +260,7 @@ impl App {
         let now = self.now_ms();
         let w = window(&args.since, now)?;
         let pattern = self.pattern_in(&args.pattern_id, w, progress)?.pattern;
+        let (lesson, targets) = self.mine_lesson(&pattern, w)?;
         let mut db = self.lifecycle()?;
         let history = db.by_pattern(&pattern.id)?;
         if let Some(open) = history
@@ -381,6 +386,21 @@ impl App {
             by.rule.as_deref(),
             &mut new_improvement_id(now),
         )?;
+        if let (Some(harness), Some(root)) = (lesson.harness, &lesson.root) {
+            db.insert_lesson(&LessonRow {
+                improvement_id: stored.id.clone(),
+                pattern_id: pattern.id.clone(),
+                harness: harness.as_str().to_string(),
+                scope: snake(&lesson.scope),
+                root: root.clone(),
+                project: lesson.project.clone(),
+                tool: pattern.tool_name.clone(),
+                program: pattern.program.clone(),
+                lesson: json!(lesson).to_string(),
+                changes: None,
+                active: false,
+            })?;
+        }
         let strategy_view =
             |s: &Strategy| strategy_view(s.id.clone(), s.name.clone(), learned(&s.id));
         Ok(ProposeView {
@@ -415,6 +435,8 @@ impl App {
                 .iter()
                 .map(|p| format!("{}: {}", p.file, p.error))
                 .collect(),
+            lesson,
+            targets,
         })
     }
 
@@ -649,6 +671,7 @@ impl App {
             pattern_id,
             plan,
             overridden_block,
+            lesson,
             ..
         } = self.apply_prelude(args, progress)?;
         Ok(ApplyPreview {
@@ -662,6 +685,7 @@ impl App {
             writes_config: plan.is_some() && args.config_action.as_deref() == Some("apply"),
             config_change: plan.map(|(p, key)| change_view(&p, key, None)),
             overridden_block,
+            changes: lesson.map(|(_, files)| files).unwrap_or_default(),
         })
     }
 
@@ -692,6 +716,7 @@ impl App {
             pattern_id,
             plan,
             overridden_block: _,
+            lesson,
         } = self.apply_prelude(args, progress)?;
         if let Some(confirmed) = confirmed {
             let planned = plan
@@ -722,16 +747,36 @@ impl App {
                 verification_scheduled: format_ms(applied_ms + VERIFY_AFTER_DAYS * DAY_MS),
                 commit_hash: args.commit_hash.clone(),
                 config_change: Some(change_view(&plan, key, None)),
+                changes: Vec::new(),
                 note: NoteOutcome::not_written("preview: nothing was recorded or written"),
             });
         }
-        let written = match (&plan, args.config_action.as_deref()) {
+        let written_config = match (&plan, args.config_action.as_deref()) {
             (Some((plan, _)), Some("apply")) => {
                 let backups = plan.path.parent().map(|d| d.join(".self-heal-backups")).unwrap_or_default();
                 Some(config_edit::apply(plan, &backups).map_err(|e| AppError::Conflict(e.to_string()))?)
             }
             (None, Some("apply")) => return Err(AppError::InvalidInput("config_action apply: this strategy edits no config key; record the change with changes_made only".into())),
             _ => None,
+        };
+        // The lesson's instruction files, recorded before the transition so a rollback finds
+        // them whatever happens next.
+        let changes: Vec<FileChange> = match &lesson {
+            Some((l, files)) => {
+                let written = lessons::write_all(files, &lessons::lesson_root(l));
+                let written = match written {
+                    Ok(w) => w,
+                    Err(e) => {
+                        if let Some(applied) = &written_config {
+                            let _ = config_edit::rollback(applied);
+                        }
+                        return Err(e);
+                    }
+                };
+                db.set_lesson_changes(&row.id, Some(&json!(written).to_string()))?;
+                written
+            }
+            None => Vec::new(),
         };
         let due = applied_ms + VERIFY_AFTER_DAYS * DAY_MS;
         let mut set = vec![
@@ -742,6 +787,7 @@ impl App {
         if let Some(h) = &args.commit_hash {
             set.push(("commit_hash", h.clone()));
         }
+        let written = written_config;
         if let (Some(applied), Some((_, key))) = (&written, &plan) {
             set.push((
                 "config_edit",
@@ -760,11 +806,29 @@ impl App {
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
-                // Undo the file change so state and file agree.
+                // Undo the file changes so state and files agree.
                 if let Some(applied) = &written
                     && let Err(undo) = config_edit::rollback(applied)
                 {
                     tracing::error!(error = %undo, "could not undo a config edit after a failed transition");
+                }
+                if let Some((l, _)) = &lesson {
+                    match lessons::plan_rollback(
+                        &LessonRow {
+                            changes: Some(json!(changes).to_string()),
+                            ..l.clone()
+                        },
+                        true,
+                    )
+                    .and_then(|plans| lessons::write_all(&plans, &lessons::lesson_root(l)))
+                    {
+                        Ok(_) => {
+                            let _ = db.set_lesson_changes(&row.id, None);
+                        }
+                        Err(undo) => {
+                            tracing::error!(error = %undo, "could not undo a lesson write after a failed transition")
+                        }
+                    }
                 }
                 return Err(e.into());
             }
@@ -793,6 +857,7 @@ impl App {
             verification_scheduled: format_ms(due),
             commit_hash: args.commit_hash.clone(),
             config_change: plan.map(|(p, key)| change_view(&p, key, written.as_ref())),
+            changes,
             note,
         })
     }
@@ -845,6 +910,13 @@ impl App {
         };
         // The config edit, when asked for or when it can be previewed.
         let plan = self.config_plan(&row, args, progress)?;
+        let lesson = match db.lesson(&row.id)? {
+            Some(l) => {
+                let files = lessons::plan_apply(&l)?;
+                Some((l, files))
+            }
+            None => None,
+        };
         Ok(ApplyPrelude {
             now,
             applied_ms,
@@ -853,6 +925,7 @@ impl App {
             pattern_id,
             plan,
             overridden_block,
+            lesson,
         })
     }
 
@@ -986,10 +1059,49 @@ impl App {
         let store = self.store()?;
         store.refresh(progress)?;
         let tool = self.pattern_tool(&pattern_id)?;
+        // A lesson is read when a session starts: its sessions in the lesson's project are
+        // split by their start (a session started before the apply counts as before, even
+        // where it goes on after), and each session's calls count whole.
+        let sessions = match db.lesson(&row.id)?.and_then(|l| l.project) {
+            Some(project) => {
+                let runs = store.with_source(|s| s.runs_in_project(&project))?;
+                let started =
+                    |r: &(String, Option<String>)| r.1.as_deref().and_then(parse_timestamp);
+                let pick = |w: Window| -> Vec<String> {
+                    runs.iter()
+                        .filter(|r| started(r).is_some_and(|t| t >= w.from_ms && t <= w.to_ms))
+                        .map(|r| r.0.clone())
+                        .collect()
+                };
+                Some((project, pick(before), pick(after)))
+            }
+            None => None,
+        };
         let (pb, pa, gb, ga) = store.read(|r| {
             let tool_key = r.tool_key(&tool)?;
             let pattern_key = r.pattern_key(&pattern_id)?;
+            let by_session = |ids: &[String]| -> selfheal_store::Result<Counts> {
+                let (Some(t), Some(p)) = (tool_key, pattern_key) else {
+                    return Ok(Counts {
+                        failures: 0,
+                        calls: 0,
+                    });
+                };
+                let (calls, _, failures) = r.runs_tool_counts(
+                    ids,
+                    t,
+                    p,
+                    Window {
+                        from_ms: before.from_ms,
+                        to_ms: now,
+                    },
+                )?;
+                Ok(Counts { failures, calls })
+            };
             let counts = |w: Window| -> selfheal_store::Result<Counts> {
+                if let Some((_, b, a)) = &sessions {
+                    return by_session(if w == before { b } else { a });
+                }
                 let calls = tool_key
                     .and_then(|k| r.tool_counts(w).ok()?.get(&k).map(|c| c.0))
                     .unwrap_or(0);
@@ -1063,7 +1175,8 @@ impl App {
             }
             _ => None,
         };
-        let verification = json!({"decision": d, "before": pb, "after": pa, "guard_before": gb, "guard_after": ga, "before_window": before.view(), "after_window": after.view(), "measurement_window_days": args.measurement_window_days});
+        let verification = json!({"decision": d, "before": pb, "after": pa, "guard_before": gb, "guard_after": ga, "before_window": before.view(), "after_window": after.view(), "measurement_window_days": args.measurement_window_days,
+            "sessions": sessions.as_ref().map(|(p, b, a)| json!({"project": p, "before": b.len(), "after": a.len(), "counted_by": "session start"}))});
         let at = format_ms(now);
         let mut set = vec![
             ("verification", verification.to_string()),
@@ -1174,6 +1287,10 @@ impl App {
             }
             None => None,
         };
+        let file_changes = match db.lesson(&row.id)?.filter(|_| changes) {
+            Some(l) => lessons::plan_rollback(&l, args.force)?,
+            None => Vec::new(),
+        };
         Ok(RollbackPreview {
             improvement_id: row.id.clone(),
             pattern_id: row.pattern_id.clone(),
@@ -1182,6 +1299,7 @@ impl App {
             changes,
             reason: args.reason.clone(),
             config_restore,
+            file_changes,
         })
     }
 
@@ -1212,9 +1330,17 @@ impl App {
                 changed: false,
                 reason: row.reason,
                 config_restored: None,
+                changes: Vec::new(),
                 note: None,
             });
         }
+        // Lesson blocks first: an edited block refuses the whole rollback before anything
+        // is written.
+        let lesson = db.lesson(&row.id)?;
+        let lesson_plans = match &lesson {
+            Some(l) => lessons::plan_rollback(l, args.force)?,
+            None => Vec::new(),
+        };
         let edit = stored_edit(&row);
         let config_restored = match &edit {
             Some(applied) => {
@@ -1226,6 +1352,14 @@ impl App {
                 Some(true)
             }
             None => None,
+        };
+        let changes = match &lesson {
+            Some(l) => {
+                let written = lessons::write_all(&lesson_plans, &lessons::lesson_root(l))?;
+                db.set_lesson_changes(&row.id, None)?;
+                written
+            }
+            None => Vec::new(),
         };
         let mut set = vec![];
         if let Some(r) = &args.reason {
@@ -1280,6 +1414,7 @@ impl App {
             changed: true,
             reason: args.reason.clone(),
             config_restored,
+            changes,
             note: Some(note),
         })
     }
@@ -1314,6 +1449,7 @@ impl App {
             changed,
             reason: args.reason.clone(),
             config_restored: None,
+            changes: Vec::new(),
             note: None,
         })
     }
@@ -1582,6 +1718,8 @@ struct ApplyPrelude {
     plan: Option<(config_edit::EditPlan, String)>,
     /// The BLOCK escalation this apply overrides (`override_block`), as `rule: reason`.
     overridden_block: Option<String>,
+    /// The improvement's lesson and the instruction files the apply writes for it.
+    lesson: Option<(LessonRow, Vec<Planned>)>,
 }
 
 /// The config edit a person confirmed, by its checksums (before and after the edit).

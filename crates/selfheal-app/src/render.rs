@@ -782,6 +782,27 @@ pub fn propose(v: &ProposeView) -> String {
         let _ = writeln!(out, "playbook skipped: {}", sentence(p));
     }
     let _ = writeln!(out, "next: test_improvement {}", name(&v.improvement_id));
+    let _ = writeln!(
+        out,
+        "lesson ({} failures in {} sessions):",
+        v.lesson.evidence.failures, v.lesson.evidence.runs
+    );
+    for t in &v.lesson.text {
+        let _ = writeln!(out, "  - {}", sentence(t));
+    }
+    if let Some(n) = &v.lesson.note {
+        let _ = writeln!(out, "  note: {}", sentence(n));
+    }
+    for t in &v.targets {
+        let _ = writeln!(
+            out,
+            "target: {} {} {} ({})",
+            t.harness.as_str(),
+            snake_word(&t.kind),
+            sentence(&t.path),
+            sentence(&t.how)
+        );
+    }
     out
 }
 
@@ -833,6 +854,12 @@ pub fn apply(v: &ApplyView) -> String {
             let _ = writeln!(out, "backup: {} (sha256 {})", sentence(b), c.before_sha256);
         }
     }
+    let files: Vec<(&str, &str)> = v
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.diff.as_str()))
+        .collect();
+    file_diffs(&mut out, "wrote", &files);
     let _ = writeln!(out, "{}", note_line(&v.note));
     out
 }
@@ -881,6 +908,16 @@ pub fn apply_preview(v: &ApplyPreview) -> String {
         }
         None => out.push_str("no config file is changed\n"),
     }
+    let files: Vec<(&str, &str)> = v
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.diff.as_str()))
+        .collect();
+    file_diffs(
+        &mut out,
+        "will write (a backup is kept; rollback takes the lesson out again)",
+        &files,
+    );
     out
 }
 
@@ -924,6 +961,12 @@ pub fn rollback_preview(v: &RollbackPreview) -> String {
         }
         None => out.push_str("no config file is changed\n"),
     }
+    let files: Vec<(&str, &str)> = v
+        .file_changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.diff.as_str()))
+        .collect();
+    file_diffs(&mut out, "will take the lesson out of", &files);
     out
 }
 
@@ -996,6 +1039,12 @@ pub fn transition(v: &TransitionView) -> String {
     if let Some(true) = v.config_restored {
         out.push_str("config file restored byte for byte from its backup\n");
     }
+    let files: Vec<(&str, &str)> = v
+        .changes
+        .iter()
+        .map(|c| (c.path.as_str(), c.diff.as_str()))
+        .collect();
+    file_diffs(&mut out, "took the lesson out of", &files);
     if let Some(n) = &v.note {
         let _ = writeln!(out, "{}", note_line(n));
     }
@@ -1198,6 +1247,57 @@ mod tests {
                     &STYLE_CODES
                 ),
                 painted
+            );
+        }
+    }
+}
+
+/// `self-heal install` / `uninstall`: what changes (the diffs) or that nothing does.
+pub fn install(v: &crate::install::InstallView) -> String {
+    let mut out = format!(
+        "{} ({} scope, {}): hook command {}\n",
+        v.harness.as_str(),
+        snake_word(&v.scope),
+        sentence(&v.root),
+        sentence(&v.hook_command)
+    );
+    if v.planned.is_empty() {
+        out.push_str("everything is in place already: nothing to change\n");
+    }
+    for p in &v.planned {
+        let _ = writeln!(
+            out,
+            "{} {}:\n{}",
+            if v.written.iter().any(|w| w.path == p.path) {
+                "wrote"
+            } else {
+                "would write"
+            },
+            sentence(&p.path),
+            sanitize::clean(&p.diff, sanitize::Sink::Terminal).trim_end()
+        );
+    }
+    out
+}
+
+fn snake_word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Files written where the agent reads them, each with its diff.
+fn file_diffs(out: &mut String, verb: &str, files: &[(&str, &str)]) {
+    for (path, diff) in files {
+        if diff.is_empty() {
+            let _ = writeln!(out, "{} already holds this: not changed", sentence(path));
+        } else {
+            let _ = writeln!(
+                out,
+                "{verb} {}:\n{}",
+                sentence(path),
+                sanitize::clean(diff, sanitize::Sink::Terminal).trim_end()
             );
         }
     }

@@ -367,6 +367,12 @@ pub struct ProposeView {
     pub escalations: Vec<EscalationView>,
     /// Problems with user playbook files (skipped, not fatal).
     pub playbook_problems: Vec<String>,
+    /// The lesson mined from the history: what fails and what worked right after it, as
+    /// statements of fact for the agent's instruction files and its hook's guidance.
+    pub lesson: crate::lessons::LessonView,
+    /// Where the lesson reaches the agent (empty when the runs do not say which harness or
+    /// project: `lesson.note` says why).
+    pub targets: Vec<selfheal_harness::Target>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -429,6 +435,9 @@ pub struct ApplyView {
     pub verification_scheduled: String,
     pub commit_hash: Option<String>,
     pub config_change: Option<ConfigChangeView>,
+    /// Files written where the agent reads them (the lesson's instruction file), with their
+    /// diffs, backups and checksums.
+    pub changes: Vec<crate::harness_files::FileChange>,
     pub note: NoteOutcome,
 }
 
@@ -450,6 +459,8 @@ pub struct ApplyPreview {
     pub writes_config: bool,
     /// The BLOCK escalation the apply overrides (`override_block`), as `rule: reason`.
     pub overridden_block: Option<String>,
+    /// Files the apply writes where the agent reads them, with their diffs.
+    pub changes: Vec<crate::harness_files::Planned>,
 }
 
 /// A config file restored from its backup by a rollback.
@@ -473,6 +484,8 @@ pub struct RollbackPreview {
     pub changes: bool,
     pub reason: Option<String>,
     pub config_restore: Option<ConfigRestoreView>,
+    /// Lesson blocks the rollback takes out of instruction files, with their diffs.
+    pub file_changes: Vec<crate::harness_files::Planned>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -517,6 +530,8 @@ pub struct TransitionView {
     pub reason: Option<String>,
     /// For a rollback of a config edit: whether the file was restored byte for byte.
     pub config_restored: Option<bool>,
+    /// For a rollback of a lesson: the instruction files its blocks were taken out of.
+    pub changes: Vec<crate::harness_files::FileChange>,
     pub note: Option<NoteOutcome>,
 }
 

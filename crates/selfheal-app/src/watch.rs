@@ -340,6 +340,7 @@ impl App {
             let args = CloseArgs {
                 improvement_id: row.id.clone(),
                 reason: Some(reason.clone()),
+                force: false,
             };
             let heal = || HealAction {
                 pattern_id: row.pattern_id.clone().unwrap_or_default(),

@@ -1,7 +1,10 @@
-//! `self-heal hook`: a Claude Code hook command. Reads the event JSON on stdin and appends it
-//! to the run-history database; never disturbs the agent: exit code 0 whatever happens,
-//! nothing on stdout, problems written to a log file (`SELFHEAL_HOOK_LOG`, else
-//! `$XDG_STATE_HOME/self-healing-mcp/hook.log`, else `~/.local/state/self-healing-mcp/hook.log`).
+//! `self-heal hook`: the one hook command installed into the agents' harnesses. Reads the event
+//! JSON on stdin, appends it to the run-history database (Claude Code's events), and answers a
+//! call that matches a lesson in force with the lesson as `additionalContext` on stdout
+//! (`selfheal_app::lessons::hook_guidance`); otherwise prints nothing. Never disturbs the
+//! agent: exit code 0 whatever happens, problems written to a log file (`SELFHEAL_HOOK_LOG`,
+//! else `$XDG_STATE_HOME/self-healing-mcp/hook.log`, else
+//! `~/.local/state/self-healing-mcp/hook.log`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -94,13 +97,47 @@ fn record(db: &Path, input: Result<Vec<u8>, String>) -> Result<(), String> {
 }
 
 /// Runs the hook on the event read from stdin: always succeeds from the agent's point of view.
-pub fn run(db: &Path, input: Result<Vec<u8>, String>) {
+/// Returns the guidance to print, if a lesson in force matches the call.
+pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
     let started = Instant::now();
-    if let Err(e) = record(db, input) {
+    let guidance = match &input {
+        Ok(bytes) => selfheal_app::lessons::hook_guidance(db, bytes).unwrap_or_else(|e| {
+            log(&format!("guidance (db {}): {e}", db.display()));
+            None
+        }),
+        Err(_) => None,
+    };
+    let recorded = match input {
+        // Events of other harnesses are guided, not recorded (their transcripts are imported).
+        Ok(bytes) if !is_claude_event(&bytes) => Ok(()),
+        other => record(db, other),
+    };
+    if let Err(e) = recorded {
         log(&format!("error (db {}): {e}", db.display()));
     }
     let ms = started.elapsed().as_millis();
     if ms > 1_000 {
         log(&format!("slow: recording the event took {ms} ms"));
     }
+    guidance
+}
+
+/// Whether an event comes from Claude Code (whose events the recorder maps), not from Codex
+/// (`turn_id`) or Gemini CLI (`AfterTool`, `BeforeTool`).
+fn is_claude_event(input: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(input) else {
+        return true;
+    };
+    v.get("turn_id").is_none()
+        && !matches!(
+            v.get("hook_event_name").and_then(|e| e.as_str()),
+            Some(
+                "AfterTool"
+                    | "BeforeTool"
+                    | "AfterModel"
+                    | "BeforeModel"
+                    | "AfterAgent"
+                    | "BeforeAgent"
+            )
+        )
 }

@@ -210,6 +210,9 @@ enum Command {
         /// Why (recorded in the audit trail)
         #[arg(long)]
         reason: Option<String>,
+        /// Remove a lesson's block even when a person edited inside it
+        #[arg(long)]
+        force: bool,
         /// Roll back without asking (needed when stdin is not a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
@@ -287,9 +290,43 @@ enum Command {
     /// Claude Code hook command: reads the hook event on stdin and records it
     ///
     /// For PostToolUse, PostToolUseFailure, PreToolUse, SessionStart, Stop and SessionEnd.
-    /// Always exits 0 and prints nothing; problems go to a log file (SELFHEAL_HOOK_LOG,
-    /// default $XDG_STATE_HOME/self-healing-mcp/hook.log).
+    /// A call that matches a lesson in force is answered with the lesson as
+    /// hookSpecificOutput.additionalContext (also for Codex PostToolUse and Gemini CLI
+    /// AfterTool); otherwise prints nothing. Always exits 0; problems go to a log file
+    /// (SELFHEAL_HOOK_LOG, default $XDG_STATE_HOME/self-healing-mcp/hook.log).
     Hook,
+    /// Register the hook (and, for Claude Code in a project, the MCP server) with an agent
+    /// harness: claude-code, codex or gemini. Shows the diff and asks (or --yes); installing
+    /// twice changes nothing
+    Install {
+        /// claude-code, codex or gemini
+        harness: String,
+        /// The project to install into (its .claude/, .codex/ or .gemini/ settings)
+        #[arg(long, conflicts_with = "user")]
+        project: Option<PathBuf>,
+        /// Install for every project of this user (settings under the home)
+        #[arg(long)]
+        user: bool,
+        /// Show what would change and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Write without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Remove what `install` registered (only our entries)
+    Uninstall {
+        /// claude-code, codex or gemini
+        harness: String,
+        #[arg(long, conflicts_with = "user")]
+        project: Option<PathBuf>,
+        #[arg(long)]
+        user: bool,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Build a demo run history and walk the healing loop on it: detect, propose, test, apply,
     /// verify, report
     Demo {
@@ -351,7 +388,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `self-heal hook`: never fails, never prints, never panics out.
+/// `self-heal hook`: never fails, never panics out; prints only a guidance answer.
 fn hook_main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         hook::log(&format!("internal error: {info}"))
@@ -366,8 +403,79 @@ fn hook_main() -> ExitCode {
         }
     };
     let db = Config::from_env(cli.db, cli.inbox).db_path;
-    let _ = std::panic::catch_unwind(move || hook::run(&db, input));
+    if let Ok(Some(answer)) = std::panic::catch_unwind(move || hook::run(&db, input)) {
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{answer}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            hook::log("could not write the guidance to stdout");
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// `install` / `uninstall`: plans the settings edits, shows them, asks, writes.
+#[allow(clippy::too_many_arguments)]
+fn install(
+    db: Option<PathBuf>,
+    json: bool,
+    harness: &str,
+    project: Option<PathBuf>,
+    user: bool,
+    dry_run: bool,
+    yes: bool,
+    remove: bool,
+) -> anyhow::Result<()> {
+    use selfheal_app::install as inst;
+    let Some(h) = selfheal_harness::Harness::parse(harness) else {
+        anyhow::bail!(
+            "unknown harness {}; use claude-code, codex or gemini",
+            sanitize::echo(harness)
+        );
+    };
+    if project.is_none() && !user {
+        anyhow::bail!(
+            "say where: --project DIR (that project) or --user (every project of this user)"
+        );
+    }
+    let (root, scope) = inst::root_of(project)?;
+    let config = Config::from_env(db, None);
+    // The database the hook writes to and reads lessons from, as an absolute path.
+    let db_path = std::path::absolute(&config.db_path).context("resolve the database path")?;
+    let cli_path = std::env::current_exe().context("find this program's path")?;
+    let server = cli_path.with_file_name("self-healing-mcp");
+    let command = selfheal_harness::install::hook_command(
+        &cli_path.display().to_string(),
+        &db_path.display().to_string(),
+    );
+    let planned = inst::plan(
+        h,
+        &root,
+        scope,
+        &command,
+        server
+            .is_file()
+            .then_some((server.as_path(), db_path.as_path())),
+        remove,
+    )?;
+    let mut view = inst::InstallView {
+        harness: h,
+        scope,
+        root: root.display().to_string(),
+        hook_command: command,
+        planned,
+        written: Vec::new(),
+    };
+    if !view.planned.is_empty() && !dry_run {
+        confirm(
+            yes,
+            &render::install(&view),
+            if remove { "uninstall" } else { "install" },
+        )?;
+        view.written = inst::write(&view.planned, &root)?;
+    }
+    emit(json, &view, render::install)
 }
 
 /// Prints a view as JSON or text, safe for a terminal either way.
@@ -680,11 +788,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback {
             improvement_id,
             reason,
+            force,
             yes,
         } => {
             let args = CloseArgs {
                 improvement_id,
                 reason,
+                force,
             };
             let app = app(cli.db, cli.inbox)?;
             let preview = app.preview_rollback(&args)?;
@@ -705,6 +815,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let args = CloseArgs {
                 improvement_id,
                 reason,
+                force: false,
             };
             emit(
                 json,
@@ -804,10 +915,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ))
             }
         }
+        Command::Install {
+            harness,
+            project,
+            user,
+            dry_run,
+            yes,
+        } => install(
+            cli.db, cli.json, &harness, project, user, dry_run, yes, false,
+        ),
+        Command::Uninstall {
+            harness,
+            project,
+            user,
+            dry_run,
+            yes,
+        } => install(
+            cli.db, cli.json, &harness, project, user, dry_run, yes, true,
+        ),
         Command::Hook => {
             // Reached only when `is_hook_invocation` missed it; behave the same.
             let db = Config::from_env(cli.db, cli.inbox).db_path;
-            hook::run(&db, hook::read_input());
+            if let Some(answer) = hook::run(&db, hook::read_input()) {
+                println!("{answer}");
+            }
             Ok(())
         }
     }

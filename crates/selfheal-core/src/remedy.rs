@@ -355,6 +355,20 @@ pub fn lesson(facts: &LessonFacts<'_>) -> Lesson {
     Lesson { text, omitted }
 }
 
+/// The heading of a lesson's block: what it is about, in bounded tokens only.
+pub fn heading(class: FailureClass, tool: &str, program: Option<&str>) -> String {
+    let class = serde_json::to_value(class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    match (program.filter(|p| bounded_token(p)), bounded_tool(tool)) {
+        (Some(p), true) => format!("Observed: `{p}` through `{tool}` ({class})"),
+        (None, true) => format!("Observed: `{tool}` ({class})"),
+        (Some(p), false) => format!("Observed: `{p}` ({class})"),
+        (None, false) => format!("Observed: one tool ({class})"),
+    }
+}
+
 /// A head that passes the grammar word by word (a stored head is checked again on use).
 fn bounded_head(head: &str) -> bool {
     head.len() <= MAX_HEAD

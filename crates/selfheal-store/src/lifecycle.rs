@@ -54,7 +54,7 @@ struct Migration {
 }
 
 /// The migrations, in order. Append only.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 1,
         name: "lifecycle_tables",
@@ -77,10 +77,16 @@ const MIGRATIONS: [Migration; 4] = [
         name: "audit_actor",
         sql: Some(include_str!("../migrations/0004_audit_actor.sql")),
     },
+    // Lessons written where the agents' harnesses read them, and the hook's guidance.
+    Migration {
+        version: 5,
+        name: "lessons",
+        sql: Some(include_str!("../migrations/0005_lessons.sql")),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// An `improvements` row with our columns (JSON columns as text).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,6 +175,54 @@ pub struct EscalationRow {
     pub reason: String,
     pub created_at: String,
     pub resolved_at: Option<String>,
+}
+
+/// A lesson as stored (see `migrations/0005_lessons.sql`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LessonRow {
+    pub improvement_id: String,
+    pub pattern_id: String,
+    pub harness: String,
+    pub scope: String,
+    pub root: String,
+    pub project: Option<String>,
+    pub tool: String,
+    pub program: Option<String>,
+    /// JSON of the lesson as proposed.
+    pub lesson: String,
+    /// JSON of the files written at apply.
+    pub changes: Option<String>,
+    pub active: bool,
+}
+
+fn read_lesson(r: &rusqlite::Row<'_>) -> rusqlite::Result<LessonRow> {
+    Ok(LessonRow {
+        improvement_id: r.get(0)?,
+        pattern_id: r.get(1)?,
+        harness: r.get(2)?,
+        scope: r.get(3)?,
+        root: r.get(4)?,
+        project: r.get(5)?,
+        tool: r.get(6)?,
+        program: r.get(7)?,
+        lesson: r.get(8)?,
+        changes: r.get(9)?,
+        active: r.get::<_, i64>(10)? != 0,
+    })
+}
+
+/// Lessons in force, read by the hook with a connection of its own (read-only; an unmigrated
+/// database has none).
+pub fn active_lessons(conn: &Connection) -> rusqlite::Result<Vec<LessonRow>> {
+    if !table_exists(conn, "selfheal_lessons")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT improvement_id, pattern_id, harness, scope, root, project, tool, program, lesson, changes, active
+         FROM selfheal_lessons WHERE active = 1 ORDER BY improvement_id",
+    )?;
+    let rows = stmt.query_map([], read_lesson)?;
+    rows.collect()
 }
 
 /// A requested transition with the columns it sets.
@@ -596,6 +650,15 @@ impl LifecycleDb {
         tx.execute(&sql, rusqlite::params_from_iter(values.iter()))
             .map_err(|e| self_err(&path, e))?;
         crash_point("transition:after_update");
+        // The hook answers only lessons in force.
+        tx.execute(
+            "UPDATE selfheal_lessons SET active = ?1 WHERE improvement_id = ?2",
+            params![
+                i64::from(matches!(to, Status::Applied | Status::Verified)),
+                id
+            ],
+        )
+        .map_err(|e| self_err(&path, e))?;
         tx.execute(
             "INSERT INTO selfheal_improvement_events(improvement_id, at, action, from_status, to_status, detail, actor, rule)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -621,6 +684,46 @@ impl LifecycleDb {
         tx.commit().map_err(|e| self_err(&path, e))?;
         crash_point("transition:after_commit");
         Ok(Outcome::Changed(stored))
+    }
+
+    /// Stores the lesson of a proposed improvement.
+    pub fn insert_lesson(&mut self, row: &LessonRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO selfheal_lessons(improvement_id, pattern_id, harness, scope, root, project, tool, program, lesson, changes, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+                params![row.improvement_id, row.pattern_id, row.harness, row.scope, row.root, row.project, row.tool, row.program, row.lesson, row.changes],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The lesson of an improvement, if it has one.
+    pub fn lesson(&self, improvement_id: &str) -> Result<Option<LessonRow>> {
+        self.conn
+            .query_row(
+                "SELECT improvement_id, pattern_id, harness, scope, root, project, tool, program, lesson, changes, active
+                 FROM selfheal_lessons WHERE improvement_id = ?1",
+                params![improvement_id],
+                read_lesson,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the files an apply wrote (or `None` after a rollback took them out).
+    pub fn set_lesson_changes(
+        &mut self,
+        improvement_id: &str,
+        changes: Option<&str>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE selfheal_lessons SET changes = ?1 WHERE improvement_id = ?2",
+                params![changes, improvement_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Verified outcomes per strategy: (successes, failures).

@@ -230,17 +230,22 @@ impl SelfHealServer {
         preview: &ApplyPreview,
         state: Option<String>,
         responses: Option<rmcp::model::InputResponses>,
-    ) -> Result<Result<ConfirmedEdit, CallToolResponse>, McpError> {
-        let Some(change) = &preview.config_change else {
-            return Err(McpError::internal_error("no config edit to confirm", None));
-        };
-        let confirmed = ConfirmedEdit::of(change);
-        let fingerprint = format!(
-            "{}:{}:{}",
-            preview.improvement_id, confirmed.before_sha256, confirmed.after_sha256
-        );
+    ) -> Result<Result<Option<ConfirmedEdit>, CallToolResponse>, McpError> {
+        let confirmed = preview
+            .config_change
+            .as_ref()
+            .filter(|_| preview.writes_config)
+            .map(ConfirmedEdit::of);
+        // Ties the answer to this very plan: the config edit and every file the apply writes.
+        let mut fingerprint = preview.improvement_id.clone();
+        if let Some(c) = &confirmed {
+            fingerprint.push_str(&format!(":{}:{}", c.before_sha256, c.after_sha256));
+        }
+        for f in &preview.changes {
+            fingerprint.push_str(&format!(":{}", f.sha256_after));
+        }
         let message = format!(
-            "self-healing-mcp asks before writing your config file.\n\n{}\nConfirm to write this change.",
+            "self-healing-mcp asks before writing files your agent reads.\n\n{}\nConfirm to write this change.",
             render::apply_preview(preview)
         );
         let declined = |how: &str| -> CallToolResponse {
@@ -591,7 +596,26 @@ impl SelfHealServer {
         InputResponses(responses): InputResponses,
     ) -> Result<CallToolResponse, McpError> {
         let writes_config = args.config_action.as_deref() == Some("apply");
-        if !writes_config || !supports_form_elicitation(ctx.client_capabilities()) {
+        let can_ask = supports_form_elicitation(ctx.client_capabilities());
+        let preview_args = args.clone();
+        let preview = match self
+            .blocking(move |app| app.preview_apply(&preview_args, &mut |_, _| {}))
+            .await?
+        {
+            Ok(p) => p,
+            Err(result) => return Ok(result.into()),
+        };
+        let writes_files = preview.changes.iter().any(|c| !c.diff.is_empty());
+        if writes_files && !can_ask {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "applying {} writes {} where the agent reads it, which a person must confirm, and this client cannot ask one (no elicitation); nothing was recorded or written. Run `self-heal apply {}` on a terminal",
+                sanitize::name(&preview.improvement_id),
+                preview.changes.iter().map(|c| sanitize::name(&c.path).into_owned()).collect::<Vec<_>>().join(", "),
+                sanitize::name(&preview.improvement_id),
+            ))])
+            .into());
+        }
+        if !writes_files && (!writes_config || !can_ask) {
             return self
                 .run(
                     ctx.meta,
@@ -602,22 +626,15 @@ impl SelfHealServer {
                 .await
                 .map(Into::into);
         }
-        let preview_args = args.clone();
-        let preview = match self
-            .blocking(move |app| app.preview_apply(&preview_args, &mut |_, _| {}))
-            .await?
-        {
-            Ok(p) => p,
-            Err(result) => return Ok(result.into()),
-        };
-        // Nothing to write (the key already has the value): nothing to confirm.
-        let confirmed = if preview
-            .config_change
-            .as_ref()
-            .is_some_and(|c| !c.diff.is_empty())
+        // Nothing to write (the key already has the value, no file): nothing to confirm.
+        let confirmed = if writes_files
+            || preview
+                .config_change
+                .as_ref()
+                .is_some_and(|c| writes_config && !c.diff.is_empty())
         {
             match self.confirm_edit(&ctx, &preview, state, responses).await? {
-                Ok(c) => Some(c),
+                Ok(c) => c,
                 Err(response) => return Ok(response),
             }
         } else {
