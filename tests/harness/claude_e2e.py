@@ -752,7 +752,7 @@ def run_full(c, h):
     note(f"lesson phrase looked for in the requests: {phrase!r}")
 
     # f. healed sessions
-    f = h.run_sessions("f-healed", SCRIPT_LEARNING, h.args.sessions)
+    f = h.run_sessions("f-healed", SCRIPT_LEARNING, h.args.after_sessions)
     check_sessions_ran(c, h, "f", f)
     check_lesson_in_requests(c, "f", f, phrase)
     check_commands(c, "f", f, [PASSING])
@@ -823,7 +823,8 @@ def main(argv=None):
     ap.add_argument("--work", type=Path, help="work directory (kept); default: a temporary one, removed after a clean run")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     ap.add_argument("--standin-only", action="store_true", help="no self-heal: hand-written hooks and rules file, check sessions b, f, h")
-    ap.add_argument("--sessions", type=int, default=6, help="sessions in phases b and f (default 6)")
+    ap.add_argument("--sessions", type=int, default=15, help="sessions in phase b (default 15: 30 Bash calls, the least verify measures on a side)")
+    ap.add_argument("--after-sessions", type=int, default=30, help="sessions in phase f of the full scenario (default 30: one Bash call each)")
     ap.add_argument("--session-timeout", type=float, default=120.0, help="seconds per claude session (default 120)")
     args = ap.parse_args(argv)
 

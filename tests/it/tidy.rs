@@ -65,6 +65,7 @@ fn dependency_direction_holds() {
         "selfheal-core",
         "selfheal-store",
         "selfheal-import",
+        "selfheal-harness",
         "selfheal-app",
         "selfheal-synth",
         "selfheal-cli",
@@ -92,6 +93,14 @@ fn dependency_direction_holds() {
         !import.contains("selfheal-app") && !import.contains("tokio"),
         "the importer sits under the app layer and is synchronous"
     );
+    let harness = manifest("crates/selfheal-harness/Cargo.toml");
+    let harness = harness.split("[dependencies]").nth(1).unwrap_or_default();
+    for forbidden in ["rusqlite", "tokio", "selfheal-"] {
+        assert!(
+            !harness.contains(forbidden),
+            "selfheal-harness only plans edits (text in, text out): it depends on {forbidden}"
+        );
+    }
     let app = manifest("crates/selfheal-app/Cargo.toml");
     assert!(
         !app.contains("tokio"),
