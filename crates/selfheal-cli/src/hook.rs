@@ -100,12 +100,16 @@ fn record(db: &Path, input: Result<Vec<u8>, String>) -> Result<(), String> {
 /// Returns the guidance to print, if a lesson in force matches the call.
 pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
     let started = Instant::now();
+    let mut problems = Vec::new();
     let guidance = match &input {
-        Ok(bytes) => selfheal_app::lessons::hook_guidance(db, bytes).unwrap_or_else(|e| {
-            log(&format!("guidance (db {}): {e}", db.display()));
-            None
-        }),
-        Err(_) => None,
+        // Input that is not JSON is reported once, by the recorder.
+        Ok(bytes) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            selfheal_app::lessons::hook_guidance(db, bytes).unwrap_or_else(|e| {
+                problems.push(format!("guidance: {e}"));
+                None
+            })
+        }
+        _ => None,
     };
     let recorded = match input {
         // Events of other harnesses are guided, not recorded (their transcripts are imported).
@@ -113,7 +117,14 @@ pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
         other => record(db, other),
     };
     if let Err(e) = recorded {
-        log(&format!("error (db {}): {e}", db.display()));
+        problems.insert(0, e);
+    }
+    if !problems.is_empty() {
+        log(&format!(
+            "error (db {}): {}",
+            db.display(),
+            problems.join("; ")
+        ));
     }
     let ms = started.elapsed().as_millis();
     if ms > 1_000 {

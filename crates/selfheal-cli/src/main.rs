@@ -318,12 +318,16 @@ enum Command {
     Uninstall {
         /// claude-code, codex or gemini
         harness: String,
+        /// The project to uninstall from
         #[arg(long, conflicts_with = "user")]
         project: Option<PathBuf>,
+        /// Uninstall from the user's settings under the home
         #[arg(long)]
         user: bool,
+        /// Show what would change and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Write without asking
         #[arg(long, short = 'y')]
         yes: bool,
     },
