@@ -1200,6 +1200,57 @@ pub fn report(v: &ReportView) -> String {
     out
 }
 
+/// `self-heal install` / `uninstall`: what changes (the diffs) or that nothing does.
+pub fn install(v: &crate::install::InstallView) -> String {
+    let mut out = format!(
+        "{} ({} scope, {}): hook command {}\n",
+        v.harness.as_str(),
+        snake_word(&v.scope),
+        sentence(&v.root),
+        sentence(&v.hook_command)
+    );
+    if v.planned.is_empty() {
+        out.push_str("everything is in place already: nothing to change\n");
+    }
+    for p in &v.planned {
+        let _ = writeln!(
+            out,
+            "{} {}:\n{}",
+            if v.written.iter().any(|w| w.path == p.path) {
+                "wrote"
+            } else {
+                "would write"
+            },
+            sentence(&p.path),
+            sanitize::clean(&p.diff, sanitize::Sink::Terminal).trim_end()
+        );
+    }
+    out
+}
+
+fn snake_word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Files written where the agent reads them, each with its diff.
+fn file_diffs(out: &mut String, verb: &str, files: &[(&str, &str)]) {
+    for (path, diff) in files {
+        if diff.is_empty() {
+            let _ = writeln!(out, "{} already holds this: not changed", sentence(path));
+        } else {
+            let _ = writeln!(
+                out,
+                "{verb} {}:\n{}",
+                sentence(path),
+                sanitize::clean(diff, sanitize::Sink::Terminal).trim_end()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1247,57 +1298,6 @@ mod tests {
                     &STYLE_CODES
                 ),
                 painted
-            );
-        }
-    }
-}
-
-/// `self-heal install` / `uninstall`: what changes (the diffs) or that nothing does.
-pub fn install(v: &crate::install::InstallView) -> String {
-    let mut out = format!(
-        "{} ({} scope, {}): hook command {}\n",
-        v.harness.as_str(),
-        snake_word(&v.scope),
-        sentence(&v.root),
-        sentence(&v.hook_command)
-    );
-    if v.planned.is_empty() {
-        out.push_str("everything is in place already: nothing to change\n");
-    }
-    for p in &v.planned {
-        let _ = writeln!(
-            out,
-            "{} {}:\n{}",
-            if v.written.iter().any(|w| w.path == p.path) {
-                "wrote"
-            } else {
-                "would write"
-            },
-            sentence(&p.path),
-            sanitize::clean(&p.diff, sanitize::Sink::Terminal).trim_end()
-        );
-    }
-    out
-}
-
-fn snake_word<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// Files written where the agent reads them, each with its diff.
-fn file_diffs(out: &mut String, verb: &str, files: &[(&str, &str)]) {
-    for (path, diff) in files {
-        if diff.is_empty() {
-            let _ = writeln!(out, "{} already holds this: not changed", sentence(path));
-        } else {
-            let _ = writeln!(
-                out,
-                "{verb} {}:\n{}",
-                sentence(path),
-                sanitize::clean(diff, sanitize::Sink::Terminal).trim_end()
             );
         }
     }

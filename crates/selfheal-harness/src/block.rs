@@ -121,9 +121,7 @@ pub fn insert(
         });
     }
     // Separate from what is there by one blank line.
-    let sep = if current.is_empty() {
-        ""
-    } else if current.ends_with("\n\n") {
+    let sep = if current.is_empty() || current.ends_with("\n\n") {
         ""
     } else if current.ends_with('\n') {
         "\n"
