@@ -148,6 +148,7 @@ impl App {
         pattern: &Pattern,
         w: Window,
     ) -> Result<(LessonView, Vec<Target>), AppError> {
+        let started = std::time::Instant::now();
         let store = self.store()?;
         let failures = store.read(|r| match r.pattern_key(&pattern.id)? {
             Some(key) => r.pattern_failure_events(key, w, MAX_MINED),
@@ -240,6 +241,12 @@ impl App {
             Ok(found)
         })?;
         let recoveries = remedy::tally(found);
+        tracing::debug!(
+            pattern = %pattern.id,
+            failures_read = in_scope.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "recoveries mined"
+        );
         let class = pattern.classification.class;
         let mut session_ids: Vec<&str> = in_scope.iter().map(|(_, r)| r.as_str()).collect();
         session_ids.sort_unstable();

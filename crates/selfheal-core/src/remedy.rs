@@ -324,7 +324,7 @@ pub fn lesson(facts: &LessonFacts<'_>) -> Lesson {
                 sessions(r.runs)
             )),
             Recovery::ChangedArguments => Some(format!(
-                "A {tool_word} call with different arguments succeeded right after it {} (in {}).",
+                "A call of {tool_word} with different arguments succeeded right after it {} (in {}).",
                 times(r.count),
                 sessions(r.runs)
             )),
