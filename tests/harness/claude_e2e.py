@@ -49,8 +49,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+import checks  # noqa: E402  (the outside-client checks' tally)
 import standin_anthropic as standin  # noqa: E402
 
 PROMPT = "run the tests"
@@ -133,21 +135,18 @@ class Abort(Exception):
     """A check failed that later steps depend on."""
 
 
-class Checks:
+class Checks(checks.Checks):
+    """The shared tally, remembering the names of failed checks and able to stop the scenario
+    where later steps depend on a check."""
+
     def __init__(self):
-        self.passed = 0
-        self.failed = 0
+        super().__init__()
         self.failures = []
 
     def ok(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
+        if not cond:
             self.failures.append(name)
-            print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-        return bool(cond)
+        return super().ok(name, cond, detail)
 
     def require(self, name, cond, detail=""):
         if not self.ok(name, cond, detail):
@@ -159,8 +158,7 @@ def note(text):
 
 
 def short(value, n=600):
-    s = value if isinstance(value, str) else json.dumps(value, default=str)
-    return s if len(s) <= n else s[:n] + "..."
+    return checks.short(value, n)
 
 
 def project_dir_name(path):

@@ -177,6 +177,16 @@ pub(crate) fn io(
     }
 }
 
+/// The unified diff (3 lines of context) from `old` to `new`, headed by their names: every
+/// edit a person is shown before confirming is rendered this way.
+pub(crate) fn unified_diff(old: &str, new: &str, from: &str, to: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(from, to)
+        .to_string()
+}
+
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -255,11 +265,7 @@ pub fn plan(
     let diff = if after_text == text {
         String::new()
     } else {
-        similar::TextDiff::from_lines(&text, &after_text)
-            .unified_diff()
-            .context_radius(3)
-            .header(&shown, &shown)
-            .to_string()
+        unified_diff(&text, &after_text, &shown, &shown)
     };
     Ok(EditPlan {
         path,
@@ -370,14 +376,12 @@ pub fn restore_diff(applied: &Applied) -> Result<String, ConfigEditError> {
         });
     }
     let shown = applied.path.display().to_string();
-    Ok(similar::TextDiff::from_lines(
-        String::from_utf8_lossy(&current),
-        String::from_utf8_lossy(&backup),
-    )
-    .unified_diff()
-    .context_radius(3)
-    .header(&shown, &shown)
-    .to_string())
+    Ok(unified_diff(
+        &String::from_utf8_lossy(&current),
+        &String::from_utf8_lossy(&backup),
+        &shown,
+        &shown,
+    ))
 }
 
 /// Restores the bytes the file had before [`apply`], atomically, and checks the result.

@@ -20,7 +20,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
-use crate::config_edit::{ConfigEditError, io, replace_checked, sha256_hex, staged, sync_dir};
+use crate::config_edit::{
+    ConfigEditError, io, replace_checked, sha256_hex, staged, sync_dir, unified_diff,
+};
 
 /// Instruction and settings files are small; larger ones are refused.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -140,18 +142,16 @@ pub fn plan(
     let diff = if before.is_some() == after.is_some() && old == new {
         String::new()
     } else {
-        similar::TextDiff::from_lines(old, new)
-            .unified_diff()
-            .context_radius(3)
-            .header(
-                if before.is_some() {
-                    &shown
-                } else {
-                    "/dev/null"
-                },
-                if after.is_some() { &shown } else { "/dev/null" },
-            )
-            .to_string()
+        unified_diff(
+            old,
+            new,
+            if before.is_some() {
+                &shown
+            } else {
+                "/dev/null"
+            },
+            if after.is_some() { &shown } else { "/dev/null" },
+        )
     };
     Planned {
         path: shown,

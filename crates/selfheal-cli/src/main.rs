@@ -298,39 +298,9 @@ enum Command {
     /// Register the hook (and, for Claude Code in a project, the MCP server) with an agent
     /// harness: claude-code, codex or gemini. Shows the diff and asks (or --yes); installing
     /// twice changes nothing
-    Install {
-        /// claude-code, codex or gemini
-        harness: String,
-        /// The project to install into (its .claude/, .codex/ or .gemini/ settings)
-        #[arg(long, conflicts_with = "user")]
-        project: Option<PathBuf>,
-        /// Install for every project of this user (settings under the home)
-        #[arg(long)]
-        user: bool,
-        /// Show what would change and change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Write without asking
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
+    Install(InstallArgs),
     /// Remove what `install` registered (only our entries)
-    Uninstall {
-        /// claude-code, codex or gemini
-        harness: String,
-        /// The project to uninstall from
-        #[arg(long, conflicts_with = "user")]
-        project: Option<PathBuf>,
-        /// Uninstall from the user's settings under the home
-        #[arg(long)]
-        user: bool,
-        /// Show what would change and change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Write without asking
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
+    Uninstall(InstallArgs),
     /// Build a demo run history and walk the healing loop on it: detect, propose, test, apply,
     /// verify, report
     Demo {
@@ -419,23 +389,39 @@ fn hook_main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `install` / `uninstall`: plans the settings edits, shows them, asks, writes.
-#[allow(clippy::too_many_arguments)]
-fn install(
-    db: Option<PathBuf>,
-    json: bool,
-    harness: &str,
+/// Where `install` and `uninstall` act, and how.
+#[derive(clap::Args, Debug)]
+struct InstallArgs {
+    /// claude-code, codex or gemini
+    harness: String,
+    /// The project (its .claude/, .codex/ or .gemini/ settings)
+    #[arg(long, conflicts_with = "user")]
     project: Option<PathBuf>,
+    /// Every project of this user (settings under the home)
+    #[arg(long)]
     user: bool,
+    /// Show what would change and change nothing
+    #[arg(long)]
     dry_run: bool,
+    /// Write without asking
+    #[arg(long, short = 'y')]
     yes: bool,
-    remove: bool,
-) -> anyhow::Result<()> {
+}
+
+/// `install` / `uninstall`: plans the settings edits, shows them, asks, writes.
+fn install(db: Option<PathBuf>, json: bool, args: InstallArgs, remove: bool) -> anyhow::Result<()> {
     use selfheal_app::install as inst;
-    let Some(h) = selfheal_harness::Harness::parse(harness) else {
+    let InstallArgs {
+        harness,
+        project,
+        user,
+        dry_run,
+        yes,
+    } = args;
+    let Some(h) = selfheal_harness::Harness::parse(&harness) else {
         anyhow::bail!(
             "unknown harness {}; use claude-code, codex or gemini",
-            sanitize::echo(harness)
+            sanitize::echo(&harness)
         );
     };
     if project.is_none() && !user {
@@ -919,24 +905,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ))
             }
         }
-        Command::Install {
-            harness,
-            project,
-            user,
-            dry_run,
-            yes,
-        } => install(
-            cli.db, cli.json, &harness, project, user, dry_run, yes, false,
-        ),
-        Command::Uninstall {
-            harness,
-            project,
-            user,
-            dry_run,
-            yes,
-        } => install(
-            cli.db, cli.json, &harness, project, user, dry_run, yes, true,
-        ),
+        Command::Install(a) => install(cli.db, cli.json, a, false),
+        Command::Uninstall(a) => install(cli.db, cli.json, a, true),
         Command::Hook => {
             // Reached only when `is_hook_invocation` missed it; behave the same.
             let db = Config::from_env(cli.db, cli.inbox).db_path;

@@ -59,15 +59,6 @@ impl Harness {
             _ => None,
         }
     }
-
-    /// The hook event that follows a failed call in this harness.
-    pub fn hook_event_after_failure(self) -> &'static str {
-        match self {
-            Harness::ClaudeCode => "PostToolUseFailure",
-            Harness::Codex => "PostToolUse",
-            Harness::Gemini => "AfterTool",
-        }
-    }
 }
 
 /// Where a target lives: in a project, or in the user's home for every project.
