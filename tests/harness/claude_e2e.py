@@ -238,12 +238,15 @@ class Session:
 
     @property
     def bash_requests(self):
-        return [r for r in self.records if (r.get("reply") or {}).get("bash_offered")]
+        return [
+            r for r in self.records if (r.get("reply") or {}).get("kind") in ("tool_use", "text")
+            and not r["reply"].get("side")
+        ]
 
     @property
     def commands(self):
         return [
-            r["reply"]["command"] for r in self.bash_requests if r["reply"].get("kind") == "tool_use"
+            r["reply"]["label"] for r in self.bash_requests if r["reply"].get("kind") == "tool_use"
         ]
 
     def ok(self):
