@@ -199,6 +199,45 @@ pub fn simple_commands(command: &str) -> Vec<(Vec<String>, String)> {
         .collect()
 }
 
+/// The exit code a harness wrote into a shell call's output text, when the harness records it
+/// only there: Gemini CLI's `Exit Code: N` line (the last one: the command's own output comes
+/// before it), Codex's `Process exited with code N` header line, Claude Code's leading
+/// `Exit code N`.
+pub fn exit_code_in_output(text: &str) -> Option<i64> {
+    fn number(rest: &str) -> Option<i64> {
+        let rest = rest.trim_start_matches([' ', ':']);
+        let end = rest
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+            .map_or(rest.len(), |(i, _)| i);
+        rest[..end].parse().ok()
+    }
+    if let Some(rest) = text.trim_start().strip_prefix("Exit code") {
+        return number(rest);
+    }
+    if let Some(code) = text
+        .lines()
+        .take(8)
+        .find_map(|l| l.strip_prefix("Process exited with code "))
+    {
+        return number(code);
+    }
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix("Exit Code:"))
+        .and_then(number)
+}
+
+/// Whether a call failed. For a shell call whose exit code is known, the exit code decides:
+/// every harness but Claude Code reports a command that exits 127 as a *successful* call.
+/// Otherwise the harness's own word does.
+pub fn call_failed(tool: &str, reported_failed: bool, exit_code: Option<i64>) -> bool {
+    match exit_code {
+        Some(code) if is_shell_tool(tool) => code != 0,
+        _ => reported_failed,
+    }
+}
+
 /// The program a failure of `command` belongs to (see the module docs).
 pub fn program_of(command: &str, message: &str) -> Option<String> {
     program_of_calls(&program_calls(command), message)
@@ -475,6 +514,43 @@ fn base_name(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exit_codes_wherever_the_harness_writes_them() {
+        let table: [(&str, Option<i64>); 8] = [
+            ("Exit code 127\nbash: pytest: command not found", Some(127)),
+            (
+                "Chunk ID: 1\nWall time: 0.1 seconds\nProcess exited with code 2\nOutput:\nx",
+                Some(2),
+            ),
+            (
+                "<untrusted_context>\nOutput: bash: pytest: command not found\nExit Code: 127\n</untrusted_context>",
+                Some(127),
+            ),
+            // The command printed an exit code of its own before the harness's line.
+            (
+                "Output: Exit Code: 0\nExit Code: 1\nSignal: (none)",
+                Some(1),
+            ),
+            ("Exit Code: -1", Some(-1)),
+            ("all tests passed", None),
+            ("Output: fine\nExit Code: (none)", None),
+            ("", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(exit_code_in_output(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_exit_code_decides_for_shell_calls_only() {
+        assert!(call_failed("bash", false, Some(127)));
+        assert!(call_failed("run_shell_command", false, Some(1)));
+        assert!(!call_failed("exec_command", true, Some(0)));
+        assert!(call_failed("bash", true, None));
+        assert!(!call_failed("read", false, Some(1)));
+        assert!(call_failed("view", true, Some(0)));
+    }
+
     use super::*;
     use serde_json::json;
 

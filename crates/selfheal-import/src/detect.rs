@@ -28,6 +28,7 @@ pub fn is_candidate_name(path: &Path) -> bool {
     [".jsonl", ".json", ".ndjson", ".traj"]
         .iter()
         .any(|ext| name.ends_with(ext))
+        || (name.starts_with("opencode") && name.ends_with(".db"))
 }
 
 const CODEX_TYPES: [&str; 5] = [
@@ -53,6 +54,13 @@ pub fn classify_object(obj: &Map<String, Value>) -> Option<Format> {
     }
     if has("sessionId") && has("messages") {
         return Some(Format::GeminiCli);
+    }
+    if has("sessionId") && has("projectHash") && has("startTime") && !has("type") {
+        return Some(Format::GeminiJsonl);
+    }
+    if has("data") && has("id") && kind.contains('.') && has("timestamp") {
+        // Copilot CLI's `events.jsonl`: `session.start`, `user.message`, `tool.execution_*`.
+        return Some(Format::CopilotCli);
     }
     if has("trajectory") || has("trajectory_format") || (has("messages") && has("info")) {
         return Some(Format::SweAgent);
@@ -146,6 +154,8 @@ fn by_name(path: &Path) -> Option<Format> {
         Some(Format::Codex)
     } else if name.starts_with("session-") && name.ends_with(".json") {
         Some(Format::GeminiCli)
+    } else if name.starts_with("session-") && name.ends_with(".jsonl") {
+        Some(Format::GeminiJsonl)
     } else {
         None
     }

@@ -31,7 +31,7 @@ use crate::error::ImportError;
 use crate::lines::{Lines, Next};
 use crate::model::{Format, Output, SourceFile};
 use crate::writer::{Applied, ApplyError, Batch, FileCommit, FileRow, Writer};
-use crate::{claude, codex, gemini, jsonl, otel, swe};
+use crate::{claude, codex, copilot, gemini, jsonl, opencode, otel, swe};
 
 /// Bytes fingerprinted at each end of the consumed part of a file.
 const PRINT_BYTES: u64 = 64 * 1024;
@@ -190,12 +190,14 @@ impl Summary {
 enum LineReader {
     Claude(claude::Parser),
     Codex(codex::Parser),
+    Gemini(gemini::Parser),
+    Copilot(copilot::Parser),
     Otel(otel::Parser),
     Jsonl,
 }
 
 impl LineReader {
-    fn new(format: Format, state: Option<&str>) -> LineReader {
+    fn new(format: Format, state: Option<&str>, path: &Path) -> LineReader {
         fn load<T: serde::de::DeserializeOwned + Default>(state: Option<&str>) -> T {
             state
                 .and_then(|s| serde_json::from_str(s).ok())
@@ -204,6 +206,20 @@ impl LineReader {
         match format {
             Format::ClaudeCode => LineReader::Claude(claude::Parser::new(load(state))),
             Format::Codex => LineReader::Codex(codex::Parser::new(load(state))),
+            Format::GeminiJsonl => {
+                let mut state: gemini::State = load(state);
+                if state.cwd.is_none() {
+                    state.cwd = gemini::project_dir(path);
+                }
+                LineReader::Gemini(gemini::Parser::new(state))
+            }
+            Format::CopilotCli => {
+                let mut state: copilot::State = load(state);
+                if state.cwd.is_none() {
+                    state.cwd = copilot::workspace_cwd(path);
+                }
+                LineReader::Copilot(copilot::Parser::new(state))
+            }
             Format::Otel => LineReader::Otel(otel::Parser::new(load(state))),
             _ => LineReader::Jsonl,
         }
@@ -220,6 +236,8 @@ impl LineReader {
         match self {
             LineReader::Claude(p) => p.line(bytes, line_no, src, out),
             LineReader::Codex(p) => p.line(bytes, line_no, offset, src, out),
+            LineReader::Gemini(p) => p.line(bytes, line_no, src, out),
+            LineReader::Copilot(p) => p.line(bytes, line_no, src, out),
             LineReader::Otel(p) => p.line(bytes, line_no, src, out),
             LineReader::Jsonl => jsonl::line(bytes, line_no, src, out),
         }
@@ -235,6 +253,8 @@ impl LineReader {
         match self {
             LineReader::Claude(p) => serde_json::to_string(p.state()).ok(),
             LineReader::Codex(p) => serde_json::to_string(p.state()).ok(),
+            LineReader::Gemini(p) => serde_json::to_string(p.state()).ok(),
+            LineReader::Copilot(p) => serde_json::to_string(p.state()).ok(),
             LineReader::Otel(p) => serde_json::to_string(p.state()).ok(),
             LineReader::Jsonl => None,
         }
@@ -245,6 +265,21 @@ impl LineReader {
 pub struct Importer {
     writer: Writer,
     options: Options,
+}
+
+/// Size and modification time of a file, with its SQLite write-ahead log's when it has one
+/// (a live database changes in its `-wal` file first).
+fn with_wal(path: &Path, meta: &std::fs::Metadata) -> (i64, i64) {
+    let size = i64::try_from(meta.len()).unwrap_or(i64::MAX);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    match std::fs::metadata(&wal) {
+        Ok(w) => (
+            size.saturating_add(i64::try_from(w.len()).unwrap_or(i64::MAX)),
+            mtime_ns(meta).max(mtime_ns(&w)),
+        ),
+        Err(_) => (size, mtime_ns(meta)),
+    }
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -431,10 +466,10 @@ impl Importer {
                 }
             };
             let row = rows.get(&f.to_string_lossy().into_owned()).cloned();
-            let size = i64::try_from(meta.len()).unwrap_or(i64::MAX);
+            let (size, mtime) = with_wal(&f, &meta);
             if let Some(r) = &row
                 && r.size == size
-                && r.mtime_ns == mtime_ns(&meta)
+                && r.mtime_ns == mtime
             {
                 summary.files.unchanged += 1;
                 continue;
@@ -527,6 +562,9 @@ impl Importer {
                     .take(HEAD_BYTES as u64)
                     .read_to_end(&mut head)
                     .map_err(io)?;
+                if opencode::is_sqlite(&head) {
+                    return self.database(path, meta, row, &source, summary);
+                }
                 match detect(path, &head, head.len() as u64 >= size) {
                     Detected::Format(f) => f,
                     Detected::Undecided => return Ok(Outcome::Pending),
@@ -547,6 +585,9 @@ impl Importer {
                 }
             }
         };
+        if format == Format::OpenCode {
+            return self.database(path, meta, row, &source, summary);
+        }
         // A new file that is a byte-identical copy of one already read is not read again.
         if row.is_none() && size > 0 {
             let (head, _, _, _) = fingerprint(&mut file, size.min(PRINT_BYTES)).map_err(io)?;
@@ -596,6 +637,57 @@ impl Importer {
         };
         match self.writer.apply(&batch) {
             Ok(_) | Err(ApplyError::Conflict) => Ok(()),
+            Err(ApplyError::Db(e)) => Err(e),
+        }
+    }
+
+    /// Reads what changed in an OpenCode database since the cursor stored in its row.
+    fn database(
+        &mut self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        row: Option<&FileRow>,
+        source: &SourceFile,
+        summary: &mut Summary,
+    ) -> Result<Outcome, ImportError> {
+        let cursor: opencode::Cursor = row
+            .filter(|r| r.format == Format::OpenCode.as_str())
+            .and_then(|r| r.state.as_deref())
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        let (out, next) = opencode::read(path, &cursor).map_err(|detail| ImportError::Io {
+            path: path.to_path_buf(),
+            detail,
+        })?;
+        for s in &out.skips {
+            summary.skip(&source.path, s.line, &s.reason);
+        }
+        let (size, mtime) = with_wal(path, meta);
+        let new = FileRow {
+            path: source.path.clone(),
+            format: Format::OpenCode.as_str().into(),
+            size,
+            mtime_ns: mtime,
+            offset: next.position(),
+            state: serde_json::to_string(&next).ok(),
+            ..FileRow::default()
+        };
+        let batch = Batch {
+            format: Format::OpenCode,
+            source_file: Some(&source.path),
+            fallback_ms: source.mtime_ms,
+            records: &out.records,
+            file: Some(FileCommit {
+                expected_offset: row.map(|r| r.offset),
+                row: &new,
+            }),
+        };
+        match self.writer.apply(&batch) {
+            Ok(a) => {
+                summary.applied(a);
+                Ok(Outcome::Read)
+            }
+            Err(ApplyError::Conflict) => Ok(Outcome::Concurrent),
             Err(ApplyError::Db(e)) => Err(e),
         }
     }
@@ -735,7 +827,7 @@ impl Importer {
             _ => None,
         };
         let (mut offset, mut line_no, state) = resume.unwrap_or((0, 0, None));
-        let mut reader = LineReader::new(format, state.as_deref());
+        let mut reader = LineReader::new(format, state.as_deref(), &path);
         if let LineReader::Otel(p) = &mut reader {
             // Parents are exported after their children: learn the conversations first.
             file.seek(SeekFrom::Start(offset)).map_err(io)?;

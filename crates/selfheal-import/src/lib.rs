@@ -35,6 +35,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod detect;
 pub mod error;
 pub mod gemini;
@@ -43,6 +44,7 @@ pub mod import;
 pub mod jsonl;
 pub mod lines;
 pub mod model;
+pub mod opencode;
 pub mod otel;
 pub mod swe;
 pub mod text;

@@ -10,16 +10,24 @@ pub enum Format {
     ClaudeCode,
     Codex,
     GeminiCli,
+    /// Gemini CLI's JSONL sessions (0.61 and later).
+    GeminiJsonl,
+    CopilotCli,
+    /// OpenCode's SQLite database.
+    OpenCode,
     SweAgent,
     Otel,
     Jsonl,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 9] = [
         Format::ClaudeCode,
         Format::Codex,
         Format::GeminiCli,
+        Format::GeminiJsonl,
+        Format::CopilotCli,
+        Format::OpenCode,
         Format::SweAgent,
         Format::Otel,
         Format::Jsonl,
@@ -32,9 +40,21 @@ impl Format {
             Format::ClaudeCode => "claude-code",
             Format::Codex => "codex",
             Format::GeminiCli => "gemini-cli",
+            Format::GeminiJsonl => "gemini-cli-jsonl",
+            Format::CopilotCli => "copilot-cli",
+            Format::OpenCode => "opencode",
             Format::SweAgent => "swe-agent",
             Format::Otel => "otel",
             Format::Jsonl => "jsonl",
+        }
+    }
+
+    /// The harness that wrote it, as `metadata.source_format` names it (one name for both
+    /// forms of Gemini CLI's chats).
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Format::GeminiJsonl => Format::GeminiCli.as_str(),
+            f => f.as_str(),
         }
     }
 
@@ -47,7 +67,12 @@ impl Format {
     pub fn is_line_based(self) -> bool {
         matches!(
             self,
-            Format::ClaudeCode | Format::Codex | Format::Otel | Format::Jsonl
+            Format::ClaudeCode
+                | Format::Codex
+                | Format::GeminiJsonl
+                | Format::CopilotCli
+                | Format::Otel
+                | Format::Jsonl
         )
     }
 }

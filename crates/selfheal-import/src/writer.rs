@@ -541,7 +541,7 @@ impl Session<'_, '_> {
             self.applied.new_runs.push(run_id.to_string());
         }
         Ok(RunAgg {
-            format: self.batch.format.as_str().to_string(),
+            format: self.batch.format.source_name().to_string(),
             source_file: self.batch.source_file.map(str::to_string),
             next_step,
             foreign,
