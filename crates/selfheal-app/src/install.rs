@@ -50,7 +50,12 @@ pub fn plan(
         )));
     }
     let mut out = Vec::new();
-    let settings = selfheal_harness::hook_settings_path(harness, root);
+    let Some(settings) = selfheal_harness::hook_settings_path(harness, root, scope) else {
+        return Err(AppError::InvalidInput(format!(
+            "{} reads hooks from a repository only (.github/hooks); install it with --project DIR",
+            harness.as_str()
+        )));
+    };
     let shown = settings.display().to_string();
     let before = harness_files::read_target(root, &settings)?;
     let after = match (&before, remove) {

@@ -20,6 +20,7 @@ use selfheal_core::pattern::Pattern;
 use selfheal_core::remedy::{self, FailedCall, LaterCall, Lesson, Recovery, RecoveryCount};
 use selfheal_core::shell::command_of;
 use selfheal_core::time::Window;
+use selfheal_harness::hook_input::{self, HookCall, Phase};
 use selfheal_harness::{Harness, Scope, Target, block};
 use serde::{Deserialize, Serialize};
 
@@ -424,40 +425,23 @@ fn undo(c: &FileChange) -> Result<(), AppError> {
 /// Characters of guidance a hook answers at most.
 const MAX_GUIDANCE: usize = 1_500;
 
-/// The hook's answer to one harness event (`input`: the JSON it wrote on the hook's stdin):
-/// the lessons in force that match the call — its project (the event's `cwd` at or under the
-/// lesson's), its tool, and for shell tools its program — as `hookSpecificOutput.
-/// additionalContext` for the event, or `None` (print nothing). Claude Code's PreToolUse and
-/// PostToolUseFailure, Codex's PostToolUse and Gemini CLI's AfterTool are answered; after a
-/// call (Codex, Gemini), only when the output reports a non-zero exit code.
+/// The hook's answer to one harness event (`input`: the JSON it wrote on the hook's stdin,
+/// read by `selfheal_harness::hook_input`): the lessons in force that match the call — its
+/// project (the event's `cwd` at or under the lesson's), its tool, and for shell tools its
+/// program — as `additionalContext` in the shape the harness reads, or `None` (print
+/// nothing). Before a call, or after one that failed (the harness said so, or its exit code
+/// is not 0); never after a call that went well.
 pub fn hook_guidance(db: &Path, input: &[u8]) -> Result<Option<String>, String> {
     let v: serde_json::Value =
         serde_json::from_slice(input).map_err(|e| format!("hook input is not JSON: {e}"))?;
-    let event = v
-        .get("hook_event_name")
-        .and_then(|e| e.as_str())
-        .unwrap_or_default();
-    let after = match event {
-        "PreToolUse" | "PostToolUseFailure" => false,
-        "PostToolUse" | "AfterTool" => true,
-        _ => return Ok(None),
+    // Before a call, or after one that failed; a call that went well needs no lesson.
+    let calls: Vec<HookCall> = hook_input::calls(&v)
+        .into_iter()
+        .filter(|c| c.phase == Phase::Before || c.failed())
+        .collect();
+    let Some(first) = calls.first() else {
+        return Ok(None);
     };
-    let tool = v
-        .get("tool_name")
-        .and_then(|t| t.as_str())
-        .unwrap_or_default();
-    if tool.is_empty() {
-        return Ok(None);
-    }
-    if after && !reports_failure(v.get("tool_response")) {
-        return Ok(None);
-    }
-    let cwd = v.get("cwd").and_then(|c| c.as_str()).unwrap_or_default();
-    let command = v.get("tool_input").and_then(command_of);
-    let programs = command
-        .as_deref()
-        .map(selfheal_core::shell::programs)
-        .unwrap_or_default();
     let conn = rusqlite::Connection::open_with_flags(
         db,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -466,67 +450,50 @@ pub fn hook_guidance(db: &Path, input: &[u8]) -> Result<Option<String>, String> 
     let _ = conn.busy_timeout(std::time::Duration::from_millis(500));
     let lessons = selfheal_store::lifecycle::active_lessons(&conn)
         .map_err(|e| format!("cannot read lessons: {e}"))?;
-    let shell = selfheal_core::shell::is_shell_tool(tool);
     let mut text = String::new();
-    for l in lessons {
-        let same_tool = l.tool == tool || (shell && selfheal_core::shell::is_shell_tool(&l.tool));
-        let in_project = l
-            .project
-            .as_deref()
-            .is_none_or(|p| cwd == p || cwd.starts_with(&format!("{}/", p.trim_end_matches('/'))));
-        let program = l
-            .program
-            .as_deref()
-            .is_none_or(|p| programs.iter().any(|q| q == p));
-        if !(same_tool && in_project && program) {
-            continue;
-        }
-        let Ok(lesson) = serde_json::from_str::<LessonView>(&l.lesson) else {
-            continue;
+    for call in &calls {
+        let shell = selfheal_core::shell::is_shell_tool(&call.tool);
+        let programs = if shell {
+            command_of(&call.tool_input)
+                .as_deref()
+                .map(selfheal_core::shell::programs)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
         };
-        if text.is_empty() {
-            text.push_str("self-healing-mcp, from this project's recorded agent history (facts, with counts):");
-        }
-        for s in &lesson.text {
-            if text.len() + s.len() + 1 > MAX_GUIDANCE {
-                break;
+        for l in &lessons {
+            let same_tool =
+                l.tool == call.tool || (shell && selfheal_core::shell::is_shell_tool(&l.tool));
+            let in_project = l.project.as_deref().is_none_or(|p| {
+                call.cwd == p
+                    || call
+                        .cwd
+                        .starts_with(&format!("{}/", p.trim_end_matches('/')))
+            });
+            let program = l
+                .program
+                .as_deref()
+                .is_none_or(|p| programs.iter().any(|q| q == p));
+            if !(same_tool && in_project && program) {
+                continue;
             }
-            text.push(' ');
-            text.push_str(s);
+            let Ok(lesson) = serde_json::from_str::<LessonView>(&l.lesson) else {
+                continue;
+            };
+            if text.is_empty() {
+                text.push_str("self-healing-mcp, from this project's recorded agent history (facts, with counts):");
+            }
+            for s in &lesson.text {
+                if text.len() + s.len() + 1 > MAX_GUIDANCE || text.contains(s.as_str()) {
+                    continue;
+                }
+                text.push(' ');
+                text.push_str(s);
+            }
         }
     }
     if text.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        serde_json::json!({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}).to_string(),
-    ))
-}
-
-/// Whether a tool's output, as a harness hands it to a hook after the call, reports a non-zero
-/// exit code (Gemini CLI `Exit Code: N`, Codex `Process exited with code N`) or an error.
-fn reports_failure(response: Option<&serde_json::Value>) -> bool {
-    let Some(r) = response else { return false };
-    let text = match r {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    for marker in [
-        "Exit Code: ",
-        "exited with code ",
-        "\"exit_code\":",
-        "\"exitCode\":",
-    ] {
-        for (at, _) in text.match_indices(marker) {
-            let digits: String = text[at + marker.len()..]
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '-')
-                .collect();
-            if digits.parse::<i64>().is_ok_and(|c| c != 0) {
-                return true;
-            }
-        }
-    }
-    false
+    Ok(Some(hook_input::answer(first, &text)))
 }

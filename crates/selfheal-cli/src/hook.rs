@@ -134,12 +134,14 @@ pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
 }
 
 /// Whether an event comes from Claude Code (whose events the recorder maps), not from Codex
-/// (`turn_id`) or Gemini CLI (`AfterTool`, `BeforeTool`).
+/// (`turn_id`), Gemini CLI (`AfterTool`, `BeforeTool`, …), our OpenCode plugin (`harness`) or
+/// Copilot CLI (camel-case keys: `sessionId`, `toolCalls`, `toolName`).
 fn is_claude_event(input: &[u8]) -> bool {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(input) else {
         return true;
     };
-    v.get("turn_id").is_none()
+    let foreign = ["turn_id", "harness", "sessionId", "toolCalls", "toolName"];
+    !foreign.iter().any(|k| v.get(k).is_some())
         && !matches!(
             v.get("hook_event_name").and_then(|e| e.as_str()),
             Some(

@@ -202,7 +202,7 @@ pub fn simple_commands(command: &str) -> Vec<(Vec<String>, String)> {
 /// The exit code a harness wrote into a shell call's output text, when the harness records it
 /// only there: Gemini CLI's `Exit Code: N` line (the last one: the command's own output comes
 /// before it), Codex's `Process exited with code N` header line, Claude Code's leading
-/// `Exit code N`.
+/// `Exit code N`, Copilot CLI's closing `<shellId: N completed with exit code M>`.
 pub fn exit_code_in_output(text: &str) -> Option<i64> {
     fn number(rest: &str) -> Option<i64> {
         let rest = rest.trim_start_matches([' ', ':']);
@@ -221,6 +221,16 @@ pub fn exit_code_in_output(text: &str) -> Option<i64> {
         .find_map(|l| l.strip_prefix("Process exited with code "))
     {
         return number(code);
+    }
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    if last.starts_with("<shellId:")
+        && let Some(at) = last.rfind(" with exit code ")
+    {
+        return number(&last[at + " with exit code ".len()..]);
     }
     text.lines()
         .rev()
@@ -516,7 +526,11 @@ fn base_name(word: &str) -> String {
 mod tests {
     #[test]
     fn exit_codes_wherever_the_harness_writes_them() {
-        let table: [(&str, Option<i64>); 8] = [
+        let table: [(&str, Option<i64>); 9] = [
+            (
+                "bash: pytest: command not found\n<shellId: 0 completed with exit code 127>",
+                Some(127),
+            ),
             ("Exit code 127\nbash: pytest: command not found", Some(127)),
             (
                 "Chunk ID: 1\nWall time: 0.1 seconds\nProcess exited with code 2\nOutput:\nx",

@@ -12,6 +12,7 @@
 //! person to approve a hook again.
 
 pub mod block;
+pub mod hook_input;
 pub mod install;
 
 use std::path::{Path, PathBuf};
@@ -26,26 +27,39 @@ pub enum Harness {
     ClaudeCode,
     Codex,
     Gemini,
+    #[serde(rename = "opencode")]
+    OpenCode,
+    Copilot,
 }
 
 impl Harness {
-    pub const ALL: [Harness; 3] = [Harness::ClaudeCode, Harness::Codex, Harness::Gemini];
+    pub const ALL: [Harness; 5] = [
+        Harness::ClaudeCode,
+        Harness::Codex,
+        Harness::Gemini,
+        Harness::OpenCode,
+        Harness::Copilot,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Harness::ClaudeCode => "claude-code",
             Harness::Codex => "codex",
             Harness::Gemini => "gemini",
+            Harness::OpenCode => "opencode",
+            Harness::Copilot => "copilot",
         }
     }
 
     /// The harness named on a command line (`claude-code`, `claude`, `codex`, `gemini`,
-    /// `gemini-cli`).
+    /// `gemini-cli`, `opencode`, `copilot`, `copilot-cli`).
     pub fn parse(name: &str) -> Option<Harness> {
         match name.trim().to_ascii_lowercase().as_str() {
             "claude-code" | "claude" => Some(Harness::ClaudeCode),
             "codex" => Some(Harness::Codex),
             "gemini" | "gemini-cli" => Some(Harness::Gemini),
+            "opencode" => Some(Harness::OpenCode),
+            "copilot" | "copilot-cli" => Some(Harness::Copilot),
             _ => None,
         }
     }
@@ -56,6 +70,8 @@ impl Harness {
             "claude-code" => Some(Harness::ClaudeCode),
             "codex" => Some(Harness::Codex),
             "gemini-cli" => Some(Harness::Gemini),
+            "opencode" => Some(Harness::OpenCode),
+            "copilot-cli" => Some(Harness::Copilot),
             _ => None,
         }
     }
@@ -101,16 +117,33 @@ pub fn instructions_path(harness: Harness, root: &Path, scope: Scope) -> PathBuf
         (Harness::Codex, Scope::User) => root.join(".codex/AGENTS.md"),
         (Harness::Gemini, Scope::Project) => root.join("GEMINI.md"),
         (Harness::Gemini, Scope::User) => root.join(".gemini/GEMINI.md"),
+        // AGENTS.md is also Codex's: one managed block there serves both (and Copilot CLI).
+        (Harness::OpenCode, Scope::Project) => root.join("AGENTS.md"),
+        (Harness::OpenCode, Scope::User) => root.join(".config/opencode/AGENTS.md"),
+        (Harness::Copilot, Scope::Project) => root.join("AGENTS.md"),
+        (Harness::Copilot, Scope::User) => root.join(".copilot/copilot-instructions.md"),
     }
 }
 
-/// The settings file where `harness`'s hooks are registered under `root`.
-pub fn hook_settings_path(harness: Harness, root: &Path) -> PathBuf {
-    match harness {
-        Harness::ClaudeCode => root.join(".claude/settings.json"),
-        Harness::Codex => root.join(".codex/config.toml"),
-        Harness::Gemini => root.join(".gemini/settings.json"),
-    }
+/// The file that registers our hook for `harness` under `root`: a settings file we add an
+/// entry to, or (OpenCode, Copilot CLI) a file of ours. `None`: the harness reads no such
+/// file at that scope (Copilot CLI reads hooks from the repository only).
+pub fn hook_settings_path(harness: Harness, root: &Path, scope: Scope) -> Option<PathBuf> {
+    Some(match (harness, scope) {
+        (Harness::ClaudeCode, _) => root.join(".claude/settings.json"),
+        (Harness::Codex, _) => root.join(".codex/config.toml"),
+        (Harness::Gemini, _) => root.join(".gemini/settings.json"),
+        (Harness::OpenCode, Scope::Project) => root.join(".opencode/plugin/self-heal.js"),
+        (Harness::OpenCode, Scope::User) => root.join(".config/opencode/plugin/self-heal.js"),
+        (Harness::Copilot, Scope::Project) => root.join(".github/hooks/self-heal.json"),
+        (Harness::Copilot, Scope::User) => return None,
+    })
+}
+
+/// Whether the hook file is ours alone (written whole, removed whole) rather than a
+/// person's settings holding our entry.
+pub fn owns_hook_file(harness: Harness) -> bool {
+    matches!(harness, Harness::OpenCode | Harness::Copilot)
 }
 
 /// Whether the instruction file is ours alone (Claude Code reads every file of
@@ -133,30 +166,33 @@ pub fn targets(harness: Harness, root: &Path, scope: Scope) -> Vec<Target> {
                 .unwrap_or_default()
         )
     };
-    vec![
-        Target {
-            harness,
-            kind: TargetKind::Instructions,
-            path: instructions.display().to_string(),
-            scope,
-            how,
-        },
-        Target {
+    let mut out = vec![Target {
+        harness,
+        kind: TargetKind::Instructions,
+        path: instructions.display().to_string(),
+        scope,
+        how,
+    }];
+    if let Some(hook) = hook_settings_path(harness, root, scope) {
+        out.push(Target {
             harness,
             kind: TargetKind::Guidance,
-            path: hook_settings_path(harness, root).display().to_string(),
+            path: hook.display().to_string(),
             scope,
             how: format!(
                 "the installed `self-heal hook` answers a matching call's {} with the lesson as additionalContext (`self-heal install {}`)",
                 match harness {
                     Harness::ClaudeCode => "PreToolUse and PostToolUseFailure",
-                    Harness::Codex => "PostToolUse",
+                    Harness::Codex => "PreToolUse and PostToolUse",
                     Harness::Gemini => "AfterTool",
+                    Harness::OpenCode => "tool.execute.after (a plugin of ours)",
+                    Harness::Copilot => "preToolUse and postToolUseFailure",
                 },
                 harness.as_str()
             ),
-        },
-    ]
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -179,7 +215,9 @@ mod tests {
             [
                 "/w/app/.claude/rules/self-healing.md",
                 "/w/app/AGENTS.md",
-                "/w/app/GEMINI.md"
+                "/w/app/GEMINI.md",
+                "/w/app/AGENTS.md",
+                "/w/app/AGENTS.md"
             ]
         );
         assert_eq!(

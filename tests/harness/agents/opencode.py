@@ -7,14 +7,13 @@ scenario once and prints the calls the model made, the exit status and the recor
 ``--hook`` installs the self-heal plugin (``crates/selfheal-harness/assets/opencode-plugin.js``)
 with a probe standing in for ``self-heal hook`` (it logs its stdin to ``DIR/hook-inputs.jsonl``
 and answers ``SELFHEAL-CTX-MARKER``) plus a second plugin that logs every plugin event for the
-tool calls (``DIR/plugin-events.jsonl``). ``--fixture`` (implies ``--hook``) writes
-``tests/data/opencode-1.18.33/``.
+tool calls (``DIR/plugin-events.jsonl``). ``--fixture`` writes ``tests/data/opencode-1.18.33/``
+from two runs: one without the plugin (``opencode.db``), one with it (``hook-inputs.jsonl``).
 
 What OpenCode does here is described in ``tests/data/opencode-1.18.33/README.md``.
 """
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
