@@ -10,6 +10,7 @@ mod config_edit;
 mod confirm;
 mod crash;
 mod escalation;
+mod harnesses;
 mod heal;
 mod import;
 mod lifecycle;

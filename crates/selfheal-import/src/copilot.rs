@@ -9,10 +9,13 @@
 //!   `tool.execution_complete` `{toolCallId, success, result: {content}, error: {message,
 //!   code}, shellExecution: {exitCode}}` ends it. A shell command that exits 127 is `success:
 //!   true`: the exit code decides for shell calls.
-//! - one iteration per `assistant.turn_start` (or `assistant.message` when there are no turn
-//!   events); status: `session.error` → failed, `abort` → cancelled, an assistant message →
-//!   completed (the last word wins).
-//! - other event types are counted and ignored: Copilot adds new ones often.
+//! - one iteration per model call: `session.usage_record` (`usage {model, inputTokens,
+//!   outputTokens}`), or `assistant.message` in a session without usage records; status:
+//!   `session.error` → failed, `abort` → cancelled, an assistant message → completed (the
+//!   last word wins).
+//! - events known to hold nothing of ours (turn ends, the system prompt, hooks, shutdown
+//!   accounting) are passed over; other types are counted as skipped: Copilot adds new ones
+//!   often, and the drift check lists them.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -37,14 +40,28 @@ pub struct State {
     /// The session's folder, from `workspace.yaml` (set by the importer when it opens the file).
     #[serde(default)]
     pub cwd: Option<String>,
-    /// Whether the session has `assistant.turn_start` events (then they are the iterations).
+    /// Whether the session has `session.usage_record` events (then they are the iterations).
     #[serde(default)]
-    turns: bool,
+    usage: bool,
 }
 
 pub struct Parser {
     state: State,
 }
+
+/// Event types that hold nothing this reader takes.
+const PASSED_OVER: [&str; 10] = [
+    "assistant.turn_start",
+    "assistant.turn_end",
+    "assistant.reasoning",
+    "assistant.message_delta",
+    "system.message",
+    "session.shutdown",
+    "session.info",
+    "session.truncation",
+    "hook.start",
+    "hook.end",
+];
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -89,14 +106,20 @@ struct Data<'a> {
     error: Option<&'a RawValue>,
     #[serde(rename = "shellExecution", default)]
     shell_execution: Option<ShellExecution>,
-    #[serde(rename = "turnId", borrow, default)]
-    turn_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    usage: Option<Usage<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Usage<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
     #[serde(rename = "inputTokens", default)]
     input_tokens: Option<u64>,
     #[serde(rename = "outputTokens", default)]
     output_tokens: Option<u64>,
-    #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -191,24 +214,25 @@ impl Parser {
             "user.message" => {
                 facts.task = task_of(&text_of(data.content));
             }
-            "assistant.turn_start" => {
-                self.state.turns = true;
-                let key = data
-                    .turn_id
-                    .as_deref()
-                    .or(event.id.as_deref())
-                    .map_or_else(|| format!("line-{line_no}"), str::to_string);
+            "session.usage_record" => {
+                self.state.usage = true;
+                let usage = data.usage.as_ref();
+                facts.model = usage.and_then(|u| u.model.as_deref()).map(str::to_string);
                 out.push(Record::Iteration(Iteration {
                     run_id: run.clone(),
-                    key: format!("turn-{key}"),
+                    key: event
+                        .id
+                        .as_deref()
+                        .map_or_else(|| format!("line-{line_no}"), str::to_string),
                     at_ms: at,
-                    tokens_in: None,
-                    tokens_out: None,
+                    tokens_in: usage.and_then(|u| u.input_tokens),
+                    tokens_out: usage.and_then(|u| u.output_tokens),
                 }));
             }
             "assistant.message" => {
                 facts.status = Some(RunStatus::Completed);
-                if !self.state.turns {
+                facts.model = data.model.as_deref().map(str::to_string);
+                if !self.state.usage {
                     out.push(Record::Iteration(Iteration {
                         run_id: run.clone(),
                         key: event
@@ -216,12 +240,11 @@ impl Parser {
                             .as_deref()
                             .map_or_else(|| format!("line-{line_no}"), str::to_string),
                         at_ms: at,
-                        tokens_in: data.input_tokens,
-                        tokens_out: data.output_tokens,
+                        tokens_in: None,
+                        tokens_out: None,
                     }));
                 }
             }
-            "assistant.usage" => facts.model = data.model.as_deref().map(str::to_string),
             "session.error" => {
                 facts.status = Some(RunStatus::Failed);
                 facts.error = data.message.as_deref().map(str::to_string);
@@ -286,6 +309,7 @@ impl Parser {
                 }));
                 return;
             }
+            k if PASSED_OVER.contains(&k) => return,
             _ => {
                 out.skip(line_no, format!("Copilot CLI event `{kind}` not read"));
                 return;
