@@ -16,6 +16,12 @@
 //! 5. Builds a synthetic history of `--hook-events` events and times `self-heal hook` (one
 //!    process per event, PreToolUse/PostToolUse pairs): p50/p95/max latency, with the file in
 //!    rollback-journal mode and then in WAL mode.
+//! 6. Per reader, MB/s on the same machine in the same run (`--reader-mb` MB each): the
+//!    sessions the real harnesses wrote in the drift check (`tests/data/<harness>-<version>/`)
+//!    lengthened to the traces' mean session size and replicated with fresh session ids — Codex
+//!    rollouts, Gemini CLI JSONL sessions, Copilot CLI event logs, and one OpenCode database
+//!    grown to that size — against the Claude Code transcripts of the traces, replicated the
+//!    same way.
 //!
 //! Files are flushed (`sync`) before each timed step, and the load average is printed: on a
 //! shared machine, other work moves the wall-clock numbers; the CPU time does not.
@@ -48,6 +54,12 @@ struct Args {
     /// Hook invocations timed
     #[arg(long, default_value_t = 400)]
     hook_calls: usize,
+    /// Size of each reader's replicated input (step 6), in MB
+    #[arg(long, default_value_t = 200)]
+    reader_mb: u64,
+    /// Only step 6 (the readers' throughput)
+    #[arg(long)]
+    readers_only: bool,
 }
 
 fn workspace_root() -> PathBuf {
@@ -436,6 +448,159 @@ fn hook_round(work: &Path, db: &Path, calls: usize, first: usize) -> anyhow::Res
     Ok(())
 }
 
+/// Grows a copy of an OpenCode database to about `bytes`: the sessions, messages and parts
+/// of the original inserted again under new ids, until the file is that large.
+fn grow_opencode(original: &Path, dest: &Path, bytes: u64) -> anyhow::Result<u64> {
+    let _ = std::fs::remove_file(dest);
+    std::fs::copy(original, dest)?;
+    let conn = rusqlite::Connection::open(dest)?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;")?;
+    // The original rows, kept aside once (copying from the growing tables would rescan them).
+    conn.execute_batch(
+        "CREATE TEMP TABLE s0 AS SELECT * FROM session;
+         CREATE TEMP TABLE m0 AS SELECT * FROM message;
+         CREATE TEMP TABLE p0 AS SELECT * FROM part;",
+    )?;
+    let mut copy = 0u64;
+    while std::fs::metadata(dest)?.len() < bytes {
+        let tx = conn.unchecked_transaction()?;
+        for _ in 0..200 {
+            let tag = format!("c{copy}_");
+            tx.execute(
+                "INSERT INTO session SELECT ?1 || id, project_id, workspace_id, parent_id, slug, directory, path, title, version, share_url, summary_additions, summary_deletions, summary_files, summary_diffs, metadata, cost, tokens_input, tokens_output, tokens_reasoning, tokens_cache_read, tokens_cache_write, revert, permission, agent, model, time_created, time_updated, time_compacting, time_archived FROM s0",
+                [&tag],
+            )?;
+            tx.execute(
+                "INSERT INTO message SELECT ?1 || id, ?1 || session_id, time_created, time_updated, data FROM m0",
+                [&tag],
+            )?;
+            tx.execute(
+                "INSERT INTO part SELECT ?1 || id, ?1 || message_id, ?1 || session_id, time_created, time_updated, data FROM p0",
+                [&tag],
+            )?;
+            copy += 1;
+        }
+        tx.commit()?;
+    }
+    Ok(std::fs::metadata(dest)?.len())
+}
+
+/// Mean size of a Claude Code session file in the traces: what the replicated sessions of the
+/// other harnesses are lengthened to, so that MB/s measures the readers, not file counts.
+const SESSION_BYTES: usize = 160_000;
+
+/// A session file of a line format lengthened to about `target` bytes: its first line (the
+/// session's header) once, then its other lines again and again, each repetition with fresh
+/// ids (UUIDs, `call_…` call ids, Gemini's `<tool>_<ms>_<n>` call ids), as a longer session of
+/// the same harness would be.
+fn lengthen(text: &[u8], target: usize) -> Vec<u8> {
+    let split = text
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(text.len(), |i| i + 1);
+    let (head, body) = text.split_at(split);
+    let mut out = head.to_vec();
+    let mut k = 0u32;
+    while out.len() < target && !body.is_empty() {
+        let prefix: [u8; 8] = {
+            let mut p = [b'0'; 8];
+            p.copy_from_slice(format!("{:08x}", 0xabc0_0000u32 + k).as_bytes());
+            p
+        };
+        let fresh = String::from_utf8_lossy(&rewrite_uuids(body, &prefix))
+            .replace(":\"call_", &format!(":\"call_k{k}_"))
+            .replace("_17966", &format!("_k{k}x17966"));
+        out.extend_from_slice(fresh.as_bytes());
+        k += 1;
+    }
+    out
+}
+
+/// Lengthens every session file under `dir` (in place) to about [`SESSION_BYTES`].
+fn lengthen_all(dir: &Path) -> anyhow::Result<u64> {
+    let mut files = Vec::new();
+    trace_files(dir, &mut files)?;
+    let mut total = 0;
+    for f in files {
+        let data = std::fs::read(&f)?;
+        let data = if f.extension().is_some_and(|e| e == "jsonl") {
+            lengthen(&data, SESSION_BYTES)
+        } else {
+            data
+        };
+        std::fs::write(&f, &data)?;
+        total += data.len() as u64;
+    }
+    Ok(total)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_tree(&p, &dest)?;
+        } else {
+            std::fs::copy(&p, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 6: each reader's MB/s on its harness's real sessions, replicated.
+fn readers(source: &Path, work: &Path, mb: u64) -> anyhow::Result<()> {
+    let data = workspace_root().join("tests/data");
+    let bytes = mb * 1_000_000;
+    let mut inputs: Vec<(&str, PathBuf, u64)> = Vec::new();
+    let claude = work.join("readers/claude-code");
+    let (_, b) = replicate(&source.join("claude-code"), &claude, bytes)?;
+    inputs.push(("claude-code (traces)", claude, b));
+    for (name, rel) in [
+        ("codex 0.169.0", "codex-0.169.0/sessions"),
+        ("gemini-cli 0.61.0 (JSONL)", "gemini-cli-0.61.0/tmp"),
+        ("copilot-cli 1.0.102", "copilot-1.0.102/session-state"),
+    ] {
+        let dest = work
+            .join("readers")
+            .join(name.split(' ').next().unwrap_or(name));
+        let lengthened = work.join("readers/sessions").join(rel);
+        let _ = std::fs::remove_dir_all(&lengthened);
+        copy_tree(&data.join(rel), &lengthened)?;
+        lengthen_all(&lengthened)?;
+        let (_, b) = replicate(&lengthened, &dest, bytes)?;
+        inputs.push((name, dest, b));
+    }
+    let oc = work.join("readers/opencode.db");
+    let b = grow_opencode(&data.join("opencode-1.18.33/opencode.db"), &oc, bytes)?;
+    inputs.push(("opencode 1.18.33 (SQLite)", oc, b));
+    println!("| reader | input | runs | calls | time | MB/s | µs per call |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, path, b) in inputs {
+        let db = work.join(format!(
+            "reader-{}.db",
+            name.split(' ').next().unwrap_or(name)
+        ));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        sync();
+        let (summary, secs, _) = import(&db, &[&path])?;
+        if let Some(e) = summary["errors"].as_array().filter(|e| !e.is_empty()) {
+            bail!("{name}: import errors {e:?}");
+        }
+        let calls = n(&summary, "calls_added");
+        println!(
+            "| {name} | {:.0} MB | {} | {calls} | {secs:.2} s | {:.0} | {:.0} |",
+            b as f64 / 1e6,
+            n(&summary, "runs_new"),
+            b as f64 / 1e6 / secs,
+            secs * 1e6 / calls.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The development set sits in `shared/data/agent-traces` beside the checkout (or one
@@ -468,6 +633,9 @@ fn main() -> anyhow::Result<()> {
         source.display(),
         work.display()
     );
+    if args.readers_only {
+        return readers(&source, &work, args.reader_mb);
+    }
     per_folder(&source, &work)?;
     let copy = work.join("traces");
     let (copies, bytes) = if copy.is_dir() {
@@ -519,5 +687,5 @@ fn main() -> anyhow::Result<()> {
     );
     append_check(&source, &work)?;
     hook_latency(&work, args.hook_events, args.hook_calls)?;
-    Ok(())
+    readers(&source, &work, args.reader_mb)
 }

@@ -311,7 +311,10 @@ class Run:
                 view = json.loads(p.stdout)
             except ValueError:
                 view = None
-        shown = " ".join(["self-heal"] + cmd[1:])
+        shown_args = cmd[1:]
+        if args and args[0] == "import" and len(args) > 3:  # many record files: name the first
+            shown_args = cmd[1:len(cmd) - len(args) + 2] + [f"... ({len(args) - 1} files)"]
+        shown = " ".join(["self-heal"] + shown_args)
         note(f"$ {shown} -> exit {p.returncode}")
         return p, view
 
@@ -529,7 +532,7 @@ def scenario(c, r):
     c.require("c: the harness wrote records", bool(recs))
     p, iv = r.cli("import", *recs)
     c.require("c: self-heal import <records> exits 0", p.returncode == 0, short(p.stderr or p.stdout, 1500))
-    note(f"import: {short(iv, 500)}")
+    note(f"import: {short({k: (iv or {}).get(k) for k in ('files', 'runs_new', 'calls_added', 'failed_calls_added', 'skipped_by_reason', 'errors')}, 1500)}")
     counts = r.shell_counts()
     c.ok(f"c: `tools` counts {2 * n} {r.shell_tool} calls, {n} failed", counts == (2 * n, n),
          f"(calls, failed) = {counts}")
@@ -565,7 +568,7 @@ def scenario(c, r):
     p, tv = r.cli("test", imp)
     c.require("d: test exits 0 with JSON", tv is not None and tv.get("improvement_id") == imp,
               short(p.stderr or p.stdout, 1500))
-    note(f"test: status={tv.get('status')} {short({k: tv.get(k) for k in ('passed', 'verdict', 'result')}, 300)}")
+    note(f"test: {short({k: tv.get(k) for k in ('status', 'test_mode', 'recommendation', 'baseline_success_rate', 'simulated_success_rate')}, 300)}")
     t = r.phase("d", t)
 
     # e. apply
@@ -616,7 +619,8 @@ def scenario(c, r):
     c.ok(f"g: the hook's guidance (pytest, {MARKER!r}) reaches the model: {r.spec['where']}", bool(with_marker),
          f"hook texts in the request after the failing call: {short(texts, 800)}")
     if with_marker:
-        note(f"guidance as the model got it: {short(with_marker[0], 500)!r}")
+        note(f"{len(with_marker)} guidance text(s) in the request after the failing call; the first as the model got it: "
+             f"{short(with_marker[0], 500)!r}")
         c.ok("g: the guidance carries the lesson's text", phrase in with_marker[0] or any(
             ln in with_marker[0] for ln in lesson_text.splitlines() if "pytest" in ln),
              short(with_marker, 800))
@@ -670,18 +674,17 @@ def scenario(c, r):
 
 
 def default_cli():
-    for kind in ("release", "debug"):
-        p = REPO / "target" / kind / "self-heal"
-        if p.is_file():
-            return str(p)
-    return None
+    """The newer of target/debug/self-heal and target/release/self-heal (a stale release
+    build would test old code)."""
+    found = [p for p in (REPO / "target" / k / "self-heal" for k in ("debug", "release")) if p.is_file()]
+    return str(max(found, key=lambda p: p.stat().st_mtime)) if found else None
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 2)[2])
     ap.add_argument("--harness", required=True, choices=HARNESSES + ("all",))
-    ap.add_argument("--cli", default=None, help="the self-heal binary (default: target/release/self-heal, else target/debug/self-heal)")
+    ap.add_argument("--cli", default=None, help="the self-heal binary (default: the newer of target/debug/self-heal and target/release/self-heal)")
     ap.add_argument("--work", type=Path, help="work directory (kept); default: a temporary one, removed after a clean run")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     ap.add_argument("--sessions", type=int, default=4, help="sessions in phases b and f (default 4)")
@@ -704,6 +707,7 @@ def main(argv=None):
         work = Path(tempfile.mkdtemp(prefix="heal-e2e-")).resolve()
         temporary = True
 
+    print(f"self-heal: {args.cli} (built {datetime.fromtimestamp(Path(args.cli).stat().st_mtime).isoformat(timespec='seconds')})", flush=True)
     names = HARNESSES if args.harness == "all" else (args.harness,)
     results = []
     for name in names:

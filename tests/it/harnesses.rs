@@ -13,7 +13,8 @@ use serde_json::Value;
 const NOW: &str = "2026-12-08T00:00:00Z";
 
 /// (fixture folder, what to import in it, shell tool, the missing-file read's pattern).
-const HARNESSES: [(&str, &str, &str, &str); 4] = [
+const HARNESSES: [(&str, &str, &str, &str); 5] = [
+    ("claude-code-2.1.328", "projects", "Bash", "not_found:Read"),
     (
         "codex-0.169.0",
         "sessions",

@@ -231,7 +231,8 @@ pub fn write(p: &Planned, backup_dir: &Path) -> Result<FileChange, AppError> {
             if let Some(dir) = path.parent() {
                 fs::create_dir_all(dir).map_err(conv(io("create the folder of", path)))?;
             }
-            let (dir, tmp) = staged(path, text.as_bytes(), None)?;
+            // A new instruction or settings file is a project file like the others.
+            let (dir, tmp) = staged(path, text.as_bytes(), new_file_permissions())?;
             tmp.persist_noclobber(path)
                 .map_err(|_| changed(Some("a file created meanwhile".into())))?;
             sync_dir(dir)?;
@@ -256,15 +257,32 @@ pub fn write(p: &Planned, backup_dir: &Path) -> Result<FileChange, AppError> {
     })
 }
 
+/// `rw-r--r--` (what an editor gives a new file under the usual umask).
+fn new_file_permissions() -> Option<fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 fn conv(
     f: impl FnOnce(std::io::Error) -> ConfigEditError,
 ) -> impl FnOnce(std::io::Error) -> AppError {
     move |e| AppError::from(f(e))
 }
 
-/// The folder backups of a root's files go to.
-pub fn backup_dir(root: &Path) -> PathBuf {
-    root.join(".self-heal-backups")
+/// The folder backups go to: beside the run-history database (`<db folder>/self-heal-backups`),
+/// never inside a project, which must look as it did once a lesson is rolled back.
+pub fn backup_dir(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("self-heal-backups")
 }
 
 #[cfg(test)]

@@ -174,8 +174,8 @@ fn mcp_json(
 }
 
 /// Writes the planned files (after confirmation).
-pub fn write(planned: &[Planned], root: &Path) -> Result<Vec<FileChange>, AppError> {
-    crate::lessons::write_all(planned, root)
+pub fn write(planned: &[Planned], db: &Path) -> Result<Vec<FileChange>, AppError> {
+    crate::lessons::write_all(planned, &harness_files::backup_dir(db))
 }
 
 /// The root of a scope: the project given, or the home.

@@ -389,11 +389,12 @@ pub(crate) fn plan_rollback(
     Ok(out)
 }
 
-/// Writes planned files in order; on a failure, undoes the ones already written.
-pub(crate) fn write_all(plans: &[Planned], root: &Path) -> Result<Vec<FileChange>, AppError> {
+/// Writes planned files in order (old bytes backed up into `backups`); on a failure, undoes
+/// the ones already written.
+pub(crate) fn write_all(plans: &[Planned], backups: &Path) -> Result<Vec<FileChange>, AppError> {
     let mut done: Vec<FileChange> = Vec::new();
     for p in plans {
-        match harness_files::write(p, &harness_files::backup_dir(root)) {
+        match harness_files::write(p, backups) {
             Ok(c) => done.push(c),
             Err(e) => {
                 for c in done.iter().rev() {
@@ -442,6 +443,10 @@ pub fn hook_guidance(db: &Path, input: &[u8]) -> Result<Option<String>, String> 
     let Some(first) = calls.first() else {
         return Ok(None);
     };
+    if !db.exists() {
+        // No history yet (nothing imported, no lifecycle): no lesson is in force.
+        return Ok(None);
+    }
     let conn = rusqlite::Connection::open_with_flags(
         db,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -31,7 +31,7 @@ use crate::args::{
 };
 use crate::config_edit::{self, ConfigEdit};
 use crate::error::AppError;
-use crate::harness_files::{FileChange, Planned};
+use crate::harness_files::{self, FileChange, Planned};
 use crate::inbox::{Inbox, Note, NoteOutcome, Priority, code, local_time};
 use crate::lessons;
 use crate::playbooks::{LoadedPlaybooks, load};
@@ -762,8 +762,9 @@ impl App {
         // The lesson's instruction files, recorded before the transition so a rollback finds
         // them whatever happens next.
         let changes: Vec<FileChange> = match &lesson {
-            Some((l, files)) => {
-                let written = lessons::write_all(files, &lessons::lesson_root(l));
+            Some((_, files)) => {
+                let written =
+                    lessons::write_all(files, &harness_files::backup_dir(&self.config().db_path));
                 let written = match written {
                     Ok(w) => w,
                     Err(e) => {
@@ -820,8 +821,12 @@ impl App {
                         },
                         true,
                     )
-                    .and_then(|plans| lessons::write_all(&plans, &lessons::lesson_root(l)))
-                    {
+                    .and_then(|plans| {
+                        lessons::write_all(
+                            &plans,
+                            &harness_files::backup_dir(&self.config().db_path),
+                        )
+                    }) {
                         Ok(_) => {
                             let _ = db.set_lesson_changes(&row.id, None);
                         }
@@ -1354,8 +1359,11 @@ impl App {
             None => None,
         };
         let changes = match &lesson {
-            Some(l) => {
-                let written = lessons::write_all(&lesson_plans, &lessons::lesson_root(l))?;
+            Some(_) => {
+                let written = lessons::write_all(
+                    &lesson_plans,
+                    &harness_files::backup_dir(&self.config().db_path),
+                )?;
                 db.set_lesson_changes(&row.id, None)?;
                 written
             }

@@ -463,7 +463,7 @@ fn install(db: Option<PathBuf>, json: bool, args: InstallArgs, remove: bool) -> 
             &render::install(&view),
             if remove { "uninstall" } else { "install" },
         )?;
-        view.written = inst::write(&view.planned, &root)?;
+        view.written = inst::write(&view.planned, &db_path)?;
     }
     emit(json, &view, render::install)
 }

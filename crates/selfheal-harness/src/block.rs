@@ -194,7 +194,13 @@ pub fn remove(
         };
         format!("{}{}", &text[..start], &text[e..])
     };
-    if own_file && created && after == OWN_FILE_HEADER {
+    // A file the apply created goes again once nothing but what we wrote is left.
+    let ours_only = if own_file {
+        after == OWN_FILE_HEADER
+    } else {
+        after.trim().is_empty()
+    };
+    if created && ours_only {
         return Ok(None);
     }
     Ok(Some(after))
@@ -240,14 +246,19 @@ mod tests {
                     "f",
                 )
                 .unwrap();
-                let want = match (before, own) {
-                    (None, true) => None,
-                    (None, false) => Some(String::new()),
-                    (Some(b), _) => Some(b.to_string()),
-                };
+                // A file the apply created goes again.
+                let want = before.map(str::to_string);
                 assert_eq!(back, want, "{before:?} own={own}");
             }
         }
+    }
+
+    #[test]
+    fn a_created_file_someone_wrote_in_stays() {
+        let (after, inserted) = insert(None, "imp-1", &block("imp-1"), false, "f").unwrap();
+        let theirs = format!("# Notes of ours\n{after}");
+        let back = remove(&theirs, "imp-1", &inserted, true, false, false, "f").unwrap();
+        assert_eq!(back.as_deref(), Some("# Notes of ours\n"));
     }
 
     #[test]

@@ -206,6 +206,19 @@ mod tests {
         use Phase::*;
         let table = [
             (
+                "claude-code-2.1.328",
+                vec![
+                    (Harness::ClaudeCode, Before, "Bash".to_string(), false, None),
+                    (
+                        Harness::ClaudeCode,
+                        AfterFailure,
+                        "Bash".to_string(),
+                        true,
+                        None,
+                    ),
+                ],
+            ),
+            (
                 "codex-0.169.0",
                 vec![
                     (Harness::Codex, Before, "Bash".to_string(), false, None),

@@ -267,6 +267,11 @@ pub struct Importer {
     options: Options,
 }
 
+/// The formats this binary reads, stored with a file none of them knew.
+fn known_formats() -> String {
+    Format::ALL.map(Format::as_str).join(",")
+}
+
 /// Size and modification time of a file, with its SQLite write-ahead log's when it has one
 /// (a live database changes in its `-wal` file first).
 fn with_wal(path: &Path, meta: &std::fs::Metadata) -> (i64, i64) {
@@ -467,9 +472,11 @@ impl Importer {
             };
             let row = rows.get(&f.to_string_lossy().into_owned()).cloned();
             let (size, mtime) = with_wal(&f, &meta);
+            // A file no format knew is looked at again by a binary that knows more formats.
             if let Some(r) = &row
                 && r.size == size
                 && r.mtime_ns == mtime
+                && (r.format != "unknown" || r.state.as_deref() == Some(&known_formats()))
             {
                 summary.files.unchanged += 1;
                 continue;
@@ -571,11 +578,13 @@ impl Importer {
                     Detected::Unknown(reason) => {
                         let note = format!("not a known history format: {reason}");
                         summary.skip(&name, 0, &note);
+                        let (size, mtime) = with_wal(path, meta);
                         let new = FileRow {
                             path: name.clone(),
                             format: "unknown".into(),
-                            size: size as i64,
+                            size,
                             mtime_ns: mtime,
+                            state: Some(known_formats()),
                             note: Some(note),
                             ..FileRow::default()
                         };

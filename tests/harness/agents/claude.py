@@ -33,6 +33,7 @@ one with the logging hook (``hook-inputs.jsonl``).
 """
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -74,24 +75,31 @@ def _version_of(prefix):
 
 
 def _answers(exe):
-    try:
-        p = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60,
-                           stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return False
+    """Whether ``claude --version`` answers (run with an empty throw-away HOME)."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="claude-version-") as home:
+        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": home}
+        try:
+            p = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL, env=env)
+        except (OSError, subprocess.SubprocessError):
+            return False
     return p.returncode == 0 and bool(p.stdout.strip())
 
 
 def install(prefix=None, version=VERSION):
-    """The ``claude`` executable of ``version``: ``target/harness/claude-code`` when it holds
-    that version (and ``prefix`` is not given), else an npm install into ``prefix`` (default
-    ``common.default_prefix``); the package's postinstall is run when npm skipped it."""
-    if prefix is None:
+    """The ``claude`` executable of ``version``: ``target/harness/claude-code`` (what
+    ``install_claude.sh`` installs) when it holds that version and ``prefix`` is not given or
+    is ``common.default_prefix``, else an npm install into ``prefix`` (default
+    ``common.default_prefix``); the package's postinstall is run when npm skipped it (npm 11
+    skips install scripts not covered by its ``allowScripts``)."""
+    default = common.default_prefix(NAME, version)
+    if prefix is None or Path(prefix) == default:
         legacy = legacy_prefix()
         exe = legacy / "node_modules" / ".bin" / BIN
         if _version_of(legacy) == version and exe.exists() and _answers(exe):
             return exe
-        prefix = common.default_prefix(NAME, version)
+        prefix = default
     exe = common.npm_install(prefix, PACKAGE, version, BIN)
     if not _answers(exe):
         pkg = Path(prefix) / "node_modules" / PACKAGE
