@@ -275,29 +275,31 @@ enum Command {
     Init,
     /// Import other agents' histories (files or folders, recursively) into the database
     ///
-    /// Claude Code transcripts, Codex CLI rollouts, Gemini CLI chats, SWE-agent and
-    /// mini-swe-agent trajectories, OpenTelemetry GenAI spans (OTLP JSON) and self-heal's own
-    /// JSONL. The database is created when missing. Importing again reads only what is new.
+    /// Claude Code transcripts, Codex CLI rollouts, Gemini CLI chats (JSON and JSONL), OpenCode's
+    /// opencode.db, GitHub Copilot CLI session events, SWE-agent and mini-swe-agent
+    /// trajectories, OpenTelemetry GenAI spans (OTLP JSON) and self-heal's own JSONL. The
+    /// database is created when missing. Importing again reads only what is new.
     Import {
-        /// auto (detect each file by its content), claude-code, codex, gemini-cli, swe-agent,
-        /// otel or jsonl
+        /// auto (detect each file by its content), claude-code, codex, gemini-cli,
+        /// gemini-cli-jsonl, copilot-cli, opencode, swe-agent, otel or jsonl
         #[arg(long, default_value = "auto")]
         format: String,
         /// Files or folders
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Claude Code hook command: reads the hook event on stdin and records it
+    /// The hook command `install` registers: reads the hook event on stdin and answers it
     ///
-    /// For PostToolUse, PostToolUseFailure, PreToolUse, SessionStart, Stop and SessionEnd.
-    /// A call that matches a lesson in force is answered with the lesson as
-    /// hookSpecificOutput.additionalContext (also for Codex PostToolUse and Gemini CLI
-    /// AfterTool); otherwise prints nothing. Always exits 0; problems go to a log file
+    /// Records Claude Code's events (PostToolUse, PostToolUseFailure, PreToolUse, SessionStart,
+    /// Stop, SessionEnd). A call that matches a lesson in force — before it runs, or after it
+    /// failed — is answered with the lesson as additionalContext in the shape its harness
+    /// reads (Claude Code, Codex, Gemini CLI, our OpenCode plugin, Copilot CLI); otherwise
+    /// prints nothing. Always exits 0; problems go to a log file
     /// (SELFHEAL_HOOK_LOG, default $XDG_STATE_HOME/self-healing-mcp/hook.log).
     Hook,
     /// Register the hook (and, for Claude Code in a project, the MCP server) with an agent
-    /// harness: claude-code, codex or gemini. Shows the diff and asks (or --yes); installing
-    /// twice changes nothing
+    /// harness: claude-code, codex, gemini, opencode or copilot. Shows the diff and asks (or
+    /// --yes); installing twice changes nothing
     Install(InstallArgs),
     /// Remove what `install` registered (only our entries)
     Uninstall(InstallArgs),
@@ -392,7 +394,7 @@ fn hook_main() -> ExitCode {
 /// Where `install` and `uninstall` act, and how.
 #[derive(clap::Args, Debug)]
 struct InstallArgs {
-    /// claude-code, codex or gemini
+    /// claude-code, codex, gemini, opencode or copilot
     harness: String,
     /// The project (its .claude/, .codex/ or .gemini/ settings)
     #[arg(long, conflicts_with = "user")]
@@ -420,7 +422,7 @@ fn install(db: Option<PathBuf>, json: bool, args: InstallArgs, remove: bool) -> 
     } = args;
     let Some(h) = selfheal_harness::Harness::parse(&harness) else {
         anyhow::bail!(
-            "unknown harness {}; use claude-code, codex or gemini",
+            "unknown harness {}; use claude-code, codex, gemini, opencode or copilot",
             sanitize::echo(&harness)
         );
     };

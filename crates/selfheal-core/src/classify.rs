@@ -9,7 +9,9 @@
 //! 2. **Outcome.** Not every flagged call is a tool failure:
 //!    - `rejected` — a person or a permission policy declined the call ("The user doesn't
 //!      want to proceed with this tool use…", "exec command rejected by user", "Permission
-//!      for this tool use was denied", Gemini's "User denied execution");
+//!      for this tool use was denied", Gemini's "User denied execution", OpenCode's "The user
+//!      rejected permission to use this specific tool call", Copilot's "The user rejected the
+//!      tool call");
 //!    - `cancelled` — interrupted, or never ran because a parallel sibling failed
 //!      ("Cancelled: parallel tool call … errored", Gemini's "User cancelled the
 //!      operation"; the source's interrupt flag or status; exit code 130);
@@ -900,6 +902,13 @@ const REJECTION_PHRASES: &[&str] = &[
     "declined by user",
     "user did not allow",
     "denied by policy",
+    // OpenCode 1.18 (its permission errors).
+    "the user rejected permission to use this specific tool call",
+    "the user has specified a rule which prevents you from using this specific tool call",
+    // Copilot CLI 1.0.
+    "the user rejected the tool call",
+    "the user declined the confirmation request",
+    "the request was denied without prompting",
 ];
 
 /// Phrases that mean the call was interrupted or never ran.
@@ -914,6 +923,8 @@ const CANCEL_PHRASES: &[&str] = &[
     "tool call was cancelled",
     "operation was aborted",
     "aborted by user",
+    // OpenCode 1.18: a call stopped by the person (it shows the call as cancelled).
+    "tool execution aborted",
 ];
 
 /// Phrases that make an abort a timeout rather than a cancellation.
@@ -1742,6 +1753,47 @@ mod tests {
                 Rejected,
                 Unknown,
                 None,
+            ),
+            // OpenCode 1.18 and Copilot CLI 1.0, in their own words (read from their builds).
+            (
+                "bash",
+                "git push",
+                "The user rejected permission to use this specific tool call.",
+                Rejected,
+                Unknown,
+                Some("git"),
+            ),
+            (
+                "edit",
+                "",
+                "The user has specified a rule which prevents you from using this specific tool call. Here are some of the relevant rules [...]",
+                Rejected,
+                Unknown,
+                None,
+            ),
+            (
+                "bash",
+                "make",
+                "Tool execution aborted",
+                Cancelled,
+                Unknown,
+                Some("make"),
+            ),
+            (
+                "view",
+                "",
+                "The user rejected the tool call.",
+                Rejected,
+                Unknown,
+                None,
+            ),
+            (
+                "bash",
+                "npm test",
+                "Operation aborted by user",
+                Cancelled,
+                Unknown,
+                Some("npm"),
             ),
             (
                 "write_file",
