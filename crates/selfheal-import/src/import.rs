@@ -650,7 +650,8 @@ impl Importer {
         }
     }
 
-    /// Reads what changed in an OpenCode database since the cursor stored in its row.
+    /// Reads what changed in an OpenCode database since the last import began, one page (one
+    /// batch) at a time; the last batch stores where the next import starts.
     fn database(
         &mut self,
         path: &Path,
@@ -659,46 +660,66 @@ impl Importer {
         source: &SourceFile,
         summary: &mut Summary,
     ) -> Result<Outcome, ImportError> {
-        let cursor: opencode::Cursor = row
+        let io = |detail: String| ImportError::Io {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let stored: opencode::Cursor = row
             .filter(|r| r.format == Format::OpenCode.as_str())
             .and_then(|r| r.state.as_deref())
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default();
-        let (out, next) = opencode::read(path, &cursor).map_err(|detail| ImportError::Io {
-            path: path.to_path_buf(),
-            detail,
-        })?;
-        for s in &out.skips {
-            summary.skip(&source.path, s.line, &s.reason);
-        }
+        // Taken before the first page: rows updated after it are read next time.
+        let high = opencode::high_water(path).map_err(io)?;
         let (size, mtime) = with_wal(path, meta);
-        let new = FileRow {
+        let mut cursor = opencode::resume(&stored);
+        let mut table = opencode::Table::Session;
+        let mut expected = row.map(|r| r.offset);
+        // Until the last page, the stored cursor stays the old one: an import cut short is
+        // taken up again from there (what it already wrote is recognised).
+        let row_of = |state: &opencode::Cursor| FileRow {
             path: source.path.clone(),
             format: Format::OpenCode.as_str().into(),
             size,
             mtime_ns: mtime,
-            offset: next.position(),
-            state: serde_json::to_string(&next).ok(),
+            offset: state.position(),
+            state: serde_json::to_string(state).ok(),
             ..FileRow::default()
         };
-        let batch = Batch {
-            format: Format::OpenCode,
-            source_file: Some(&source.path),
-            fallback_ms: source.mtime_ms,
-            records: &out.records,
-            file: Some(FileCommit {
-                expected_offset: row.map(|r| r.offset),
-                row: &new,
-            }),
-        };
-        match self.writer.apply(&batch) {
-            Ok(a) => {
-                summary.applied(a);
-                Ok(Outcome::Read)
+        loop {
+            let page = opencode::read_page(path, &cursor, table).map_err(io)?;
+            let last = page.is_none();
+            let (records, skips, next, from) = match page {
+                Some((out, next, from)) => (out.records, out.skips, next, from),
+                None => (Vec::new(), Vec::new(), cursor.clone(), table),
+            };
+            for s in &skips {
+                summary.skip(&source.path, s.line, &s.reason);
             }
-            Err(ApplyError::Conflict) => Ok(Outcome::Concurrent),
-            Err(ApplyError::Db(e)) => Err(e),
+            let new = row_of(if last { &high } else { &stored });
+            let batch = Batch {
+                format: Format::OpenCode,
+                source_file: Some(&source.path),
+                fallback_ms: source.mtime_ms,
+                records: &records,
+                file: Some(FileCommit {
+                    expected_offset: expected,
+                    row: &new,
+                }),
+            };
+            match self.writer.apply(&batch) {
+                Ok(a) => summary.applied(a),
+                Err(ApplyError::Conflict) => return Ok(Outcome::Concurrent),
+                Err(ApplyError::Db(e)) => return Err(e),
+            }
+            if last {
+                break;
+            }
+            expected = Some(new.offset);
+            cursor = next;
+            table = from;
         }
+        Ok(Outcome::Read)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -12,9 +12,10 @@
 //! - It is another program's live WAL database: opened read-only (no journal-mode change, no
 //!   write lock), read in one read transaction (a snapshot: a writer in the middle of a
 //!   transaction is not seen half-way), with a short busy wait.
-//! - Incremental by the rows' own `time_updated` (ms): each read takes rows updated at or
-//!   after the last cursor, so a tool part that was `running` is read again once it ends
-//!   (calls and iterations already written are recognised by their ids).
+//! - Incremental by the rows' own `time_updated` (an import reads the rows updated since the
+//!   last one began, so a tool part that was `running` is read again once it ends; calls and
+//!   iterations already written are recognised by their ids), in pages of [`PAGE_ROWS`] rows
+//!   by `rowid`, each one batch of the importer, so memory stays bounded.
 //! - A call ends once its `status` is `completed` or `error`. A shell command that exits 127
 //!   is `completed` with `metadata.exit: 127`: the exit code decides for shell calls.
 //! - A database without the tables or columns above gets an error naming them.
@@ -22,7 +23,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -66,21 +67,37 @@ const NEEDED: [(&str, &[&str]); 3] = [
 /// How long a read waits for OpenCode's own short locks (a checkpoint, a WAL recovery).
 const BUSY_MS: u64 = 2_000;
 
-/// Where the last read stopped: the largest `time_updated` seen in each table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where reading stands in each table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     #[serde(default)]
-    pub session: i64,
+    pub session: Key,
     #[serde(default)]
-    pub message: i64,
+    pub message: Key,
     #[serde(default)]
-    pub part: i64,
+    pub part: Key,
 }
+
+/// Stored between imports, `time` is the largest `time_updated` the table had when the last
+/// import began: the next one reads the rows updated since (and [`OVERLAP_MS`] before). During
+/// an import, pages go by `rowid` (OpenCode has no index on `time_updated`, and a database
+/// opened read-only cannot get one): `rowid` is the last row read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub time: i64,
+    #[serde(default)]
+    pub rowid: i64,
+}
+
+/// A row updated during an import may carry a `time_updated` a little before the table's
+/// largest when the import began (two writers, one clock): each import starts this much
+/// before its stored time (what it reads again is recognised by its ids).
+const OVERLAP_MS: i64 = 2_000;
 
 impl Cursor {
     /// One number that only grows (the importer's offset for the file).
     pub fn position(&self) -> i64 {
-        self.session.max(self.message).max(self.part)
+        self.session.time.max(self.message.time).max(self.part.time)
     }
 }
 
@@ -89,8 +106,62 @@ pub fn is_sqlite(head: &[u8]) -> bool {
     head.starts_with(b"SQLite format 3\0")
 }
 
-/// Reads what changed since `cursor`: the records, and the cursor to store.
-pub fn read(path: &Path, cursor: &Cursor) -> Result<(Output, Cursor), String> {
+/// Rows read per page: each page is one batch of the importer, so memory stays bounded
+/// whatever the database's size.
+pub const PAGE_ROWS: usize = 20_000;
+
+/// Which table a page comes from, in the order they are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    Session,
+    Message,
+    Part,
+}
+
+/// Reads the next page of what changed since `cursor` (sessions, then messages, then parts):
+/// its records and the cursor after it, or `None` when nothing is left. Each page is read in
+/// its own read transaction; a row changed meanwhile has a later `time_updated` and comes in
+/// a later page or import.
+pub fn read_page(
+    path: &Path,
+    cursor: &Cursor,
+    from: Table,
+) -> Result<Option<(Output, Cursor, Table)>, String> {
+    let conn = open(path)?;
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|e| explain(&e, "cannot start a read"))?;
+    check_schema(&tx)?;
+    let mut out = Output::default();
+    let mut next = cursor.clone();
+    for table in [Table::Session, Table::Message, Table::Part] {
+        if (table as u8) < (from as u8) {
+            continue;
+        }
+        let n = match table {
+            Table::Session => read_sessions(&tx, &cursor.session, &mut next.session, &mut out),
+            Table::Message => read_messages(&tx, &cursor.message, &mut next.message, &mut out),
+            Table::Part => read_parts(&tx, &cursor.part, &mut next.part, &mut out),
+        }
+        .map_err(|e| explain(&e, table.name()))?;
+        if n > 0 {
+            return Ok(Some((out, next, table)));
+        }
+    }
+    Ok(None)
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Session => "session",
+            Table::Message => "message",
+            Table::Part => "part",
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -98,26 +169,64 @@ pub fn read(path: &Path, cursor: &Cursor) -> Result<(Output, Cursor), String> {
     .map_err(|e| format!("cannot open the OpenCode database read-only: {e}"))?;
     conn.busy_timeout(Duration::from_millis(BUSY_MS))
         .map_err(|e| e.to_string())?;
-    let tx = conn
-        .unchecked_transaction()
-        .map_err(|e| explain(&e, "cannot start a read"))?;
-    check_schema(&tx)?;
-    let mut out = Output::default();
-    let mut next = *cursor;
-    read_sessions(&tx, cursor, &mut next, &mut out).map_err(|e| explain(&e, "session"))?;
-    read_messages(&tx, cursor, &mut next, &mut out).map_err(|e| explain(&e, "message"))?;
-    read_parts(&tx, cursor, &mut next, &mut out).map_err(|e| explain(&e, "part"))?;
-    Ok((out, next))
+    Ok(conn)
+}
+
+/// `WHERE` and `LIMIT` of one page: rows updated since `?1`, after row `?2`.
+fn page_clause() -> String {
+    format!("WHERE time_updated >= ?1 AND rowid > ?2 ORDER BY rowid LIMIT {PAGE_ROWS}")
+}
+
+/// Where an import starts: each table from [`OVERLAP_MS`] before its stored time, first row.
+pub fn resume(stored: &Cursor) -> Cursor {
+    let back = |k: &Key| Key {
+        time: if *k == Key::default() {
+            i64::MIN
+        } else {
+            k.time - OVERLAP_MS
+        },
+        rowid: 0,
+    };
+    Cursor {
+        session: back(&stored.session),
+        message: back(&stored.message),
+        part: back(&stored.part),
+    }
+}
+
+/// What to store once an import has read everything: each table's largest `time_updated`
+/// when it began (read before the first page).
+pub fn high_water(path: &Path) -> Result<Cursor, String> {
+    let conn = open(path)?;
+    check_schema(&conn)?;
+    let max = |table: &str| -> Result<Key, String> {
+        let time: Option<i64> = conn
+            .query_row(&format!("SELECT max(time_updated) FROM {table}"), [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| explain(&e, table))?;
+        Ok(Key {
+            time: time.unwrap_or(0),
+            rowid: 0,
+        })
+    };
+    Ok(Cursor {
+        session: max("session")?,
+        message: max("message")?,
+        part: max("part")?,
+    })
 }
 
 fn explain(e: &rusqlite::Error, what: &str) -> String {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked) => format!(
-            "the OpenCode database stayed locked for {BUSY_MS} ms ({what}); nothing was imported from it — run the import again"
+            "the OpenCode database stayed locked for {BUSY_MS} ms ({what}); nothing more was imported from it — run the import again"
         ),
         Some(NotADatabase | DatabaseCorrupt) => {
-            format!("the OpenCode database is corrupt ({what}: {e}); nothing was imported from it")
+            format!(
+                "the OpenCode database is corrupt ({what}: {e}); nothing more was imported from it"
+            )
         }
         _ => format!("reading the OpenCode database ({what}): {e}"),
     }
@@ -159,32 +268,36 @@ fn run_id(session: &str) -> String {
 
 fn read_sessions(
     conn: &Connection,
-    cursor: &Cursor,
-    next: &mut Cursor,
+    after: &Key,
+    next: &mut Key,
     out: &mut Output,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, parent_id, directory, model, time_created, time_updated FROM session
-         WHERE time_updated >= ?1 ORDER BY time_updated",
-    )?;
-    let mut rows = stmt.query([cursor.session])?;
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rowid, id, parent_id, directory, model, time_created FROM session {}",
+        page_clause()
+    ))?;
+    let mut rows = stmt.query((after.time, after.rowid))?;
+    let mut n = 0;
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
+        n += 1;
+        let id: String = r.get(1)?;
+        *next = Key {
+            time: after.time,
+            rowid: r.get(0)?,
+        };
         let mut facts = RunFacts::new(run_id(&id));
         facts.agent = Some(AGENT.into());
-        facts.parent_run_id = r.get::<_, Option<String>>(1)?.map(|p| run_id(&p));
+        facts.parent_run_id = r.get::<_, Option<String>>(2)?.map(|p| run_id(&p));
         facts.subagent = Some(facts.parent_run_id.is_some());
-        facts.cwd = r.get::<_, Option<String>>(2)?.filter(|d| !d.is_empty());
+        facts.cwd = r.get::<_, Option<String>>(3)?.filter(|d| !d.is_empty());
         facts.model = r
-            .get::<_, Option<String>>(3)?
+            .get::<_, Option<String>>(4)?
             .and_then(|m| serde_json::from_str::<Value>(&m).ok())
             .and_then(|m| model_name(&m));
-        facts.at_ms = r.get(4)?;
+        facts.at_ms = r.get(5)?;
         out.push(Record::Run(facts));
-        let updated: i64 = r.get(5)?;
-        next.session = next.session.max(updated);
     }
-    Ok(())
+    Ok(n)
 }
 
 /// `provider/model` from `{"id", "providerID"}` (or `{"modelID", "providerID"}`).
@@ -201,20 +314,25 @@ fn model_name(m: &Value) -> Option<String> {
 
 fn read_messages(
     conn: &Connection,
-    cursor: &Cursor,
-    next: &mut Cursor,
+    after: &Key,
+    next: &mut Key,
     out: &mut Output,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, session_id, time_created, time_updated, data FROM message
-         WHERE time_updated >= ?1 ORDER BY time_updated",
-    )?;
-    let mut rows = stmt.query([cursor.message])?;
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rowid, id, session_id, time_created, data FROM message {}",
+        page_clause()
+    ))?;
+    let mut rows = stmt.query((after.time, after.rowid))?;
+    let mut n = 0;
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let session: String = r.get(1)?;
-        let created: i64 = r.get(2)?;
-        next.message = next.message.max(r.get(3)?);
+        n += 1;
+        let id: String = r.get(1)?;
+        *next = Key {
+            time: after.time,
+            rowid: r.get(0)?,
+        };
+        let session: String = r.get(2)?;
+        let created: i64 = r.get(3)?;
         let data: String = r.get(4)?;
         let Ok(m) = serde_json::from_str::<Value>(&data) else {
             out.skip(0, format!("OpenCode message {id}: data is not JSON"));
@@ -266,30 +384,35 @@ fn read_messages(
             }));
         }
     }
-    Ok(())
+    Ok(n)
 }
 
 fn read_parts(
     conn: &Connection,
-    cursor: &Cursor,
-    next: &mut Cursor,
+    after: &Key,
+    next: &mut Key,
     out: &mut Output,
-) -> rusqlite::Result<()> {
-    // The first user text of a session is its task: the user's message's parts.
-    let mut user_message =
-        conn.prepare_cached("SELECT json_extract(data, '$.role') FROM message WHERE id = ?1")?;
-    let mut stmt = conn.prepare(
-        "SELECT id, message_id, session_id, time_created, time_updated, data FROM part
-         WHERE time_updated >= ?1 ORDER BY time_updated, id",
-    )?;
-    let mut rows = stmt.query([cursor.part])?;
+) -> rusqlite::Result<usize> {
+    // A user's text part is the run's task: the role is its message's.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rowid, id, session_id, time_created, data,
+                (SELECT json_extract(m.data, '$.role') FROM message m WHERE m.id = part.message_id)
+         FROM part {}",
+        page_clause()
+    ))?;
+    let mut rows = stmt.query((after.time, after.rowid))?;
+    let mut n = 0;
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let message: String = r.get(1)?;
+        n += 1;
+        let id: String = r.get(1)?;
+        *next = Key {
+            time: after.time,
+            rowid: r.get(0)?,
+        };
         let session: String = r.get(2)?;
         let created: i64 = r.get(3)?;
-        next.part = next.part.max(r.get(4)?);
-        let data: String = r.get(5)?;
+        let data: String = r.get(4)?;
+        let role: Option<String> = r.get(5)?;
         let Ok(p) = serde_json::from_str::<Value>(&data) else {
             out.skip(0, format!("OpenCode part {id}: data is not JSON"));
             continue;
@@ -297,25 +420,19 @@ fn read_parts(
         let run = run_id(&session);
         match p.get("type").and_then(Value::as_str) {
             Some("tool") => tool_part(&run, &id, created, &p, out),
-            Some("text") => {
-                let role: Option<String> = user_message
-                    .query_row([&message], |r| r.get(0))
-                    .optional()?
-                    .flatten();
-                if role.as_deref() == Some("user") {
-                    let mut facts = RunFacts::new(run);
-                    facts.at_ms = Some(created);
-                    facts.task = p
-                        .get("text")
-                        .and_then(Value::as_str)
-                        .and_then(|t| task_of(t.trim_matches('"')));
-                    out.push(Record::Run(facts));
-                }
+            Some("text") if role.as_deref() == Some("user") => {
+                let mut facts = RunFacts::new(run);
+                facts.at_ms = Some(created);
+                facts.task = p
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .and_then(|t| task_of(t.trim_matches('"')));
+                out.push(Record::Run(facts));
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(n)
 }
 
 fn tool_part(run: &str, part_id: &str, created: i64, p: &Value, out: &mut Output) {

@@ -142,6 +142,38 @@ fn opencode_is_read_without_being_written_and_new_rows_come_next_time() {
     assert_eq!(import(&db, &oc).calls_added, 1);
 }
 
+/// More rows than a page holds: read in several batches, every call once.
+#[test]
+fn opencode_pages_add_up_to_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let oc = opencode_copy(dir.path());
+    let conn = Connection::open(&oc).unwrap();
+    let (msg, session): (String, String) = conn
+        .query_row("SELECT message_id, session_id FROM part LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let n = 2 * selfheal_import::opencode::PAGE_ROWS + 7;
+    conn.execute(
+        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?3)
+         INSERT INTO part(id, message_id, session_id, time_created, time_updated, data)
+         SELECT printf('prt_bulk%06d', i), ?1, ?2, 1796651300000 + i % 50, 1796651300000 + i % 50,
+                json_object('type', 'tool', 'tool', 'bash', 'callID', printf('bulk%d', i),
+                  'state', json_object('status', 'completed', 'input', json_object('command', 'ls'),
+                    'output', 'a', 'metadata', json_object('exit', i % 2),
+                    'time', json_object('start', 1796651300000, 'end', 1796651300001)))
+         FROM k",
+        (&msg, &session, n as i64),
+    )
+    .unwrap();
+    drop(conn);
+    let s = import(&db, &oc);
+    assert_eq!(s.calls_added, 5 + n as u64);
+    assert_eq!(s.failed_calls_added, 2 + (n as u64).div_ceil(2));
+    assert_eq!(import(&db, &oc).calls_added, 0);
+}
+
 #[test]
 fn opencode_databases_we_do_not_know_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
