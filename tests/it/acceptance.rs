@@ -13,7 +13,14 @@ fn planted_patterns_are_found_exactly() {
     let (db, truth) = plant(dir.path(), 1);
     let app = app(&db, ms(PLANT_NOW));
     let view = app
-        .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .detect_failure_patterns(
+            &DetectArgs {
+                detail: selfheal_app::args::Detail::Full,
+                limit: 20,
+                ..DetectArgs::default()
+            },
+            &mut quiet(),
+        )
         .unwrap();
 
     let expected: BTreeMap<String, &serde_json::Value> = truth["patterns"]
@@ -104,6 +111,7 @@ fn ids_in_the_recorded_type_style_resolve_to_the_cause() {
         let view = app
             .get_pattern(
                 &selfheal_app::args::PatternArgs {
+                    detail: selfheal_app::args::Detail::Full,
                     pattern_id: legacy.into(),
                     since: "-7d".into(),
                     samples: 3,
@@ -127,6 +135,7 @@ fn tool_and_agent_counts_equal_plain_sql() {
     let tools = app
         .compute_tool_reliability(
             &ToolArgs {
+                detail: selfheal_app::args::Detail::Full,
                 since: "-7d".into(),
                 tool_name: None,
                 limit: 500,
@@ -245,10 +254,24 @@ fn repeated_calls_index_nothing_new_and_answer_the_same() {
     let (db, _) = plant(dir.path(), 4);
     let app = app(&db, ms(PLANT_NOW));
     let first = app
-        .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .detect_failure_patterns(
+            &DetectArgs {
+                detail: selfheal_app::args::Detail::Full,
+                limit: 20,
+                ..DetectArgs::default()
+            },
+            &mut quiet(),
+        )
         .unwrap();
     let second = app
-        .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .detect_failure_patterns(
+            &DetectArgs {
+                detail: selfheal_app::args::Detail::Full,
+                limit: 20,
+                ..DetectArgs::default()
+            },
+            &mut quiet(),
+        )
         .unwrap();
     assert!(first.data.events_indexed_now > 0);
     assert_eq!(second.data.events_indexed_now, 0);

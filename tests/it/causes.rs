@@ -46,6 +46,7 @@ fn check_seed(seed: u64) {
     let (db, truth) = plant_causes(dir.path(), seed);
     let app = app(&db, ms(NOW));
     let args = DetectArgs {
+        detail: selfheal_app::args::Detail::Full,
         min_occurrences: 1,
         confidence_threshold: 0.0,
         limit: 500,
@@ -166,6 +167,7 @@ fn check_seed(seed: u64) {
         let shown = app
             .get_pattern(
                 &PatternArgs {
+                    detail: selfheal_app::args::Detail::Full,
                     pattern_id: old.clone(),
                     since: "-30d".into(),
                     samples: 5,

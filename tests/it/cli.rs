@@ -43,7 +43,14 @@ fn json_output_equals_the_structured_content() {
     let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut view = serde_json::to_value(
         app(&db, ms(PLANT_NOW))
-            .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+            .detect_failure_patterns(
+                &DetectArgs {
+                    // The CLI answers people: in full by default.
+                    detail: selfheal_app::args::Detail::Full,
+                    ..DetectArgs::default()
+                },
+                &mut quiet(),
+            )
             .unwrap(),
     )
     .unwrap();

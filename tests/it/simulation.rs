@@ -37,6 +37,7 @@ fn simulate(
     let pattern = app
         .get_pattern(
             &PatternArgs {
+                detail: selfheal_app::args::Detail::Full,
                 pattern_id: pattern_id.into(),
                 since: "-30d".into(),
                 samples: 1,

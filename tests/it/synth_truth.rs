@@ -13,6 +13,7 @@ use selfheal_tests::{app, quiet};
 
 fn whole_history(begin_ms: i64) -> DetectArgs {
     DetectArgs {
+        detail: selfheal_app::args::Detail::Full,
         since: selfheal_core::time::format_ms(begin_ms - 60_000),
         min_occurrences: 1,
         confidence_threshold: 0.0,
@@ -107,6 +108,7 @@ fn every_planted_pattern_is_found_with_its_truth() {
     let tools = app
         .compute_tool_reliability(
             &ToolArgs {
+                detail: selfheal_app::args::Detail::Full,
                 since: whole_history(truth.begin.timestamp_millis()).since,
                 tool_name: None,
                 limit: 500,

@@ -326,6 +326,7 @@ fn compare(events: u64) {
     let r = reference(&db);
     for since in ["-7d", "-30m", "-36h", "-31d"] {
         let args = DetectArgs {
+            detail: selfheal_app::args::Detail::Full,
             since: since.into(),
             min_occurrences: 1,
             confidence_threshold: 0.0,
@@ -361,6 +362,7 @@ fn compare(events: u64) {
         let tools = app
             .compute_tool_reliability(
                 &ToolArgs {
+                    detail: selfheal_app::args::Detail::Full,
                     since: since.into(),
                     tool_name: None,
                     limit: 500,

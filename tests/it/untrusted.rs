@@ -401,7 +401,7 @@ async fn mcp_text_quotes_and_labels_recorded_text_and_structured_content_is_exac
     let detect = call(
         &client,
         "detect_failure_patterns",
-        json!({"min_occurrences": 1, "confidence_threshold": 0}),
+        json!({"min_occurrences": 1, "confidence_threshold": 0, "detail": "full"}),
     )
     .await;
     assert_ne!(detect.is_error, Some(true), "{}", text(&detect));

@@ -16,7 +16,8 @@ use selfheal_store::query::{IndexReader, trend_windows};
 
 use crate::App;
 use crate::args::{
-    AgentArgs, DashboardArgs, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs, ToolArgs, window,
+    AgentArgs, DashboardArgs, Detail, DetectArgs, PatternArgs, RunHealthArgs, StalledArgs,
+    ToolArgs, window,
 };
 use crate::error::AppError;
 use crate::sanitize::{echo, name};
@@ -88,6 +89,7 @@ impl App {
                 let patterns = found.patterns;
                 let omitted = found.passing.saturating_sub(patterns.len() as u64);
                 DetectView {
+                    detail: Detail::Full,
                     window: w.view(),
                     patterns,
                     patterns_omitted: omitted,
@@ -102,6 +104,7 @@ impl App {
                     not_failures: not_failures(flagged),
                     data,
                 }
+                .at(args.detail)
             })
     }
 
@@ -184,6 +187,7 @@ impl App {
         })?;
         let pattern = found.pattern;
         Ok(PatternView {
+            detail: Detail::Full,
             window: w.view(),
             resolved_from: found.resolved_from,
             failures_omitted: pattern.occurrences.saturating_sub(samples.len() as u64),
@@ -201,7 +205,8 @@ impl App {
                 .collect(),
             pattern,
             data,
-        })
+        }
+        .at(args.detail))
     }
 
     /// `compute_tool_reliability`.
@@ -221,11 +226,13 @@ impl App {
             Ok((tools, omitted, Self::data_notes(reader, w, indexed)?))
         })?;
         Ok(ToolsView {
+            detail: Detail::Full,
             window: w.view(),
             tools,
             tools_omitted: omitted,
             data,
-        })
+        }
+        .at(args.detail))
     }
 
     /// `compute_agent_metrics`.
@@ -381,6 +388,7 @@ impl App {
                 .collect();
             let data = Self::data_notes(reader, w, indexed)?;
             Ok(DashboardView {
+                detail: Detail::Full,
                 window: w.view(),
                 overall_health_score: score.score,
                 trend: tr,
@@ -442,7 +450,7 @@ impl App {
                 data,
             })
         })?;
-        Ok(view)
+        Ok(view.at(args.detail))
     }
 }
 

@@ -2,7 +2,7 @@
 //! described by their JSON Schema, and validated here (the schema alone enforces nothing).
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use selfheal_core::pattern::{DEFAULT_CONFIDENCE_THRESHOLD, DEFAULT_MIN_OCCURRENCES};
 use selfheal_core::stalled::DEFAULT_STALL_MINUTES;
@@ -30,11 +30,14 @@ fn default_min_occurrences() -> i64 {
 fn default_confidence() -> f64 {
     DEFAULT_CONFIDENCE_THRESHOLD
 }
+/// Patterns a default detect lists: within a model's budget (see "Answers an agent can
+/// afford" in the README); `limit` and `patterns_omitted` say how to see more.
 fn default_limit() -> i64 {
-    20
+    8
 }
+/// Tools a default reliability answer lists, least reliable first.
 fn default_tool_limit() -> i64 {
-    50
+    15
 }
 fn default_stall_minutes() -> i64 {
     DEFAULT_STALL_MINUTES
@@ -82,6 +85,16 @@ fn check_required(name: &str, value: &str) -> Result<(), AppError> {
     check_name(name, &Some(value.to_string()))
 }
 
+/// How much an answer holds: `summary` (the default) what a decision needs, within a few
+/// thousand tokens; `full` adds the per-day series and the longer lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    #[default]
+    Summary,
+    Full,
+}
+
 /// Arguments of `detect_failure_patterns`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +117,10 @@ pub struct DetectArgs {
     /// Maximum patterns listed (1 to 500); the rest are counted in patterns_omitted.
     #[serde(default = "default_limit")]
     pub limit: i64,
+    /// `summary` (default) or `full` (adds each pattern's per-day series, all its listed runs
+    /// and templates).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 impl Default for DetectArgs {
@@ -115,11 +132,21 @@ impl Default for DetectArgs {
             error_type: None,
             tool_name: None,
             limit: default_limit(),
+            detail: Detail::Summary,
         }
     }
 }
 
 impl DetectArgs {
+    /// What the daemon and the policy look at: the default filters over the 20 most frequent
+    /// patterns (they read, not a model: no budget applies).
+    pub fn for_healing() -> DetectArgs {
+        DetectArgs {
+            limit: 20,
+            ..DetectArgs::default()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), AppError> {
         check_range(
             "min_occurrences",
@@ -151,6 +178,9 @@ pub struct PatternArgs {
     /// How many recent failures to list (1 to 500).
     #[serde(default = "default_samples")]
     pub samples: i64,
+    /// `summary` (default: messages cut at 300 characters, no per-day series) or `full`.
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 impl PatternArgs {
@@ -211,6 +241,9 @@ pub struct ToolArgs {
     /// Maximum tools listed, least reliable first (1 to 500).
     #[serde(default = "default_tool_limit")]
     pub limit: i64,
+    /// `summary` (default) or `full` (adds each tool's per-day calls and failures).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 impl ToolArgs {
@@ -230,6 +263,9 @@ pub struct DashboardArgs {
     /// Include per-agent and per-tool tables.
     #[serde(default)]
     pub detailed: bool,
+    /// `summary` (default) or `full` (adds the per-day health series and each top pattern's).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 impl Default for DashboardArgs {
@@ -237,6 +273,7 @@ impl Default for DashboardArgs {
         DashboardArgs {
             since: default_since(),
             detailed: false,
+            detail: Detail::Summary,
         }
     }
 }
@@ -324,8 +361,9 @@ fn default_test_mode() -> String {
 fn default_window_days() -> i64 {
     7
 }
+/// Improvements a default page lists.
 fn default_list_limit() -> i64 {
-    20
+    10
 }
 fn default_report_since() -> String {
     "-30d".into()
@@ -375,6 +413,7 @@ impl ProposeArgs {
             pattern_id: self.pattern_id.clone(),
             since: self.since.clone(),
             samples: 1,
+            detail: Detail::Summary,
         }
         .validate()
     }
@@ -516,6 +555,10 @@ pub struct ListArgs {
     /// `next_cursor` of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// `summary` (default: what each improvement is and where it stands) or `full` (adds its
+    /// evidence, actions, test and verification).
+    #[serde(default)]
+    pub detail: Detail,
 }
 
 impl ListArgs {

@@ -1498,7 +1498,8 @@ impl App {
                 .map(|r| improvement_view(r, None))
                 .collect(),
             next_cursor,
-        })
+        }
+        .at(args.detail))
     }
 
     /// `get_improvement`: one improvement with its audit trail.

@@ -97,6 +97,8 @@ impl App {
             &crate::args::DashboardArgs {
                 since: args.since.clone(),
                 detailed: true,
+                // The page is for people: it draws the per-day series.
+                detail: crate::args::Detail::Full,
             },
             &mut *progress,
         )?;
@@ -105,12 +107,14 @@ impl App {
             &crate::args::DetectArgs {
                 since: args.since.clone(),
                 limit: REPORT_PATTERNS,
+                detail: crate::args::Detail::Full,
                 ..Default::default()
             },
             &mut *progress,
         )?;
         let improvements = self.list_improvements(
             &crate::args::ListArgs {
+                detail: crate::args::Detail::Full,
                 status: None,
                 limit: REPORT_IMPROVEMENTS,
                 cursor: None,

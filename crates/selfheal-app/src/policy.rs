@@ -596,7 +596,7 @@ impl App {
             .map(|l| l.policy.clone())
             .unwrap_or_default();
         let mut problems = Vec::new();
-        let detected = self.detect_failure_patterns(&DetectArgs::default(), progress)?;
+        let detected = self.detect_failure_patterns(&DetectArgs::for_healing(), progress)?;
         let db = LifecycleDb::open_read_only(&self.config().db_path)?;
         let mut patterns = Vec::new();
         for p in &detected.patterns {

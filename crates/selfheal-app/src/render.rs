@@ -280,6 +280,7 @@ pub fn detect_styled(v: &DetectView, style: &Style) -> String {
             v.patterns_omitted
         );
     }
+    detail_note(&mut out, v.detail);
     let nf = &v.not_failures;
     if nf.rejected + nf.cancelled + nf.benign > 0 {
         let _ = writeln!(
@@ -385,9 +386,23 @@ pub fn pattern_styled(v: &PatternView, style: &Style) -> String {
         .collect();
     out.push_str(&table(&["at", "run", "retry", "message"], &rows));
     if v.failures_omitted > 0 {
-        let _ = writeln!(out, "… {} more failure(s)", v.failures_omitted);
+        let _ = writeln!(
+            out,
+            "… {} more failure(s); raise `samples` to list them",
+            v.failures_omitted
+        );
     }
+    detail_note(&mut out, v.detail);
     out
+}
+
+/// The line a summary ends with: what it left out and how to ask for it.
+fn detail_note(out: &mut String, detail: crate::args::Detail) {
+    if detail == crate::args::Detail::Summary {
+        out.push_str(
+            "(summary: per-day series and longer lists left out; ask with detail \"full\", CLI --detail full)\n",
+        );
+    }
 }
 
 pub fn tools(v: &ToolsView) -> String {
@@ -431,7 +446,11 @@ pub fn tools(v: &ToolsView) -> String {
         &rows,
     ));
     if v.tools_omitted > 0 {
-        let _ = writeln!(out, "… {} more tool(s)", v.tools_omitted);
+        let _ = writeln!(
+            out,
+            "… {} more tool(s); raise `limit` to list them",
+            v.tools_omitted
+        );
     }
     let data = data_line(&v.data);
     if !data.is_empty() {
@@ -697,6 +716,7 @@ pub fn dashboard_styled(v: &DashboardView, style: &Style) -> String {
     if let Some(tools) = &v.tools {
         out.push('\n');
         out.push_str(&self::tools(&ToolsView {
+            detail: v.detail,
             window: v.window.clone(),
             tools: tools.clone(),
             tools_omitted: 0,

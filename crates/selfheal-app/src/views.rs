@@ -19,6 +19,8 @@ use selfheal_core::stalled::StalledRun;
 use selfheal_core::time::WindowView;
 use selfheal_core::trend::Trend;
 
+use crate::args::Detail;
+
 /// Data-quality facts every analysis response carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DataNotes {
@@ -32,6 +34,8 @@ pub struct DataNotes {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DetectView {
+    /// `summary` leaves out the per-day series and shortens lists (`detail: "full"` has them).
+    pub detail: Detail,
     pub window: WindowView,
     /// Patterns passing the filters, most occurrences first.
     pub patterns: Vec<Pattern>,
@@ -101,6 +105,8 @@ pub struct FailureSampleView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PatternView {
+    /// `summary` leaves out the per-day series and cuts messages (`detail: "full"` has them).
+    pub detail: Detail,
     pub window: WindowView,
     /// Set when the id asked for is an id in the recorded-type style
     /// (`<recorded error_type>:<tool>`) that now resolves to this pattern.
@@ -189,6 +195,8 @@ pub struct AgentsView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ToolsView {
+    /// `summary` leaves out the per-day series (`detail: "full"` has them).
+    pub detail: Detail,
     pub window: WindowView,
     /// Tools called in the window, most failures first.
     pub tools: Vec<ToolReliability>,
@@ -227,7 +235,8 @@ pub struct PatternBrief {
     pub confidence: f64,
     pub class: FailureClass,
     pub top_template: Option<String>,
-    /// Occurrences per UTC day of the window.
+    /// Occurrences per UTC day of the window (`detail: "full"` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily: Vec<selfheal_core::pattern::DailyCount>,
 }
 
@@ -256,6 +265,8 @@ pub struct TrendWindows {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DashboardView {
+    /// `summary` leaves out the per-day series (`detail: "full"` has them).
+    pub detail: Detail,
     pub window: WindowView,
     /// 0–100; absent when nothing in the window could be measured.
     pub overall_health_score: Option<f64>,
@@ -285,7 +296,9 @@ pub struct DashboardView {
     pub agents: Option<Vec<AgentMetrics>>,
     /// Per-tool reliability (only with `detailed`).
     pub tools: Option<Vec<ToolReliability>>,
-    /// Per UTC day, over the window and the trend's windows (at most the last 90 days).
+    /// Per UTC day, over the window and the trend's windows (at most the last 90 days;
+    /// `detail: "full"` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily: Vec<DayHealth>,
     /// The recent and baseline windows of `trend`.
     pub trend_windows: TrendWindows,
@@ -658,4 +671,120 @@ pub struct ReportPage {
     pub patterns_omitted: u64,
     /// The newest improvements (at most 100), with `next_cursor` when there are more.
     pub improvements: ListView,
+}
+
+// ---- Summaries: what a default answer keeps -------------------------------------------------
+
+/// Tools listed among the flagged calls that are not failures, in a summary.
+const SUMMARY_FLAGGED: usize = 5;
+/// Characters of a failure's message in a summary.
+const SUMMARY_MESSAGE_CHARS: usize = 300;
+
+/// Characters of a template in a summary.
+const SUMMARY_TEMPLATE_CHARS: usize = 120;
+
+/// A pattern as a summary lists it: no per-day series nor recorded types, its first runs,
+/// its most frequent templates (cut).
+fn summarize_pattern(p: &mut Pattern, runs: usize, templates: usize) {
+    p.daily.clear();
+    p.recorded_error_types.clear();
+    p.affected_runs.truncate(runs);
+    p.affected_runs_omitted = p
+        .affected_run_count
+        .saturating_sub(p.affected_runs.len() as u64);
+    let dropped = p.templates.len().saturating_sub(templates);
+    p.templates.truncate(templates);
+    p.templates_omitted += dropped as u64;
+    for t in &mut p.templates {
+        cut(&mut t.template, SUMMARY_TEMPLATE_CHARS);
+    }
+}
+
+fn cut(text: &mut String, chars: usize) {
+    if let Some((at, _)) = text.char_indices().nth(chars) {
+        text.truncate(at);
+        text.push('…');
+    }
+}
+
+impl DetectView {
+    /// The answer at `detail`.
+    pub fn at(mut self, detail: Detail) -> DetectView {
+        self.detail = detail;
+        if detail == Detail::Summary {
+            for p in &mut self.patterns {
+                // Run ids cost ~25 tokens each: one shows the shape, get_pattern lists more.
+                summarize_pattern(p, 1, 1);
+            }
+            let nf = &mut self.not_failures;
+            nf.by_tool_omitted += nf.by_tool.len().saturating_sub(SUMMARY_FLAGGED) as u64;
+            nf.by_tool.truncate(SUMMARY_FLAGGED);
+        }
+        self
+    }
+}
+
+impl PatternView {
+    /// The answer at `detail` (one pattern: its lists stay whole, messages are cut).
+    pub fn at(mut self, detail: Detail) -> PatternView {
+        self.detail = detail;
+        if detail == Detail::Summary {
+            self.pattern.daily.clear();
+            for f in &mut self.recent_failures {
+                cut(&mut f.message, SUMMARY_MESSAGE_CHARS);
+            }
+        }
+        self
+    }
+}
+
+impl ToolsView {
+    /// The answer at `detail`.
+    pub fn at(mut self, detail: Detail) -> ToolsView {
+        self.detail = detail;
+        if detail == Detail::Summary {
+            for t in &mut self.tools {
+                t.daily.clear();
+            }
+        }
+        self
+    }
+}
+
+impl DashboardView {
+    /// The answer at `detail`.
+    pub fn at(mut self, detail: Detail) -> DashboardView {
+        self.detail = detail;
+        if detail == Detail::Summary {
+            self.daily.clear();
+            for p in &mut self.top_patterns {
+                p.daily.clear();
+            }
+            for t in self.tools.iter_mut().flatten() {
+                t.daily.clear();
+            }
+        }
+        self
+    }
+}
+
+impl ListView {
+    /// The answer at `detail`: a summary keeps what each improvement is and where it stands
+    /// (`get_improvement` has one in full).
+    pub fn at(mut self, detail: Detail) -> ListView {
+        if detail == Detail::Summary {
+            for i in &mut self.improvements {
+                i.evidence = None;
+                i.actions = None;
+                i.test_result = None;
+                i.verification = None;
+                i.config_edit = None;
+                i.audit = None;
+                if let Some(e) = &mut i.expected_impact {
+                    cut(&mut e.basis, SUMMARY_TEMPLATE_CHARS);
+                }
+            }
+        }
+        self
+    }
 }

@@ -114,7 +114,7 @@ impl App {
     pub fn watch_pass_with(&self, healer: &Healer<'_>) -> WatchReport {
         let mut report = WatchReport::default();
         let mut quiet = |_: u64, _: u64| {};
-        let detected = match self.detect_failure_patterns(&DetectArgs::default(), &mut quiet) {
+        let detected = match self.detect_failure_patterns(&DetectArgs::for_healing(), &mut quiet) {
             Ok(d) => d,
             Err(e) => {
                 report.errors.push(format!("detect: {e}"));

@@ -83,9 +83,12 @@ enum Command {
         /// Only this tool
         #[arg(long)]
         tool: Option<String>,
-        /// Maximum patterns listed
-        #[arg(long, default_value_t = 20, allow_hyphen_values = true)]
+        /// Maximum patterns listed (1 to 500)
+        #[arg(long, default_value_t = 8, allow_hyphen_values = true)]
         limit: i64,
+        /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
+        #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
+        detail: String,
     },
     /// Show one pattern in full (MCP: get_pattern)
     Show {
@@ -97,6 +100,9 @@ enum Command {
         /// Recent failures to list
         #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
         samples: i64,
+        /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
+        #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
+        detail: String,
     },
     /// Overall health dashboard (MCP: get_health_dashboard)
     Dashboard {
@@ -106,6 +112,9 @@ enum Command {
         /// Include per-agent and per-tool tables
         #[arg(long)]
         detailed: bool,
+        /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
+        #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
+        detail: String,
     },
     /// Health of one run (MCP: analyze_run_health)
     Health {
@@ -130,8 +139,11 @@ enum Command {
         #[arg(long)]
         tool: Option<String>,
         /// Maximum tools listed, least reliable first (1 to 500)
-        #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = 15, allow_hyphen_values = true)]
         limit: i64,
+        /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
+        #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
+        detail: String,
     },
     /// Running runs with no recent event (MCP: detect_stalled_runs)
     Stalled {
@@ -231,11 +243,14 @@ enum Command {
         #[arg(long)]
         status: Option<String>,
         /// Page size (1 to 100)
-        #[arg(long, default_value_t = 20, allow_hyphen_values = true)]
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true)]
         limit: i64,
         /// Continue after a previous page (its next_cursor)
         #[arg(long)]
         cursor: Option<String>,
+        /// full (adds evidence, actions, tests) or summary (what each is and where it stands)
+        #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
+        detail: String,
     },
     /// Show one improvement with its audit trail (MCP: get_improvement)
     Improvement {
@@ -604,6 +619,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             error_type,
             tool,
             limit,
+            detail,
         } => {
             let args = DetectArgs {
                 since,
@@ -612,6 +628,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 error_type,
                 tool_name: tool,
                 limit,
+                detail: detail_of(&detail),
             };
             let view = app(cli.db, cli.inbox)?.detect_failure_patterns(&args, p)?;
             emit_styled(json, &view, render::detect_styled)
@@ -620,11 +637,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pattern_id,
             since,
             samples,
+            detail,
         } => {
             let args = PatternArgs {
                 pattern_id,
                 since,
                 samples,
+                detail: detail_of(&detail),
             };
             emit_styled(
                 json,
@@ -632,8 +651,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 render::pattern_styled,
             )
         }
-        Command::Dashboard { since, detailed } => {
-            let args = DashboardArgs { since, detailed };
+        Command::Dashboard {
+            since,
+            detailed,
+            detail,
+        } => {
+            let args = DashboardArgs {
+                since,
+                detailed,
+                detail: detail_of(&detail),
+            };
             emit_styled(
                 json,
                 &app(cli.db, cli.inbox)?.get_health_dashboard(&args, p)?,
@@ -656,11 +683,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 render::agents,
             )
         }
-        Command::Tools { since, tool, limit } => {
+        Command::Tools {
+            since,
+            tool,
+            limit,
+            detail,
+        } => {
             let args = ToolArgs {
                 since,
                 tool_name: tool,
                 limit,
+                detail: detail_of(&detail),
             };
             emit(
                 json,
@@ -819,11 +852,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             status,
             limit,
             cursor,
+            detail,
         } => {
             let args = ListArgs {
                 status,
                 limit,
                 cursor,
+                detail: detail_of(&detail),
             };
             emit(
                 json,
@@ -917,6 +952,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// `--detail` (clap has checked it is one of the two).
+fn detail_of(name: &str) -> selfheal_app::args::Detail {
+    match name {
+        "full" => selfheal_app::args::Detail::Full,
+        _ => selfheal_app::args::Detail::Summary,
     }
 }
 

@@ -166,6 +166,7 @@ pub struct ToolReliability {
     pub cancelled_calls: u64,
     /// Calls that ran and failures per UTC day of the window (at most the last 90), oldest
     /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily: Vec<DailyCalls>,
 }
 

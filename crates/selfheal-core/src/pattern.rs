@@ -290,9 +290,12 @@ pub struct Pattern {
     pub failure_rate: f64,
     pub recovery: Recovery,
     /// The `error_type` values the agent recorded for these failures, most frequent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recorded_error_types: Vec<RecordedTypeCount>,
     pub trend: Trend,
-    /// Occurrences per UTC day of the window (at most the last 90 days), oldest first.
+    /// Occurrences per UTC day of the window (at most the last 90 days), oldest first; left
+    /// out of summaries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily: Vec<DailyCount>,
 }
 

@@ -393,7 +393,10 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>
             _ => {}
         }
     }
-    children.sort();
+    // A folder's files before its subfolders: a Claude Code session (`<id>.jsonl`) is read
+    // before `<id>/subagents/`, whose forks and compaction agents replay the session's calls —
+    // those stay the session's.
+    children.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
     for (p, is_dir) in children {
         if is_dir {
             walk(&p, out, errors);

@@ -826,6 +826,7 @@ impl SelfHealServer {
                     ))?
                 } else if u == "selfheal://improvements" {
                     let args = ListArgs {
+                        detail: selfheal_app::args::Detail::Full,
                         status: None,
                         limit: 100,
                         cursor: None,
@@ -843,6 +844,7 @@ impl SelfHealServer {
                         pattern_id: id,
                         since: "-30d".into(),
                         samples: 10,
+                        detail: selfheal_app::args::Detail::Full,
                     };
                     to_json(serde_json::to_value(app.get_pattern(&args, &mut quiet)?))?
                 } else if let Some(id) = u.strip_prefix("selfheal://improvements/") {

@@ -1,0 +1,273 @@
+//! What every answer costs the model that reads it: each read tool's default answer, in
+//! `structuredContent` (what Claude Code and others hand the model) and in text alike, counted
+//! with a real tokenizer (o200k_base), stays within [`BUDGET`] tokens — on the sessions the
+//! five real harnesses wrote and on a real-shaped history with hundreds of causes and a
+//! lifecycle. The test prints the count of each answer.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use selfheal_tests::{bin, workspace_root};
+use serde_json::{Value, json};
+
+/// Tokens a default answer may take, in each of its two forms.
+const BUDGET: usize = 4_000;
+/// "Now" for both histories: just after the harness fixtures were recorded, and the demo's.
+const NOW: &str = "2026-12-08T00:00:00Z";
+
+fn tokens(text: &str) -> usize {
+    tiktoken_rs::o200k_base_singleton()
+        .encode_with_special_tokens(text)
+        .len()
+}
+
+async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> {
+    let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
+        c.env("DATABASE_PATH", db)
+            .env("SELFHEAL_NOW", NOW)
+            .env("SELFHEAL_INDEX_DIR", index_dir)
+            .env_remove("SELFHEAL_IMPORT")
+            .env("RUST_LOG", "warn");
+    });
+    ().serve(TokioChildProcess::new(cmd).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn call(client: &rmcp::Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+}
+
+/// (structured tokens, text tokens) of an answer.
+fn cost(r: &CallToolResult) -> (usize, usize) {
+    let structured = r
+        .structured_content
+        .as_ref()
+        .map_or(0, |v| tokens(&v.to_string()));
+    let text: String = r
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (structured, tokens(&text))
+}
+
+fn self_heal(args: &[&str], index_dir: &Path) {
+    let out = Command::new(bin("self-heal"))
+        .args(args)
+        .env("SELFHEAL_NOW", NOW)
+        .env("SELFHEAL_INDEX_DIR", index_dir)
+        .env_remove("SELFHEAL_IMPORT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "self-heal {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The sessions the five real harnesses wrote, imported into one history.
+fn harness_history(dir: &Path) -> PathBuf {
+    let db = dir.join("harnesses.db");
+    let data = workspace_root().join("tests/data");
+    let paths: Vec<String> = [
+        "claude-code-2.1.328/projects",
+        "codex-0.169.0/sessions",
+        "gemini-cli-0.61.0/tmp",
+        "opencode-1.18.33/opencode.db",
+        "copilot-1.0.102/session-state",
+    ]
+    .iter()
+    .map(|p| data.join(p).display().to_string())
+    .collect();
+    let mut args = vec!["--db", db.to_str().unwrap(), "import"];
+    args.extend(paths.iter().map(String::as_str));
+    self_heal(&args, &dir.join("index-h"));
+    db
+}
+
+/// A real-shaped history (55 tools, shell programs, a few hundred causes) walked through the
+/// lifecycle by `self-heal demo`.
+fn demo_history(dir: &Path, events: &str) -> PathBuf {
+    let db = dir.join("demo.db");
+    self_heal(
+        &[
+            "demo",
+            "--profile",
+            "real",
+            "--events",
+            events,
+            "--out",
+            db.to_str().unwrap(),
+        ],
+        &dir.join("index-d"),
+    );
+    // Improvements for the lifecycle answers: one proposed per listed cause.
+    let out = Command::new(bin("self-heal"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+            "detect",
+            "--limit",
+            "30",
+        ])
+        .env("SELFHEAL_NOW", NOW)
+        .env("SELFHEAL_INDEX_DIR", dir.join("index-d"))
+        .output()
+        .unwrap();
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in found["patterns"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        self_heal(
+            &["--db", db.to_str().unwrap(), "propose", id],
+            &dir.join("index-d"),
+        );
+    }
+    db
+}
+
+/// Every read tool's default answer on `db`: (tool, structured tokens, text tokens).
+async fn default_answers(db: &Path, index_dir: &Path) -> Vec<(String, usize, usize)> {
+    let client = connect(db, index_dir).await;
+    let mut out = Vec::new();
+    let detect = call(&client, "detect_failure_patterns", json!({})).await;
+    out.push(("detect_failure_patterns".to_string(), cost(&detect)));
+    let sc = detect.structured_content.clone().unwrap_or_default();
+    // The pattern and the run a model would look at next: the first listed (with every
+    // pattern counted when the defaults list none), else any run.
+    let mut pattern = sc["patterns"][0]["id"].as_str().map(str::to_string);
+    if pattern.is_none() {
+        let all = call(
+            &client,
+            "detect_failure_patterns",
+            json!({"min_occurrences": 1, "confidence_threshold": 0}),
+        )
+        .await;
+        pattern = all
+            .structured_content
+            .and_then(|v| v["patterns"][0]["id"].as_str().map(str::to_string));
+    }
+    let run = sc["patterns"][0]["affected_runs"][0]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            rusqlite::Connection::open(db)
+                .ok()?
+                .query_row("SELECT id FROM runs ORDER BY started_at DESC", [], |r| {
+                    r.get(0)
+                })
+                .ok()
+        });
+    let mut calls: Vec<(&str, Value)> = vec![
+        ("compute_agent_metrics", json!({})),
+        ("compute_tool_reliability", json!({})),
+        ("detect_stalled_runs", json!({})),
+        ("get_healing_report", json!({})),
+        ("get_health_dashboard", json!({})),
+        ("list_improvements", json!({})),
+    ];
+    if let Some(p) = &pattern {
+        calls.push(("get_pattern", json!({"pattern_id": p})));
+    }
+    if let Some(r) = &run {
+        calls.push(("analyze_run_health", json!({"run_id": r})));
+    }
+    let list = call(&client, "list_improvements", json!({})).await;
+    if let Some(id) = list
+        .structured_content
+        .as_ref()
+        .and_then(|v| v["improvements"][0]["id"].as_str())
+    {
+        calls.push(("get_improvement", json!({"improvement_id": id})));
+    }
+    for (tool, args) in calls {
+        let r = call(&client, tool, args).await;
+        assert_ne!(r.is_error, Some(true), "{tool}: {r:?}");
+        out.push((tool.to_string(), cost(&r)));
+    }
+    client.cancel().await.unwrap();
+    out.into_iter().map(|(t, (s, x))| (t, s, x)).collect()
+}
+
+fn check(label: &str, answers: &[(String, usize, usize)]) {
+    eprintln!("{label}: tokens of each default answer (o200k_base), structured / text");
+    let mut over = Vec::new();
+    for (tool, s, t) in answers {
+        eprintln!("  {tool:28} {s:>6} / {t:>6}");
+        if *s > BUDGET || *t > BUDGET {
+            over.push(format!("{tool} ({s} / {t})"));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "{label}: over the {BUDGET}-token budget: {over:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_default_answer_fits_a_models_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let harnesses = harness_history(dir.path());
+    let answers = default_answers(&harnesses, &dir.path().join("index-h")).await;
+    assert!(answers.iter().any(|a| a.0 == "get_pattern"), "{answers:?}");
+    check("five real harnesses' sessions", &answers);
+
+    // Heavier with SELFHEAL_SLOW_TESTS (as in CI): the budget must not grow with the history.
+    let events = if std::env::var_os("SELFHEAL_SLOW_TESTS").is_some() {
+        "1000000"
+    } else {
+        "200000"
+    };
+    let demo = demo_history(dir.path(), events);
+    let answers = default_answers(&demo, &dir.path().join("index-d")).await;
+    for tool in ["get_pattern", "analyze_run_health", "get_improvement"] {
+        assert!(answers.iter().any(|a| a.0 == tool), "{tool}: {answers:?}");
+    }
+    check(&format!("real-shaped history of {events} events"), &answers);
+}
+
+/// What `tools/list` costs (printed, for the README), and each description within the 2 KB
+/// Claude Code keeps.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tool_list_is_measured_and_descriptions_are_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = harness_history(dir.path());
+    let client = connect(&db, &dir.path().join("index-h")).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let all = serde_json::to_string(&tools).unwrap();
+    let without: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap();
+            v.as_object_mut().unwrap().remove("outputSchema");
+            v
+        })
+        .collect();
+    let without = serde_json::to_string(&without).unwrap();
+    eprintln!(
+        "tools/list: {} tokens with output schemas, {} without",
+        tokens(&all),
+        tokens(&without)
+    );
+    for t in &tools {
+        let d = t.description.as_deref().unwrap_or_default();
+        assert!(
+            d.len() <= 2048,
+            "{}: description of {} bytes",
+            t.name,
+            d.len()
+        );
+    }
+    client.cancel().await.unwrap();
+}
