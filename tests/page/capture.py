@@ -7,8 +7,8 @@ through the official MCP Python SDK, declaring the MCP Apps extension
 
 - resource.html   the text of `resources/read ui://self-healing/dashboard` (checked: one
                   content for that URI, MIME type text/html;profile=mcp-app)
-- dashboard.json  get_health_dashboard {detailed: true}
-- pattern.json    get_pattern on the planted pattern with the most occurrences
+- dashboard.json  get_health_dashboard {detailed: true, detail: "full"}
+- pattern.json    get_pattern on the planted pattern with the most occurrences (detail: "full")
 - verify.json     verify_improvement after propose -> test -> apply (three days before now)
                   on that pattern
                   (each {tool, arguments, result}: the CallToolResult as the SDK received it)
@@ -120,8 +120,12 @@ async def session(checks, args, db, env, out):
         with open(args.truth, encoding="utf-8") as f:
             truth = json.load(f)
         pattern = max(truth["patterns"], key=lambda p: p["occurrences"])["id"]
-        await record(checks, client, out, "dashboard", "get_health_dashboard", {"detailed": True}, t)
-        await record(checks, client, out, "pattern", "get_pattern", {"pattern_id": pattern}, t)
+        # The views draw their per-day charts from a result that carries the series: `detail:
+        # "full"` (a default summary leaves them out; the page then shows the numbers).
+        await record(checks, client, out, "dashboard", "get_health_dashboard",
+                     {"detailed": True, "detail": "full"}, t)
+        await record(checks, client, out, "pattern", "get_pattern",
+                     {"pattern_id": pattern, "detail": "full"}, t)
         proposal = await record(checks, client, out, None, "propose_improvement", {"pattern_id": pattern}, t)
         imp = (proposal or {}).get("improvement_id")
         if not checks.ok("propose_improvement: an improvement id", isinstance(imp, str), short(proposal)):
