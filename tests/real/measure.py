@@ -359,6 +359,7 @@ def score(labels, answers):
             )
     return {
         "calls": len(pairs),
+        "per_source": per_source(labels, answers),
         "outcome": outcome,
         "class_agreement": {
             "true_failures": len(failures),
@@ -376,6 +377,48 @@ def score(labels, answers):
             "share": program_ok / len(with_program) if with_program else None,
         },
         "confusion": confusion,
+    }
+
+
+def per_source(labels, answers):
+    """Leave-one-source-out: the rules are fixed (nothing is fitted), so each source (one
+    repository of one harness) is scored on its own as if unseen; the spread across sources,
+    not the pooled figure, shows how the rules generalise. Per source: precision and recall of
+    the non-failure outcomes (rejected, cancelled, benign: what must not become a pattern), and
+    class agreement on its true failures; then the macro mean and the worst source."""
+    by = {}
+    for lab, ans in zip(labels, answers):
+        by.setdefault(lab["source"], []).append((lab, ans))
+    rows = {}
+    for src, pairs in sorted(by.items()):
+        said = [(lab, ans) for lab, ans in pairs if _norm(ans.get("outcome")) not in (None, "failure")]
+        truth = [(lab, ans) for lab, ans in pairs if lab["outcome"] != "failure"]
+        right = sum(1 for lab, ans in pairs
+                    if lab["outcome"] != "failure" and _norm(ans.get("outcome")) == lab["outcome"])
+        failures = [(lab, ans) for lab, ans in pairs if lab["outcome"] == "failure"]
+        agreed = sum(1 for lab, ans in failures if _norm(ans.get("class")) == _norm(lab.get("class")))
+        rows[src] = {
+            "calls": len(pairs),
+            "non_failure_precision": right / len(said) if said else None,
+            "non_failure_recall": right / len(truth) if truth else None,
+            "true_failures": len(failures),
+            "class_agreement": agreed / len(failures) if failures else None,
+        }
+
+    def summary(key):
+        values = [r[key] for r in rows.values() if r[key] is not None]
+        # A source with a handful of labels swings from 0 to 100%: the worst of those with at
+        # least 10 labelled calls is the figure to read.
+        sized = [r[key] for r in rows.values() if r[key] is not None and r["calls"] >= 10]
+        return {"mean": sum(values) / len(values) if values else None,
+                "min": min(values) if values else None, "sources": len(values),
+                "min_of_sized": min(sized) if sized else None, "sized_sources": len(sized)}
+
+    return {
+        "sources": rows,
+        "non_failure_precision": summary("non_failure_precision"),
+        "non_failure_recall": summary("non_failure_recall"),
+        "class_agreement": summary("class_agreement"),
     }
 
 
@@ -429,6 +472,18 @@ def print_report(result):
     print(f"  Unknown among true failures: {_pct(s['unknown_share']).strip()}")
     pa = s["program_agreement"]
     print(f"  program agreement: {pa['agreed']}/{pa['labelled']} = {_pct(pa['share']).strip()}")
+    ps = s["per_source"]
+    print("  leave-one-source-out (rules fixed; each source scored alone): mean / worst over sources")
+    for key, name in [("non_failure_precision", "non-failure precision"),
+                      ("non_failure_recall", "non-failure recall"),
+                      ("class_agreement", "class agreement")]:
+        m = ps[key]
+        print(f"    {name:22} {_pct(m['mean'])} / {_pct(m['min'])}  ({m['sources']} sources; worst of the "
+              f"{m['sized_sources']} with >= 10 labelled calls {_pct(m['min_of_sized']).strip()})")
+    for src, r in ps["sources"].items():
+        print(f"    {src:52} calls {r['calls']:>3}  non-failure P {_pct(r['non_failure_precision'])} "
+              f"R {_pct(r['non_failure_recall'])}  class {_pct(r['class_agreement'])} "
+              f"of {r['true_failures']}")
     print(f"  disagreements: {len(s['confusion'])} (ambiguous labels: "
           f"{sum(1 for c in s['confusion'] if c['ambiguous'])})")
     for c in s["confusion"]:
