@@ -339,6 +339,18 @@ fn app_error(e: AppError) -> Result<CallToolResult, McpError> {
 const UI_EXTENSION: &str = "io.modelcontextprotocol/ui";
 
 /// The tools whose results the dashboard page draws.
+/// Tools with a `detail` argument: their `full` answer may be long.
+const FULL_DETAIL_TOOLS: [&str; 5] = [
+    "detect_failure_patterns",
+    "get_pattern",
+    "compute_tool_reliability",
+    "get_health_dashboard",
+    "list_improvements",
+];
+/// The result size those tools declare (characters): the largest `full` answer measured, a
+/// 500-pattern detect on a 1M-event history, is 1.5 million.
+const MAX_RESULT_CHARS: u64 = 2_000_000;
+
 const UI_TOOLS: [&str; 3] = ["get_health_dashboard", "get_pattern", "verify_improvement"];
 
 /// Whether the client declared that it renders MCP App HTML resources.
@@ -943,6 +955,19 @@ impl ServerHandler for SelfHealServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let mut tools = self.tool_router.list_all();
+        // A `detail: "full"` answer can pass Claude Code's default result size (~25,000
+        // tokens): these tools say how much they may return in full.
+        for tool in tools
+            .iter_mut()
+            .filter(|t| FULL_DETAIL_TOOLS.contains(&t.name.as_ref()))
+        {
+            let mut meta = tool.meta.take().unwrap_or_default();
+            meta.0.insert(
+                "anthropic/maxResultSizeChars".into(),
+                serde_json::json!(MAX_RESULT_CHARS),
+            );
+            tool.meta = Some(meta);
+        }
         if renders_mcp_apps(context.client_capabilities()) {
             for tool in tools
                 .iter_mut()
