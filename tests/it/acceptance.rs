@@ -135,6 +135,7 @@ fn tool_and_agent_counts_equal_plain_sql() {
     let tools = app
         .compute_tool_reliability(
             &ToolArgs {
+                cursor: None,
                 detail: selfheal_app::args::Detail::Full,
                 since: "-7d".into(),
                 tool_name: None,

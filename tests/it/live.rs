@@ -16,6 +16,7 @@ fn a_live_writer_and_the_analysis_do_not_disturb_each_other() {
     let tools = || {
         app.compute_tool_reliability(
             &ToolArgs {
+                cursor: None,
                 detail: selfheal_app::args::Detail::Full,
                 since: "-1h".into(),
                 tool_name: Some("live_tool".into()),

@@ -17,6 +17,7 @@ mod import;
 mod lifecycle;
 mod live;
 mod mcp;
+mod paging;
 mod schema;
 mod simulation;
 mod synth_truth;

@@ -108,6 +108,7 @@ fn every_planted_pattern_is_found_with_its_truth() {
     let tools = app
         .compute_tool_reliability(
             &ToolArgs {
+                cursor: None,
                 detail: selfheal_app::args::Detail::Full,
                 since: whole_history(truth.begin.timestamp_millis()).since,
                 tool_name: None,

@@ -362,6 +362,7 @@ fn compare(events: u64) {
         let tools = app
             .compute_tool_reliability(
                 &ToolArgs {
+                    cursor: None,
                     detail: selfheal_app::args::Detail::Full,
                     since: since.into(),
                     tool_name: None,

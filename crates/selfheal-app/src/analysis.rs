@@ -20,6 +20,7 @@ use crate::args::{
     ToolArgs, window,
 };
 use crate::error::AppError;
+use crate::paging;
 use crate::sanitize::{echo, name};
 use crate::views::*;
 
@@ -69,7 +70,23 @@ impl App {
         progress: Progress<'_>,
     ) -> Result<DetectView, AppError> {
         args.validate()?;
-        let w = window(&args.since, self.now_ms())?;
+        let fp = paging::filters(&[
+            &args.since,
+            &args.min_occurrences.to_string(),
+            &args.confidence_threshold.to_string(),
+            args.error_type.as_deref().unwrap_or_default(),
+            args.tool_name.as_deref().unwrap_or_default(),
+        ]);
+        let cursor = args
+            .cursor
+            .as_deref()
+            .map(|c| paging::Cursor::decode(c, "detect", "detect_failure_patterns", fp))
+            .transpose()?;
+        let w = match &cursor {
+            Some(c) => c.window,
+            None => window(&args.since, self.now_ms())?,
+        };
+        let offset = cursor.as_ref().map_or(0, |c| c.offset);
         let (store, indexed) = self.fresh_store(progress)?;
         let filter = PatternFilter {
             min_occurrences: args.min_occurrences as u64,
@@ -77,35 +94,50 @@ impl App {
             error_type: args.error_type.clone(),
             tool_name: args.tool_name.clone(),
         };
-        store
-            .read(|reader| {
-                let found = reader.detect(w, &filter, None, args.limit as usize)?;
-                let flagged = reader.flagged_calls(w)?;
-                let data = Self::data_notes(reader, w, indexed)?;
-                Ok((found, flagged, data))
-            })
-            .map_err(AppError::from)
-            .map(|(found, flagged, data)| {
-                let patterns = found.patterns;
-                let omitted = found.passing.saturating_sub(patterns.len() as u64);
-                DetectView {
-                    detail: Detail::Full,
-                    window: w.view(),
-                    patterns,
-                    patterns_omitted: omitted,
-                    failures_in_window: found.failures_in_window,
-                    patterns_seen: found.patterns_seen,
-                    filters: DetectFilters {
-                        min_occurrences: filter.min_occurrences,
-                        confidence_threshold: filter.confidence_threshold,
-                        error_type: filter.error_type,
-                        tool_name: filter.tool_name,
-                    },
-                    not_failures: not_failures(flagged),
-                    data,
-                }
-                .at(args.detail)
-            })
+        let (found, flagged, data) = store.read(|reader| {
+            let found = reader.detect(w, &filter, None, offset + args.limit as usize)?;
+            let flagged = reader.flagged_calls(w)?;
+            let data = Self::data_notes(reader, w, indexed)?;
+            Ok((found, flagged, data))
+        })?;
+        if let Some(c) = &cursor {
+            c.check_current(
+                found.passing,
+                found.failures_in_window,
+                "detect_failure_patterns",
+            )?;
+        }
+        let patterns: Vec<_> = found.patterns.into_iter().skip(offset).collect();
+        let shown = (offset + patterns.len()) as u64;
+        let omitted = found.passing.saturating_sub(shown);
+        let next_cursor = (omitted > 0).then(|| {
+            paging::Cursor::new(
+                w,
+                shown as usize,
+                found.passing,
+                found.failures_in_window,
+                fp,
+            )
+            .encode("detect")
+        });
+        Ok(DetectView {
+            detail: Detail::Full,
+            window: w.view(),
+            patterns,
+            patterns_omitted: omitted,
+            next_cursor,
+            failures_in_window: found.failures_in_window,
+            patterns_seen: found.patterns_seen,
+            filters: DetectFilters {
+                min_occurrences: filter.min_occurrences,
+                confidence_threshold: filter.confidence_threshold,
+                error_type: filter.error_type,
+                tool_name: filter.tool_name,
+            },
+            not_failures: not_failures(flagged),
+            data,
+        }
+        .at(args.detail))
     }
 
     /// The pattern in `w` with every occurrence (no filters), after catching up; an unknown id
@@ -216,20 +248,43 @@ impl App {
         progress: Progress<'_>,
     ) -> Result<ToolsView, AppError> {
         args.validate()?;
-        let w = window(&args.since, self.now_ms())?;
+        let fp = paging::filters(&[&args.since, args.tool_name.as_deref().unwrap_or_default()]);
+        let cursor = args
+            .cursor
+            .as_deref()
+            .map(|c| paging::Cursor::decode(c, "tools", "compute_tool_reliability", fp))
+            .transpose()?;
+        let w = match &cursor {
+            Some(c) => c.window,
+            None => window(&args.since, self.now_ms())?,
+        };
+        let offset = cursor.as_ref().map_or(0, |c| c.offset);
         let (store, indexed) = self.fresh_store(progress)?;
-        let (tools, omitted, data) = store.read(|reader| {
+        let (tools, total, calls, data) = store.read(|reader| {
             let mut tools = reader.tool_reliability(w, args.tool_name.as_deref())?;
-            let omitted = tools.len().saturating_sub(args.limit as usize) as u64;
-            tools.truncate(args.limit as usize);
+            let total = tools.len() as u64;
+            let calls: u64 = tools.iter().map(|t| t.total_calls).sum();
+            let mut tools: Vec<_> = tools
+                .drain(..)
+                .skip(offset)
+                .take(args.limit as usize)
+                .collect();
             reader.tool_daily_series(w, &mut tools)?;
-            Ok((tools, omitted, Self::data_notes(reader, w, indexed)?))
+            Ok((tools, total, calls, Self::data_notes(reader, w, indexed)?))
         })?;
+        if let Some(c) = &cursor {
+            c.check_current(total, calls, "compute_tool_reliability")?;
+        }
+        let shown = (offset + tools.len()) as u64;
+        let omitted = total.saturating_sub(shown);
+        let next_cursor = (omitted > 0)
+            .then(|| paging::Cursor::new(w, shown as usize, total, calls, fp).encode("tools"));
         Ok(ToolsView {
             detail: Detail::Full,
             window: w.view(),
             tools,
             tools_omitted: omitted,
+            next_cursor,
             data,
         }
         .at(args.detail))

@@ -121,6 +121,10 @@ pub struct DetectArgs {
     /// and templates).
     #[serde(default)]
     pub detail: Detail,
+    /// `next_cursor` of the previous page (same filters): the next `limit` patterns, over the
+    /// same window.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 impl Default for DetectArgs {
@@ -133,6 +137,7 @@ impl Default for DetectArgs {
             tool_name: None,
             limit: default_limit(),
             detail: Detail::Summary,
+            cursor: None,
         }
     }
 }
@@ -244,6 +249,10 @@ pub struct ToolArgs {
     /// `summary` (default) or `full` (adds each tool's per-day calls and failures).
     #[serde(default)]
     pub detail: Detail,
+    /// `next_cursor` of the previous page (same `tool_name`): the next `limit` tools, over the
+    /// same window.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 impl ToolArgs {

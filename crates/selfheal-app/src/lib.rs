@@ -17,6 +17,7 @@ pub mod install;
 pub mod lessons;
 pub mod lifecycle;
 pub mod page;
+pub mod paging;
 pub mod playbooks;
 pub mod policy;
 pub mod render;

@@ -276,8 +276,9 @@ pub fn detect_styled(v: &DetectView, style: &Style) -> String {
     if v.patterns_omitted > 0 {
         let _ = writeln!(
             out,
-            "\n… {} more pattern(s); raise `limit` to list them",
-            v.patterns_omitted
+            "\n… {} more pattern(s){}",
+            v.patterns_omitted,
+            more_hint(v.next_cursor.as_deref())
         );
     }
     detail_note(&mut out, v.detail);
@@ -394,6 +395,14 @@ pub fn pattern_styled(v: &PatternView, style: &Style) -> String {
     }
     detail_note(&mut out, v.detail);
     out
+}
+
+/// How to see what a list left out: the next page's cursor, or a larger `limit`.
+fn more_hint(next_cursor: Option<&str>) -> String {
+    match next_cursor {
+        Some(c) => format!("; next page: cursor {c} (or raise `limit`)"),
+        None => "; raise `limit` to list them".into(),
+    }
 }
 
 /// The line a summary ends with: what it left out and how to ask for it.
@@ -720,6 +729,7 @@ pub fn dashboard_styled(v: &DashboardView, style: &Style) -> String {
             window: v.window.clone(),
             tools: tools.clone(),
             tools_omitted: 0,
+            next_cursor: None,
             data: v.data.clone(),
         }));
     }

@@ -41,6 +41,9 @@ pub struct DetectView {
     pub patterns: Vec<Pattern>,
     /// Patterns passing the filters but not listed (see `limit`).
     pub patterns_omitted: u64,
+    /// Pass as `cursor` (with the same filters) for the next patterns; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// Failed tool calls in the window.
     pub failures_in_window: u64,
     /// Distinct patterns in the window before filtering.
@@ -201,6 +204,9 @@ pub struct ToolsView {
     /// Tools called in the window, most failures first.
     pub tools: Vec<ToolReliability>,
     pub tools_omitted: u64,
+    /// Pass as `cursor` (with the same `tool_name`) for the next tools; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     pub data: DataNotes,
 }
 

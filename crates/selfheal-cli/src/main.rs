@@ -86,6 +86,9 @@ enum Command {
         /// Maximum patterns listed (1 to 500)
         #[arg(long, default_value_t = 8, allow_hyphen_values = true)]
         limit: i64,
+        /// Continue after a previous page (its next_cursor; same filters)
+        #[arg(long)]
+        cursor: Option<String>,
         /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
         #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
         detail: String,
@@ -141,6 +144,9 @@ enum Command {
         /// Maximum tools listed, least reliable first (1 to 500)
         #[arg(long, default_value_t = 15, allow_hyphen_values = true)]
         limit: i64,
+        /// Continue after a previous page (its next_cursor; same filters)
+        #[arg(long)]
+        cursor: Option<String>,
         /// full (for people: per-day series, longer lists) or summary (what an agent gets over MCP)
         #[arg(long, default_value = "full", value_parser = ["summary", "full"])]
         detail: String,
@@ -619,6 +625,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             error_type,
             tool,
             limit,
+            cursor,
             detail,
         } => {
             let args = DetectArgs {
@@ -629,6 +636,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tool_name: tool,
                 limit,
                 detail: detail_of(&detail),
+                cursor,
             };
             let view = app(cli.db, cli.inbox)?.detect_failure_patterns(&args, p)?;
             emit_styled(json, &view, render::detect_styled)
@@ -687,6 +695,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             tool,
             limit,
+            cursor,
             detail,
         } => {
             let args = ToolArgs {
@@ -694,6 +703,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tool_name: tool,
                 limit,
                 detail: detail_of(&detail),
+                cursor,
             };
             emit(
                 json,
