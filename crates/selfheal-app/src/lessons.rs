@@ -202,44 +202,46 @@ impl App {
             .and_then(|(f, _)| Harness::of_source_format(f));
         // What followed each failure.
         let found = store.with_source(|s| {
-            let mut found = Vec::new();
-            for (event_id, run) in &in_scope {
-                let events =
-                    s.run_events_around(run, *event_id, 4, 2 * remedy::LOOKAHEAD as i64 + 4)?;
-                let calls = calls_of(&events);
-                let Some(at) = calls.iter().position(|c| c.event_id == *event_id) else {
-                    continue;
-                };
-                let failed = &calls[at];
-                let f = FailedCall {
-                    tool: &failed.tool,
-                    program: pattern.program.as_deref(),
-                    fingerprint: failed.arguments.as_deref().and_then(fingerprint_raw),
-                };
-                let commands: Vec<Option<String>> = calls[at + 1..]
-                    .iter()
-                    .map(|c| {
-                        c.arguments
-                            .as_deref()
-                            .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-                            .and_then(|v| command_of(&v))
-                    })
-                    .collect();
-                let later: Vec<LaterCall<'_>> = calls[at + 1..]
-                    .iter()
-                    .zip(&commands)
-                    .map(|(c, command)| LaterCall {
-                        tool: &c.tool,
-                        command: command.as_deref(),
-                        fingerprint: c.arguments.as_deref().and_then(fingerprint_raw),
-                        succeeded: c.succeeded,
-                    })
-                    .collect();
-                if let Some(r) = remedy::recovery(&f, &later) {
-                    found.push((run.clone(), r));
+            s.read_together(|s| {
+                let mut found = Vec::new();
+                for (event_id, run) in &in_scope {
+                    let events =
+                        s.run_events_around(run, *event_id, 4, 2 * remedy::LOOKAHEAD as i64 + 4)?;
+                    let calls = calls_of(&events);
+                    let Some(at) = calls.iter().position(|c| c.event_id == *event_id) else {
+                        continue;
+                    };
+                    let failed = &calls[at];
+                    let f = FailedCall {
+                        tool: &failed.tool,
+                        program: pattern.program.as_deref(),
+                        fingerprint: failed.arguments.as_deref().and_then(fingerprint_raw),
+                    };
+                    let commands: Vec<Option<String>> = calls[at + 1..]
+                        .iter()
+                        .map(|c| {
+                            c.arguments
+                                .as_deref()
+                                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                                .and_then(|v| command_of(&v))
+                        })
+                        .collect();
+                    let later: Vec<LaterCall<'_>> = calls[at + 1..]
+                        .iter()
+                        .zip(&commands)
+                        .map(|(c, command)| LaterCall {
+                            tool: &c.tool,
+                            command: command.as_deref(),
+                            fingerprint: c.arguments.as_deref().and_then(fingerprint_raw),
+                            succeeded: c.succeeded,
+                        })
+                        .collect();
+                    if let Some(r) = remedy::recovery(&f, &later) {
+                        found.push((run.clone(), r));
+                    }
                 }
-            }
-            Ok(found)
+                Ok(found)
+            })
         })?;
         let recoveries = remedy::tally(found);
         tracing::debug!(

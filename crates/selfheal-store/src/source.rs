@@ -328,6 +328,15 @@ impl SourceDb {
         Ok(())
     }
 
+    /// Runs `f` inside one read transaction: one snapshot, and one shared lock for many small
+    /// reads (a read outside a transaction takes and drops the lock every time).
+    pub fn read_together<T>(&self, f: impl FnOnce(&SourceDb) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let out = f(self)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     /// The events of run `run_id` around event `id`, in id order: up to `before` events before
     /// it, the event itself, and up to `after` events following it — what the recovery of a
     /// failure is mined from (two range reads of the run's index).
