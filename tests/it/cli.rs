@@ -350,6 +350,7 @@ fn report_html_writes_the_page_with_the_period_embedded() {
         .report_page(
             &selfheal_app::args::ReportArgs {
                 since: "-30d".into(),
+                detail: selfheal_app::args::Detail::Full,
             },
             &mut quiet(),
         )

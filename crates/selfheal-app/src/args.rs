@@ -604,4 +604,8 @@ pub struct ReportArgs {
     /// Start of the reporting period (default -30d).
     #[serde(default = "default_report_since")]
     pub since: String,
+    /// `summary` (default: the first escalations and next steps, with counts of the rest) or
+    /// `full` (all of them).
+    #[serde(default)]
+    pub detail: Detail,
 }

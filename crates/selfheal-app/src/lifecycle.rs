@@ -1628,12 +1628,15 @@ impl App {
             improvements_by_state,
             auto_resolved_share: ratio(verified, resolved).map(round4),
             escalations,
+            escalations_omitted: 0,
             mean_time_to_recovery_hours: (!recoveries.is_empty())
                 .then(|| round4(recoveries.iter().sum::<f64>() / recoveries.len() as f64)),
             strategies,
             healing,
             next_steps,
-        })
+            next_steps_omitted: 0,
+        }
+        .at(args.detail))
     }
 
     /// Strategies with verified outcomes, best learned rate first.

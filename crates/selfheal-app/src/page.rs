@@ -176,6 +176,7 @@ mod tests {
         let app = App::new(config, Clock::Fixed(now));
         let args = crate::args::ReportArgs {
             since: "-7d".into(),
+            detail: crate::args::Detail::Full,
         };
         app.report_page(&args, &mut |_, _| {}).unwrap()
     }

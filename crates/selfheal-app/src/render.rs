@@ -1221,11 +1221,25 @@ pub fn report(v: &ReportView) -> String {
             sentence(&e.reason)
         );
     }
+    if v.escalations_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "… {} more escalation(s); ask with detail \"full\"",
+            v.escalations_omitted
+        );
+    }
     if !v.next_steps.is_empty() {
         out.push_str("next steps:\n");
         for n in &v.next_steps {
             let _ = writeln!(out, "  - {}", sentence(n));
         }
+    }
+    if v.next_steps_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "  … {} more step(s); ask with detail \"full\"",
+            v.next_steps_omitted
+        );
     }
     out
 }

@@ -649,6 +649,9 @@ pub struct ReportView {
     /// verified / (verified + rolled_back + rejected) among improvements created in the window.
     pub auto_resolved_share: Option<f64>,
     pub escalations: Vec<EscalationView>,
+    /// Open escalations not listed (`detail: "full"` lists them all).
+    #[serde(default)]
+    pub escalations_omitted: u64,
     /// Mean hours from a pattern's first occurrence to its improvement's verification.
     pub mean_time_to_recovery_hours: Option<f64>,
     pub strategies: Vec<StrategyView>,
@@ -657,6 +660,9 @@ pub struct ReportView {
     /// (verified after it applied them), and times from first seen to applied and to verified.
     pub healing: selfheal_core::healing::HealingNumbers,
     pub next_steps: Vec<String>,
+    /// Next steps not listed (`detail: "full"` lists them all).
+    #[serde(default)]
+    pub next_steps_omitted: u64,
 }
 
 // ---- The static report page ----------------------------------------------------------------
@@ -790,6 +796,24 @@ impl ListView {
                     cut(&mut e.basis, SUMMARY_TEMPLATE_CHARS);
                 }
             }
+        }
+        self
+    }
+}
+
+/// Escalations and next steps a summary report lists.
+const SUMMARY_REPORT_LIST: usize = 5;
+
+impl ReportView {
+    /// The answer at `detail`: a summary lists the first escalations and next steps.
+    pub fn at(mut self, detail: Detail) -> ReportView {
+        if detail == Detail::Summary {
+            self.escalations_omitted +=
+                self.escalations.len().saturating_sub(SUMMARY_REPORT_LIST) as u64;
+            self.escalations.truncate(SUMMARY_REPORT_LIST);
+            self.next_steps_omitted +=
+                self.next_steps.len().saturating_sub(SUMMARY_REPORT_LIST) as u64;
+            self.next_steps.truncate(SUMMARY_REPORT_LIST);
         }
         self
     }

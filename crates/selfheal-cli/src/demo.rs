@@ -98,6 +98,7 @@ pub fn run(
         let page = app.report_page(
             &ReportArgs {
                 since: "-30d".into(),
+                detail: selfheal_app::args::Detail::Full,
             },
             &mut quiet,
         )?;
@@ -276,6 +277,7 @@ fn walk_the_loop(app: &App, truth: &GroundTruth) -> anyhow::Result<Option<LoopWa
     let report = app.get_healing_report(
         &ReportArgs {
             since: "-30d".into(),
+            detail: selfheal_app::args::Detail::Full,
         },
         &mut quiet,
     )?;

@@ -888,7 +888,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             html: Some(path),
         } => {
-            let args = ReportArgs { since };
+            let args = ReportArgs {
+                since,
+                detail: selfheal_app::args::Detail::Full,
+            };
             let page = app(cli.db, cli.inbox)?.report_page(&args, p)?;
             page::write_report_page(&path, &page::report_page(&page)?)?;
             let written = path.display().to_string();
@@ -902,7 +905,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Report { since, html: None } => {
-            let args = ReportArgs { since };
+            // The CLI answers people: the whole report.
+            let args = ReportArgs {
+                since,
+                detail: selfheal_app::args::Detail::Full,
+            };
             emit(
                 json,
                 &app(cli.db, cli.inbox)?.get_healing_report(&args, p)?,

@@ -340,8 +340,9 @@ const UI_EXTENSION: &str = "io.modelcontextprotocol/ui";
 
 /// The tools whose results the dashboard page draws.
 /// Tools with a `detail` argument: their `full` answer may be long.
-const FULL_DETAIL_TOOLS: [&str; 5] = [
+const FULL_DETAIL_TOOLS: [&str; 6] = [
     "detect_failure_patterns",
+    "get_healing_report",
     "get_pattern",
     "compute_tool_reliability",
     "get_health_dashboard",
