@@ -672,8 +672,9 @@ impl Importer {
             .and_then(|r| r.state.as_deref())
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default();
+        let source_db = opencode::Source::open(path).map_err(io)?;
         // Taken before the first page: rows updated after it are read next time.
-        let high = opencode::high_water(path).map_err(io)?;
+        let high = source_db.high_water().map_err(io)?;
         let (size, mtime) = with_wal(path, meta);
         let mut cursor = opencode::resume(&stored);
         let mut table = opencode::Table::Session;
@@ -690,7 +691,7 @@ impl Importer {
             ..FileRow::default()
         };
         loop {
-            let page = opencode::read_page(path, &cursor, table).map_err(io)?;
+            let page = source_db.read_page(&cursor, table).map_err(io)?;
             let last = page.is_none();
             let (records, skips, next, from) = match page {
                 Some((out, next, from)) => (out.records, out.skips, next, from),

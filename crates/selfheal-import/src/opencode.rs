@@ -118,37 +118,78 @@ pub enum Table {
     Part,
 }
 
-/// Reads the next page of what changed since `cursor` (sessions, then messages, then parts):
-/// its records and the cursor after it, or `None` when nothing is left. Each page is read in
-/// its own read transaction; a row changed meanwhile has a later `time_updated` and comes in
-/// a later page or import.
-pub fn read_page(
-    path: &Path,
-    cursor: &Cursor,
-    from: Table,
-) -> Result<Option<(Output, Cursor, Table)>, String> {
-    let conn = open(path)?;
-    let tx = conn
-        .unchecked_transaction()
-        .map_err(|e| explain(&e, "cannot start a read"))?;
-    check_schema(&tx)?;
-    let mut out = Output::default();
-    let mut next = cursor.clone();
-    for table in [Table::Session, Table::Message, Table::Part] {
-        if (table as u8) < (from as u8) {
-            continue;
-        }
-        let n = match table {
-            Table::Session => read_sessions(&tx, &cursor.session, &mut next.session, &mut out),
-            Table::Message => read_messages(&tx, &cursor.message, &mut next.message, &mut out),
-            Table::Part => read_parts(&tx, &cursor.part, &mut next.part, &mut out),
-        }
-        .map_err(|e| explain(&e, table.name()))?;
-        if n > 0 {
-            return Ok(Some((out, next, table)));
-        }
+/// An OpenCode database opened for reading: read-only, with a short busy wait, its schema
+/// checked once.
+pub struct Source {
+    conn: Connection,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source, String> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| format!("cannot open the OpenCode database read-only: {e}"))?;
+        conn.busy_timeout(Duration::from_millis(BUSY_MS))
+            .map_err(|e| e.to_string())?;
+        check_schema(&conn)?;
+        Ok(Source { conn })
     }
-    Ok(None)
+
+    /// Reads the next page of what changed since `cursor` (sessions, then messages, then
+    /// parts): its records and the cursor after it, or `None` when nothing is left. Each page
+    /// is read in its own read transaction; a row changed meanwhile has a later
+    /// `time_updated` and comes in a later page or import.
+    pub fn read_page(
+        &self,
+        cursor: &Cursor,
+        from: Table,
+    ) -> Result<Option<(Output, Cursor, Table)>, String> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| explain(&e, "cannot start a read"))?;
+        let mut out = Output::default();
+        let mut next = cursor.clone();
+        for table in [Table::Session, Table::Message, Table::Part] {
+            if (table as u8) < (from as u8) {
+                continue;
+            }
+            let n = match table {
+                Table::Session => read_sessions(&tx, &cursor.session, &mut next.session, &mut out),
+                Table::Message => read_messages(&tx, &cursor.message, &mut next.message, &mut out),
+                Table::Part => read_parts(&tx, &cursor.part, &mut next.part, &mut out),
+            }
+            .map_err(|e| explain(&e, table.name()))?;
+            if n > 0 {
+                return Ok(Some((out, next, table)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What to store once an import has read everything: each table's largest
+    /// `time_updated` when it began (read before the first page).
+    pub fn high_water(&self) -> Result<Cursor, String> {
+        let max = |table: &str| -> Result<Key, String> {
+            let time: Option<i64> = self
+                .conn
+                .query_row(&format!("SELECT max(time_updated) FROM {table}"), [], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| explain(&e, table))?;
+            Ok(Key {
+                time: time.unwrap_or(0),
+                rowid: 0,
+            })
+        };
+        Ok(Cursor {
+            session: max("session")?,
+            message: max("message")?,
+            part: max("part")?,
+        })
+    }
 }
 
 impl Table {
@@ -161,20 +202,30 @@ impl Table {
     }
 }
 
-fn open(path: &Path) -> Result<Connection, String> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("cannot open the OpenCode database read-only: {e}"))?;
-    conn.busy_timeout(Duration::from_millis(BUSY_MS))
-        .map_err(|e| e.to_string())?;
-    Ok(conn)
-}
-
-/// `WHERE` and `LIMIT` of one page: rows updated since `?1`, after row `?2`.
-fn page_clause() -> String {
-    format!("WHERE time_updated >= ?1 AND rowid > ?2 ORDER BY rowid LIMIT {PAGE_ROWS}")
+/// Runs `each` on one page of `select` (whose first column is `rowid`): the rows updated since
+/// `after.time`, after row `after.rowid`, in `rowid` order; `next` is left at the last row.
+/// Returns the rows read.
+fn each_row(
+    conn: &Connection,
+    select: &str,
+    after: &Key,
+    next: &mut Key,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{select} WHERE time_updated >= ?1 AND rowid > ?2 ORDER BY rowid LIMIT {PAGE_ROWS}"
+    ))?;
+    let mut rows = stmt.query((after.time, after.rowid))?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        n += 1;
+        *next = Key {
+            time: after.time,
+            rowid: r.get(0)?,
+        };
+        each(r)?;
+    }
+    Ok(n)
 }
 
 /// Where an import starts: each table from [`OVERLAP_MS`] before its stored time, first row.
@@ -192,29 +243,6 @@ pub fn resume(stored: &Cursor) -> Cursor {
         message: back(&stored.message),
         part: back(&stored.part),
     }
-}
-
-/// What to store once an import has read everything: each table's largest `time_updated`
-/// when it began (read before the first page).
-pub fn high_water(path: &Path) -> Result<Cursor, String> {
-    let conn = open(path)?;
-    check_schema(&conn)?;
-    let max = |table: &str| -> Result<Key, String> {
-        let time: Option<i64> = conn
-            .query_row(&format!("SELECT max(time_updated) FROM {table}"), [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| explain(&e, table))?;
-        Ok(Key {
-            time: time.unwrap_or(0),
-            rowid: 0,
-        })
-    };
-    Ok(Cursor {
-        session: max("session")?,
-        message: max("message")?,
-        part: max("part")?,
-    })
 }
 
 fn explain(e: &rusqlite::Error, what: &str) -> String {
@@ -272,32 +300,27 @@ fn read_sessions(
     next: &mut Key,
     out: &mut Output,
 ) -> rusqlite::Result<usize> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT rowid, id, parent_id, directory, model, time_created FROM session {}",
-        page_clause()
-    ))?;
-    let mut rows = stmt.query((after.time, after.rowid))?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        n += 1;
-        let id: String = r.get(1)?;
-        *next = Key {
-            time: after.time,
-            rowid: r.get(0)?,
-        };
-        let mut facts = RunFacts::new(run_id(&id));
-        facts.agent = Some(AGENT.into());
-        facts.parent_run_id = r.get::<_, Option<String>>(2)?.map(|p| run_id(&p));
-        facts.subagent = Some(facts.parent_run_id.is_some());
-        facts.cwd = r.get::<_, Option<String>>(3)?.filter(|d| !d.is_empty());
-        facts.model = r
-            .get::<_, Option<String>>(4)?
-            .and_then(|m| serde_json::from_str::<Value>(&m).ok())
-            .and_then(|m| model_name(&m));
-        facts.at_ms = r.get(5)?;
-        out.push(Record::Run(facts));
-    }
-    Ok(n)
+    each_row(
+        conn,
+        "SELECT rowid, id, parent_id, directory, model, time_created FROM session",
+        after,
+        next,
+        |r| {
+            let id: String = r.get(1)?;
+            let mut facts = RunFacts::new(run_id(&id));
+            facts.agent = Some(AGENT.into());
+            facts.parent_run_id = r.get::<_, Option<String>>(2)?.map(|p| run_id(&p));
+            facts.subagent = Some(facts.parent_run_id.is_some());
+            facts.cwd = r.get::<_, Option<String>>(3)?.filter(|d| !d.is_empty());
+            facts.model = r
+                .get::<_, Option<String>>(4)?
+                .and_then(|m| serde_json::from_str::<Value>(&m).ok())
+                .and_then(|m| model_name(&m));
+            facts.at_ms = r.get(5)?;
+            out.push(Record::Run(facts));
+            Ok(())
+        },
+    )
 }
 
 /// `provider/model` from `{"id", "providerID"}` (or `{"modelID", "providerID"}`).
@@ -318,73 +341,68 @@ fn read_messages(
     next: &mut Key,
     out: &mut Output,
 ) -> rusqlite::Result<usize> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT rowid, id, session_id, time_created, data FROM message {}",
-        page_clause()
-    ))?;
-    let mut rows = stmt.query((after.time, after.rowid))?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        n += 1;
-        let id: String = r.get(1)?;
-        *next = Key {
-            time: after.time,
-            rowid: r.get(0)?,
-        };
-        let session: String = r.get(2)?;
-        let created: i64 = r.get(3)?;
-        let data: String = r.get(4)?;
-        let Ok(m) = serde_json::from_str::<Value>(&data) else {
-            out.skip(0, format!("OpenCode message {id}: data is not JSON"));
-            continue;
-        };
-        if m.get("role").and_then(Value::as_str) != Some("assistant") {
-            continue;
-        }
-        let run = run_id(&session);
-        let completed = m.pointer("/time/completed").and_then(Value::as_i64);
-        let mut facts = RunFacts::new(run.clone());
-        facts.at_ms = completed.or(Some(created));
-        facts.model = model_name(&serde_json::json!({
-            "id": m.get("modelID"), "providerID": m.get("providerID")
-        }));
-        if let Some(error) = m.get("error").filter(|e| !e.is_null()) {
-            let name = error
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            facts.status = Some(if name.contains("Abort") {
-                RunStatus::Cancelled
-            } else {
-                RunStatus::Failed
-            });
-            facts.error = Some(
-                error
-                    .pointer("/data/message")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| error.to_string(), str::to_string),
-            );
-        } else if completed.is_some() {
-            facts.status = Some(RunStatus::Completed);
-        }
-        out.push(Record::Run(facts));
-        // An iteration is written once: wait until the turn completed with its token counts.
-        if completed.is_some() {
-            let tokens = m.get("tokens");
-            let count = |k: &str| tokens.and_then(|t| t.get(k)).and_then(Value::as_u64);
-            out.push(Record::Iteration(Iteration {
-                run_id: run,
-                key: id,
-                at_ms: Some(created),
-                tokens_in: count("input"),
-                tokens_out: match (count("output"), count("reasoning")) {
-                    (None, None) => None,
-                    (o, r) => Some(o.unwrap_or(0) + r.unwrap_or(0)),
-                },
+    each_row(
+        conn,
+        "SELECT rowid, id, session_id, time_created, data FROM message",
+        after,
+        next,
+        |r| {
+            let id: String = r.get(1)?;
+            let session: String = r.get(2)?;
+            let created: i64 = r.get(3)?;
+            let data: String = r.get(4)?;
+            let Ok(m) = serde_json::from_str::<Value>(&data) else {
+                out.skip(0, format!("OpenCode message {id}: data is not JSON"));
+                return Ok(());
+            };
+            if m.get("role").and_then(Value::as_str) != Some("assistant") {
+                return Ok(());
+            }
+            let run = run_id(&session);
+            let completed = m.pointer("/time/completed").and_then(Value::as_i64);
+            let mut facts = RunFacts::new(run.clone());
+            facts.at_ms = completed.or(Some(created));
+            facts.model = model_name(&serde_json::json!({
+                "id": m.get("modelID"), "providerID": m.get("providerID")
             }));
-        }
-    }
-    Ok(n)
+            if let Some(error) = m.get("error").filter(|e| !e.is_null()) {
+                let name = error
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                facts.status = Some(if name.contains("Abort") {
+                    RunStatus::Cancelled
+                } else {
+                    RunStatus::Failed
+                });
+                facts.error = Some(
+                    error
+                        .pointer("/data/message")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| error.to_string(), str::to_string),
+                );
+            } else if completed.is_some() {
+                facts.status = Some(RunStatus::Completed);
+            }
+            out.push(Record::Run(facts));
+            // An iteration is written once: wait until the turn completed with its token counts.
+            if completed.is_some() {
+                let tokens = m.get("tokens");
+                let count = |k: &str| tokens.and_then(|t| t.get(k)).and_then(Value::as_u64);
+                out.push(Record::Iteration(Iteration {
+                    run_id: run,
+                    key: id,
+                    at_ms: Some(created),
+                    tokens_in: count("input"),
+                    tokens_out: match (count("output"), count("reasoning")) {
+                        (None, None) => None,
+                        (o, r) => Some(o.unwrap_or(0) + r.unwrap_or(0)),
+                    },
+                }));
+            }
+            Ok(())
+        },
+    )
 }
 
 fn read_parts(
@@ -394,45 +412,40 @@ fn read_parts(
     out: &mut Output,
 ) -> rusqlite::Result<usize> {
     // A user's text part is the run's task: the role is its message's.
-    let mut stmt = conn.prepare(&format!(
+    each_row(
+        conn,
         "SELECT rowid, id, session_id, time_created, data,
                 (SELECT json_extract(m.data, '$.role') FROM message m WHERE m.id = part.message_id)
-         FROM part {}",
-        page_clause()
-    ))?;
-    let mut rows = stmt.query((after.time, after.rowid))?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        n += 1;
-        let id: String = r.get(1)?;
-        *next = Key {
-            time: after.time,
-            rowid: r.get(0)?,
-        };
-        let session: String = r.get(2)?;
-        let created: i64 = r.get(3)?;
-        let data: String = r.get(4)?;
-        let role: Option<String> = r.get(5)?;
-        let Ok(p) = serde_json::from_str::<Value>(&data) else {
-            out.skip(0, format!("OpenCode part {id}: data is not JSON"));
-            continue;
-        };
-        let run = run_id(&session);
-        match p.get("type").and_then(Value::as_str) {
-            Some("tool") => tool_part(&run, &id, created, &p, out),
-            Some("text") if role.as_deref() == Some("user") => {
-                let mut facts = RunFacts::new(run);
-                facts.at_ms = Some(created);
-                facts.task = p
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .and_then(|t| task_of(t.trim_matches('"')));
-                out.push(Record::Run(facts));
+         FROM part",
+        after,
+        next,
+        |r| {
+            let id: String = r.get(1)?;
+            let session: String = r.get(2)?;
+            let created: i64 = r.get(3)?;
+            let data: String = r.get(4)?;
+            let role: Option<String> = r.get(5)?;
+            let Ok(p) = serde_json::from_str::<Value>(&data) else {
+                out.skip(0, format!("OpenCode part {id}: data is not JSON"));
+                return Ok(());
+            };
+            let run = run_id(&session);
+            match p.get("type").and_then(Value::as_str) {
+                Some("tool") => tool_part(&run, &id, created, &p, out),
+                Some("text") if role.as_deref() == Some("user") => {
+                    let mut facts = RunFacts::new(run);
+                    facts.at_ms = Some(created);
+                    facts.task = p
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .and_then(|t| task_of(t.trim_matches('"')));
+                    out.push(Record::Run(facts));
+                }
+                _ => {}
             }
-            _ => {}
-        }
-    }
-    Ok(n)
+            Ok(())
+        },
+    )
 }
 
 fn tool_part(run: &str, part_id: &str, created: i64, p: &Value, out: &mut Output) {
