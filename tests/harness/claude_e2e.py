@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-import checks  # noqa: E402  (the outside-client checks' tally)
+from e2e import Abort, Checks, distinctive_phrase, note, short  # noqa: E402,F401
 import standin_anthropic as standin  # noqa: E402
 
 PROMPT = "run the tests"
@@ -131,36 +131,6 @@ if name in ("PreToolUse", "PostToolUseFailure") and command.split()[:1] == ["pyt
 '''
 
 
-class Abort(Exception):
-    """A check failed that later steps depend on."""
-
-
-class Checks(checks.Checks):
-    """The shared tally, remembering the names of failed checks and able to stop the scenario
-    where later steps depend on a check."""
-
-    def __init__(self):
-        super().__init__()
-        self.failures = []
-
-    def ok(self, name, cond, detail=""):
-        if not cond:
-            self.failures.append(name)
-        return super().ok(name, cond, detail)
-
-    def require(self, name, cond, detail=""):
-        if not self.ok(name, cond, detail):
-            raise Abort(name)
-
-
-def note(text):
-    print(f"  .. {text}", flush=True)
-
-
-def short(value, n=600):
-    return checks.short(value, n)
-
-
 def project_dir_name(path):
     """Claude Code's transcript folder for a working directory: every character that is not
     an ASCII letter or digit becomes '-' (checked: /tmp/x/my_proj.v2 -> -tmp-x-my-proj-v2)."""
@@ -179,21 +149,6 @@ def snapshot(project):
     if mcp.is_file():
         out[".mcp.json"] = mcp.read_bytes()
     return out
-
-
-def distinctive_phrase(text):
-    """The longest line of a lesson that mentions pytest (markdown list marker and trailing
-    spaces removed): text that only the lesson puts in a request."""
-    body = text
-    if body.startswith("---"):  # YAML front matter is not sent to the model
-        end = body.find("\n---", 3)
-        if end != -1:
-            body = body[end + 4:]
-    lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).strip() for ln in body.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("<!--")]
-    with_pytest = [ln for ln in lines if "pytest" in ln]
-    pool = with_pytest or lines
-    return max(pool, key=len) if pool else ""
 
 
 def message_texts(body):

@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE / "agents"))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-import checks  # noqa: E402
+from e2e import Abort, Checks, distinctive_phrase, note, short  # noqa: E402,F401
 import standin  # noqa: E402
 import codex  # noqa: E402
 import common  # noqa: E402
@@ -186,43 +186,6 @@ SPECS = {
 
 
 # --- the tally ----------------------------------------------------------------------------------
-
-
-class Abort(Exception):
-    """A check failed that later steps depend on."""
-
-
-class Checks(checks.Checks):
-    def __init__(self, prefix=""):
-        super().__init__()
-        self.prefix = prefix
-        self.failures = []
-
-    def ok(self, name, cond, detail=""):
-        if not cond:
-            self.failures.append(name)
-        return super().ok(f"{self.prefix}{name}", cond, detail)
-
-    def require(self, name, cond, detail=""):
-        if not self.ok(name, cond, detail):
-            raise Abort(name)
-
-
-def note(text):
-    print(f"  .. {text}", flush=True)
-
-
-def short(value, n=600):
-    return checks.short(value, n)
-
-
-def distinctive_phrase(text):
-    """The longest line of a lesson that mentions pytest (markdown list marker, HTML comments
-    and surrounding spaces removed): text that only the lesson puts in a request."""
-    lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)]|#+)\s+", "", ln).strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("<!--")]
-    pool = [ln for ln in lines if "pytest" in ln] or lines
-    return max(pool, key=len) if pool else ""
 
 
 def snapshot(project):

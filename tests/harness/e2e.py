@@ -1,0 +1,56 @@
+"""What the healing end-to-end drivers share (``claude_e2e.py``, ``heal_e2e.py``): the check
+tally that remembers failures and can stop a scenario, and how a lesson is found again in the
+requests a model receives. Python 3 standard library only."""
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients"))
+import checks  # noqa: E402  (the outside-client checks' tally)
+
+
+class Abort(Exception):
+    """A check failed that later steps depend on."""
+
+
+class Checks(checks.Checks):
+    """The shared tally, remembering the names of failed checks (each name prefixed with
+    ``prefix``) and able to stop the scenario where later steps depend on a check."""
+
+    def __init__(self, prefix=""):
+        super().__init__()
+        self.prefix = prefix
+        self.failures = []
+
+    def ok(self, name, cond, detail=""):
+        if not cond:
+            self.failures.append(name)
+        return super().ok(f"{self.prefix}{name}", cond, detail)
+
+    def require(self, name, cond, detail=""):
+        if not self.ok(name, cond, detail):
+            raise Abort(name)
+
+
+def note(text):
+    print(f"  .. {text}", flush=True)
+
+
+def short(value, n=600):
+    return checks.short(value, n)
+
+
+def distinctive_phrase(text):
+    """The longest line of a lesson that mentions pytest (YAML front matter, markdown list and
+    heading markers, HTML comments and surrounding spaces removed): text that only the lesson
+    puts in a request."""
+    body = text
+    if body.startswith("---"):  # YAML front matter is not sent to the model
+        end = body.find("\n---", 3)
+        if end != -1:
+            body = body[end + 4:]
+    lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)]|#+)\s+", "", ln).strip() for ln in body.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("<!--")]
+    pool = [ln for ln in lines if "pytest" in ln] or lines
+    return max(pool, key=len) if pool else ""
