@@ -7,12 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::RoleClient;
+use rmcp::model::CallToolResult;
 use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
 use selfheal_tests::{bin, workspace_root};
 use serde_json::{Value, json};
+
+use crate::mcp::{call, connect_at};
 
 /// Tokens a default answer may take, in each of its two forms.
 const BUDGET: usize = 4_000;
@@ -26,24 +27,7 @@ fn tokens(text: &str) -> usize {
 }
 
 async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> {
-    let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
-        c.env("DATABASE_PATH", db)
-            .env("SELFHEAL_NOW", NOW)
-            .env("SELFHEAL_INDEX_DIR", index_dir)
-            .env_remove("SELFHEAL_IMPORT")
-            .env("RUST_LOG", "warn");
-    });
-    ().serve(TokioChildProcess::new(cmd).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn call(client: &rmcp::Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
-    let args = args.as_object().cloned().unwrap_or_default();
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+    connect_at(db, index_dir, NOW).await
 }
 
 /// (structured tokens, text tokens) of an answer.

@@ -12,10 +12,20 @@ use selfheal_tests::{PLANT_NOW, bin, plant};
 use serde_json::{Value, json};
 
 async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> {
+    connect_at(db, index_dir, PLANT_NOW).await
+}
+
+/// The release-shaped server over stdio on `db`, with `now` fixed (shared with other modules).
+pub(crate) async fn connect_at(
+    db: &Path,
+    index_dir: &Path,
+    now: &str,
+) -> RunningService<RoleClient, ()> {
     let cmd = tokio::process::Command::new(bin("self-healing-mcp")).configure(|c| {
         c.env("DATABASE_PATH", db)
-            .env("SELFHEAL_NOW", PLANT_NOW)
+            .env("SELFHEAL_NOW", now)
             .env("SELFHEAL_INDEX_DIR", index_dir)
+            .env_remove("SELFHEAL_IMPORT")
             .env("RUST_LOG", "warn");
     });
     ().serve(TokioChildProcess::new(cmd).unwrap())
@@ -23,7 +33,11 @@ async fn connect(db: &Path, index_dir: &Path) -> RunningService<RoleClient, ()> 
         .unwrap()
 }
 
-async fn call(client: &rmcp::Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(
+    client: &rmcp::Peer<RoleClient>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     let args = args.as_object().cloned().unwrap_or_default();
     client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
