@@ -133,24 +133,10 @@ pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
     guidance
 }
 
-/// Whether an event comes from Claude Code (whose events the recorder maps), not from Codex
-/// (`turn_id`), Gemini CLI (`AfterTool`, `BeforeTool`, …), our OpenCode plugin (`harness`) or
-/// Copilot CLI (camel-case keys: `sessionId`, `toolCalls`, `toolName`).
+/// Whether an event comes from Claude Code (whose events the recorder maps); which harness
+/// wrote an input is `selfheal_harness::hook_input`'s to say.
 fn is_claude_event(input: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(input) else {
-        return true;
-    };
-    let foreign = ["turn_id", "harness", "sessionId", "toolCalls", "toolName"];
-    !foreign.iter().any(|k| v.get(k).is_some())
-        && !matches!(
-            v.get("hook_event_name").and_then(|e| e.as_str()),
-            Some(
-                "AfterTool"
-                    | "BeforeTool"
-                    | "AfterModel"
-                    | "BeforeModel"
-                    | "AfterAgent"
-                    | "BeforeAgent"
-            )
-        )
+    serde_json::from_slice::<serde_json::Value>(input).map_or(true, |v| {
+        selfheal_harness::hook_input::harness_of(&v) == selfheal_harness::Harness::ClaudeCode
+    })
 }

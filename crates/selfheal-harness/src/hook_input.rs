@@ -60,7 +60,11 @@ impl HookCall {
 pub fn calls(v: &Value) -> Vec<HookCall> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
     let cwd = s("cwd").to_string();
-    if let Some(tool) = v.get("toolName").and_then(Value::as_str) {
+    let harness = harness_of(v);
+    if harness == Harness::Copilot {
+        let Some(tool) = v.get("toolName").and_then(Value::as_str) else {
+            return Vec::new();
+        };
         let failure = v.get("error").is_some_and(|e| !e.is_null());
         let result = v.get("toolResult").filter(|r| !r.is_null());
         let (event, phase) = match (failure, result) {
@@ -70,7 +74,7 @@ pub fn calls(v: &Value) -> Vec<HookCall> {
         };
         let exit_code = result.and_then(text_of).and_then(|t| exit_code_in_text(&t));
         return vec![HookCall {
-            harness: Harness::Copilot,
+            harness,
             event: event.into(),
             phase,
             tool: tool.to_string(),
@@ -84,43 +88,36 @@ pub fn calls(v: &Value) -> Vec<HookCall> {
     if tool.is_empty() {
         return Vec::new();
     }
-    let input = v.get("tool_input").cloned().unwrap_or(Value::Null);
     let response = v.get("tool_response");
-    let (harness, phase, exit_code) = if s("harness") == "opencode" {
-        let exit = response.and_then(|r| r.get("exit")).and_then(Value::as_i64);
-        (Harness::OpenCode, Phase::After, exit)
-    } else if v.get("turn_id").is_some() {
-        match event {
-            "PreToolUse" => (Harness::Codex, Phase::Before, None),
-            "PostToolUse" => {
-                let exit = response
-                    .and_then(text_of)
-                    .and_then(|t| exit_code_in_text(&t));
-                (Harness::Codex, Phase::After, exit)
-            }
-            _ => return Vec::new(),
+    let (phase, exit_code) = match (harness, event) {
+        (Harness::OpenCode, _) => (
+            Phase::After,
+            response.and_then(|r| r.get("exit")).and_then(Value::as_i64),
+        ),
+        (Harness::Codex | Harness::ClaudeCode, "PreToolUse") => (Phase::Before, None),
+        (Harness::Codex, "PostToolUse") => (
+            Phase::After,
+            response
+                .and_then(text_of)
+                .and_then(|t| exit_code_in_text(&t)),
+        ),
+        (Harness::ClaudeCode, "PostToolUseFailure") => (Phase::AfterFailure, None),
+        (Harness::Gemini, "AfterTool") => {
+            let failed = response
+                .and_then(|r| r.get("error"))
+                .is_some_and(|e| !e.is_null());
+            let exit = response
+                .and_then(|r| r.get("llmContent"))
+                .and_then(text_of)
+                .and_then(|t| exit_code_in_text(&t));
+            let phase = if failed {
+                Phase::AfterFailure
+            } else {
+                Phase::After
+            };
+            (phase, exit)
         }
-    } else {
-        match event {
-            "PreToolUse" => (Harness::ClaudeCode, Phase::Before, None),
-            "PostToolUseFailure" => (Harness::ClaudeCode, Phase::AfterFailure, None),
-            "AfterTool" => {
-                let failed = response
-                    .and_then(|r| r.get("error"))
-                    .is_some_and(|e| !e.is_null());
-                let exit = response
-                    .and_then(|r| r.get("llmContent"))
-                    .and_then(text_of)
-                    .and_then(|t| exit_code_in_text(&t));
-                let phase = if failed {
-                    Phase::AfterFailure
-                } else {
-                    Phase::After
-                };
-                (Harness::Gemini, phase, exit)
-            }
-            _ => return Vec::new(),
-        }
+        _ => return Vec::new(),
     };
     vec![HookCall {
         harness,
@@ -128,9 +125,43 @@ pub fn calls(v: &Value) -> Vec<HookCall> {
         phase,
         tool: tool.to_string(),
         cwd,
-        tool_input: input,
+        tool_input: v.get("tool_input").cloned().unwrap_or(Value::Null),
         exit_code,
     }]
+}
+
+/// Gemini CLI's own hook events (its SessionStart, SessionEnd and Notification share Claude
+/// Code's names and cannot tell it apart).
+const GEMINI_EVENTS: [&str; 7] = [
+    "BeforeTool",
+    "AfterTool",
+    "BeforeModel",
+    "AfterModel",
+    "BeforeAgent",
+    "AfterAgent",
+    "BeforeToolSelection",
+];
+
+/// Which harness wrote a hook input: Copilot CLI (camel-case keys: `sessionId`, `toolName`),
+/// our OpenCode plugin (`harness`), Codex (`turn_id`), Gemini CLI (its event names), else
+/// Claude Code.
+pub fn harness_of(v: &Value) -> Harness {
+    let has = |k: &str| v.get(k).is_some();
+    let event = v
+        .get("hook_event_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if has("sessionId") || has("toolName") || has("toolCalls") {
+        Harness::Copilot
+    } else if v.get("harness").and_then(Value::as_str) == Some("opencode") {
+        Harness::OpenCode
+    } else if has("turn_id") {
+        Harness::Codex
+    } else if GEMINI_EVENTS.contains(&event) {
+        Harness::Gemini
+    } else {
+        Harness::ClaudeCode
+    }
 }
 
 /// The answer that puts `text` before the model, in the shape `call`'s harness reads.
@@ -275,6 +306,21 @@ mod tests {
                 (Harness::Copilot, "view".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn every_recorded_input_names_the_harness_that_wrote_it() {
+        for (dir, harness) in [
+            ("claude-code-2.1.328", Harness::ClaudeCode),
+            ("codex-0.169.0", Harness::Codex),
+            ("gemini-cli-0.61.0", Harness::Gemini),
+            ("opencode-1.18.33", Harness::OpenCode),
+            ("copilot-1.0.102", Harness::Copilot),
+        ] {
+            for v in recorded(dir) {
+                assert_eq!(harness_of(&v), harness, "{dir}: {v}");
+            }
+        }
     }
 
     #[test]
