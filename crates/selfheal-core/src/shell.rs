@@ -199,28 +199,35 @@ pub fn simple_commands(command: &str) -> Vec<(Vec<String>, String)> {
         .collect()
 }
 
+/// The number at the start of `rest` (after spaces and a colon).
+fn number_after(rest: &str) -> Option<i64> {
+    let rest = rest.trim_start_matches([' ', ':']);
+    let end = rest
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+        .map_or(rest.len(), |(i, _)| i);
+    rest[..end].parse().ok()
+}
+
+/// `Exit code N` at the start of a result (Claude Code's failed Bash calls).
+pub fn leading_exit_code(text: &str) -> Option<i64> {
+    number_after(text.trim_start().strip_prefix("Exit code")?)
+}
+
 /// The exit code a harness wrote into a shell call's output text, when the harness records it
 /// only there: Gemini CLI's `Exit Code: N` line (the last one: the command's own output comes
 /// before it), Codex's `Process exited with code N` header line, Claude Code's leading
 /// `Exit code N`, Copilot CLI's closing `<shellId: N completed with exit code M>`.
 pub fn exit_code_in_output(text: &str) -> Option<i64> {
-    fn number(rest: &str) -> Option<i64> {
-        let rest = rest.trim_start_matches([' ', ':']);
-        let end = rest
-            .char_indices()
-            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
-            .map_or(rest.len(), |(i, _)| i);
-        rest[..end].parse().ok()
-    }
-    if let Some(rest) = text.trim_start().strip_prefix("Exit code") {
-        return number(rest);
+    if let Some(code) = leading_exit_code(text) {
+        return Some(code);
     }
     if let Some(code) = text
         .lines()
         .take(8)
         .find_map(|l| l.strip_prefix("Process exited with code "))
     {
-        return number(code);
+        return number_after(code);
     }
     let last = text
         .lines()
@@ -230,12 +237,12 @@ pub fn exit_code_in_output(text: &str) -> Option<i64> {
     if last.starts_with("<shellId:")
         && let Some(at) = last.rfind(" with exit code ")
     {
-        return number(&last[at + " with exit code ".len()..]);
+        return number_after(&last[at + " with exit code ".len()..]);
     }
     text.lines()
         .rev()
         .find_map(|l| l.trim_start().strip_prefix("Exit Code:"))
-        .and_then(number)
+        .and_then(number_after)
 }
 
 /// Whether a call failed. For a shell call whose exit code is known, the exit code decides:
@@ -524,6 +531,13 @@ fn base_name(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exit_codes_at_the_start() {
+        assert_eq!(leading_exit_code("Exit code 128\nfatal: no"), Some(128));
+        assert_eq!(leading_exit_code("Exit code: 2"), Some(2));
+        assert_eq!(leading_exit_code("error: Exit code 1"), None);
+    }
+
     #[test]
     fn exit_codes_wherever_the_harness_writes_them() {
         let table: [(&str, Option<i64>); 9] = [

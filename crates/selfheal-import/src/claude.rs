@@ -30,10 +30,12 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use selfheal_core::shell::leading_exit_code;
+
 use crate::model::{
     CallEnd, CallStart, Iteration, Output, Record, RunFacts, RunStatus, SourceFile,
 };
-use crate::text::{content_text, leading_exit_code, parse_ts, raw_to_text, task_of};
+use crate::text::{content_text, parse_ts, raw_to_text, task_of};
 
 /// Agent name of runs read from Claude Code.
 pub const AGENT: &str = "claude-code";

@@ -21,7 +21,9 @@ use serde_json::Value;
 
 use crate::claude::{AGENT, run_id};
 use crate::model::{CallEnd, CallStart, Record, RunFacts, RunStatus};
-use crate::text::{leading_exit_code, task_of};
+use selfheal_core::shell::leading_exit_code;
+
+use crate::text::task_of;
 
 #[derive(Deserialize)]
 struct Input {

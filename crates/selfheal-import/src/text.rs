@@ -1,4 +1,4 @@
-//! Small shared readings: instants, project names, result text, exit codes.
+//! Small shared readings: instants, project names, result text.
 
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
@@ -64,17 +64,6 @@ pub fn task_of(prompt: &str) -> Option<String> {
     let collapsed: String = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
     let task = truncate_chars(&collapsed, TASK_CHARS);
     (!task.is_empty()).then_some(task)
-}
-
-/// `Exit code N` at the start of a result (Claude Code's Bash failures).
-pub fn leading_exit_code(text: &str) -> Option<i64> {
-    let rest = text.trim_start().strip_prefix("Exit code")?;
-    let digits: String = rest
-        .trim_start_matches([' ', ':'])
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '-')
-        .collect();
-    digits.parse().ok()
 }
 
 /// A JSON value as text: a string's contents, anything else compact JSON.
@@ -181,13 +170,6 @@ mod tests {
             Some(200)
         );
         assert_eq!(task_of("   "), None);
-    }
-
-    #[test]
-    fn exit_codes_at_the_start() {
-        assert_eq!(leading_exit_code("Exit code 128\nfatal: no"), Some(128));
-        assert_eq!(leading_exit_code("Exit code: 2"), Some(2));
-        assert_eq!(leading_exit_code("error: Exit code 1"), None);
     }
 
     #[test]
