@@ -428,17 +428,15 @@ fn undo(c: &FileChange) -> Result<(), AppError> {
 /// Characters of guidance a hook answers at most.
 const MAX_GUIDANCE: usize = 1_500;
 
-/// The hook's answer to one harness event (`input`: the JSON it wrote on the hook's stdin,
+/// The hook's answer to one harness event (`v`: the JSON it wrote on the hook's stdin,
 /// read by `selfheal_harness::hook_input`): the lessons in force that match the call — its
 /// project (the event's `cwd` at or under the lesson's), its tool, and for shell tools its
 /// program — as `additionalContext` in the shape the harness reads, or `None` (print
 /// nothing). Before a call, or after one that failed (the harness said so, or its exit code
 /// is not 0); never after a call that went well.
-pub fn hook_guidance(db: &Path, input: &[u8]) -> Result<Option<String>, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| format!("hook input is not JSON: {e}"))?;
+pub fn hook_guidance(db: &Path, v: &serde_json::Value) -> Result<Option<String>, String> {
     // Before a call, or after one that failed; a call that went well needs no lesson.
-    let calls: Vec<HookCall> = hook_input::calls(&v)
+    let calls: Vec<HookCall> = hook_input::calls(v)
         .into_iter()
         .filter(|c| c.phase == Phase::Before || c.failed())
         .collect();

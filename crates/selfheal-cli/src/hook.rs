@@ -101,21 +101,23 @@ fn record(db: &Path, input: Result<Vec<u8>, String>) -> Result<(), String> {
 pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
     let started = Instant::now();
     let mut problems = Vec::new();
-    let guidance = match &input {
-        // Input that is not JSON is reported once, by the recorder.
-        Ok(bytes) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
-            selfheal_app::lessons::hook_guidance(db, bytes).unwrap_or_else(|e| {
-                problems.push(format!("guidance: {e}"));
-                None
-            })
-        }
-        _ => None,
-    };
-    let recorded = match input {
-        // Events of other harnesses are guided, not recorded (their transcripts are imported).
-        Ok(bytes) if !is_claude_event(&bytes) => Ok(()),
-        other => record(db, other),
-    };
+    // Parsed once for the guidance and the harness; input that is not JSON is reported once,
+    // by the recorder.
+    let value = input
+        .as_ref()
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+    let guidance = value.as_ref().and_then(|v| {
+        selfheal_app::lessons::hook_guidance(db, v).unwrap_or_else(|e| {
+            problems.push(format!("guidance: {e}"));
+            None
+        })
+    });
+    // Events of other harnesses are guided, not recorded (their transcripts are imported).
+    let claude = value.as_ref().is_none_or(|v| {
+        selfheal_harness::hook_input::harness_of(v) == selfheal_harness::Harness::ClaudeCode
+    });
+    let recorded = if claude { record(db, input) } else { Ok(()) };
     if let Err(e) = recorded {
         problems.insert(0, e);
     }
@@ -131,12 +133,4 @@ pub fn run(db: &Path, input: Result<Vec<u8>, String>) -> Option<String> {
         log(&format!("slow: recording the event took {ms} ms"));
     }
     guidance
-}
-
-/// Whether an event comes from Claude Code (whose events the recorder maps); which harness
-/// wrote an input is `selfheal_harness::hook_input`'s to say.
-fn is_claude_event(input: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(input).map_or(true, |v| {
-        selfheal_harness::hook_input::harness_of(&v) == selfheal_harness::Harness::ClaudeCode
-    })
 }
