@@ -13,6 +13,7 @@ pub mod health;
 pub mod lifecycle;
 pub mod metrics;
 pub mod pattern;
+pub mod pattern_state;
 pub mod playbook;
 pub mod policy;
 pub mod remedy;

@@ -15,7 +15,7 @@
 //! is monotone (non-decreasing) in sample size, correlation and frequency: any one strong line
 //! of evidence makes a pattern credible, weak ones add up.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ use crate::correlation::{
     ContextSet, Correlation, EXACT_GROUP_LIMIT, MinHash, estimate_mean_pairwise,
     mean_pairwise_jaccard,
 };
+use crate::pattern_state::PatternState;
 use crate::retry::RetryState;
 use crate::stats::{ratio, round4};
 use crate::time::format_ms;
@@ -95,26 +96,40 @@ pub struct Occurrence {
     pub recorded: u32,
 }
 
-#[derive(Default)]
-struct Acc {
-    occurrences: u64,
-    first_ms: i64,
-    last_ms: i64,
-    runs: HashMap<u32, i64>,
-    templates: HashMap<u32, u64>,
-    contexts: HashMap<u32, u64>,
-    classes: [(u64, f64); FailureClass::ALL.len()],
-    signal_bits: [u8; FailureClass::ALL.len()],
-    retry: [u64; 5],
-    recorded: HashMap<u32, u64>,
+/// A pattern's state over a window, with its occurrences per UTC day.
+#[derive(Clone, Debug, Default)]
+pub struct PatternWindow {
+    pub state: PatternState,
     /// Occurrences per UTC day number.
-    days: std::collections::BTreeMap<i64, u64>,
+    pub days: BTreeMap<i64, u64>,
+}
+
+impl PatternWindow {
+    /// Adds one occurrence.
+    pub fn push(&mut self, o: &Occurrence) {
+        self.state.push(o);
+        *self.days.entry(o.ts_ms.div_euclid(DAY_MS)).or_default() += 1;
+    }
+
+    /// Adds the state of a span lying within UTC day `day`.
+    pub fn merge_day(&mut self, day: i64, state: &PatternState) {
+        self.state.merge(state);
+        *self.days.entry(day).or_default() += state.occurrences;
+    }
+
+    /// Adds another window's state.
+    pub fn merge(&mut self, other: &PatternWindow) {
+        self.state.merge(&other.state);
+        for (d, n) in &other.days {
+            *self.days.entry(*d).or_default() += n;
+        }
+    }
 }
 
 /// Streaming aggregation of occurrences by pattern.
 #[derive(Default)]
 pub struct PatternAccumulator {
-    patterns: HashMap<u32, Acc>,
+    patterns: HashMap<u32, PatternWindow>,
 }
 
 /// Names and counts the accumulator needs to finish, supplied by the caller.
@@ -271,7 +286,8 @@ pub struct Pattern {
     pub correlation_score: f64,
     /// Affected run ids, most recent first (up to 10; `affected_run_count` has them all).
     pub affected_runs: Vec<String>,
-    /// Distinct runs with at least one occurrence.
+    /// Distinct runs with at least one occurrence: exact up to 1,024, above that an estimate
+    /// within a few percent (a bounded sketch, so the cost does not grow with runs).
     pub affected_run_count: u64,
     /// Affected runs not listed in `affected_runs`.
     pub affected_runs_omitted: u64,
@@ -350,25 +366,7 @@ impl PatternAccumulator {
     }
 
     pub fn push(&mut self, o: &Occurrence) {
-        let acc = self.patterns.entry(o.pattern).or_default();
-        if acc.occurrences == 0 {
-            acc.first_ms = o.ts_ms;
-            acc.last_ms = o.ts_ms;
-        }
-        acc.occurrences += 1;
-        acc.first_ms = acc.first_ms.min(o.ts_ms);
-        acc.last_ms = acc.last_ms.max(o.ts_ms);
-        let last = acc.runs.entry(o.run).or_insert(o.ts_ms);
-        *last = (*last).max(o.ts_ms);
-        *acc.templates.entry(o.template).or_default() += 1;
-        *acc.contexts.entry(o.context).or_default() += 1;
-        let slot = &mut acc.classes[o.class.code() as usize];
-        slot.0 += 1;
-        slot.1 += o.class_confidence;
-        acc.signal_bits[o.class.code() as usize] |= o.signal_bits;
-        acc.retry[o.retry.code() as usize] += 1;
-        *acc.recorded.entry(o.recorded).or_default() += 1;
-        *acc.days.entry(o.ts_ms.div_euclid(DAY_MS)).or_default() += 1;
+        self.patterns.entry(o.pattern).or_default().push(o);
     }
 
     /// Number of distinct patterns seen so far.
@@ -380,85 +378,122 @@ impl PatternAccumulator {
         self.patterns.is_empty()
     }
 
-    /// Scores, filters and sorts (most occurrences first, then id) the patterns, and builds
-    /// the first `limit` in full.
-    ///
-    /// The cheap facts (occurrences, failure rate) come first: a pattern whose confidence
-    /// passes the threshold whatever its correlation needs no correlation to be kept, so the
-    /// correlation — and the names, templates and runs of a full pattern — are computed only
-    /// for the patterns listed.
+    /// The patterns' states, by pattern key.
+    pub fn into_windows(self) -> HashMap<u32, PatternWindow> {
+        self.patterns
+    }
+
+    /// [`rank`]s the accumulated patterns.
     pub fn finish(
-        self,
+        mut self,
         lookup: &dyn PatternLookup,
         filter: &PatternFilter,
         limit: usize,
     ) -> Finished {
-        let mut kept: Vec<Candidate> = Vec::new();
-        for (key, acc) in self.patterns {
-            if acc.occurrences < filter.min_occurrences {
-                continue;
-            }
-            let (error_type, tool, program) = lookup.pattern_name(key);
-            if filter
-                .error_type
-                .as_deref()
-                .is_some_and(|t| t != error_type)
-                || filter.tool_name.as_deref().is_some_and(|t| t != tool)
-            {
-                continue;
-            }
-            let tool_calls = lookup.tool_calls(&tool).max(acc.occurrences);
-            let failure_rate = ratio(acc.occurrences, tool_calls).unwrap_or(0.0);
-            let correlation = if confidence(acc.occurrences, 0.0, failure_rate)
-                >= filter.confidence_threshold
-            {
-                None
+        let counts: HashMap<u32, u64> = self
+            .patterns
+            .iter()
+            .map(|(k, w)| (*k, w.state.occurrences))
+            .collect();
+        rank(&counts, lookup, filter, limit, &mut |key| {
+            self.patterns.remove(&key).unwrap_or_default()
+        })
+    }
+}
+
+/// Scores, filters and sorts (most occurrences first, then id) the patterns of a window
+/// given their occurrence `counts`, and builds the first `limit` in full from the states
+/// `load` gives.
+///
+/// The cheap facts (occurrences, failure rate) come first: a pattern whose confidence passes
+/// the threshold whatever its correlation needs no correlation to be kept, so the state —
+/// contexts for the correlation; names, templates and runs of a full pattern — is loaded
+/// only for the patterns listed and the few whose confidence hangs on their correlation.
+pub fn rank(
+    counts: &HashMap<u32, u64>,
+    lookup: &dyn PatternLookup,
+    filter: &PatternFilter,
+    limit: usize,
+    load: &mut dyn FnMut(u32) -> PatternWindow,
+) -> Finished {
+    let mut kept: Vec<Candidate> = Vec::new();
+    for (&key, &occurrences) in counts {
+        if occurrences == 0 || occurrences < filter.min_occurrences {
+            continue;
+        }
+        let (error_type, tool, program) = lookup.pattern_name(key);
+        if filter
+            .error_type
+            .as_deref()
+            .is_some_and(|t| t != error_type)
+            || filter.tool_name.as_deref().is_some_and(|t| t != tool)
+        {
+            continue;
+        }
+        let tool_calls = lookup.tool_calls(&tool).max(occurrences);
+        let failure_rate = ratio(occurrences, tool_calls).unwrap_or(0.0);
+        let (window, correlation) =
+            if confidence(occurrences, 0.0, failure_rate) >= filter.confidence_threshold {
+                (None, None)
             } else {
-                let c = correlation_of(&acc, lookup);
-                if confidence(acc.occurrences, c.score, failure_rate) < filter.confidence_threshold
-                {
+                let window = load(key);
+                let c = correlation_of(&window.state, lookup);
+                if confidence(occurrences, c.score, failure_rate) < filter.confidence_threshold {
                     continue;
                 }
-                Some(c)
+                (Some(window), Some(c))
             };
-            let id = match &program {
-                Some(p) => format!("{error_type}:{tool}:{p}"),
-                None => format!("{error_type}:{tool}"),
-            };
-            kept.push(Candidate {
-                key,
-                id,
-                names: (error_type, tool, program),
-                failure_rate,
-                correlation,
-                acc,
-            });
-        }
-        kept.sort_by(|a, b| {
-            b.acc
-                .occurrences
-                .cmp(&a.acc.occurrences)
-                .then_with(|| a.id.cmp(&b.id))
+        let id = match &program {
+            Some(p) => format!("{error_type}:{tool}:{p}"),
+            None => format!("{error_type}:{tool}"),
+        };
+        kept.push(Candidate {
+            key,
+            id,
+            names: (error_type, tool, program),
+            occurrences,
+            failure_rate,
+            correlation,
+            window,
         });
-        let passing = kept.len() as u64;
-        kept.truncate(limit);
-        let (mut runs, mut templates) = (Vec::new(), Vec::new());
-        for c in &kept {
-            runs.extend(c.acc.runs.keys().copied());
-            templates.extend(c.acc.templates.keys().copied());
-        }
-        lookup.preload(&runs, &templates);
-        let patterns = kept
-            .into_iter()
-            .map(|c| {
-                let correlation = c
-                    .correlation
-                    .unwrap_or_else(|| correlation_of(&c.acc, lookup));
-                build(c.key, c.acc, c.names, c.failure_rate, correlation, lookup)
-            })
-            .collect();
-        Finished { patterns, passing }
     }
+    kept.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let passing = kept.len() as u64;
+    kept.truncate(limit);
+    for c in &mut kept {
+        if c.window.is_none() {
+            c.window = Some(load(c.key));
+        }
+    }
+    let (mut runs, mut templates) = (Vec::new(), Vec::new());
+    for w in kept.iter().filter_map(|c| c.window.as_ref()) {
+        runs.extend(w.state.latest_runs());
+        templates.extend(w.state.templates.keys().copied());
+    }
+    lookup.preload(&runs, &templates);
+    let patterns = kept
+        .into_iter()
+        .map(|c| {
+            let window = c.window.unwrap_or_default();
+            let correlation = c
+                .correlation
+                .unwrap_or_else(|| correlation_of(&window.state, lookup));
+            build(
+                c.key,
+                c.occurrences,
+                window,
+                c.names,
+                c.failure_rate,
+                correlation,
+                lookup,
+            )
+        })
+        .collect();
+    Finished { patterns, passing }
 }
 
 /// The patterns of a window, as listed.
@@ -475,23 +510,25 @@ struct Candidate {
     key: u32,
     id: String,
     names: (String, String, Option<String>),
+    occurrences: u64,
     failure_rate: f64,
     correlation: Option<Correlation>,
-    acc: Acc,
+    /// Loaded when the correlation was needed to keep it, else once listed.
+    window: Option<PatternWindow>,
 }
 
 /// The correlation of a pattern's occurrences: exact over few distinct contexts, else from
 /// their MinHash signatures.
-fn correlation_of(acc: &Acc, lookup: &dyn PatternLookup) -> Correlation {
-    if acc.contexts.len() <= EXACT_GROUP_LIMIT {
-        let groups: Vec<(ContextSet, u64)> = acc
+fn correlation_of(state: &PatternState, lookup: &dyn PatternLookup) -> Correlation {
+    if state.contexts.len() <= EXACT_GROUP_LIMIT {
+        let groups: Vec<(ContextSet, u64)> = state
             .contexts
             .iter()
             .map(|(ctx, n)| (lookup.context_set(*ctx), *n))
             .collect();
         return mean_pairwise_jaccard(&groups);
     }
-    let sigs: Vec<(MinHash, u64)> = acc
+    let sigs: Vec<(MinHash, u64)> = state
         .contexts
         .iter()
         .map(|(ctx, n)| (lookup.context_signature(*ctx), *n))
@@ -502,7 +539,8 @@ fn correlation_of(acc: &Acc, lookup: &dyn PatternLookup) -> Correlation {
 
 fn build(
     key: u32,
-    acc: Acc,
+    occurrences: u64,
+    PatternWindow { state: acc, days }: PatternWindow,
     (error_type, tool, program): (String, String, Option<String>),
     failure_rate: f64,
     correlation: Correlation,
@@ -523,17 +561,15 @@ fn build(
         } else {
             0.0
         }),
-        share: round4(ratio(class_n, acc.occurrences).unwrap_or(0.0)),
+        share: round4(ratio(class_n, occurrences).unwrap_or(0.0)),
         signals: Signal::from_bits(acc.signal_bits[class_idx]),
     };
 
-    let mut runs: Vec<(u32, i64)> = acc.runs.into_iter().collect();
-    runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let affected_run_count = runs.len() as u64;
-    let affected_runs: Vec<String> = runs
-        .iter()
-        .take(RUN_SAMPLE_CAP)
-        .map(|(r, _)| lookup.run_name(*r))
+    let affected_run_count = acc.runs.count();
+    let affected_runs: Vec<String> = acc
+        .latest_runs()
+        .into_iter()
+        .map(|r| lookup.run_name(r))
         .collect();
 
     let mut templates: Vec<(u32, u64)> = acc.templates.into_iter().collect();
@@ -578,13 +614,13 @@ fn build(
     );
     Pattern {
         id,
-        confidence: round4(confidence(acc.occurrences, correlation.score, failure_rate)),
+        confidence: round4(confidence(occurrences, correlation.score, failure_rate)),
         error_type,
         tool_name: tool,
         program,
-        occurrences: acc.occurrences,
+        occurrences,
         correlation_score: round4(correlation.score),
-        affected_runs_omitted: affected_run_count - affected_runs.len() as u64,
+        affected_runs_omitted: affected_run_count.saturating_sub(affected_runs.len() as u64),
         affected_runs,
         affected_run_count,
         suggested_fix,
@@ -602,7 +638,7 @@ fn build(
         recovery,
         recorded_error_types,
         trend: trend(recent, baseline),
-        daily: daily_series(&series_days(from_ms, to_ms), &acc.days),
+        daily: daily_series(&series_days(from_ms, to_ms), &days),
     }
 }
 

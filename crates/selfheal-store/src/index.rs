@@ -31,7 +31,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use selfheal_core::classify::{FailureClass, Outcome, is_explicit_timeout};
 use selfheal_core::correlation::{ContextSet, MinHash};
 use selfheal_core::event::SkipReason;
-use selfheal_core::pattern::{legacy_pattern_id, pattern_id, template_partition};
+use selfheal_core::pattern::{Occurrence, legacy_pattern_id, pattern_id, template_partition};
+use selfheal_core::pattern_state::PatternState;
 use selfheal_core::retry::{CallSeen, OpenFailure, RetryState, RetryTracker};
 use selfheal_core::stats::Histogram;
 use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
@@ -45,7 +46,7 @@ use crate::reader::{
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 7;
+pub const INDEX_VERSION: i64 = 8;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 50_000;
 /// Milliseconds per rollup bucket.
@@ -130,6 +131,8 @@ CREATE TABLE IF NOT EXISTS failures(
 CREATE INDEX IF NOT EXISTS failures_window ON failures(ts, pattern, run, class, class_conf, signals, template, context, retry, recorded) WHERE outcome = 1;
 CREATE INDEX IF NOT EXISTS failures_flagged ON failures(ts, outcome, tool, program, pattern) WHERE outcome >= 2;
 CREATE INDEX IF NOT EXISTS failures_run ON failures(run);
+-- A pattern's latest failures (samples) without reading its window.
+CREATE INDEX IF NOT EXISTS failures_pattern ON failures(pattern, ts) WHERE outcome = 1;
 -- `calls` counts calls that ran (success, failure, benign); the others are counted apart;
 -- `durations` is the log-bucketed histogram of the durations of the calls that ran.
 CREATE TABLE IF NOT EXISTS tool_hours(hour INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, durations BLOB, PRIMARY KEY(hour, tool)) WITHOUT ROWID;
@@ -137,6 +140,11 @@ CREATE TABLE IF NOT EXISTS pattern_hours(hour INTEGER NOT NULL, pattern INTEGER 
 -- The same per UTC day, so long windows (trends look back 37 days) cost days, not hours.
 CREATE TABLE IF NOT EXISTS tool_days(day INTEGER NOT NULL, tool INTEGER NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL, rejected INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0, benign INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(day, tool)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pattern_days(day INTEGER NOT NULL, pattern INTEGER NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY(day, pattern)) WITHOUT ROWID;
+-- Per pattern and hour, and per pattern and day: the bounded, mergeable state of its failures
+-- (templates, contexts, recorded types, latest runs, a distinct-run sketch, classes, retry
+-- evidence; selfheal_core::pattern_state), so what a pattern lists costs hours and days.
+CREATE TABLE IF NOT EXISTS pattern_hour_state(pattern INTEGER NOT NULL, hour INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY(pattern, hour)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pattern_day_state(pattern INTEGER NOT NULL, day INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY(pattern, day));
 -- Runs per UTC day of their start, workflow (else agent) and agent: counts by status and the
 -- durations and tokens of finished runs (histograms), kept in step with the runs mirror.
 CREATE TABLE IF NOT EXISTS run_days(day INTEGER NOT NULL, workflow TEXT NOT NULL, agent TEXT NOT NULL, started INTEGER NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, cancelled INTEGER NOT NULL, running INTEGER NOT NULL, durations BLOB, tokens BLOB, PRIMARY KEY(day, workflow, agent)) WITHOUT ROWID;
@@ -146,7 +154,7 @@ CREATE TABLE IF NOT EXISTS pending_starts(run_id TEXT NOT NULL, seq INTEGER NOT 
 CREATE TABLE IF NOT EXISTS skipped(event_id INTEGER PRIMARY KEY, ts INTEGER, reason TEXT NOT NULL);
 "#;
 
-const INDEX_TABLES: [&str; 20] = [
+const INDEX_TABLES: [&str; 22] = [
     "meta",
     "runs",
     "tools",
@@ -162,6 +170,8 @@ const INDEX_TABLES: [&str; 20] = [
     "pattern_hours",
     "tool_days",
     "pattern_days",
+    "pattern_hour_state",
+    "pattern_day_state",
     "run_days",
     "retry_open",
     "pending_starts",
@@ -257,6 +267,8 @@ impl IndexLocation {
             // Shared-cache readers must not block on the writer's table locks.
             conn.pragma_update(None, "read_uncommitted", true)?;
         }
+        // Room for the rollups and pattern states a window reads, without re-reading pages.
+        conn.pragma_update(None, "cache_size", -16_000)?;
         Ok(conn)
     }
 }
@@ -410,7 +422,8 @@ struct BatchAcc {
     tool_hours: HashMap<(i64, u32), HourCounts>,
     run_counts: HashMap<u32, RunCounts>,
     run_days: RunDays,
-    pattern_hours: HashMap<(i64, u32), i64>,
+    /// Failures of the batch per (hour, pattern).
+    pattern_hours: HashMap<(i64, u32), PatternState>,
     aliases: HashMap<(String, u32), i64>,
     last_events: HashMap<u32, (i64, Arc<str>)>,
     touched_templates: Vec<u32>,
@@ -1177,7 +1190,6 @@ impl Indexer {
         }
         let pattern =
             self.intern_pattern(tx, class.class, &record.tool, analysis.program.as_deref())?;
-        *acc.pattern_hours.entry((hour, pattern)).or_default() += 1;
         let alias = legacy_pattern_id(record.error_type.as_deref(), class.class, &record.tool);
         *acc.aliases.entry((alias, pattern)).or_default() += 1;
         let recorded = match record.error_type.as_deref() {
@@ -1211,6 +1223,21 @@ impl Indexer {
             recorded,
             sample(text, FAILURE_SAMPLE_CHARS)
         ])?;
+        acc.pattern_hours
+            .entry((hour, pattern))
+            .or_default()
+            .push(&Occurrence {
+                pattern,
+                run: run.key,
+                ts_ms: ts,
+                class: class.class,
+                class_confidence: class.confidence,
+                signal_bits: class.signal_bits(),
+                template: mined.cluster_id,
+                context,
+                retry: own_retry,
+                recorded,
+            });
         if self.last_failure.len() > 16_384 {
             self.last_failure.clear();
         }
@@ -1281,8 +1308,8 @@ impl Indexer {
             "INSERT INTO pattern_hours(hour, pattern, failures) VALUES (?1, ?2, ?3)
              ON CONFLICT(hour, pattern) DO UPDATE SET failures = failures + excluded.failures",
         )?;
-        for ((hour, pattern), f) in &acc.pattern_hours {
-            stmt.execute(params![hour, pattern, f])?;
+        for ((hour, pattern), state) in &acc.pattern_hours {
+            stmt.execute(params![hour, pattern, state.occurrences as i64])?;
         }
         // Day rollups from the hour ones.
         let mut tool_days: HashMap<(i64, u32), [i64; 5]> = HashMap::default();
@@ -1302,18 +1329,27 @@ impl Indexer {
         for ((day, tool), c) in &tool_days {
             stmt.execute(params![day, tool, c[0], c[1], c[2], c[3], c[4]])?;
         }
-        let mut pattern_days: HashMap<(i64, u32), i64> = HashMap::default();
-        for ((hour, pattern), f) in &acc.pattern_hours {
-            *pattern_days
+        let mut pattern_days: HashMap<(i64, u32), PatternState> = HashMap::default();
+        for ((hour, pattern), state) in &acc.pattern_hours {
+            pattern_days
                 .entry((hour.div_euclid(HOURS_PER_DAY), *pattern))
-                .or_default() += f;
+                .or_default()
+                .merge(state);
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO pattern_days(day, pattern, failures) VALUES (?1, ?2, ?3)
              ON CONFLICT(day, pattern) DO UPDATE SET failures = failures + excluded.failures",
         )?;
-        for ((day, pattern), f) in &pattern_days {
-            stmt.execute(params![day, pattern, f])?;
+        for ((day, pattern), state) in &pattern_days {
+            stmt.execute(params![day, pattern, state.occurrences as i64])?;
+        }
+        for (level, states) in [
+            (StateLevel::Hour, std::mem::take(&mut acc.pattern_hours)),
+            (StateLevel::Day, pattern_days),
+        ] {
+            for ((at, pattern), state) in states {
+                level.update(tx, pattern, at, |stored| stored.merge(&state))?;
+            }
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO pattern_aliases(alias, pattern, failures) VALUES (?1, ?2, ?3)
@@ -1359,9 +1395,43 @@ impl Indexer {
         for tool in &acc.touched_ceilings {
             stmt.execute(params![tool, self.ceilings.get(tool)])?;
         }
+        // Retry evidence that arrived for earlier failures moves them between the retry
+        // states of their pattern's hour and day.
+        let mut moves: HashMap<(i64, u32), Vec<(RetryState, RetryState)>> = HashMap::default();
+        let mut before = tx.prepare_cached(
+            "SELECT ts, pattern, retry FROM failures WHERE event_id = ?1 AND outcome = 1 AND pattern IS NOT NULL",
+        )?;
         let mut stmt = tx.prepare_cached("UPDATE failures SET retry = ?2 WHERE event_id = ?1")?;
         for (id, state) in &acc.retry_changes {
+            let old: Option<(i64, u32, i64)> = before
+                .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            if let Some((ts, pattern, old)) = old {
+                let old = RetryState::from_code(old);
+                if old != *state {
+                    moves
+                        .entry((ts.div_euclid(HOUR_MS), pattern))
+                        .or_default()
+                        .push((old, *state));
+                }
+            }
             stmt.execute(params![id, state.code()])?;
+        }
+        let mut day_moves: HashMap<(i64, u32), Vec<(RetryState, RetryState)>> = HashMap::default();
+        for ((hour, pattern), list) in &moves {
+            day_moves
+                .entry((hour.div_euclid(HOURS_PER_DAY), *pattern))
+                .or_default()
+                .extend(list);
+        }
+        for (level, moves) in [(StateLevel::Hour, moves), (StateLevel::Day, day_moves)] {
+            for ((at, pattern), list) in moves {
+                level.update(tx, pattern, at, |stored| {
+                    for (from, to) in &list {
+                        stored.move_retry(*from, *to, 1);
+                    }
+                })?;
+            }
         }
         // Runs idle for an hour of event time: their retry windows are closed (the reader
         // drops their starts the same way).
@@ -1400,6 +1470,52 @@ impl Indexer {
                 ])?;
             }
         }
+        Ok(())
+    }
+}
+
+/// The two levels of pattern state the index keeps.
+#[derive(Clone, Copy)]
+enum StateLevel {
+    Hour,
+    Day,
+}
+
+impl StateLevel {
+    /// Reads the stored state of `pattern` at `at` (an hour or a day number), lets `change`
+    /// modify it, and stores it back bounded.
+    fn update(
+        self,
+        tx: &Transaction<'_>,
+        pattern: u32,
+        at: i64,
+        change: impl FnOnce(&mut PatternState),
+    ) -> Result<()> {
+        let (select, upsert) = match self {
+            StateLevel::Hour => (
+                "SELECT state FROM pattern_hour_state WHERE pattern = ?1 AND hour = ?2",
+                "INSERT OR REPLACE INTO pattern_hour_state(pattern, hour, state) VALUES (?1, ?2, ?3)",
+            ),
+            StateLevel::Day => (
+                "SELECT state FROM pattern_day_state WHERE pattern = ?1 AND day = ?2",
+                "INSERT OR REPLACE INTO pattern_day_state(pattern, day, state) VALUES (?1, ?2, ?3)",
+            ),
+        };
+        let stored: Option<Vec<u8>> = tx
+            .prepare_cached(select)?
+            .query_row(params![pattern, at], |r| r.get(0))
+            .optional()?;
+        let mut state = match stored {
+            Some(bytes) => PatternState::decode(&bytes).ok_or_else(|| {
+                StoreError::Index(format!(
+                    "the stored state of pattern {pattern} at {at} is unreadable; remove the index to rebuild it"
+                ))
+            })?,
+            None => PatternState::default(),
+        };
+        change(&mut state);
+        tx.prepare_cached(upsert)?
+            .execute(params![pattern, at, state.encode()])?;
         Ok(())
     }
 }

@@ -13,9 +13,10 @@ use selfheal_core::correlation::{ContextSet, MinHash};
 use selfheal_core::health::{HealthInputs, baseline_ratio};
 use selfheal_core::metrics::{AgentAcc, AgentMetrics, DailyCalls, ToolAcc, ToolReliability};
 use selfheal_core::pattern::{
-    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, day_label, series_days,
-    series_start,
+    Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, PatternWindow,
+    day_label, rank, series_days, series_start,
 };
+use selfheal_core::pattern_state::PatternState;
 use selfheal_core::retry::RetryState;
 use selfheal_core::stalled::RunningRun;
 use selfheal_core::stats::Histogram;
@@ -482,7 +483,12 @@ impl<'c> IndexReader<'c> {
     }
 
     /// Patterns in `window`, scored and filtered; the first `limit` in full. `only` restricts
-    /// the scan to one pattern key.
+    /// the answer to one pattern key.
+    ///
+    /// Occurrences come from the count rollups; what a listed pattern shows comes from its
+    /// stored states (whole days, whole hours) and the failures of the window's partial
+    /// hours, so the cost follows the patterns listed and the hours of the window, not the
+    /// occurrences.
     pub fn detect(
         &self,
         window: Window,
@@ -490,31 +496,17 @@ impl<'c> IndexReader<'c> {
         only: Option<u32>,
         limit: usize,
     ) -> Result<Detection> {
-        let mut acc = PatternAccumulator::new();
-        let mut failures = 0u64;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT pattern, run, ts, class, class_conf, signals, template, context, retry, recorded
-             FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
-        )?;
-        let mut rows = stmt.query(params![window.from_ms, window.to_ms, only])?;
-        while let Some(r) = rows.next()? {
-            failures += 1;
-            acc.push(&Occurrence {
-                pattern: r.get(0)?,
-                run: r.get(1)?,
-                ts_ms: r.get(2)?,
-                class: FailureClass::from_code(r.get(3)?).unwrap_or(FailureClass::Unknown),
-                class_confidence: r.get(4)?,
-                signal_bits: r.get::<_, i64>(5)? as u8,
-                template: r.get(6)?,
-                context: r.get(7)?,
-                retry: RetryState::from_code(r.get(8)?),
-                recorded: r.get(9)?,
-            });
+        let mut counts = self.pattern_counts(window)?;
+        if let Some(key) = only {
+            counts.retain(|k, _| *k == key);
         }
-        let patterns_seen = acc.len() as u64;
+        let failures = counts.values().sum();
+        let patterns_seen = counts.len() as u64;
         let lookup = Lookup::new(self, window)?;
-        let finished = acc.finish(&lookup, filter, limit);
+        let states = WindowStates::new(self, window, only);
+        let finished = rank(&counts, &lookup, filter, limit, &mut |key| {
+            lookup.remember(states.load(key))
+        });
         if let Some(e) = lookup.error.into_inner() {
             return Err(e);
         }
@@ -1215,6 +1207,99 @@ fn split_hours(w: Window) -> HourSplit {
         edges.push((h1 * HOUR_MS, w.to_ms));
     }
     (Some((h0, h1)), edges)
+}
+
+/// The states of patterns over one window: stored per day and per hour, and read from the
+/// failures themselves for the partial hours at both ends (once, for every pattern).
+struct WindowStates<'r, 'c> {
+    reader: &'r IndexReader<'c>,
+    split: LevelSplit,
+    only: Option<u32>,
+    edges: RefCell<Option<HashMap<u32, PatternWindow>>>,
+}
+
+impl<'r, 'c> WindowStates<'r, 'c> {
+    fn new(reader: &'r IndexReader<'c>, window: Window, only: Option<u32>) -> Self {
+        WindowStates {
+            reader,
+            split: split_levels(window),
+            only,
+            edges: RefCell::new(None),
+        }
+    }
+
+    /// The state of `pattern` over the window.
+    fn load(&self, pattern: u32) -> Result<PatternWindow> {
+        let mut w = PatternWindow::default();
+        let conn = self.reader.conn;
+        let mut merge_rows = |sql: &str, from: i64, to: i64, per_day: i64| -> Result<()> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(params![pattern, from, to])?;
+            while let Some(r) = rows.next()? {
+                let at: i64 = r.get(0)?;
+                let bytes = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                let state = PatternState::decode(bytes).ok_or_else(|| {
+                    StoreError::Index(format!(
+                        "the stored state of pattern {pattern} at {at} is unreadable; remove the index to rebuild it"
+                    ))
+                })?;
+                w.merge_day(at.div_euclid(per_day), &state);
+            }
+            Ok(())
+        };
+        if let Some((d0, d1)) = self.split.days {
+            merge_rows(
+                "SELECT day, state FROM pattern_day_state WHERE pattern = ?1 AND day >= ?2 AND day < ?3",
+                d0,
+                d1,
+                1,
+            )?;
+        }
+        for (h0, h1) in &self.split.hours {
+            merge_rows(
+                "SELECT hour, state FROM pattern_hour_state WHERE pattern = ?1 AND hour >= ?2 AND hour < ?3",
+                *h0,
+                *h1,
+                HOURS_PER_DAY,
+            )?;
+        }
+        if self.edges.borrow().is_none() {
+            let edges = self.read_edges()?;
+            *self.edges.borrow_mut() = Some(edges);
+        }
+        if let Some(e) = self.edges.borrow().as_ref().and_then(|e| e.get(&pattern)) {
+            w.merge(e);
+        }
+        w.state.compact();
+        Ok(w)
+    }
+
+    /// The failures of the partial hours, per pattern.
+    fn read_edges(&self) -> Result<HashMap<u32, PatternWindow>> {
+        let mut acc = PatternAccumulator::new();
+        let mut stmt = self.reader.conn.prepare_cached(
+            "SELECT pattern, run, ts, class, class_conf, signals, template, context, retry, recorded
+             FROM failures WHERE outcome = 1 AND ts >= ?1 AND ts <= ?2 AND (?3 IS NULL OR pattern = ?3)",
+        )?;
+        for (a, b) in &self.split.edges {
+            let mut rows = stmt.query(params![a, b, self.only])?;
+            while let Some(r) = rows.next()? {
+                acc.push(&Occurrence {
+                    pattern: r.get(0)?,
+                    run: r.get(1)?,
+                    ts_ms: r.get(2)?,
+                    class: FailureClass::from_code(r.get(3)?).unwrap_or(FailureClass::Unknown),
+                    class_confidence: r.get(4)?,
+                    signal_bits: r.get::<_, i64>(5)? as u8,
+                    template: r.get(6)?,
+                    context: r.get(7)?,
+                    retry: RetryState::from_code(r.get(8)?),
+                    recorded: r.get(9)?,
+                });
+            }
+        }
+        Ok(acc.into_windows().into_iter().collect())
+    }
 }
 
 /// Resolves names for the pattern accumulator, remembering the first error.
