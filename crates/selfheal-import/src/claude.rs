@@ -171,6 +171,13 @@ fn is_wrapper(text: &str) -> bool {
     PREFIXES.iter().any(|p| t.starts_with(p))
 }
 
+/// Whether a line is a compaction agent's (`<session>/subagents/agent-acompact-*.jsonl`).
+fn is_compaction(line: &Line<'_>) -> bool {
+    line.agent_id
+        .as_deref()
+        .is_some_and(|a| a.starts_with("acompact"))
+}
+
 /// The prompt Claude Code sends a subagent to warm it up (not a person's request).
 fn is_warmup(line: &Line<'_>) -> bool {
     line.kind.as_deref() == Some("user")
@@ -255,6 +262,21 @@ impl Parser {
                         .or(line.content)
                         .map(raw_to_text)
                         .filter(|e| !e.is_empty());
+                }
+            }
+        }
+        // A compaction agent replays the session's calls before summarising them: they are
+        // the session's, whichever file is read first (the agent's run keeps its own turns).
+        if let Some(parent) = facts
+            .parent_run_id
+            .as_deref()
+            .filter(|_| is_compaction(&line))
+        {
+            for call in &mut calls {
+                match call {
+                    Record::Start(s) => s.run_id = parent.to_string(),
+                    Record::End(e) => e.run_id = parent.to_string(),
+                    _ => {}
                 }
             }
         }

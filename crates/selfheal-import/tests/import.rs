@@ -670,43 +670,77 @@ fn a_forked_subagent_replaying_its_parents_calls_adds_only_its_own() {
 }
 
 /// A compaction agent (`<session>/subagents/agent-acompact-*.jsonl`) replays the session's
-/// calls: imported as a folder, the replayed calls stay the session's, and the agent's run
-/// holds only what it did itself.
+/// calls: whether imported as a folder or file by file in either order, the replayed calls
+/// are the session's, once, and the agent's run holds only what it did itself.
 #[test]
-fn replayed_calls_belong_to_the_session_when_a_folder_is_imported() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("h.db");
-    let project = dir.path().join("-w-shop");
-    std::fs::create_dir_all(&project).unwrap();
-    copy_fixture(CLAUDE, &project);
-    let sid = "5e55aaaa-0000-4000-8000-000000000001";
-    let agents = project.join(sid).join("subagents");
-    std::fs::create_dir_all(&agents).unwrap();
-    let line = |uuid: &str, body: &str| {
-        format!(
-            r#"{{"sessionId":"{sid}","agentId":"acompact-9","isSidechain":true,"uuid":"{uuid}","cwd":"/w/shop","timestamp":"2026-01-30T11:00:00.000Z",{body}}}"#
-        )
-    };
-    let replay = [
-        line(
-            "c1",
-            r#""type":"assistant","message":{"id":"msg_1","role":"assistant","content":[{"type":"tool_use","id":"toolu_read1","name":"Read","input":{"file_path":"/w/shop/checkout.py"}}]}"#,
-        ),
-        line(
-            "c2",
-            r#""type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_read1","content":"def checkout(): ..."}]}"#,
-        ),
-    ]
-    .join("\n");
-    std::fs::write(agents.join("agent-acompact-9.jsonl"), replay + "\n").unwrap();
-    import(&db, std::slice::from_ref(&dir.path().to_path_buf()));
-    assert_eq!(
-        text(
-            &db,
-            "SELECT run_id FROM run_events WHERE event_type = 'tool_start' AND json_extract(event_data, '$.call_id') = 'toolu_read1'"
-        ),
-        format!("claude-code:{sid}")
-    );
+fn replayed_calls_belong_to_the_session_whatever_the_order() {
+    for order in ["folder", "session first", "agent first"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        let project = dir.path().join("-w-shop");
+        std::fs::create_dir_all(&project).unwrap();
+        let session = copy_fixture(CLAUDE, &project);
+        let sid = "5e55aaaa-0000-4000-8000-000000000001";
+        let agents = project.join(sid).join("subagents");
+        std::fs::create_dir_all(&agents).unwrap();
+        let line = |uuid: &str, body: &str| {
+            format!(
+                r#"{{"sessionId":"{sid}","agentId":"acompact-9","isSidechain":true,"uuid":"{uuid}","cwd":"/w/shop","timestamp":"2026-01-30T11:00:00.000Z",{body}}}"#
+            )
+        };
+        let replay = [
+            line(
+                "c1",
+                r#""type":"assistant","message":{"id":"msg_1","role":"assistant","content":[{"type":"tool_use","id":"toolu_read1","name":"Read","input":{"file_path":"/w/shop/checkout.py"}}]}"#,
+            ),
+            line(
+                "c2",
+                r#""type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_read1","content":"def checkout(): ..."}]}"#,
+            ),
+            line(
+                "c3",
+                r#""type":"assistant","message":{"id":"msg_sum","role":"assistant","content":[{"type":"text","text":"Summary of the session."}],"usage":{"input_tokens":900,"output_tokens":40}}"#,
+            ),
+        ]
+        .join("\n");
+        let agent = agents.join("agent-acompact-9.jsonl");
+        std::fs::write(&agent, replay + "\n").unwrap();
+        match order {
+            "folder" => {
+                import(&db, std::slice::from_ref(&dir.path().to_path_buf()));
+            }
+            "session first" => {
+                import(&db, std::slice::from_ref(&session));
+                import(&db, std::slice::from_ref(&agent));
+            }
+            _ => {
+                import(&db, std::slice::from_ref(&agent));
+                import(&db, std::slice::from_ref(&session));
+            }
+        }
+        let starts = "SELECT count(*) FROM run_events WHERE event_type = 'tool_start' AND json_extract(event_data, '$.call_id') = 'toolu_read1'";
+        assert_eq!(count(&db, starts), 1, "{order}");
+        let completes = "SELECT count(*) FROM run_events WHERE event_type = 'tool_complete' AND json_extract(event_data, '$.call_id') = 'toolu_read1'";
+        assert_eq!(count(&db, completes), 1, "{order}");
+        assert_eq!(
+            text(
+                &db,
+                "SELECT group_concat(DISTINCT run_id) FROM run_events WHERE json_extract(event_data, '$.call_id') = 'toolu_read1'"
+            ),
+            format!("claude-code:{sid}"),
+            "{order}"
+        );
+        assert_eq!(
+            count(
+                &db,
+                &format!(
+                    "SELECT count(*) FROM run_events WHERE run_id = 'claude-code:{sid}:agent-acompact-9' AND event_type LIKE 'tool_%'"
+                )
+            ),
+            0,
+            "{order}: the agent's run has no call of its own"
+        );
+    }
 }
 
 mod properties {
