@@ -9,6 +9,11 @@ through the official MCP Python SDK, declaring the MCP Apps extension
                   content for that URI, MIME type text/html;profile=mcp-app)
 - dashboard.json  get_health_dashboard {detailed: true, detail: "full"}
 - pattern.json    get_pattern on the planted pattern with the most occurrences (detail: "full")
+- dashboard-summary.json, pattern-summary.json
+                  the same two calls without `detail`: the default summary answer (checked:
+                  `"detail": "summary"` and no per-day series; the full ones: `"detail": "full"`
+                  and a non-empty `daily`). check.cjs shows the page a summary and lets its
+                  host answer the page's tools/call with the full answer.
 - verify.json     verify_improvement after propose -> test -> apply (three days before now)
                   on that pattern
                   (each {tool, arguments, result}: the CallToolResult as the SDK received it)
@@ -77,6 +82,29 @@ async def record(checks, client, out, name, tool, arguments, timeout):
     return wire.get("structuredContent") if good else None
 
 
+def dashboard_series(sc):
+    """The per-day series of a dashboard: its own, each top pattern's and each tool's."""
+    return {"daily": sc.get("daily"),
+            **{f"top_patterns[{i}].daily": p.get("daily") for i, p in enumerate(sc.get("top_patterns") or [])},
+            **{f"tools[{i}].daily": x.get("daily") for i, x in enumerate(sc.get("tools") or [])}}
+
+
+def pattern_series(sc):
+    return {"pattern.daily": (sc.get("pattern") or {}).get("daily")}
+
+
+def check_detail(checks, tool, full, summary, series):
+    """The full answer says detail "full" and has its daily series; the summary leaves them out."""
+    if full is not None:
+        checks.ok(f"{tool} detail full: says \"detail\": \"full\"", full.get("detail") == "full", short(full.get("detail")))
+        checks.ok(f"{tool} detail full: the main daily series is not empty",
+                  bool(series(full).get("daily") or series(full).get("pattern.daily")), short(series(full), 200))
+    if summary is not None:
+        checks.ok(f"{tool} default: says \"detail\": \"summary\"", summary.get("detail") == "summary", short(summary.get("detail")))
+        left = {k: v for k, v in series(summary).items() if v}
+        checks.ok(f"{tool} default: no per-day series", not left, short(left, 300))
+
+
 async def session(checks, args, db, env, out):
     params = StdioServerParameters(command=os.path.abspath(args.server), args=[], env=env)
     extensions = [advertise(UI_EXTENSION, {"mimeTypes": [APP_MIME]})]
@@ -120,12 +148,19 @@ async def session(checks, args, db, env, out):
         with open(args.truth, encoding="utf-8") as f:
             truth = json.load(f)
         pattern = max(truth["patterns"], key=lambda p: p["occurrences"])["id"]
-        # The views draw their per-day charts from a result that carries the series: `detail:
-        # "full"` (a default summary leaves them out; the page then shows the numbers).
-        await record(checks, client, out, "dashboard", "get_health_dashboard",
-                     {"detailed": True, "detail": "full"}, t)
-        await record(checks, client, out, "pattern", "get_pattern",
-                     {"pattern_id": pattern, "detail": "full"}, t)
+        # The views draw their per-day charts only from a result that carries the series:
+        # `detail: "full"`. The default summary leaves them out; the page then draws no chart
+        # and asks its host for the full answer (check.cjs plays that host with these files).
+        full_dashboard = await record(checks, client, out, "dashboard", "get_health_dashboard",
+                                      {"detailed": True, "detail": "full"}, t)
+        full_pattern = await record(checks, client, out, "pattern", "get_pattern",
+                                    {"pattern_id": pattern, "detail": "full"}, t)
+        summary_dashboard = await record(checks, client, out, "dashboard-summary", "get_health_dashboard",
+                                         {"detailed": True}, t)
+        summary_pattern = await record(checks, client, out, "pattern-summary", "get_pattern",
+                                       {"pattern_id": pattern}, t)
+        check_detail(checks, "get_health_dashboard", full_dashboard, summary_dashboard, dashboard_series)
+        check_detail(checks, "get_pattern", full_pattern, summary_pattern, pattern_series)
         proposal = await record(checks, client, out, None, "propose_improvement", {"pattern_id": pattern}, t)
         imp = (proposal or {}).get("improvement_id")
         if not checks.ok("propose_improvement: an improvement id", isinstance(imp, str), short(proposal)):

@@ -5,8 +5,10 @@
 //   --modules   a node_modules folder holding puppeteer-core
 //   --chromium  the Chromium binary
 //   --recorded  what tests/page/capture.py saved: resource.html (the ui:// resource as
-//               resources/read returned it), dashboard.json, pattern.json, verify.json (each
-//               {tool, arguments, result: the CallToolResult}) and report.html (report --html)
+//               resources/read returned it), dashboard.json, pattern.json (detail "full"),
+//               dashboard-summary.json, pattern-summary.json (the same calls without detail:
+//               the default summary), verify.json (each {tool, arguments, result: the
+//               CallToolResult}) and report.html (report --html)
 //   --out       where the screenshots go (one PNG per view)
 //
 // For each recorded tool result a minimal MCP Apps host (the top page) puts the resource in an
@@ -17,8 +19,24 @@
 // every view: the expected view is drawn, one chart per expected series (daily success, each
 // top pattern's sparkline, the pattern's daily chart, the verify intervals), each chart with a
 // text alternative, the ids of the data shown, no render error, no console error or page error,
-// and no network request at all (only the document itself). A self-test first shows that the
-// harness sees a request and a console error when a page makes them.
+// and no network request at all (only the document itself); a full result asks the host for
+// nothing. A self-test first shows that the harness sees a request and a console error when a
+// page makes them.
+//
+// Summary results (the page draws charts only from full results): the host answers the view's
+// tools/call requests, and declares hostCapabilities.serverTools in its ui/initialize result,
+// only in the cases that test it. Checked:
+//   (a) dashboard-summary and pattern-summary with a host that cannot proxy tools: the view is
+//       drawn and marked summary (#view data-detail), no chart at all, in place of each chart a
+//       note (data-from-full) that it is drawn from the full answer, the left-out series not
+//       reported as "No data", the numbers still shown, no tools/call, no render error;
+//   (b), (c) the same summaries with a host that proxies: before the host answers (it holds the
+//       answer back) the summary is drawn as in (a); exactly one tools/call, for
+//       get_health_dashboard / get_pattern, with the tool input's arguments plus detail "full"
+//       (the arguments of the recorded full answer); once answered with the recorded full
+//       result, the charts are drawn and checked as for the full result, still one tools/call;
+//   and a proxying host whose answer is a JSON-RPC error, an isError result, a summary again or
+//   a result of another kind: the summary stays and the status line says why.
 //
 // Prints one line per check and `N passed, M failed`; exits 1 on any failure.
 "use strict";
@@ -70,10 +88,18 @@ function watch(page) {
   return seen;
 }
 
-// Runs in the top page: the host side of the MCP Apps protocol.
-function host(html, toolArguments, toolResult, theme) {
-  const state = { received: [], initialized: false, sizes: [] };
+// Runs in the top page: the host side of the MCP Apps protocol. `options` (all optional):
+//   serverTools  declare hostCapabilities.serverTools and answer the view's tools/call requests
+//                from `answers` (without it a tools/call is refused with -32601)
+//   answers      {toolName: {result} | {error}}: the CallToolResult or JSON-RPC error to answer
+//   hold         keep tools/call answers back until window.__release() is called
+function host(html, toolArguments, toolResult, theme, options) {
+  const opts = options || {};
+  const state = { received: [], initialized: false, sizes: [], toolCalls: [] };
   window.__host = state;
+  const held = [];
+  let released = false;
+  window.__release = () => { released = true; held.splice(0).forEach((f) => f()); };
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts");
   iframe.style.cssText = "width: 980px; height: 600px; border: 0; display: block";
@@ -87,7 +113,8 @@ function host(html, toolArguments, toolResult, theme) {
       send({
         jsonrpc: "2.0", id: m.id,
         result: {
-          protocolVersion: "2026-01-26", hostInfo: { name: "page-check", version: "1.0.0" }, hostCapabilities: {},
+          protocolVersion: "2026-01-26", hostInfo: { name: "page-check", version: "1.0.0" },
+          hostCapabilities: opts.serverTools ? { serverTools: {} } : {},
           hostContext: { theme, displayMode: "inline", platform: "desktop", containerDimensions: { width: 980 } }
         }
       });
@@ -96,6 +123,16 @@ function host(html, toolArguments, toolResult, theme) {
       state.initialized = true;
       send({ jsonrpc: "2.0", method: "ui/notifications/tool-input", params: { arguments: toolArguments } });
       send({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: toolResult });
+    } else if (m && m.method === "tools/call" && m.id !== undefined) {
+      state.toolCalls.push(m.params);
+      const answer = () => {
+        const a = opts.serverTools ? (opts.answers || {})[m.params && m.params.name] : null;
+        if (!opts.serverTools) send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "tools/call is not supported by this host" } });
+        else if (!a) send({ jsonrpc: "2.0", id: m.id, error: { code: -32602, message: "unknown tool" } });
+        else if (a.error) send({ jsonrpc: "2.0", id: m.id, error: a.error });
+        else send({ jsonrpc: "2.0", id: m.id, result: a.result });
+      };
+      if (opts.hold && !released) held.push(answer); else answer();
     } else if (m && m.method === "ui/notifications/size-changed") {
       state.sizes.push(m.params);
       if (m.params && m.params.height > 0) iframe.style.height = Math.ceil(m.params.height) + "px";
@@ -113,6 +150,8 @@ function inspect() {
   const verdict = document.getElementById("verdict");
   return {
     view: document.getElementById("view").getAttribute("data-view"),
+    detail: document.getElementById("view").getAttribute("data-detail"),
+    fromFull: q("[data-from-full]").map((e) => ({ what: e.getAttribute("data-from-full"), text: e.textContent, elements: e.children.length })),
     title: document.getElementById("title").textContent,
     status: document.getElementById("status").textContent,
     score: score ? score.textContent : null,
@@ -125,6 +164,7 @@ function inspect() {
     patternIds: q("[data-pattern-id]").map((e) => e.getAttribute("data-pattern-id")),
     text: document.body.innerText,
     renderErrors: q(".render-error").map((e) => e.textContent),
+    noDataCells: q("td span.no-data").length,
     theme: document.documentElement.getAttribute("data-theme")
   };
 }
@@ -199,13 +239,13 @@ async function frameOf(page) {
 }
 
 // The page in the host harness, given a tool result; resolves once a view is drawn.
-async function openHosted(browser, html, toolArguments, result) {
+async function openHosted(browser, html, toolArguments, result, options) {
   const page = await browser.newPage();
   const seen = watch(page);
   await page.setViewport({ width: 1000, height: 800 });
   await page.setContent("<!DOCTYPE html><html><head><title>host</title></head><body></body></html>");
   const framed = html.replace(/<head>/i, `<head><meta http-equiv="Content-Security-Policy" content="${DEFAULT_CSP}">`);
-  await page.evaluate(host, framed, toolArguments, result, "light");
+  await page.evaluate(host, framed, toolArguments, result, "light", options || {});
   const frame = await frameOf(page);
   await frame.waitForSelector("#view[data-view]", { timeout: 15000 });
   await new Promise((r) => setTimeout(r, 300)); // let size-changed settle
@@ -230,6 +270,8 @@ async function hostedView(browser, html, name, recorded, check) {
   ok(`${label}: the view reports its size`, state.sizes.some((s) => s && s.height > 100 && s.width > 100), state.sizes);
   ok(`${label}: the result is drawn as the ${check.view} view`, info.view === check.view, `${info.view}; status ${info.status}`);
   ok(`${label}: the host's theme is applied`, info.theme === "light", info.theme);
+  ok(`${label}: a full result is drawn as full and asks the host for nothing`,
+    info.detail === "full" && state.toolCalls.length === 0 && info.fromFull.length === 0, { detail: info.detail, toolCalls: state.toolCalls, fromFull: info.fromFull });
   check.run(label, recorded.result.structuredContent, info);
   await page.screenshot({ path: path.join(args.out, `${name}.png`), fullPage: true });
   if (check.view === "dashboard") {
@@ -268,6 +310,136 @@ async function staticReport(browser, file) {
   await page.screenshot({ path: path.join(args.out, "report.png"), fullPage: true });
   checkCommon(label, info, seen, (u) => u === address);
   await page.close();
+}
+
+// ---- Summary answers: no chart from a summary; the full answer fetched through the host ----
+
+// JSON with object keys sorted, to compare arguments whatever their order.
+function canonical(x) {
+  if (Array.isArray(x)) return "[" + x.map(canonical).join(",") + "]";
+  if (x && typeof x === "object") return "{" + Object.keys(x).sort().map((k) => JSON.stringify(k) + ":" + canonical(x[k])).join(",") + "}";
+  return JSON.stringify(x);
+}
+
+// The notes a summary must show in place of its charts (data-from-full values).
+function expectedNotes(kind, sc) {
+  if (kind === "pattern") return ["pattern-daily"];
+  const notes = ["daily-success"];
+  if ((sc.top_patterns || []).length) notes.push("pattern-sparklines");
+  if (Array.isArray(sc.tools) && sc.tools.length) notes.push("tool-sparklines");
+  return notes;
+}
+
+// What the page shows while only the summary is drawn.
+function checkSummaryDrawn(label, kind, sc, info, seen) {
+  ok(`${label}: the recorded answer is a summary`, sc.detail === "summary", sc.detail);
+  ok(`${label}: drawn as the ${kind} view, marked summary`, info.view === kind && info.detail === "summary", `${info.view} ${info.detail}; status ${info.status}`);
+  ok(`${label}: no chart is drawn from the summary`, info.charts.length === 0, info.charts.map((c) => c.kind + " " + (c.series || "")));
+  const misleading = ["No data: no finished runs", "No data: no daily series", "Daily series start on"].filter((t) => info.text.includes(t))
+    .concat(info.noDataCells ? ["a \"no data\" sparkline cell"] : []);
+  ok(`${label}: the left-out series are not reported as days without data`, misleading.length === 0, misleading);
+  const want = expectedNotes(kind, sc);
+  const got = info.fromFull.map((n) => n.what);
+  ok(`${label}: in place of each chart a note says it is drawn from the full answer`,
+    canonical(got.slice().sort()) === canonical(want.slice().sort()) &&
+      info.fromFull.every((n) => n.text.includes("drawn from the full answer") && n.elements === 0), { want, got: info.fromFull });
+  if (kind === "dashboard") {
+    ok(`${label}: the health score is still shown`, info.score === scoreText(sc.overall_health_score), info.score);
+    const missing = (sc.top_patterns || []).map((p) => p.id).filter((id) => !info.text.includes(id));
+    ok(`${label}: every top pattern id is still shown`, (sc.top_patterns || []).length > 0 && missing.length === 0, missing);
+  } else {
+    ok(`${label}: the pattern id and its templates are still shown`,
+      info.text.includes(sc.pattern.id) && (sc.pattern.templates || []).every((t) => info.text.includes(t.template)), sc.pattern.id);
+  }
+  ok(`${label}: no render error`, info.renderErrors.length === 0, info.renderErrors);
+  ok(`${label}: no console error or page error`, seen.console.length === 0 && seen.errors.length === 0, seen.console.concat(seen.errors));
+}
+
+const TOOL_OF = { dashboard: "get_health_dashboard", pattern: "get_pattern" };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const hostedOnly = (u) => u.startsWith("about:") || u.startsWith("data:");
+
+// (a) a summary with a host that cannot proxy tools: the summary stays, nothing is asked.
+async function summaryWithoutProxy(browser, html, name, kind, summary) {
+  const label = `${name} (${summary.tool} summary, host without serverTools)`;
+  const { page, seen, info, state } = await openHosted(browser, html, summary.arguments || {}, summary.result);
+  await sleep(300);
+  checkSummaryDrawn(label, kind, summary.result.structuredContent, info, seen);
+  const after = await page.evaluate(() => window.__host);
+  ok(`${label}: no tools/call is sent to a host that did not declare serverTools`,
+    state.toolCalls.length === 0 && after.toolCalls.length === 0, after.toolCalls);
+  ok(`${label}: the status line says the full answer cannot be fetched here`, /full answer/.test(info.status), info.status);
+  ok(`${label}: no network request`, seen.requests.every(hostedOnly), seen.requests);
+  await page.screenshot({ path: path.join(args.out, `${name}.png`), fullPage: true });
+  await page.close();
+}
+
+// (b), (c) a summary with a host that proxies tools/call: one request with detail "full" and the
+// original arguments; the answer (held back until the summary was inspected) is drawn in full.
+async function summaryWithProxy(browser, html, name, kind, summary, full, check) {
+  const label = `${name} (${summary.tool} summary, host with serverTools)`;
+  const tool = TOOL_OF[kind];
+  const options = { serverTools: true, hold: true, answers: { [tool]: { result: full.result } } };
+  const { page, frame, seen, info, state } = await openHosted(browser, html, summary.arguments || {}, summary.result, options);
+  checkSummaryDrawn(`${label}, before the answer`, kind, summary.result.structuredContent, info, seen);
+  ok(`${label}: the status line says the full answer is being fetched`, /asking the host for the full answer/.test(info.status), info.status);
+  const want = Object.assign({}, summary.arguments || {}, { detail: "full" });
+  const call = state.toolCalls[0] || {};
+  ok(`${label}: one tools/call for ${tool}`, state.toolCalls.length === 1 && call.name === tool, state.toolCalls);
+  ok(`${label}: its arguments are the tool input's with detail "full"`,
+    canonical(call.arguments) === canonical(want), { sent: call.arguments, want });
+  ok(`${label}: the arguments match those of the recorded full answer`, canonical(want) === canonical(full.arguments), { want, full: full.arguments });
+  const request = state.received.find((m) => m && m.method === "tools/call");
+  ok(`${label}: the tools/call is a JSON-RPC request`, request && request.jsonrpc === "2.0" && request.id !== undefined, request);
+  await page.evaluate(() => window.__release());
+  await frame.waitForSelector('#view[data-detail="full"]', { timeout: 15000 }).catch(() => null);
+  await sleep(300);
+  const drawn = await frame.evaluate(inspect);
+  const after = await page.evaluate(() => window.__host);
+  ok(`${label}: the full answer is drawn as the ${kind} view`, drawn.view === kind && drawn.detail === "full", `${drawn.view} ${drawn.detail}; status ${drawn.status}`);
+  ok(`${label}: still exactly one tools/call`, after.toolCalls.length === 1, after.toolCalls);
+  ok(`${label}: no note of a missing chart is left`, drawn.fromFull.length === 0, drawn.fromFull);
+  ok(`${label}: the status line says the full answer was fetched`, /full answer the host fetched/.test(drawn.status), drawn.status);
+  check(`${label}, after the answer`, full.result.structuredContent, drawn);
+  checkCommon(`${label}, after the answer`, drawn, seen, hostedOnly);
+  await page.screenshot({ path: path.join(args.out, `${name}.png`), fullPage: true });
+  await page.close();
+}
+
+// A host that proxies but whose tools/call fails or brings no full answer: the summary stays.
+async function summaryProxyFails(browser, html, name, kind, summary, answer, reason) {
+  const label = `${name} (${summary.tool} summary, host with serverTools: ${reason.what})`;
+  const tool = TOOL_OF[kind];
+  const { page, frame, seen } = await openHosted(browser, html, summary.arguments || {}, summary.result,
+    { serverTools: true, answers: { [tool]: answer } });
+  await frame.waitForFunction(() => /could not be fetched/.test(document.getElementById("status").textContent), { timeout: 5000 }).catch(() => null);
+  await sleep(200);
+  const info = await frame.evaluate(inspect);
+  const state = await page.evaluate(() => window.__host);
+  ok(`${label}: one tools/call`, state.toolCalls.length === 1, state.toolCalls);
+  checkSummaryDrawn(label, kind, summary.result.structuredContent, info, seen);
+  ok(`${label}: the status line says why the summary stays`,
+    /could not be fetched/.test(info.status) && info.status.includes(reason.says), info.status);
+  ok(`${label}: no network request`, seen.requests.every(hostedOnly), seen.requests);
+  await page.close();
+}
+
+async function summaries(browser, html) {
+  const dashboard = readJson("dashboard-summary.json"), dashboardFull = readJson("dashboard.json");
+  const pattern = readJson("pattern-summary.json"), patternFull = readJson("pattern.json");
+  await summaryWithoutProxy(browser, html, "dashboard-summary", "dashboard", dashboard);
+  await summaryWithoutProxy(browser, html, "pattern-summary", "pattern", pattern);
+  await summaryWithProxy(browser, html, "dashboard-summary-fetched", "dashboard", dashboard, dashboardFull, checkDashboard);
+  await summaryWithProxy(browser, html, "pattern-summary-fetched", "pattern", pattern, patternFull,
+    (label, sc, info) => checkPattern(label, sc.pattern, info, sc.recent_failures));
+  await summaryProxyFails(browser, html, "pattern-summary-error", "pattern", pattern,
+    { error: { code: -32603, message: "server unavailable" } }, { what: "a JSON-RPC error", says: "server unavailable" });
+  await summaryProxyFails(browser, html, "dashboard-summary-tool-error", "dashboard", dashboard,
+    { result: { content: [{ type: "text", text: "database is locked" }], isError: true } }, { what: "an error result", says: "database is locked" });
+  await summaryProxyFails(browser, html, "dashboard-summary-again", "dashboard", dashboard,
+    { result: dashboard.result }, { what: "a summary again", says: "not a full one" });
+  await summaryProxyFails(browser, html, "pattern-summary-other-kind", "pattern", pattern,
+    { result: dashboardFull.result }, { what: "another kind", says: "not a pattern result" });
 }
 
 // Results the recorded ones do not cover, written here: missing fields and empty series, text
@@ -354,6 +526,7 @@ async function main() {
     });
     await hostedView(browser, resource, "verify", readJson("verify.json"), { view: "verify", run: checkVerify });
     await staticReport(browser, path.join(args.recorded, "report.html"));
+    await summaries(browser, resource);
     await edgeCases(browser, resource);
   } finally {
     await browser.close();

@@ -6,13 +6,15 @@
 #   BIN    the self-healing-mcp and self-heal binaries
 #   DB     a history planted by tests/fixtures/plant_history.py, TRUTH its truth file
 #   NOW    the RFC 3339 instant the fixture was planted for (SELFHEAL_NOW)
-#   DIR    gets recorded/ (the ui:// resource, the recorded tool results, report.html) and
-#          screenshots/ (one PNG per view)
+#   DIR    gets recorded/ (the ui:// resource, the recorded tool results, full and summary,
+#          report.html) and screenshots/ (one PNG per view, summary cases included)
 #
 # Installs Chromium with apt-get when `chromium` is not on PATH (as root, on Debian), and
 # puppeteer-core (pinned) into $PAGE_CHECK_PREFIX (default target/page-check) unless that
 # version is there already. Then tests/page/capture.py records the server's answers and
-# tests/page/check.cjs checks what the page draws from them.
+# tests/page/check.cjs checks what the page draws from them: the full results with their charts;
+# the summary results without any chart, and fetched in full through a host that proxies
+# tools/call (see check.cjs).
 set -euo pipefail
 
 PUPPETEER_VERSION=24.43.1
