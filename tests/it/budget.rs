@@ -255,3 +255,128 @@ async fn the_tool_list_is_measured_and_descriptions_are_whole() {
     }
     client.cancel().await.unwrap();
 }
+
+/// A history built to break budgets: results of 200 KB on one line (distinct words, so no
+/// template merges them), ten thousand failing tools, and one pattern failing once in each of
+/// very many runs (a million with SELFHEAL_SLOW_TESTS, as in CI; 20,000 otherwise).
+fn hostile_history(dir: &Path, runs_in_one_pattern: usize) -> PathBuf {
+    let db = dir.join("hostile.db");
+    selfheal_store::source::init_run_history(&db).unwrap();
+    let mut conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "OFF").unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut run = tx
+            .prepare("INSERT INTO runs (id, workflow_name, task, status, model, started_at) VALUES (?1, 'hostile', 't', 'failed', 'm', ?2)")
+            .unwrap();
+        let mut event = tx
+            .prepare("INSERT INTO run_events (run_id, step_index, event_type, event_data, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .unwrap();
+        // Spread over the last six days before NOW, one second apart per run.
+        let at = |i: usize| {
+            let t = chrono::DateTime::parse_from_rfc3339(NOW).unwrap() - chrono::Duration::days(6)
+                + chrono::Duration::milliseconds((i as i64 * 431) % (5 * 86_400_000));
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        };
+        let mut call = |run_id: &str,
+                        step: i64,
+                        tool: &str,
+                        result: &str,
+                        failed: bool,
+                        when: &str| {
+            let args = json!({"path": format!("/srv/{run_id}/{step}")});
+            event
+                .execute(rusqlite::params![
+                    run_id,
+                    step,
+                    "tool_start",
+                    json!({"type": "tool_start", "name": tool, "arguments": args}).to_string(),
+                    when
+                ])
+                .unwrap();
+            event
+                .execute(rusqlite::params![run_id, step + 1, "tool_complete",
+                    json!({"type": "tool_complete", "name": tool, "result": result, "is_error": failed, "duration": 40}).to_string(), when])
+                .unwrap();
+        };
+        // One pattern in very many runs.
+        for i in 0..runs_in_one_pattern {
+            let id = format!("many-{i}");
+            let when = at(i);
+            run.execute(rusqlite::params![id, when]).unwrap();
+            call(
+                &id,
+                0,
+                "read_file",
+                &format!("ENOENT: no such file or directory, open '/srv/data/{i}.json'"),
+                true,
+                &when,
+            );
+        }
+        // Ten thousand tools, each failing three times and succeeding once.
+        for t in 0..10_000usize {
+            let id = format!("tools-{}", t / 100);
+            let when = at(t * 7);
+            if t % 100 == 0 {
+                run.execute(rusqlite::params![id, when]).unwrap();
+            }
+            let tool = format!("mcp__server{}__tool_with_a_long_name_{t}", t % 37);
+            for k in 0..3 {
+                call(
+                    &id,
+                    (t % 100 * 8 + k * 2) as i64,
+                    &tool,
+                    &format!("HTTP 503 Service Unavailable from upstream {k}"),
+                    true,
+                    &when,
+                );
+            }
+            call(&id, (t % 100 * 8 + 6) as i64, &tool, "ok", false, &when);
+        }
+        // Huge results: 200 KB on one line, words never repeated across results.
+        for h in 0..60usize {
+            let id = format!("huge-{h}");
+            let when = at(h * 13);
+            run.execute(rusqlite::params![id, when]).unwrap();
+            let line: String = (0..25_000).map(|w| format!("w{h}x{w} ")).collect();
+            call(&id, 0, "Bash", &format!("Error: {line}"), true, &when);
+            let lines: String = (0..4_000)
+                .map(|w| format!("line {h}-{w} failed\n"))
+                .collect();
+            call(&id, 2, "web_fetch", &lines, true, &when);
+        }
+    }
+    tx.commit().unwrap();
+    db
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn budgets_hold_on_hostile_histories() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = if std::env::var_os(selfheal_tests::SLOW_TESTS).is_some() {
+        1_000_000
+    } else {
+        20_000
+    };
+    let db = hostile_history(dir.path(), runs);
+    let answers = default_answers(&db, &dir.path().join("index")).await;
+    check(
+        &format!("hostile history ({runs} runs in one pattern, 10,000 tools, 200 KB lines)"),
+        &answers,
+    );
+    // The crowded pattern is listed with its runs counted, not enumerated.
+    let client = connect(&db, &dir.path().join("index")).await;
+    let found = call(
+        &client,
+        "get_pattern",
+        json!({"pattern_id": "not_found:read_file"}),
+    )
+    .await;
+    let p = &found.structured_content.unwrap()["pattern"];
+    let counted = p["affected_run_count"].as_u64().unwrap() as f64;
+    assert!((counted - runs as f64).abs() / runs as f64 <= 0.1, "{p}");
+    assert_eq!(p["occurrences"].as_u64(), Some(runs as u64));
+    assert!(p["affected_runs"].as_array().unwrap().len() <= 10);
+    client.cancel().await.unwrap();
+}
