@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS selfheal_import_runs (
     total_tokens_in INTEGER,
     total_tokens_out INTEGER,
     synthetic INTEGER NOT NULL DEFAULT 0,
-    foreign_run INTEGER NOT NULL DEFAULT 0  -- the run row was not written by the importer
+    foreign_run INTEGER NOT NULL DEFAULT 0, -- the run row was not written by the importer
+    attribution TEXT                         -- JSON {team, user, organization} when known
 );
 
 -- One row per call (and per iteration) written: a call seen again (a hook and the

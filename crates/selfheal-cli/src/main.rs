@@ -14,6 +14,7 @@
 #![allow(clippy::print_stdout)] // printing is this binary's job
 
 mod classify;
+mod collect;
 mod demo;
 mod hook;
 mod import;
@@ -308,6 +309,22 @@ enum Command {
         /// Files or folders
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Receive the harnesses' own telemetry over OTLP/HTTP into the run history
+    ///
+    /// POST /v1/logs and /v1/traces, protobuf or JSON, gzip or not: Claude Code's
+    /// claude_code.tool_result and tool_decision, Codex's codex.tool_result, Gemini CLI's
+    /// gemini_cli.tool_call, OpenCode's Tool.execute spans and GenAI execute_tool spans
+    /// (Copilot CLI) become runs and tool calls, answered 200 once committed. Point a
+    /// harness's OTEL_EXPORTER_OTLP_ENDPOINT at http://<listen>. Runs until interrupted,
+    /// with a progress line on stderr.
+    Collect {
+        /// Address to listen on (the OTLP/HTTP port is 4318)
+        #[arg(long, default_value = "127.0.0.1:4318")]
+        listen: String,
+        /// Largest request body accepted, in MiB (after inflating gzip)
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        max_body_mib: u32,
     },
     /// The hook command `install` registers: reads the hook event on stdin and answers it
     ///
@@ -958,6 +975,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "some paths or files could not be imported (listed above)"
                 ))
             }
+        }
+        Command::Collect {
+            listen,
+            max_body_mib,
+        } => {
+            let db = Config::from_env(cli.db, cli.inbox).db_path;
+            collect::run(db, &listen, max_body_mib as usize * 1024 * 1024)
         }
         Command::Install(a) => install(cli.db, cli.json, a, false),
         Command::Uninstall(a) => install(cli.db, cli.json, a, true),

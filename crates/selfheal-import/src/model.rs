@@ -143,6 +143,9 @@ pub struct RunFacts {
     pub tokens: Option<TokenTotals>,
     /// The source has no timestamps: the instants are synthesised.
     pub synthetic_time: bool,
+    /// Who ran it, when the source says (telemetry's `team.id`, user and organisation):
+    /// `team`, `user`, `organization` → value; written into the run's metadata.
+    pub attribution: Vec<(&'static str, String)>,
 }
 
 impl RunFacts {

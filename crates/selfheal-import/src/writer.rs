@@ -27,7 +27,7 @@ use crate::text::{format_ts, json_string, project_name};
 /// The SQL of the importer's tables.
 pub const IMPORT_TABLES_SQL: &str = include_str!("../../../schema/import_tables.sql");
 /// Version of the importer's tables this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const OUR_TABLES: [&str; 4] = [
     "selfheal_import_meta",
@@ -128,6 +128,8 @@ struct RunAgg {
     total_tokens_out: Option<i64>,
     synthetic: bool,
     foreign: bool,
+    /// `team` / `user` / `organization` → value.
+    attribution: std::collections::BTreeMap<String, String>,
     dirty: bool,
 }
 
@@ -219,6 +221,20 @@ impl Writer {
         &self.path
     }
 
+    /// Brings our own tables from an earlier schema version to this one, in one transaction.
+    /// 1 → 2: `selfheal_import_runs.attribution`.
+    fn migrate(&self) -> rusqlite::Result<()> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        if !table_columns(&tx, "selfheal_import_runs")?.contains("attribution") {
+            tx.execute_batch("ALTER TABLE selfheal_import_runs ADD COLUMN attribution TEXT")?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO selfheal_import_meta(key, value) VALUES ('schema_version', ?1)",
+            params![SCHEMA_VERSION.to_string()],
+        )?;
+        tx.commit()
+    }
+
     fn err(&self, e: rusqlite::Error) -> ImportError {
         ImportError::db(&self.path, e)
     }
@@ -294,6 +310,9 @@ impl Writer {
                 found,
                 supported: SCHEMA_VERSION,
             });
+        }
+        if found < SCHEMA_VERSION {
+            self.migrate().map_err(|e| self.err(e))?;
         }
         let columns = Columns {
             runs: table_columns(&self.conn, "runs").map_err(|e| self.err(e))?,
@@ -489,7 +508,7 @@ impl Session<'_, '_> {
                 "SELECT format, agent, cwd, workflow, source_file, parent_run_id, subagent, task, model,
                         status, error, first_ms, last_ms, next_step, calls, failed, iterations,
                         iter_tokens_in, iter_tokens_out, total_tokens_in, total_tokens_out, synthetic,
-                        foreign_run
+                        foreign_run, attribution
                  FROM selfheal_import_runs WHERE run_id = ?1",
             )?
             .query_row(params![run_id], |r| {
@@ -517,6 +536,10 @@ impl Session<'_, '_> {
                     total_tokens_out: r.get(20)?,
                     synthetic: r.get::<_, i64>(21)? != 0,
                     foreign: r.get::<_, i64>(22)? != 0,
+                    attribution: r
+                        .get::<_, Option<String>>(23)?
+                        .and_then(|a| serde_json::from_str(&a).ok())
+                        .unwrap_or_default(),
                     dirty: false,
                 })
             })
@@ -595,6 +618,12 @@ impl Session<'_, '_> {
             agg.total_tokens_in = opt_i64(Some(t.input));
             agg.total_tokens_out = opt_i64(Some(t.output));
             agg.dirty = true;
+        }
+        for (key, value) in &f.attribution {
+            if !value.trim().is_empty() && !agg.attribution.contains_key(*key) {
+                agg.attribution.insert((*key).to_string(), value.clone());
+                agg.dirty = true;
+            }
         }
         if f.synthetic_time && !agg.synthetic {
             agg.synthetic = true;
@@ -891,9 +920,9 @@ fn save_agg(tx: &Transaction<'_>, id: &str, a: &RunAgg) -> rusqlite::Result<()> 
         "INSERT OR REPLACE INTO selfheal_import_runs(run_id, format, agent, cwd, workflow, source_file,
             parent_run_id, subagent, task, model, status, error, first_ms, last_ms, next_step, calls,
             failed, iterations, iter_tokens_in, iter_tokens_out, total_tokens_in, total_tokens_out,
-            synthetic, foreign_run)
+            synthetic, foreign_run, attribution)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23, ?24)",
+                 ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(params![
         id,
@@ -920,6 +949,8 @@ fn save_agg(tx: &Transaction<'_>, id: &str, a: &RunAgg) -> rusqlite::Result<()> 
         a.total_tokens_out,
         a.synthetic as i64,
         a.foreign as i64,
+        (!a.attribution.is_empty())
+            .then(|| serde_json::to_string(&a.attribution).unwrap_or_default()),
     ])?;
     Ok(())
 }
@@ -972,6 +1003,9 @@ fn write_run(
         metadata.insert("parent_run_id".into(), p.clone().into());
     }
     metadata.insert("subagent".into(), a.subagent.into());
+    for (key, value) in &a.attribution {
+        metadata.insert(key.clone(), value.clone().into());
+    }
     metadata.insert(
         "timestamps".into(),
         if a.synthetic { "synthetic" } else { "recorded" }.into(),

@@ -1,0 +1,53 @@
+//! `self-heal collect`: the OTLP/HTTP receiver as a long-lived process, with a progress line
+//! on stderr every few seconds while something changes, and a clean stop on Ctrl-C / SIGTERM
+//! (requests in flight are committed and answered first).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use selfheal_collect::server::{Counters, Options, serve};
+
+pub fn run(db: PathBuf, listen: &str, max_body: usize) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let progress = counters.clone();
+        eprintln!(
+            "collect: listening on http://{addr} (POST /v1/logs, /v1/traces), writing to {}",
+            db.display()
+        );
+        let ticker = tokio::spawn(async move {
+            let mut last = String::new();
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let line = progress.line();
+                if line != last {
+                    eprintln!("collect: {line}");
+                    last = line;
+                }
+            }
+        });
+        let mut options = Options::new(db);
+        options.max_body = max_body;
+        let stop = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        };
+        let served = serve(listener, options, counters.clone(), stop).await;
+        ticker.abort();
+        eprintln!("collect: stopped; {}", counters.line());
+        served.map_err(anyhow::Error::from)
+    })
+}
