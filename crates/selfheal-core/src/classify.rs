@@ -6,29 +6,46 @@
 //!
 //! 1. **Unwrap and reduce.** The harness framing is removed and its exit code kept; the
 //!    salient line of a long output is picked (see [`crate::salient`]).
-//! 2. **Outcome.** Not every flagged call is a tool failure:
+//! 2. **Outcome.** Not every flagged call is a tool failure. The phrases below are the
+//!    harnesses' own, each cited in [`crate::harness_messages`]:
 //!    - `rejected` — a person or a permission policy declined the call ("The user doesn't
-//!      want to proceed with this tool use…", "exec command rejected by user", "Permission
-//!      for this tool use was denied", Gemini's "User denied execution", OpenCode's "The user
-//!      rejected permission to use this specific tool call", Copilot's "The user rejected the
-//!      tool call");
+//!      want to proceed with this tool use…", "Permission for this tool use was denied",
+//!      Claude Code's "Permission to use X … has been denied", "exec command rejected by
+//!      user", Codex's guardian "rejected due to unacceptable risk", Gemini's "User denied
+//!      execution" and "denied by policy", OpenCode's "The user rejected permission to use
+//!      this specific tool call", Copilot's "The user rejected the tool call");
 //!    - `cancelled` — interrupted, or never ran because a parallel sibling failed
-//!      ("Cancelled: parallel tool call … errored", Gemini's "User cancelled the
-//!      operation"; the source's interrupt flag or status; exit code 130);
+//!      ("Cancelled: parallel tool call … errored", "[Request interrupted by user]", Gemini's
+//!      "User cancelled tool execution" / "Command was cancelled by user", Codex's "aborted by
+//!      user", OpenCode's "Tool execution aborted"; the source's interrupt flag or status;
+//!      exit code 130);
 //!    - `benign` — a non-zero exit that is an answer: exit 1 of `grep`/`rg`/`ag` (nothing
 //!      found), `diff`/`cmp` (differences), `test`/`[` (false), `which`/`command -v`/`pgrep`
 //!      (not there), with no error text in the output;
 //!    - `failure` — everything else.
 //! 3. **Cause class** (failures): signals vote for a class, each with a weight in (0, 1):
 //!    - the recorded `error_type` (0.9; the generic `tool_error` only 0.5, because it often
-//!      hides a specific cause that the message reveals);
-//!    - phrases in the salient line (errno names, HTTP statuses, harness phrases such as
-//!      "File has not been read yet", 0.5–0.9 by specificity). Phrases are matched in one
+//!      hides a specific cause that the message reveals); a harness's own error types
+//!      (Gemini CLI's `ToolErrorType`: `edit_no_occurrence_found`, `path_not_in_workspace`,
+//!      …) are mapped by name;
+//!    - phrases in the salient line, 0.5–0.95 by specificity: the harnesses' own messages
+//!      ("File has not been read yet", "No task found with ID", "Path is a directory", "is
+//!      ignored by configured ignore patterns", "failed to parse function arguments", …),
+//!      signals independent of wording (errno names and texts, JSON-RPC and MCP error codes,
+//!      HTTP statuses, signals, the messages of zod, ajv, python-jsonschema, pydantic and
+//!      serde), both cited in [`crate::harness_messages`], and the wording of common programs
+//!      (this module's table). Phrases are matched in one
 //!      leftmost-longest pass, so "command not found" counts once, as a missing program, and
 //!      not also as "not found". When the salient line says nothing known, the whole output
-//!      (head and tail) is read with weights × 0.8;
+//!      (head and tail) is read with weights × 0.8. Some readings by source: a directory
+//!      given for a file (EISDIR, "is a directory"), a path an ignore file excludes, a tool
+//!      that does not exist and input a schema rejects are `invalid_input`; a path outside
+//!      the workspace and a sandbox denial are `permission_denied`; a task that is no longer
+//!      running is `stale_state`; `oom` covers exhausted resources (memory, disk space, file
+//!      descriptors); an MCP connection closed (-32000) is `server_crashed`;
 //!    - for shell tools, the exit code (127 missing program, 126 not executable, 124
-//!      `timeout`, 137 killed) and, as a base vote for any non-zero exit, `command_failed`
+//!      `timeout`, 137 killed, 139/134 SIGSEGV/SIGABRT, 9009 cmd's missing program) and, as a
+//!      base vote for any non-zero exit, `command_failed`
 //!      (0.5): a program the agent ran exited non-zero for its own reasons; a traceback or a
 //!      test runner's failure summary anywhere in the output votes for it too (0.8). Compile
 //!      and syntax errors mean
@@ -50,6 +67,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::harness_messages::{
+    HARNESS_MESSAGES, Meaning, RECORDED_TYPES, SHELL_EXIT_CODES, STRUCTURAL,
+};
 use crate::salient::{salient_line, unwrap};
 use crate::shell::{ProgramCall, is_code_tool, is_shell_tool, program_calls, program_of_calls};
 
@@ -319,7 +339,8 @@ pub struct Analysis {
 
 /// What a phrase votes for.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Target {
+pub enum Target {
+    /// This class.
     Class(FailureClass),
     /// A fault in code the call ran or sent: `command_failed` for shell tools,
     /// `invalid_input` otherwise.
@@ -348,8 +369,11 @@ const TEST_FAILURE_PHRASES: &[&str] = &[
     "test suite failed",
 ];
 
-/// (target, weight, phrases), lower case. Phrases made only of letters and digits must sit on
-/// word boundaries (so `429` does not fire inside `14290`).
+/// (target, weight, phrases), lower case: the wording of programs and libraries in general.
+/// The harnesses' own messages and the signals that do not depend on wording (errno names,
+/// JSON-RPC codes, HTTP statuses, validators) are in [`crate::harness_messages`], each with its
+/// source; all are matched together. Phrases made only of letters and digits must sit on word
+/// boundaries (so `429` does not fire inside `14290`).
 const TEXT_RULES: &[(Target, f64, &[&str])] = &[
     (
         Class(C::Timeout),
@@ -358,7 +382,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "timed out",
             "timeout",
             "time out",
-            "etimedout",
             "deadline exceeded",
             "took too long",
             "timeouterror",
@@ -368,15 +391,13 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
     (
         Class(C::Timeout),
         0.6,
-        &["504", "408", "gateway time-out", "gateway timeout"],
+        &["gateway time-out", "gateway timeout"],
     ),
     (
         Class(C::ConnectionRefused),
         0.85,
         &[
             "connection refused",
-            "econnrefused",
-            "os error 111",
             "actively refused",
             "could not connect",
             "failed to connect",
@@ -400,17 +421,12 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
         Class(C::NetworkError),
         0.8,
         &[
-            "enotfound",
             "getaddrinfo",
             "name or service not known",
             "network is unreachable",
-            "enetunreach",
-            "ehostunreach",
             "no route to host",
             "connection reset",
-            "econnreset",
             "broken pipe",
-            "epipe",
             "dns",
             "tls handshake",
             "ssl",
@@ -436,13 +452,11 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
         &[
             "panicked at",
             "segmentation fault",
-            "sigsegv",
             "core dumped",
             "crashed",
             "server exited",
             "process exited unexpectedly",
             "exited unexpectedly",
-            "sigabrt",
             "aborted (core dumped)",
             "fatal runtime error",
             "crashloopbackoff",
@@ -451,7 +465,7 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
     (
         Class(C::ServerCrashed),
         0.6,
-        &["502", "bad gateway", "eof", "unexpected end of stream"],
+        &["bad gateway", "eof", "unexpected end of stream"],
     ),
     (
         Class(C::Oom),
@@ -461,7 +475,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "oom",
             "oomkilled",
             "cannot allocate memory",
-            "enomem",
             "memoryerror",
             "heap out of memory",
             "exit code 137",
@@ -469,15 +482,12 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "memory limit",
         ],
     ),
-    (Class(C::Oom), 0.55, &["sigkill", "killed", "137"]),
+    (Class(C::Oom), 0.55, &["killed", "137"]),
     (
         Class(C::PermissionDenied),
         0.85,
         &[
             "permission denied",
-            "eacces",
-            "eperm",
-            "os error 13",
             "access denied",
             "access is denied",
             "operation not permitted",
@@ -501,14 +511,11 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "not logged in",
         ],
     ),
-    (Class(C::PermissionDenied), 0.6, &["403", "401"]),
     (
         Class(C::NotFound),
         0.85,
         &[
             "no such file",
-            "enoent",
-            "os error 2",
             "not found",
             "does not exist",
             "doesn't exist",
@@ -523,7 +530,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "cannot open",
             "can't open",
             "did not match any file",
-            "filenotfounderror",
             "could not resolve to",
             "no rule to make target",
             "unknown revision",
@@ -531,7 +537,7 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "not in the working tree",
         ],
     ),
-    (Class(C::NotFound), 0.6, &["404", "e404", "410"]),
+    (Class(C::NotFound), 0.6, &["e404"]),
     (
         Class(C::RateLimited),
         0.85,
@@ -555,7 +561,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "rate exceeded",
         ],
     ),
-    (Class(C::RateLimited), 0.8, &["429"]),
     (
         Class(C::DependencyFailure),
         0.9,
@@ -565,7 +570,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "no module named",
             "cannot find module",
             "importerror",
-            "is not recognized as an internal or external command",
             "executable file not found",
             "no such command",
             "unable to locate package",
@@ -598,7 +602,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "npm err! 404",
         ],
     ),
-    (Class(C::DependencyFailure), 0.55, &["503"]),
     // Only a command line echoed in the output: weak evidence.
     (Class(C::DependencyFailure), 0.45, &["pip install"]),
     (
@@ -606,7 +609,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
         0.8,
         &[
             "invalid argument",
-            "einval",
             "invalid input",
             "invalid parameter",
             "invalid value",
@@ -617,7 +619,6 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "required property",
             "validation",
             "validationerror",
-            "inputvalidationerror",
             "unexpected parameter",
             "unknown option",
             "unrecognized option",
@@ -626,22 +627,17 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "unknown flag",
             "unknown argument",
             "unknown shorthand flag",
-            "exceeds maximum allowed",
             "is not a valid",
             "malformed",
             "-e expression #",
-            "old_string and new_string are exactly the same",
             "found multiple matches",
-            "matches of the string to replace",
             "multiple occurrences of old_str",
             "please ensure it is unique",
-            "cannot read binary files",
             "invalid `",
             "must be",
             "usage:",
         ],
     ),
-    (Class(C::InvalidInput), 0.55, &["400", "422"]),
     (
         CodeError,
         0.75,
@@ -678,35 +674,22 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
         &[
             "old_string was not found",
             "text in old_string was not found",
-            "has not been read yet",
-            "read it first before",
-            "modified since read",
             "has been modified since",
             "modified since it was read",
-            "string to replace not found",
             "old_string not found",
-            "failed to find expected lines",
             "patch does not apply",
             "patch failed",
             "hunk failed",
             "context not found",
-            "no changes were necessary",
             "unexpectedly modified",
             "has changed since",
             "could not find the exact text",
             "does not match the file",
             "did not appear verbatim",
-            "could not find the string to replace",
             "not attached to the dom",
             "stale element reference",
             "not found in the current page snapshot",
         ],
-    ),
-    (
-        // A patch that failed to verify, when nothing more specific (a missing file) says why.
-        Class(C::StaleState),
-        0.7,
-        &["apply_patch verification failed"],
     ),
     (
         // A script saved with Windows line endings: the shell reads `\r` as part of words.
@@ -761,12 +744,27 @@ const TEXT_RULES: &[(Target, f64, &[&str])] = &[
             "unexpected error",
             "something went wrong",
             "mcp error",
-            "500",
         ],
     ),
 ];
 
-/// The compiled phrase matcher: leftmost-longest over every phrase of [`TEXT_RULES`].
+/// Every class phrase: [`TEXT_RULES`], then the votes of the cited tables
+/// ([`HARNESS_MESSAGES`], [`STRUCTURAL`]).
+fn class_phrases() -> impl Iterator<Item = (&'static str, Target, f64)> {
+    let general = TEXT_RULES
+        .iter()
+        .flat_map(|(target, weight, list)| list.iter().map(move |p| (*p, *target, *weight)));
+    let cited = HARNESS_MESSAGES
+        .iter()
+        .chain(STRUCTURAL)
+        .filter_map(|m| match m.meaning {
+            Meaning::Vote(target, weight) => Some((m.phrase, target, weight)),
+            _ => None,
+        });
+    general.chain(cited)
+}
+
+/// The compiled phrase matcher: leftmost-longest over every phrase of [`class_phrases`].
 struct Phrases {
     matcher: AhoCorasick,
     /// Per pattern index: (target, weight, needs word boundaries).
@@ -779,15 +777,9 @@ fn phrases() -> Option<&'static Phrases> {
         .get_or_init(|| {
             let mut words = Vec::new();
             let mut rules = Vec::new();
-            for (target, weight, list) in TEXT_RULES {
-                for p in *list {
-                    words.push(*p);
-                    rules.push((
-                        *target,
-                        *weight,
-                        p.bytes().all(|b| b.is_ascii_alphanumeric()),
-                    ));
-                }
+            for (p, target, weight) in class_phrases() {
+                words.push(p);
+                rules.push((target, weight, p.bytes().all(|b| b.is_ascii_alphanumeric())));
             }
             ci_matcher()
                 .match_kind(MatchKind::LeftmostLongest)
@@ -887,48 +879,14 @@ const ROUND_TIMEOUTS_MS: [i64; 8] = [
 /// Bytes of a long output read from each end when the salient line says nothing known.
 const FALLBACK_BYTES: usize = 4_096;
 
-/// Phrases that mean a person or policy declined the call.
-const REJECTION_PHRASES: &[&str] = &[
-    "user denied execution",
-    "the user doesn't want to proceed with this tool use",
-    "tool use was rejected",
-    "permission for this tool use was denied",
-    "rejected by user",
-    "rejected by the user",
-    "user rejected",
-    "user denied",
-    "denied by user",
-    "user declined",
-    "declined by user",
-    "user did not allow",
-    "denied by policy",
-    // OpenCode 1.18 (its permission errors).
-    "the user rejected permission to use this specific tool call",
-    "the user has specified a rule which prevents you from using this specific tool call",
-    // Copilot CLI 1.0.
-    "the user rejected the tool call",
-    "the user declined the confirmation request",
-    "the request was denied without prompting",
-];
-
-/// Phrases that mean the call was interrupted or never ran.
-const CANCEL_PHRASES: &[&str] = &[
-    "user cancelled the operation",
-    "user canceled the operation",
-    "cancelled: parallel tool call",
-    "canceled: parallel tool call",
-    "request interrupted by user",
-    "interrupted by user",
-    "tool execution was cancelled",
-    "tool call was cancelled",
-    "operation was aborted",
-    "aborted by user",
-    // OpenCode 1.18: a call stopped by the person (it shows the call as cancelled).
-    "tool execution aborted",
-];
-
-/// Phrases that make an abort a timeout rather than a cancellation.
-const ABORTED_BY_TIMEOUT: &[&str] = &["due to timeout", "timeouterror", "timed out"];
+/// The outcome phrases of [`HARNESS_MESSAGES`] (declined, cancelled, aborted by a timeout),
+/// in table order.
+fn outcome_entries() -> impl Iterator<Item = (&'static str, Meaning)> {
+    HARNESS_MESSAGES
+        .iter()
+        .filter(|m| !matches!(m.meaning, Meaning::Vote(..)))
+        .map(|m| (m.phrase, m.meaning))
+}
 
 /// Programs whose exit status 1 is an answer, not a failure.
 const BENIGN_PROGRAMS: &[&str] = &[
@@ -940,20 +898,28 @@ const BENIGN_PROGRAMS: &[&str] = &[
 /// [`crate::analysis_fingerprint`], so an index built under other tables is rebuilt.
 pub fn rules_fingerprint() -> u64 {
     let mut h = crate::hash::Fnv64::new();
-    for (target, weight, phrases) in TEXT_RULES {
+    for (p, target, weight) in class_phrases() {
         h.write(format!("{target:?}").as_bytes())
-            .write(&weight.to_bits().to_le_bytes());
-        for p in *phrases {
-            h.write(p.as_bytes()).write(&[0]);
-        }
+            .write(&weight.to_bits().to_le_bytes())
+            .write(p.as_bytes())
+            .write(&[0]);
     }
-    for list in [
-        TEST_FAILURE_PHRASES,
-        REJECTION_PHRASES,
-        CANCEL_PHRASES,
-        ABORTED_BY_TIMEOUT,
-        BENIGN_PROGRAMS,
-    ] {
+    for (p, meaning) in outcome_entries() {
+        h.write(format!("{meaning:?}").as_bytes())
+            .write(p.as_bytes())
+            .write(&[0]);
+    }
+    for (t, class, weight, _) in RECORDED_TYPES {
+        h.write(t.as_bytes())
+            .write(&[class.code()])
+            .write(&weight.to_bits().to_le_bytes());
+    }
+    for (code, class, weight, _) in SHELL_EXIT_CODES {
+        h.write(&code.to_le_bytes())
+            .write(&[class.code()])
+            .write(&weight.to_bits().to_le_bytes());
+    }
+    for list in [TEST_FAILURE_PHRASES, BENIGN_PROGRAMS] {
         h.write(&[1]);
         for p in list {
             h.write(p.as_bytes()).write(&[0]);
@@ -1072,26 +1038,23 @@ struct OutcomePhrases {
 /// The outcome phrases in `text`, found in one pass over it (an automaton of the three lists,
 /// every occurrence reported).
 fn outcome_phrases(text: &str) -> OutcomePhrases {
-    static MATCHER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    let lists = [REJECTION_PHRASES, CANCEL_PHRASES, ABORTED_BY_TIMEOUT];
+    static MATCHER: OnceLock<Option<(AhoCorasick, Vec<Meaning>)>> = OnceLock::new();
     let mut said = OutcomePhrases::default();
-    let Some(m) = MATCHER
-        .get_or_init(|| ci_matcher().build(lists.concat()).ok())
+    let Some((m, meanings)) = MATCHER
+        .get_or_init(|| {
+            let (words, meanings): (Vec<&str>, Vec<Meaning>) = outcome_entries().unzip();
+            ci_matcher().build(words).ok().map(|m| (m, meanings))
+        })
         .as_ref()
     else {
         return said;
     };
     for found in m.find_overlapping_iter(text) {
-        let mut i = found.pattern().as_usize();
-        if i < REJECTION_PHRASES.len() {
-            said.rejected = true;
-            continue;
-        }
-        i -= REJECTION_PHRASES.len();
-        if i < CANCEL_PHRASES.len() {
-            said.cancelled = true;
-        } else {
-            said.timed_out = true;
+        match meanings.get(found.pattern().as_usize()) {
+            Some(Meaning::Rejected) => said.rejected = true,
+            Some(Meaning::Cancelled) => said.cancelled = true,
+            Some(Meaning::AbortedByTimeout) => said.timed_out = true,
+            _ => {}
         }
     }
     said
@@ -1127,7 +1090,7 @@ fn decide_outcome(
     if raw.trim() == "Warmup" {
         return (Outcome::Cancelled, vec![Signal::MessageText]);
     }
-    if is_person_reply(facts.tool, raw) {
+    if is_person_reply(facts.tool, raw) || is_permission_rule_denial(raw) {
         return (Outcome::Rejected, vec![Signal::MessageText]);
     }
     if let Some(status) = facts.status {
@@ -1168,6 +1131,20 @@ fn is_person_reply(tool: &str, raw: &str) -> bool {
             .get(..5)
             .is_some_and(|h| h.eq_ignore_ascii_case("error"))
         && phrase_votes(text).is_empty()
+}
+
+/// Claude Code's answer when a permission rule (or its mode) denies a call: "Permission to use
+/// TOOL[ with command CMD] has been denied…" (@anthropic-ai/claude-code@2.1.328, embedded JS).
+/// The tool and command sit between the two fixed parts, so no phrase can hold it.
+fn is_permission_rule_denial(raw: &str) -> bool {
+    let text = raw.trim();
+    let text = text
+        .strip_prefix("<tool_use_error>")
+        .unwrap_or(text)
+        .trim_start();
+    text.get(..18)
+        .is_some_and(|h| h.eq_ignore_ascii_case("permission to use "))
+        && prefix_at_char(text, 600).contains(" has been denied")
 }
 
 /// A package manager asked whether a package is installed (`pacman -Qs x`, `dpkg -s x`,
@@ -1310,12 +1287,11 @@ fn failure_votes(
         votes.push((C::CommandFailed, 0.8, Signal::MessageText));
     }
     if shell {
-        match exit_code {
-            Some(127) => votes.push((C::DependencyFailure, 0.8, Signal::ExitCode)),
-            Some(126) => votes.push((C::PermissionDenied, 0.6, Signal::ExitCode)),
-            Some(124) => votes.push((C::Timeout, 0.7, Signal::ExitCode)),
-            Some(137) => votes.push((C::Oom, 0.55, Signal::ExitCode)),
-            _ => {}
+        if let Some((_, class, weight, _)) = SHELL_EXIT_CODES
+            .iter()
+            .find(|(code, ..)| Some(*code) == exit_code)
+        {
+            votes.push((*class, *weight, Signal::ExitCode));
         }
         // A non-zero exit is a program failing for its own reasons unless more specific
         // evidence says otherwise; without an exit code there is no such evidence.
@@ -1400,6 +1376,10 @@ fn suffix_at_char(s: &str, max: usize) -> &str {
 /// Maps a recorded `error_type` to a class and the weight of that signal.
 fn recorded_vote(error_type: &str) -> Option<(FailureClass, f64)> {
     let t = error_type.to_ascii_lowercase();
+    // A harness's own error type (Gemini CLI's `ToolErrorType`), named exactly.
+    if let Some((_, class, weight, _)) = RECORDED_TYPES.iter().find(|(name, ..)| *name == t) {
+        return Some((*class, *weight));
+    }
     let has = |needle: &str| t.contains(needle);
     let class = if let Some(c) = FailureClass::parse(&t)
         .filter(|c| !matches!(c, FailureClass::ToolError | FailureClass::Unknown))
@@ -2185,6 +2165,296 @@ mod tests {
                 None,
             ),
         ]);
+    }
+
+    #[test]
+    fn no_phrase_is_declared_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for (p, ..) in class_phrases() {
+            assert!(
+                seen.insert(p.to_ascii_lowercase()),
+                "class phrase {p:?} twice"
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (p, _) in outcome_entries() {
+            assert!(seen.insert(p), "outcome phrase {p:?} twice");
+        }
+    }
+
+    /// The harnesses' own messages (invented instances of their templates; see
+    /// `harness_messages` for where each comes from): (tool, message, outcome, class).
+    #[test]
+    fn harness_messages_from_their_sources() {
+        use Outcome::{Cancelled as X, Failure as F, Rejected as R};
+        let cases: &[(&str, &str, Outcome, FailureClass)] = &[
+            (
+                "Bash",
+                "The user doesn't want to take this action right now. STOP what you are doing.",
+                R,
+                Unknown,
+            ),
+            (
+                "Bash",
+                "Permission to use Bash has been denied by your rule Bash(rm:*).",
+                R,
+                Unknown,
+            ),
+            (
+                "run_shell_command",
+                "Tool execution for \"Shell\" denied by policy.",
+                R,
+                Unknown,
+            ),
+            (
+                "run_shell_command",
+                "Tool execution for \"Shell\" requires user confirmation, which is not supported in non-interactive mode.",
+                R,
+                Unknown,
+            ),
+            (
+                "exec_command",
+                "This action was rejected due to unacceptable risk. Reason: deletes data",
+                R,
+                Unknown,
+            ),
+            ("bash", "Tool execution denied.", R, Unknown),
+            (
+                "Bash",
+                "Permission to use Bash with command rm -rf build has been denied.",
+                R,
+                Unknown,
+            ),
+            (
+                "Task",
+                "<tool_use_error>Cancelled: Claude ended the conversation</tool_use_error>",
+                X,
+                Unknown,
+            ),
+            (
+                "Bash",
+                "<tool_use_error>Error: Streaming fallback - tool execution discarded</tool_use_error>",
+                X,
+                Unknown,
+            ),
+            (
+                "run_shell_command",
+                "Command was cancelled by user before it could complete.",
+                X,
+                Unknown,
+            ),
+            ("read_file", "User cancelled tool execution.", X, Unknown),
+            (
+                "shell",
+                "Wall time: 3.0 seconds\naborted by user",
+                X,
+                Unknown,
+            ),
+            (
+                "TaskOutput",
+                "<tool_use_error>No task found with ID: b1x9</tool_use_error>",
+                F,
+                NotFound,
+            ),
+            (
+                "TaskStop",
+                "<tool_use_error>Task b1x9 is not running (status: completed)</tool_use_error>",
+                F,
+                StaleState,
+            ),
+            (
+                "Agent",
+                "Agent type 'reviewer' not found. Available agents: general-purpose",
+                F,
+                NotFound,
+            ),
+            (
+                "Bash",
+                "<tool_use_error>Error: No such tool available: BashOutput</tool_use_error>",
+                F,
+                InvalidInput,
+            ),
+            (
+                "Read",
+                "<tool_use_error>InputValidationError: Read failed due to the following issue:\nThe required parameter `file_path` is missing</tool_use_error>",
+                F,
+                InvalidInput,
+            ),
+            (
+                "Read",
+                "EISDIR: illegal operation on a directory, read",
+                F,
+                InvalidInput,
+            ),
+            (
+                "read_file",
+                "Path is a directory, not a file: /w/src",
+                F,
+                InvalidInput,
+            ),
+            ("read", "Cannot read binary file: /w/a.bin", F, InvalidInput),
+            (
+                "read_file",
+                "File path '/w/.env' is ignored by configured ignore patterns.",
+                F,
+                InvalidInput,
+            ),
+            (
+                "read_file",
+                "File path '/w/dist/a.js' is ignored by .geminiignore pattern(s).",
+                F,
+                InvalidInput,
+            ),
+            (
+                "read_file",
+                "Path not in workspace: Attempted path \"/etc/x\" resolves outside the allowed workspace directories: /w",
+                F,
+                PermissionDenied,
+            ),
+            (
+                "replace",
+                "Could not find an exact match for 'old_string' in 'a.ts'.",
+                F,
+                StaleState,
+            ),
+            (
+                "replace",
+                "Failed to edit, Expected 1 occurrence but found 3 for old_string in file: a.ts",
+                F,
+                InvalidInput,
+            ),
+            (
+                "edit",
+                "Could not find oldString in the file. It must match exactly, including whitespace and indentation.",
+                F,
+                StaleState,
+            ),
+            (
+                "edit",
+                "The edit tool was called with invalid arguments: [{\"path\":[\"filePath\"]}].\nPlease rewrite the input so it satisfies the expected schema.",
+                F,
+                InvalidInput,
+            ),
+            (
+                "apply_patch",
+                "apply_patch verification failed: Failed to find context 'fn a()' in /w/a.rs",
+                F,
+                StaleState,
+            ),
+            (
+                "exec_command",
+                "failed to parse function arguments: missing field `cmd` at line 1 column 9",
+                F,
+                InvalidInput,
+            ),
+            (
+                "shell",
+                "failed in sandbox with execution error: sandbox denied exec error, exit code: 1",
+                F,
+                PermissionDenied,
+            ),
+            (
+                "mcp__db__query",
+                "MCP error -32602: Invalid arguments for tool query: Expected string, received number",
+                F,
+                InvalidInput,
+            ),
+            (
+                "mcp__db__query",
+                "MCP error -32000: Connection closed",
+                F,
+                ServerCrashed,
+            ),
+            (
+                "mcp__db__query",
+                "MCP error -32001: Request timed out",
+                F,
+                Timeout,
+            ),
+            (
+                "mcp__db__query",
+                "Streamable HTTP error: Error POSTing to endpoint (HTTP 404): Session not found",
+                F,
+                NetworkError,
+            ),
+            (
+                "search",
+                "params must have required property 'query'",
+                F,
+                InvalidInput,
+            ),
+            ("search", "'query' is a required property", F, InvalidInput),
+            (
+                "search",
+                "1 validation error for search\nquery\n  Field required [type=missing]",
+                F,
+                InvalidInput,
+            ),
+            (
+                "write_file",
+                "ENOSPC: no space left on device, write",
+                F,
+                Oom,
+            ),
+            (
+                "PowerShell",
+                "foo : The term 'foo' is not recognized as the name of a cmdlet, function, script file, or operable program.",
+                F,
+                DependencyFailure,
+            ),
+            (
+                "PowerShell",
+                "Get-Content : Cannot find path 'C:\\w\\a.txt' because it does not exist.",
+                F,
+                NotFound,
+            ),
+            (
+                "PowerShell",
+                "+ CategoryInfo : ObjectNotFound: (foo:String) [], CommandNotFoundException",
+                F,
+                DependencyFailure,
+            ),
+            (
+                "PowerShell",
+                "File C:\\w\\a.ps1 cannot be loaded because running scripts is disabled on this system.",
+                F,
+                PermissionDenied,
+            ),
+        ];
+        for (tool, message, outcome, class) in cases {
+            let a = analyze(&facts(tool, message));
+            assert_eq!(
+                (a.outcome, a.classification.class),
+                (*outcome, *class),
+                "{tool} {message:?} → {a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exit_codes_and_recorded_types_of_harnesses() {
+        let shell = |code| CallFacts {
+            exit_code: Some(code),
+            command: Some("./a.out"),
+            ..facts("Bash", "")
+        };
+        check_class(shell(139), ServerCrashed);
+        check_class(shell(9009), DependencyFailure);
+        check_class(shell(124), Timeout);
+        for (t, class) in [
+            ("edit_no_occurrence_found", StaleState),
+            ("path_not_in_workspace", PermissionDenied),
+            ("target_is_directory", InvalidInput),
+            ("tool_not_registered", InvalidInput),
+        ] {
+            check_class(
+                CallFacts {
+                    error_type: Some(t),
+                    ..facts("t", "")
+                },
+                class,
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod arguments;
 pub mod classify;
 pub mod correlation;
 pub mod event;
+pub mod harness_messages;
 pub mod hash;
 pub mod healing;
 pub mod health;
@@ -30,7 +31,7 @@ pub mod verify;
 /// Revision of the analysis that indexed data depends on (classification, outcomes, salient
 /// line, programs, templates, argument fingerprints, retry evidence). Bump it with any change
 /// of their logic; changes of the classifier's phrase tables are caught without it.
-pub const ANALYSIS_REVISION: u32 = 5;
+pub const ANALYSIS_REVISION: u32 = 6;
 
 /// What an index records its data was analysed with: when it differs, the index is rebuilt.
 pub fn analysis_fingerprint() -> String {
