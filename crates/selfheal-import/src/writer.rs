@@ -202,6 +202,10 @@ impl Writer {
             conn.pragma_update(None, "wal_autocheckpoint", 16_384)
                 .map_err(|e| ImportError::db(path, e))?;
         }
+        // The indexes a batch updates (calls by run and id, events by run) stay in memory
+        // instead of being read back from the file for every call: 32 MiB at most.
+        conn.pragma_update(None, "cache_size", -32_000)
+            .map_err(|e| ImportError::db(path, e))?;
         let mut writer = Writer {
             conn,
             path: path.to_path_buf(),
