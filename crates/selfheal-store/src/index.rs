@@ -1251,6 +1251,11 @@ impl Indexer {
         // last one written are new (most of them, as a history is read in time order).
         let written_until: Option<i64> =
             tx.query_row("SELECT MAX(hour) FROM tool_hours", [], |r| r.get(0))?;
+        // The same for pattern states, whose cells are those of `pattern_hours` / `_days`.
+        let state_hours_until: Option<i64> =
+            tx.query_row("SELECT MAX(hour) FROM pattern_hours", [], |r| r.get(0))?;
+        let state_days_until: Option<i64> =
+            tx.query_row("SELECT MAX(day) FROM pattern_days", [], |r| r.get(0))?;
         let mut existing =
             tx.prepare_cached("SELECT durations FROM tool_hours WHERE hour = ?1 AND tool = ?2")?;
         let mut stmt = tx.prepare_cached(
@@ -1343,12 +1348,19 @@ impl Indexer {
         for ((day, pattern), state) in &pattern_days {
             stmt.execute(params![day, pattern, state.occurrences as i64])?;
         }
-        for (level, states) in [
-            (StateLevel::Hour, std::mem::take(&mut acc.pattern_hours)),
-            (StateLevel::Day, pattern_days),
+        // Cells after the last hour and day written before this batch are new (a history is
+        // mostly read in time order): they are written without reading a stored state first.
+        for (level, states, until) in [
+            (
+                StateLevel::Hour,
+                std::mem::take(&mut acc.pattern_hours),
+                state_hours_until,
+            ),
+            (StateLevel::Day, pattern_days, state_days_until),
         ] {
             for ((at, pattern), state) in states {
-                level.update(tx, pattern, at, |stored| stored.merge(&state))?;
+                let known_new = until.is_none_or(|u| at > u);
+                level.store(tx, pattern, at, state, known_new)?;
             }
         }
         let mut stmt = tx.prepare_cached(
@@ -1482,6 +1494,42 @@ enum StateLevel {
 }
 
 impl StateLevel {
+    /// Adds `state` to the stored state of `pattern` at `at` (an hour or a day number); a cell
+    /// `known_new` is written as it is.
+    fn store(
+        self,
+        tx: &Transaction<'_>,
+        pattern: u32,
+        at: i64,
+        mut state: PatternState,
+        known_new: bool,
+    ) -> Result<()> {
+        if known_new {
+            return self.write(tx, pattern, at, &mut state);
+        }
+        self.update(tx, pattern, at, |stored| stored.merge(&state))
+    }
+
+    fn write(
+        self,
+        tx: &Transaction<'_>,
+        pattern: u32,
+        at: i64,
+        state: &mut PatternState,
+    ) -> Result<()> {
+        let upsert = match self {
+            StateLevel::Hour => {
+                "INSERT OR REPLACE INTO pattern_hour_state(pattern, hour, state) VALUES (?1, ?2, ?3)"
+            }
+            StateLevel::Day => {
+                "INSERT OR REPLACE INTO pattern_day_state(pattern, day, state) VALUES (?1, ?2, ?3)"
+            }
+        };
+        tx.prepare_cached(upsert)?
+            .execute(params![pattern, at, state.encode()])?;
+        Ok(())
+    }
+
     /// Reads the stored state of `pattern` at `at` (an hour or a day number), lets `change`
     /// modify it, and stores it back bounded.
     fn update(
@@ -1491,15 +1539,13 @@ impl StateLevel {
         at: i64,
         change: impl FnOnce(&mut PatternState),
     ) -> Result<()> {
-        let (select, upsert) = match self {
-            StateLevel::Hour => (
-                "SELECT state FROM pattern_hour_state WHERE pattern = ?1 AND hour = ?2",
-                "INSERT OR REPLACE INTO pattern_hour_state(pattern, hour, state) VALUES (?1, ?2, ?3)",
-            ),
-            StateLevel::Day => (
-                "SELECT state FROM pattern_day_state WHERE pattern = ?1 AND day = ?2",
-                "INSERT OR REPLACE INTO pattern_day_state(pattern, day, state) VALUES (?1, ?2, ?3)",
-            ),
+        let select = match self {
+            StateLevel::Hour => {
+                "SELECT state FROM pattern_hour_state WHERE pattern = ?1 AND hour = ?2"
+            }
+            StateLevel::Day => {
+                "SELECT state FROM pattern_day_state WHERE pattern = ?1 AND day = ?2"
+            }
         };
         let stored: Option<Vec<u8>> = tx
             .prepare_cached(select)?
@@ -1514,9 +1560,7 @@ impl StateLevel {
             None => PatternState::default(),
         };
         change(&mut state);
-        tx.prepare_cached(upsert)?
-            .execute(params![pattern, at, state.encode()])?;
-        Ok(())
+        self.write(tx, pattern, at, &mut state)
     }
 }
 
