@@ -14,7 +14,7 @@ use selfheal_core::health::{HealthInputs, baseline_ratio};
 use selfheal_core::metrics::{AgentAcc, AgentMetrics, DailyCalls, ToolAcc, ToolReliability};
 use selfheal_core::pattern::{
     Occurrence, Pattern, PatternAccumulator, PatternFilter, PatternLookup, PatternWindow,
-    day_label, rank, series_days, series_start,
+    confidence, day_label, rank, series_days, series_start,
 };
 use selfheal_core::pattern_state::PatternState;
 use selfheal_core::retry::RetryState;
@@ -488,7 +488,7 @@ impl<'c> IndexReader<'c> {
     /// Occurrences come from the count rollups; what a listed pattern shows comes from its
     /// stored states (whole days, whole hours) and the failures of the window's partial
     /// hours, so the cost follows the patterns listed and the hours of the window, not the
-    /// occurrences.
+    /// occurrences — unless reading the window's failures once is cheaper (see [`StatePlan`]).
     pub fn detect(
         &self,
         window: Window,
@@ -496,14 +496,40 @@ impl<'c> IndexReader<'c> {
         only: Option<u32>,
         limit: usize,
     ) -> Result<Detection> {
+        self.detect_planned(window, filter, only, limit, StatePlan::Cheaper)
+    }
+
+    /// [`detect`](Self::detect) with the way states are read chosen by the caller.
+    pub fn detect_planned(
+        &self,
+        window: Window,
+        filter: &PatternFilter,
+        only: Option<u32>,
+        limit: usize,
+        plan: StatePlan,
+    ) -> Result<Detection> {
         let mut counts = self.pattern_counts(window)?;
         if let Some(key) = only {
             counts.retain(|k, _| *k == key);
         }
-        let failures = counts.values().sum();
+        let failures: u64 = counts.values().sum();
         let patterns_seen = counts.len() as u64;
+        let scan = match plan {
+            StatePlan::Stored => false,
+            StatePlan::Scan => true,
+            StatePlan::Cheaper => {
+                // States to load: the listed patterns and those too small for their support
+                // alone to pass (their correlation is needed), at some 30 stored rows each.
+                let small = counts
+                    .values()
+                    .filter(|n| confidence(**n, 0.0, 0.0) < filter.confidence_threshold)
+                    .count();
+                let loads = limit.min(counts.len()) + small;
+                failures <= (loads as u64).saturating_mul(STORED_ROWS_PER_LOAD)
+            }
+        };
         let lookup = Lookup::new(self, window)?;
-        let states = WindowStates::new(self, window, only);
+        let states = WindowStates::new(self, window, only, scan);
         let finished = rank(&counts, &lookup, filter, limit, &mut |key| {
             lookup.remember(states.load(key))
         });
@@ -1209,8 +1235,24 @@ fn split_hours(w: Window) -> HourSplit {
     (Some((h0, h1)), edges)
 }
 
+/// How [`IndexReader::detect_planned`] reads the states of the patterns it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatePlan {
+    /// The stored per-day and per-hour states, and the failures of the partial hours.
+    Stored,
+    /// The window's failures, read once for every pattern.
+    Scan,
+    /// Whichever reads fewer rows: a window with few failures and many small patterns (each
+    /// needing its state for its correlation) is cheaper to scan.
+    Cheaper,
+}
+
+/// Stored rows read per pattern state loaded (about six days and a day's worth of hours).
+const STORED_ROWS_PER_LOAD: u64 = 30;
+
 /// The states of patterns over one window: stored per day and per hour, and read from the
-/// failures themselves for the partial hours at both ends (once, for every pattern).
+/// failures themselves for the partial hours at both ends (once, for every pattern) — or,
+/// when scanning is cheaper, from the window's failures alone.
 struct WindowStates<'r, 'c> {
     reader: &'r IndexReader<'c>,
     split: LevelSplit,
@@ -1219,10 +1261,19 @@ struct WindowStates<'r, 'c> {
 }
 
 impl<'r, 'c> WindowStates<'r, 'c> {
-    fn new(reader: &'r IndexReader<'c>, window: Window, only: Option<u32>) -> Self {
+    fn new(reader: &'r IndexReader<'c>, window: Window, only: Option<u32>, scan: bool) -> Self {
+        let split = if scan {
+            LevelSplit {
+                days: None,
+                hours: Vec::new(),
+                edges: vec![(window.from_ms, window.to_ms)],
+            }
+        } else {
+            split_levels(window)
+        };
         WindowStates {
             reader,
-            split: split_levels(window),
+            split,
             only,
             edges: RefCell::new(None),
         }

@@ -12,6 +12,7 @@ use selfheal_core::retry::RetryState;
 use selfheal_core::time::{Window, format_ms};
 use selfheal_store::Store;
 use selfheal_store::index::IndexLocation;
+use selfheal_store::query::StatePlan;
 use selfheal_synth::{SynthConfig, append_events, generate};
 
 /// One failure as the index holds it.
@@ -122,9 +123,12 @@ fn listed_facts_from_stored_states_equal_the_failures() {
             to_ms: stop - 3 * H + 50 * 60_000,
         },
     ];
-    for w in windows {
+    for (w, plan) in windows
+        .iter()
+        .flat_map(|w| [(*w, StatePlan::Stored), (*w, StatePlan::Scan)])
+    {
         let found = store
-            .read(|r| r.detect(w, &PatternFilter::everything(), None, 100_000))
+            .read(|r| r.detect_planned(w, &PatternFilter::everything(), None, 100_000, plan))
             .unwrap();
         let expected = truth(&rows, w);
         assert_eq!(found.patterns.len(), expected.len(), "{w:?}");
@@ -139,7 +143,7 @@ fn listed_facts_from_stored_states_equal_the_failures() {
                 })
                 .unwrap();
             let t = &expected[&key];
-            let ctx = format!("{} in {w:?}", p.id);
+            let ctx = format!("{} in {w:?} ({plan:?})", p.id);
             assert_eq!(p.occurrences, t.occurrences, "{ctx}");
             assert_eq!(p.first_seen, format_ms(t.first), "{ctx}");
             assert_eq!(p.last_seen, format_ms(t.last), "{ctx}");
