@@ -552,12 +552,12 @@ fn build(
         .enumerate()
         .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(&a.0)))
         .map(|(i, v)| (i, *v))
-        .unwrap_or((FailureClass::Unknown.code() as usize, (0, 0.0)));
+        .unwrap_or((FailureClass::Unknown.code() as usize, (0, 0)));
     let class = FailureClass::from_code(class_idx as i64).unwrap_or(FailureClass::Unknown);
     let classification = PatternClassification {
         class,
         confidence: round4(if class_n > 0 {
-            class_conf_sum / class_n as f64
+            class_conf_sum as f64 / crate::pattern_state::CONFIDENCE_SCALE / class_n as f64
         } else {
             0.0
         }),

@@ -33,7 +33,10 @@ pub const SKETCH_K: usize = 1024;
 
 const CLASSES: usize = FailureClass::ALL.len();
 const RETRY_STATES: usize = 5;
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+/// Confidences are summed in millionths: integer sums are exact, so a window's mean does not
+/// depend on the order its spans were merged in.
+pub const CONFIDENCE_SCALE: f64 = 1_000_000.0;
 
 /// Distinct runs, as the `SKETCH_K` smallest 64-bit hashes of their keys (sorted, unique).
 ///
@@ -123,8 +126,9 @@ pub struct PatternState {
     pub occurrences: u64,
     pub first_ms: i64,
     pub last_ms: i64,
-    /// Per class: occurrences and the sum of their confidences.
-    pub classes: [(u64, f64); CLASSES],
+    /// Per class: occurrences and the sum of their confidences in millionths
+    /// ([`CONFIDENCE_SCALE`]).
+    pub classes: [(u64, u64); CLASSES],
     /// Per class: the signals that fired.
     pub signal_bits: [u8; CLASSES],
     /// Per retry state (see [`RetryState::code`]).
@@ -150,7 +154,7 @@ impl PatternState {
         *self.contexts.entry(o.context).or_default() += 1;
         let slot = &mut self.classes[o.class.code() as usize];
         slot.0 += 1;
-        slot.1 += o.class_confidence;
+        slot.1 += (o.class_confidence.clamp(0.0, 1.0) * CONFIDENCE_SCALE).round() as u64;
         self.signal_bits[o.class.code() as usize] |= o.signal_bits;
         self.retry[o.retry.code() as usize] += 1;
         *self.recorded.entry(o.recorded).or_default() += 1;
@@ -241,7 +245,7 @@ impl PatternState {
         for i in classes {
             out.push(i as u8);
             put(&mut out, self.classes[i].0);
-            out.extend_from_slice(&self.classes[i].1.to_le_bytes());
+            put(&mut out, self.classes[i].1);
             out.push(self.signal_bits[i]);
         }
         for n in self.retry {
@@ -287,7 +291,7 @@ impl PatternState {
         for _ in 0..r.len(CLASSES)? {
             let i = usize::from(r.byte()?);
             let count = r.uint()?;
-            let conf = f64::from_le_bytes(r.take(8)?.try_into().ok()?);
+            let conf = r.uint()?;
             let bits = r.byte()?;
             let slot = s.classes.get_mut(i)?;
             *slot = (count, conf);
@@ -348,12 +352,6 @@ impl Reader<'_> {
         let b = *self.bytes.get(self.at)?;
         self.at += 1;
         Some(b)
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
     }
 
     fn uint(&mut self) -> Option<u64> {
@@ -423,7 +421,10 @@ mod tests {
             merged.classes[FailureClass::NotFound.code() as usize].0,
             300
         );
-        assert!((merged.classes[FailureClass::NotFound.code() as usize].1 - 150.0).abs() < 1e-9);
+        assert_eq!(
+            merged.classes[FailureClass::NotFound.code() as usize].1,
+            150 * CONFIDENCE_SCALE as u64
+        );
         assert_eq!(merged.signal_bits, whole.signal_bits);
     }
 

@@ -46,7 +46,7 @@ use crate::reader::{
 use crate::source::{RunRow, SourceDb};
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
-pub const INDEX_VERSION: i64 = 8;
+pub const INDEX_VERSION: i64 = 9;
 /// Events read and written per transaction during catch-up.
 pub const BATCH_EVENTS: i64 = 50_000;
 /// Milliseconds per rollup bucket.
