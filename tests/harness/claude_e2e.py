@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from e2e import Abort, Checks, distinctive_phrase, note, short  # noqa: E402,F401
+from e2e import Abort, Checks, distinctive_phrase, finish, note, short  # noqa: E402,F401
 import standin_anthropic as standin  # noqa: E402
 
 PROMPT = "run the tests"
@@ -826,15 +826,7 @@ def main(argv=None):
         if h is not None:
             h.close()
     print(f"{c.passed} passed, {c.failed} failed", flush=True)
-    if c.failed:
-        print(f"FAILED: {'; '.join(c.failures)}", file=sys.stderr)
-        print(f"work directory kept for diagnosis: {work}", file=sys.stderr)
-        return 1
-    if temporary and not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"work directory: {work}")
-    return 0
+    return finish(c.failures, work, temporary, args.keep)
 
 
 if __name__ == "__main__":

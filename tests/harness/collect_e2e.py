@@ -45,7 +45,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -65,7 +64,7 @@ import common  # noqa: E402
 import drift  # noqa: E402  (cli_env, run_cli, read_db)
 import otlp_capture  # noqa: E402  (claude_env: Claude Code's telemetry settings)
 import standin  # noqa: E402
-from e2e import Abort, Checks, note, short  # noqa: E402
+from e2e import Abort, Checks, finish, note, short  # noqa: E402
 
 REPO = common.repo_root()
 PROTOCOLS = ("http/json", "http/protobuf")
@@ -362,15 +361,7 @@ def main(argv=None):
     for protocol, p, f, secs in timings:
         print(f"{protocol}: {p} passed, {f} failed in {secs:.1f} s", flush=True)
     print(f"{c.passed} passed, {c.failed} failed", flush=True)
-    if c.failed:
-        print(f"FAILED: {'; '.join(c.failures)}", file=sys.stderr)
-        print(f"work directory kept for diagnosis: {work}", file=sys.stderr)
-        return 1
-    if temporary and not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"work directory: {work}")
-    return 0
+    return finish(c.failures, work, temporary, args.keep)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""What the healing end-to-end drivers share (``claude_e2e.py``, ``heal_e2e.py``): the check
-tally that remembers failures and can stop a scenario, and how a lesson is found again in the
-requests a model receives. Python 3 standard library only."""
+"""What the end-to-end drivers share (``claude_e2e.py``, ``heal_e2e.py``, ``collect_e2e.py``):
+the check tally that remembers failures and can stop a scenario, how a lesson is found again in
+the requests a model receives, and what becomes of the work directory at the end. Python 3
+standard library only."""
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,6 +33,21 @@ class Checks(checks.Checks):
     def require(self, name, cond, detail=""):
         if not self.ok(name, cond, detail):
             raise Abort(name)
+
+
+def finish(failures, work, temporary, keep):
+    """The exit status of a driver: 1 after any failed check (named on stderr, the work
+    directory kept for diagnosis), else 0 with a temporary work directory removed unless
+    ``keep``."""
+    if failures:
+        print(f"FAILED: {'; '.join(failures)}", file=sys.stderr)
+        print(f"work directory kept for diagnosis: {work}", file=sys.stderr)
+        return 1
+    if temporary and not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"work directory: {work}")
+    return 0
 
 
 def note(text):

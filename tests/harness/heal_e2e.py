@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,7 @@ sys.path.insert(0, str(HERE / "agents"))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from e2e import Abort, Checks, distinctive_phrase, note, short  # noqa: E402,F401
+from e2e import Abort, Checks, distinctive_phrase, finish, note, short  # noqa: E402,F401
 import standin  # noqa: E402
 import codex  # noqa: E402
 import common  # noqa: E402
@@ -684,14 +683,8 @@ def main(argv=None):
         failed += c.failed
         print(f"{name:9s} {c.passed:3d} passed, {c.failed:2d} failed, {total:6.1f} s"
               + (f"  FAILED: {'; '.join(c.failures)}" if c.failures else ""), flush=True)
-    if failed:
-        print(f"work directory kept for diagnosis: {work}", file=sys.stderr)
-        return 1
-    if temporary and not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"work directory: {work}")
-    return 0
+    failures = [f"{name}: {f}" for name, c, _, _ in results for f in c.failures]
+    return finish(failures, work, temporary, args.keep)
 
 
 if __name__ == "__main__":
