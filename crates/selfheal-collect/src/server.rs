@@ -162,7 +162,7 @@ pub async fn serve(
 
 /// The writer thread: every waiting request in one transaction, then their answers.
 fn write_loop(mut writer: Writer, jobs: Receiver<Job>) {
-    const MAX_RECORDS: usize = 200_000;
+    const MAX_RECORDS: usize = 20_000;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let mut size = batch[0].records.len();
