@@ -42,7 +42,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +51,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from e2e import Abort, Checks, distinctive_phrase, finish, note, short  # noqa: E402,F401
+from e2e import Abort, Checks, distinctive_phrase, finish, note, short, work_directory  # noqa: E402,F401
 import standin_anthropic as standin  # noqa: E402
 
 PROMPT = "run the tests"
@@ -796,16 +795,9 @@ def main(argv=None):
         args.cli = str(Path(args.cli).resolve())
     args.claude = str(Path(args.claude).resolve())
 
-    if args.work:
-        work = args.work.resolve()
-        if work.exists() and any(work.iterdir()):
-            print(f"error: the work directory {work} is not empty", file=sys.stderr)
-            return 2
-        work.mkdir(parents=True, exist_ok=True)
-        temporary = False
-    else:
-        work = Path(tempfile.mkdtemp(prefix="claude-e2e-")).resolve()
-        temporary = True
+    work, temporary = work_directory(args.work, "claude-e2e-")
+    if work is None:
+        return 2
 
     c = Checks()
     h = None

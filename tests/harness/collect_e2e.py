@@ -49,7 +49,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,7 +63,7 @@ import common  # noqa: E402
 import drift  # noqa: E402  (cli_env, run_cli, read_db)
 import otlp_capture  # noqa: E402  (claude_env: Claude Code's telemetry settings)
 import standin  # noqa: E402
-from e2e import Abort, Checks, finish, note, short  # noqa: E402
+from e2e import Abort, Checks, finish, note, short, work_directory  # noqa: E402
 
 REPO = common.repo_root()
 PROTOCOLS = ("http/json", "http/protobuf")
@@ -332,16 +331,9 @@ def main(argv=None):
         print(f"error: no claude at {exe}: run tests/harness/install_claude.sh or pass --claude", file=sys.stderr)
         return 2
 
-    if args.work:
-        work = args.work.resolve()
-        if work.exists() and any(work.iterdir()):
-            print(f"error: the work directory {work} is not empty", file=sys.stderr)
-            return 2
-        work.mkdir(parents=True, exist_ok=True)
-        temporary = False
-    else:
-        work = Path(tempfile.mkdtemp(prefix="collect-e2e-")).resolve()
-        temporary = True
+    work, temporary = work_directory(args.work, "collect-e2e-")
+    if work is None:
+        return 2
 
     c = Checks()
     note(f"{exe}; {args.cli}; work directory {work}")

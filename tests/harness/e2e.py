@@ -6,6 +6,7 @@ standard library only."""
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients"))
@@ -33,6 +34,19 @@ class Checks(checks.Checks):
     def require(self, name, cond, detail=""):
         if not self.ok(name, cond, detail):
             raise Abort(name)
+
+
+def work_directory(given, prefix):
+    """``(work, temporary)``: ``given`` (created; it must be empty) or a new temporary directory;
+    ``(None, False)`` after saying why ``given`` cannot be used."""
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix=prefix)).resolve(), True
+    work = Path(given).resolve()
+    if work.exists() and any(work.iterdir()):
+        print(f"error: the work directory {work} is not empty", file=sys.stderr)
+        return None, False
+    work.mkdir(parents=True, exist_ok=True)
+    return work, False
 
 
 def finish(failures, work, temporary, keep):

@@ -39,7 +39,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,7 +50,7 @@ sys.path.insert(0, str(HERE / "agents"))
 sys.path.insert(0, str(REPO / "tests" / "clients"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
-from e2e import Abort, Checks, distinctive_phrase, finish, note, short  # noqa: E402,F401
+from e2e import Abort, Checks, distinctive_phrase, finish, note, short, work_directory  # noqa: E402,F401
 import standin  # noqa: E402
 import codex  # noqa: E402
 import common  # noqa: E402
@@ -658,16 +657,9 @@ def main(argv=None):
         print("error: no self-heal binary: build it (cargo build -p selfheal-cli) or pass --cli", file=sys.stderr)
         return 2
     args.cli = str(Path(args.cli).resolve())
-    if args.work:
-        work = args.work.resolve()
-        if work.exists() and any(work.iterdir()):
-            print(f"error: the work directory {work} is not empty", file=sys.stderr)
-            return 2
-        work.mkdir(parents=True, exist_ok=True)
-        temporary = False
-    else:
-        work = Path(tempfile.mkdtemp(prefix="heal-e2e-")).resolve()
-        temporary = True
+    work, temporary = work_directory(args.work, "heal-e2e-")
+    if work is None:
+        return 2
 
     print(f"self-heal: {args.cli} (built {datetime.fromtimestamp(Path(args.cli).stat().st_mtime).isoformat(timespec='seconds')})", flush=True)
     names = HARNESSES if args.harness == "all" else (args.harness,)

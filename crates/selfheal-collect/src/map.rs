@@ -42,7 +42,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, status};
 use selfheal_core::shell::{call_failed, exit_code_in_output};
-use selfheal_import::model::{CallEnd, CallStart, Iteration, Record, RunFacts, RunStatus};
+use selfheal_import::model::{CallEnd, CallStart, Iteration, Record, RunFacts};
 use serde_json::Value;
 
 /// What one export request maps to.
@@ -62,12 +62,50 @@ impl Mapped {
         self.reason.get_or_insert(why);
     }
 
-    fn call(&mut self, facts: RunFacts, start: CallStart, end: CallEnd) {
+    /// One tool call: its run's facts, its start and its end.
+    fn call(&mut self, facts: RunFacts, c: ToolCall) {
         self.records.push(Record::Run(facts));
-        self.records.push(Record::Start(start));
-        self.records.push(Record::End(end));
+        self.records.push(Record::Start(CallStart {
+            run_id: c.run.clone(),
+            call_id: c.call_id.clone(),
+            tool: c.tool.clone(),
+            at_ms: c.start_ms,
+            arguments: c.arguments,
+        }));
+        self.records.push(Record::End(CallEnd {
+            run_id: c.run,
+            call_id: c.call_id,
+            tool: Some(c.tool),
+            at_ms: c.end_ms,
+            result: c.result,
+            is_error: c.failed,
+            duration_ms: c.duration_ms,
+            error_type: c.error_type,
+            exit_code: c.exit_code,
+            status: c.status,
+            ..CallEnd::default()
+        }));
         self.tool_results += 1;
     }
+}
+
+/// What a harness's item says about one tool call.
+#[derive(Default)]
+struct ToolCall {
+    run: String,
+    call_id: String,
+    tool: String,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    /// JSON text (see [`arguments`]).
+    arguments: String,
+    result: String,
+    failed: bool,
+    duration_ms: Option<i64>,
+    error_type: Option<String>,
+    exit_code: Option<i64>,
+    /// The harness's own word for a call that did not run (`rejected`, `cancelled`, …).
+    status: Option<String>,
 }
 
 /// The attributes of an item over those of its resource (the item's win).
@@ -153,7 +191,6 @@ fn facts(run: &str, agent: &str, attrs: &Attrs<'_>, at_ms: Option<i64>) -> RunFa
         agent: Some(agent.to_string()),
         at_ms,
         attribution: attrs.attribution(),
-        status: Some(RunStatus::Completed),
         ..RunFacts::new(run)
     }
 }
@@ -235,30 +272,24 @@ fn claude_result(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
     let args = attrs
         .text("tool_input")
         .or_else(|| attrs.text("tool_parameters"));
-    let start_ms = at_ms.map(|t| t - duration.unwrap_or(0));
     out.call(
         facts(&run, "claude-code", attrs, at_ms),
-        CallStart {
-            run_id: run.clone(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms: start_ms,
-            arguments: arguments(args),
-        },
-        CallEnd {
-            run_id: run,
+        ToolCall {
+            run,
             call_id,
-            tool: Some(tool),
-            at_ms,
+            tool,
+            start_ms: at_ms.map(|t| t - duration.unwrap_or(0)),
+            end_ms: at_ms,
+            arguments: arguments(args),
             result: if failed {
                 attrs.text("error").unwrap_or_default()
             } else {
                 String::new()
             },
-            is_error: failed,
+            failed,
             duration_ms: duration,
             error_type: failed.then(|| attrs.text("error_type")).flatten(),
-            ..CallEnd::default()
+            ..ToolCall::default()
         },
     );
 }
@@ -285,47 +316,36 @@ fn claude_decision(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
     declined(
         out,
         facts(&run, "claude-code", attrs, at_ms),
-        &run,
-        call_id,
-        tool,
-        at_ms,
+        call_at(&run, call_id, tool, at_ms),
         "rejected",
         format!("The tool use was rejected ({source})"),
     );
 }
 
 /// A call the harness declined or aborted before it ran.
-#[allow(clippy::too_many_arguments)]
-fn declined(
-    out: &mut Mapped,
-    facts: RunFacts,
-    run: &str,
-    call_id: String,
-    tool: String,
-    at_ms: Option<i64>,
-    status: &str,
-    text: String,
-) {
+fn declined(out: &mut Mapped, facts: RunFacts, call: ToolCall, status: &str, text: String) {
     out.call(
         facts,
-        CallStart {
-            run_id: run.to_string(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms,
+        ToolCall {
+            start_ms: call.end_ms,
             arguments: "{}".into(),
-        },
-        CallEnd {
-            run_id: run.to_string(),
-            call_id,
-            tool: Some(tool),
-            at_ms,
             result: text,
-            is_error: true,
+            failed: true,
             status: Some(status.to_string()),
-            ..CallEnd::default()
+            ..call
         },
     );
+}
+
+/// The identity and instant of a call.
+fn call_at(run: &str, call_id: String, tool: String, at_ms: Option<i64>) -> ToolCall {
+    ToolCall {
+        run: run.to_string(),
+        call_id,
+        tool,
+        end_ms: at_ms,
+        ..ToolCall::default()
+    }
 }
 
 fn claude_turn(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
@@ -370,23 +390,14 @@ fn codex_result(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
     let duration = attrs.int("duration_ms").filter(|d| *d >= 0);
     out.call(
         facts(&run, "codex", attrs, at_ms),
-        CallStart {
-            run_id: run.clone(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms: at_ms.map(|t| t - duration.unwrap_or(0)),
+        ToolCall {
+            start_ms: at_ms.map(|t| t - duration.unwrap_or(0)),
             arguments: arguments(attrs.text("arguments")),
-        },
-        CallEnd {
-            run_id: run,
-            call_id,
-            tool: Some(tool),
-            at_ms,
             result: output,
-            is_error: failed,
+            failed,
             duration_ms: duration,
             exit_code,
-            ..CallEnd::default()
+            ..call_at(&run, call_id, tool, at_ms)
         },
     );
 }
@@ -413,10 +424,7 @@ fn codex_decision(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
     declined(
         out,
         facts(&run, "codex", attrs, at_ms),
-        &run,
-        call_id,
-        tool,
-        at_ms,
+        call_at(&run, call_id, tool, at_ms),
         status,
         text,
     );
@@ -446,10 +454,7 @@ fn gemini_call(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
         return declined(
             out,
             facts,
-            &run,
-            call_id,
-            tool,
-            at_ms,
+            call_at(&run, call_id, tool, at_ms),
             status,
             format!("The tool call was {status}"),
         );
@@ -466,29 +471,20 @@ fn gemini_call(attrs: &Attrs<'_>, at_ms: Option<i64>, out: &mut Mapped) {
         .unwrap_or_default();
     out.call(
         facts,
-        CallStart {
-            run_id: run.clone(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms: at_ms.map(|t| t - duration.unwrap_or(0)),
+        ToolCall {
+            start_ms: at_ms.map(|t| t - duration.unwrap_or(0)),
             arguments: arguments(attrs.text("function_args")),
-        },
-        CallEnd {
-            run_id: run,
-            call_id,
-            tool: Some(tool),
-            at_ms,
             result: match exit_code {
                 Some(code) if failed && error.is_empty() => format!("Exit Code: {code}"),
                 _ => error,
             },
-            is_error: failed,
+            failed,
             duration_ms: duration,
             error_type: attrs
                 .text("error_type")
                 .or_else(|| attrs.text("error.type")),
             exit_code,
-            ..CallEnd::default()
+            ..call_at(&run, call_id, tool, at_ms)
         },
     );
 }
@@ -609,23 +605,14 @@ fn opencode_call(
         .map(str::to_string);
     out.call(
         facts(&run, "opencode", attrs, start),
-        CallStart {
-            run_id: run.clone(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms: start,
+        ToolCall {
+            start_ms: start,
             arguments: arguments(ai.as_ref().and_then(|a| a.text("ai.toolCall.args"))),
-        },
-        CallEnd {
-            run_id: run,
-            call_id,
-            tool: Some(tool),
-            at_ms: end,
             result: error.or(output).unwrap_or_default(),
-            is_error: failed,
+            failed,
             duration_ms: start.zip(end).map(|(s, e)| (e - s).max(0)),
             exit_code,
-            ..CallEnd::default()
+            ..call_at(&run, call_id, tool, end)
         },
     );
 }
@@ -664,28 +651,19 @@ fn genai_call(span: &Span, attrs: &Attrs<'_>, service: &str, out: &mut Mapped) {
     let result = attrs.text("gen_ai.tool.call.result");
     out.call(
         facts(&run, &agent, attrs, start),
-        CallStart {
-            run_id: run.clone(),
-            call_id: call_id.clone(),
-            tool: tool.clone(),
-            at_ms: start,
+        ToolCall {
+            start_ms: start,
             arguments: arguments(args),
-        },
-        CallEnd {
-            run_id: run,
-            call_id,
-            tool: Some(tool),
-            at_ms: end,
             result: match (failed, result, error.clone()) {
                 (true, Some(r), _) | (false, Some(r), None) => r,
                 (_, _, Some(e)) => e,
                 (_, None, None) => String::new(),
             },
-            is_error: failed,
+            failed,
             duration_ms: start.zip(end).map(|(s, e)| (e - s).max(0)),
             error_type: attrs.text("error.type"),
             exit_code,
-            ..CallEnd::default()
+            ..call_at(&run, call_id, tool, end)
         },
     );
 }

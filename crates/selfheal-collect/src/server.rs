@@ -13,6 +13,7 @@
 //!   logs and would log errors otherwise).
 //! - Counters are kept for the progress line the command prints on stderr.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -181,7 +182,7 @@ fn write_loop(mut writer: Writer, jobs: Receiver<Job>) {
             records.extend(job.records);
             replies.push(job.reply);
         }
-        let now = chrono_now_ms();
+        let now = now_ms();
         let result = writer
             .apply(&Batch {
                 format: Format::Otel,
@@ -201,7 +202,7 @@ fn write_loop(mut writer: Writer, jobs: Receiver<Job>) {
     }
 }
 
-fn chrono_now_ms() -> i64 {
+fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -278,9 +279,10 @@ async fn receive(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
-    let plain = match gzip.as_deref() {
-        None | Some("identity") => Ok(body.to_vec()),
-        Some("gzip") => gunzip(&body, max_body),
+    // A plain body is decoded where it lies; only an inflated one is a new buffer.
+    let plain: Result<Cow<'_, [u8]>, DecodeError> = match gzip.as_deref() {
+        None | Some("identity") => Ok(Cow::Borrowed(&body)),
+        Some("gzip") => gunzip(&body, max_body).map(Cow::Owned),
         Some(other) => Err(DecodeError::Invalid(format!(
             "Content-Encoding {other} is not supported (gzip is)"
         ))),

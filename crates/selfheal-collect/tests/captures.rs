@@ -84,6 +84,14 @@ fn calls(records: &[Record]) -> Vec<Call> {
 fn check(folder: &str, run_prefix: &str, shell: &str, exit_exported: bool) {
     let (records, rejected) = mapped(folder);
     assert_eq!(rejected, 0, "{folder}");
+    // Telemetry never says how a session ended: it must not overwrite what a transcript of
+    // the same run said.
+    assert!(
+        records
+            .iter()
+            .all(|r| !matches!(r, Record::Run(f) if f.status.is_some())),
+        "{folder}: a run status from telemetry"
+    );
     let calls = calls(&records);
     assert_eq!(
         calls.len(),
