@@ -19,6 +19,7 @@ use selfheal_core::shell::{command_of, is_shell_tool};
 use selfheal_core::template::{TemplateMiner, normalize, tokenize};
 use selfheal_core::time::{Window, parse_timestamp};
 use selfheal_core::trend::Tally;
+use selfheal_store::RunHistory;
 use selfheal_store::query::trend_windows;
 use selfheal_store::source::open_source;
 use selfheal_synth::{SynthConfig, generate};
@@ -61,7 +62,7 @@ fn reference(db: &std::path::Path) -> Reference {
     let source = open_source(db).unwrap();
     let mut agents: HashMap<String, (String, String)> = HashMap::new();
     source
-        .runs_after(0, |r| {
+        .runs_after(0, &mut |r| {
             agents.insert(
                 r.id.clone(),
                 (r.agent(), r.model.clone().unwrap_or_default()),
@@ -87,7 +88,7 @@ fn reference(db: &std::path::Path) -> Reference {
     let mut tracker = RetryTracker::new();
     let mut event_index: HashMap<i64, usize> = HashMap::new();
     source
-        .events_after(0, i64::MAX, |e| {
+        .events_after(0, i64::MAX, &mut |e| {
             let next = run_keys.len() as u32;
             let run = *run_keys.entry(e.run_id.to_string()).or_insert_with(|| {
                 r.runs.push(e.run_id.to_string());

@@ -202,8 +202,8 @@ impl App {
             .and_then(|(f, _)| Harness::of_source_format(f));
         // What followed each failure.
         let found = store.with_source(|s| {
-            s.read_together(|s| {
-                let mut found = Vec::new();
+            let mut found = Vec::new();
+            s.read_together(&mut |s| {
                 for (event_id, run) in &in_scope {
                     let events =
                         s.run_events_around(run, *event_id, 4, 2 * remedy::LOOKAHEAD as i64 + 4)?;
@@ -240,8 +240,9 @@ impl App {
                         found.push((run.clone(), r));
                     }
                 }
-                Ok(found)
-            })
+                Ok(())
+            })?;
+            Ok(found)
         })?;
         let recoveries = remedy::tally(found);
         tracing::debug!(

@@ -439,7 +439,7 @@ impl Importer {
     ) -> Result<Summary, ImportError> {
         let started = Instant::now();
         let mut summary = Summary {
-            database: self.writer.path().display().to_string(),
+            database: self.writer.describe(),
             ..Summary::default()
         };
         let mut files = Vec::new();

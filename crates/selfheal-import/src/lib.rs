@@ -46,6 +46,7 @@ pub mod lines;
 pub mod model;
 pub mod opencode;
 pub mod otel;
+pub mod sqlite_writer;
 pub mod swe;
 pub mod text;
 pub mod writer;

@@ -2,6 +2,11 @@
 //! `run_metrics` rows of the run-history database, and keeps the importer's own state
 //! (`selfheal_import_*`, schema/import_tables.sql).
 //!
+//! What records mean ([`Session`]) is written once; where the rows go is a storage trait:
+//! [`ImportStore`] (a database the importer writes) hands each batch's transaction a
+//! [`Tables`] to write through. The SQLite engine is [`crate::sqlite_writer`]; the
+//! PostgreSQL one lives in `selfheal-postgres`.
+//!
 //! Every batch is one `BEGIN IMMEDIATE` transaction, which also moves the file's offset: a
 //! crash, or another importer racing on the same file (caught by comparing the stored offset
 //! with the one the batch was read from), leaves either the old state or the new one. A call
@@ -12,15 +17,10 @@
 //! index notices) when a batch changes them; a run row that existed before the importer
 //! first saw its id is never touched (its events are appended, nothing else).
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::path::Path;
 
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
-
-use crate::error::{BUSY_TIMEOUT_MS, ImportError};
+use crate::error::ImportError;
 use crate::model::{CallEnd, CallStart, Format, Iteration, Record, RunFacts, RunStatus};
 use crate::text::{format_ts, json_string, project_name};
 
@@ -28,13 +28,6 @@ use crate::text::{format_ts, json_string, project_name};
 pub const IMPORT_TABLES_SQL: &str = include_str!("../../../schema/import_tables.sql");
 /// Version of the importer's tables this binary writes.
 pub const SCHEMA_VERSION: i64 = 2;
-
-const OUR_TABLES: [&str; 4] = [
-    "selfheal_import_meta",
-    "selfheal_import_files",
-    "selfheal_import_runs",
-    "selfheal_import_calls",
-];
 
 /// What the importer remembers of a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,273 +95,178 @@ pub enum ApplyError {
     Db(#[from] ImportError),
 }
 
-/// Aggregates of one run, from which its `runs` and `run_metrics` rows are written.
-#[derive(Clone, Debug, Default)]
-struct RunAgg {
-    format: String,
-    agent: Option<String>,
-    cwd: Option<String>,
-    workflow: Option<String>,
-    source_file: Option<String>,
-    parent_run_id: Option<String>,
-    subagent: bool,
-    task: Option<String>,
-    model: Option<String>,
-    status: Option<String>,
-    error: Option<String>,
-    first_ms: Option<i64>,
-    last_ms: Option<i64>,
-    next_step: i64,
-    calls: i64,
-    failed: i64,
-    iterations: i64,
-    iter_tokens_in: Option<i64>,
-    iter_tokens_out: Option<i64>,
-    total_tokens_in: Option<i64>,
-    total_tokens_out: Option<i64>,
-    synthetic: bool,
-    foreign: bool,
+/// Aggregates of one run, from which its `runs` and `run_metrics` rows are written (stored
+/// in `selfheal_import_runs`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunAgg {
+    pub format: String,
+    pub agent: Option<String>,
+    pub cwd: Option<String>,
+    pub workflow: Option<String>,
+    pub source_file: Option<String>,
+    pub parent_run_id: Option<String>,
+    pub subagent: bool,
+    pub task: Option<String>,
+    pub model: Option<String>,
+    pub status: Option<String>,
+    pub error: Option<String>,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub next_step: i64,
+    pub calls: i64,
+    pub failed: i64,
+    pub iterations: i64,
+    pub iter_tokens_in: Option<i64>,
+    pub iter_tokens_out: Option<i64>,
+    pub total_tokens_in: Option<i64>,
+    pub total_tokens_out: Option<i64>,
+    pub synthetic: bool,
+    pub foreign: bool,
     /// `team` / `user` / `organization` → value.
-    attribution: std::collections::BTreeMap<String, String>,
-    dirty: bool,
+    pub attribution: std::collections::BTreeMap<String, String>,
+    pub dirty: bool,
 }
 
-/// Columns of the run-history tables this database has.
-#[derive(Clone, Debug, Default)]
-struct Columns {
-    runs: HashSet<String>,
-    events: HashSet<String>,
-    metrics: HashSet<String>,
+/// `selfheal_import_calls.state`: a call started, completed, an iteration key, an end read
+/// before its start.
+pub const CALL_STARTED: i64 = 0;
+pub const CALL_COMPLETED: i64 = 1;
+pub const CALL_ITERATION: i64 = 2;
+pub const CALL_AWAITING_START: i64 = 3;
+
+/// One `selfheal_import_calls` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRow {
+    pub tool: Option<String>,
+    pub started_ms: Option<i64>,
+    pub state: i64,
+    /// For [`CALL_AWAITING_START`]: the end (JSON), written when the start arrives.
+    pub pending_end: Option<String>,
 }
 
+/// A value of a derived row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+/// The `runs` and `run_metrics` rows derived from a run's aggregates, as (column, value)
+/// pairs; an engine writes the columns its tables have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRows {
+    pub run: Vec<(&'static str, Cell)>,
+    pub metrics: Vec<(&'static str, Cell)>,
+}
+
+/// A database the importer writes: the run-history tables and its own.
+pub trait ImportStore: Send {
+    /// Where it is, safe to print (a path, or a connection string without its password).
+    fn describe(&self) -> String;
+    /// Whether opening it created it.
+    fn created(&self) -> bool;
+    /// Every stored file row, without the readers' states.
+    fn file_rows(&self) -> Result<HashMap<String, FileRow>, ImportError>;
+    /// The reader's state stored for a file.
+    fn file_state(&self, path: &str) -> Result<Option<String>, ImportError>;
+    /// The stored row of one file.
+    fn file_row(&self, path: &str) -> Result<Option<FileRow>, ImportError>;
+    /// Fully read files of this size and head fingerprint (candidates for being copies).
+    fn same_start(
+        &self,
+        size: i64,
+        head_hash: &str,
+        except: &str,
+    ) -> Result<Vec<FileRow>, ImportError>;
+    /// Writes a batch in one transaction: checks the file's stored offset, runs a
+    /// [`Session`] over the engine's [`Tables`], moves the file's row, commits.
+    fn apply(&mut self, batch: &Batch<'_>) -> Result<Applied, ApplyError>;
+}
+
+/// The reads and writes of one batch's transaction.
+pub trait Tables {
+    /// Every run and (run, call) the batch names, before any other call: an engine across a
+    /// network loads what it needs in a few round trips instead of one per record.
+    fn prefetch(&mut self, _runs: &[&str], _calls: &[(&str, &str)]) -> Result<(), ImportError> {
+        Ok(())
+    }
+    /// The stored aggregates of a run the importer wrote before.
+    fn load_agg(&mut self, run_id: &str) -> Result<Option<RunAgg>, ImportError>;
+    /// Whether a `runs` row with this id exists (written by someone else, for a new run).
+    fn run_row_exists(&mut self, run_id: &str) -> Result<bool, ImportError>;
+    /// The step index after the run's last event (0 when the table has no steps).
+    fn next_step(&mut self, run_id: &str) -> Result<i64, ImportError>;
+    /// The row of a call, as written so far in this transaction.
+    fn call(&mut self, run_id: &str, call_id: &str) -> Result<Option<CallRow>, ImportError>;
+    /// The runs that have a call with this id.
+    fn runs_with_call(&mut self, call_id: &str) -> Result<Vec<String>, ImportError>;
+    /// Inserts or replaces a call's row.
+    fn put_call(&mut self, run_id: &str, call_id: &str, row: CallRow) -> Result<(), ImportError>;
+    /// Appends a `run_events` row.
+    fn insert_event(
+        &mut self,
+        run_id: &str,
+        step: i64,
+        kind: &str,
+        data: &str,
+        timestamp: &str,
+    ) -> Result<(), ImportError>;
+    /// Stores a run's aggregates and, unless the run row is someone else's, its rows.
+    fn save_run(
+        &mut self,
+        run_id: &str,
+        agg: &RunAgg,
+        rows: Option<&RunRows>,
+    ) -> Result<(), ImportError>;
+    /// Writes what was buffered (called once, after the last record).
+    fn flush(&mut self) -> Result<(), ImportError> {
+        Ok(())
+    }
+}
+
+/// The importer's handle on its database, whichever engine.
 pub struct Writer {
-    conn: Connection,
-    path: PathBuf,
-    columns: Columns,
-    created: bool,
-}
-
-fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<HashSet<String>> {
-    let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
-    let cols = stmt
-        .query_map([], |r| r.get::<_, String>(1))?
-        .collect::<rusqlite::Result<HashSet<_>>>()?;
-    Ok(cols)
-}
-
-fn opt_i64(v: Option<u64>) -> Option<i64> {
-    v.map(|x| i64::try_from(x).unwrap_or(i64::MAX))
+    store: Box<dyn ImportStore>,
 }
 
 impl Writer {
-    /// Opens (creating it and its parent folder when missing) the run-history database at
-    /// `path` for writing, with the run-history tables and the importer's own. A file the
-    /// importer creates is put in WAL mode; an existing file's journal mode is left alone.
+    /// Opens (creating it when missing) the SQLite run history at `path` for writing.
     pub fn open(path: &Path) -> Result<Writer, ImportError> {
-        let existed = std::fs::metadata(path)
-            .map(|m| m.len() > 0)
-            .unwrap_or(false);
-        if !existed && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| ImportError::CannotOpen {
-                path: path.to_path_buf(),
-                detail: format!("cannot create its folder: {e}"),
-            })?;
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| ImportError::db(path, e))?;
-        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
-            .map_err(|e| ImportError::db(path, e))?;
-        if !existed {
-            // Ours and new: WAL lets the analysis read while imports and hooks write.
-            let _: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(|e| ImportError::db(path, e))?;
-        }
-        let journal: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .map_err(|e| ImportError::db(path, e))?;
-        if journal.eq_ignore_ascii_case("wal") {
-            // Each batch carries its file offsets: a batch lost to a power cut is read again
-            // by the next import, so WAL's NORMAL durability (no fsync per commit) is enough.
-            // This is a setting of this connection only, not of the file.
-            conn.pragma_update(None, "synchronous", "NORMAL")
-                .map_err(|e| ImportError::db(path, e))?;
-            // Fewer, larger checkpoints (each one syncs): 64 MiB of WAL instead of 4 MiB.
-            conn.pragma_update(None, "wal_autocheckpoint", 16_384)
-                .map_err(|e| ImportError::db(path, e))?;
-        }
-        // The indexes a batch updates (calls by run and id, events by run) stay in memory
-        // instead of being read back from the file for every call: 32 MiB at most.
-        conn.pragma_update(None, "cache_size", -32_000)
-            .map_err(|e| ImportError::db(path, e))?;
-        let mut writer = Writer {
-            conn,
-            path: path.to_path_buf(),
-            columns: Columns::default(),
-            created: !existed,
-        };
-        writer.ensure_schema()?;
-        Ok(writer)
+        Ok(Writer::with_store(Box::new(
+            crate::sqlite_writer::SqliteStore::open(path)?,
+        )))
     }
 
-    /// Whether this writer created the database file.
+    /// A writer over a store opened by the caller (PostgreSQL).
+    pub fn with_store(store: Box<dyn ImportStore>) -> Writer {
+        Writer { store }
+    }
+
+    /// Whether this writer created the database.
     pub fn created(&self) -> bool {
-        self.created
+        self.store.created()
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Brings our own tables from an earlier schema version to this one, in one transaction.
-    /// 1 → 2: `selfheal_import_runs.attribution`.
-    fn migrate(&self) -> rusqlite::Result<()> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        if !table_columns(&tx, "selfheal_import_runs")?.contains("attribution") {
-            tx.execute_batch("ALTER TABLE selfheal_import_runs ADD COLUMN attribution TEXT")?;
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO selfheal_import_meta(key, value) VALUES ('schema_version', ?1)",
-            params![SCHEMA_VERSION.to_string()],
-        )?;
-        tx.commit()
-    }
-
-    fn err(&self, e: rusqlite::Error) -> ImportError {
-        ImportError::db(&self.path, e)
-    }
-
-    fn ensure_schema(&mut self) -> Result<(), ImportError> {
-        let present: HashSet<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-                .map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| r.get::<_, String>(0))
-                .map_err(|e| self.err(e))?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?
-        };
-        // An existing run history must have the columns written (checked before creating
-        // anything, so a foreign file is left untouched).
-        for (table, required) in [
-            ("runs", &["id"][..]),
-            (
-                "run_events",
-                &["run_id", "event_type", "event_data", "timestamp"][..],
-            ),
-        ] {
-            if !present.contains(table) {
-                continue;
-            }
-            let cols = table_columns(&self.conn, table).map_err(|e| self.err(e))?;
-            let missing: Vec<&str> = required
-                .iter()
-                .copied()
-                .filter(|c| !cols.contains(*c))
-                .collect();
-            if !missing.is_empty() {
-                return Err(ImportError::ForeignSchema {
-                    path: self.path.clone(),
-                    table: table.into(),
-                    missing: missing.join(", "),
-                });
-            }
-        }
-        let complete = ["runs", "run_events", "run_metrics"]
-            .iter()
-            .chain(OUR_TABLES.iter())
-            .all(|t| present.contains(*t));
-        if !complete {
-            let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-                .map_err(|e| ImportError::db(&self.path, e))?;
-            tx.execute_batch(selfheal_store::source::RUN_HISTORY_SQL)
-                .and_then(|()| tx.execute_batch(IMPORT_TABLES_SQL))
-                .and_then(|()| {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO selfheal_import_meta(key, value) VALUES ('schema_version', ?1)",
-                        params![SCHEMA_VERSION.to_string()],
-                    )
-                })
-                .and_then(|_| tx.commit())
-                .map_err(|e| ImportError::db(&self.path, e))?;
-        }
-        let found: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM selfheal_import_meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let found = found.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        if found > SCHEMA_VERSION {
-            return Err(ImportError::NewerSchema {
-                path: self.path.clone(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if found < SCHEMA_VERSION {
-            self.migrate().map_err(|e| self.err(e))?;
-        }
-        let columns = Columns {
-            runs: table_columns(&self.conn, "runs").map_err(|e| self.err(e))?,
-            events: table_columns(&self.conn, "run_events").map_err(|e| self.err(e))?,
-            metrics: table_columns(&self.conn, "run_metrics").map_err(|e| self.err(e))?,
-        };
-        self.columns = columns;
-        Ok(())
+    /// Where it writes, safe to print.
+    pub fn describe(&self) -> String {
+        self.store.describe()
     }
 
     /// Every stored file row, without the readers' states (read with [`Writer::file_state`]
     /// for the files that changed).
     pub fn file_rows(&self) -> Result<HashMap<String, FileRow>, ImportError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT path, format, size, mtime_ns, offset, lines, head_hash, head_len, tail_hash,
-                        tail_len, NULL, copy_of, note FROM selfheal_import_files",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], read_file_row)
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows.into_iter().map(|r| (r.path.clone(), r)).collect())
+        self.store.file_rows()
     }
 
     /// The reader's state stored for a file.
     pub fn file_state(&self, path: &str) -> Result<Option<String>, ImportError> {
-        self.conn
-            .query_row(
-                "SELECT state FROM selfheal_import_files WHERE path = ?1",
-                params![path],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .map_err(|e| self.err(e))
+        self.store.file_state(path)
     }
 
     /// The stored row of one file.
     pub fn file_row(&self, path: &str) -> Result<Option<FileRow>, ImportError> {
-        self.conn
-            .query_row(
-                "SELECT path, format, size, mtime_ns, offset, lines, head_hash, head_len, tail_hash,
-                        tail_len, state, copy_of, note FROM selfheal_import_files WHERE path = ?1",
-                params![path],
-                read_file_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        self.store.file_row(path)
     }
 
     /// Fully read files of this size and head fingerprint (candidates for being copies).
@@ -378,115 +276,62 @@ impl Writer {
         head_hash: &str,
         except: &str,
     ) -> Result<Vec<FileRow>, ImportError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT path, format, size, mtime_ns, offset, lines, head_hash, head_len, tail_hash,
-                        tail_len, state, copy_of, note FROM selfheal_import_files
-                 WHERE size = ?1 AND head_hash = ?2 AND path <> ?3 AND offset = size AND note IS NULL",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![size, head_hash, except], read_file_row)
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        self.store.same_start(size, head_hash, except)
     }
 
     /// Writes a batch in one transaction.
     pub fn apply(&mut self, batch: &Batch<'_>) -> Result<Applied, ApplyError> {
-        let path = self.path.clone();
-        let db = |e: rusqlite::Error| ApplyError::Db(ImportError::db(&path, e));
-        let tx =
-            Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
-        if let Some(file) = &batch.file {
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT offset FROM selfheal_import_files WHERE path = ?1",
-                    params![file.row.path],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            if current != file.expected_offset {
-                return Err(ApplyError::Conflict);
-            }
-        }
-        let mut session = Session {
-            tx: &tx,
-            columns: &self.columns,
-            batch,
-            runs: HashMap::new(),
-            applied: Applied::default(),
-        };
-        for record in batch.records {
-            session.record(record).map_err(db)?;
-        }
-        session.finish().map_err(db)?;
-        let applied = session.applied;
-        if let Some(file) = &batch.file {
-            write_file_row(&tx, file.row).map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
-        Ok(applied)
+        self.store.apply(batch)
     }
 }
 
-fn read_file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
-    Ok(FileRow {
-        path: r.get(0)?,
-        format: r.get(1)?,
-        size: r.get(2)?,
-        mtime_ns: r.get(3)?,
-        offset: r.get(4)?,
-        lines: r.get(5)?,
-        head_hash: r.get(6)?,
-        head_len: r.get(7)?,
-        tail_hash: r.get(8)?,
-        tail_len: r.get(9)?,
-        state: r.get(10)?,
-        copy_of: r.get(11)?,
-        note: r.get(12)?,
-    })
+pub(crate) fn opt_i64(v: Option<u64>) -> Option<i64> {
+    v.map(|x| i64::try_from(x).unwrap_or(i64::MAX))
 }
 
-fn write_file_row(tx: &Transaction<'_>, row: &FileRow) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO selfheal_import_files(path, format, size, mtime_ns, offset, lines,
-            head_hash, head_len, tail_hash, tail_len, state, copy_of, note, imported_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        row.path,
-        row.format,
-        row.size,
-        row.mtime_ns,
-        row.offset,
-        row.lines,
-        row.head_hash,
-        row.head_len,
-        row.tail_hash,
-        row.tail_len,
-        row.state,
-        row.copy_of,
-        row.note,
-        format_ts(chrono::Utc::now().timestamp_millis()),
-    ])?;
-    Ok(())
-}
-
-/// One transaction's work.
-struct Session<'t, 'b> {
-    tx: &'t Transaction<'t>,
-    columns: &'t Columns,
+/// One transaction's work: what the records mean, whatever engine stores them.
+pub struct Session<'t, 'b> {
+    tables: &'t mut dyn Tables,
     batch: &'b Batch<'b>,
     runs: HashMap<String, RunAgg>,
     applied: Applied,
 }
 
-impl Session<'_, '_> {
-    fn record(&mut self, record: &Record) -> rusqlite::Result<()> {
+impl<'t, 'b> Session<'t, 'b> {
+    /// Writes `batch`'s records through `tables` (inside the engine's transaction) and
+    /// returns what was written.
+    pub fn write(tables: &'t mut dyn Tables, batch: &'b Batch<'b>) -> Result<Applied, ImportError> {
+        let mut runs: Vec<&str> = Vec::new();
+        let mut calls: Vec<(&str, &str)> = Vec::new();
+        for record in batch.records {
+            match record {
+                Record::Run(f) => runs.push(&f.run_id),
+                Record::Start(s) => calls.push((&s.run_id, &s.call_id)),
+                Record::End(e) => calls.push((&e.run_id, &e.call_id)),
+                Record::Iteration(i) => runs.push(&i.run_id),
+            }
+        }
+        runs.extend(calls.iter().map(|(r, _)| *r));
+        runs.sort_unstable();
+        runs.dedup();
+        calls.sort_unstable();
+        calls.dedup();
+        tables.prefetch(&runs, &calls)?;
+        let mut session = Session {
+            tables,
+            batch,
+            runs: HashMap::new(),
+            applied: Applied::default(),
+        };
+        for record in batch.records {
+            session.record(record)?;
+        }
+        session.finish()?;
+        session.tables.flush()?;
+        Ok(session.applied)
+    }
+
+    fn record(&mut self, record: &Record) -> Result<(), ImportError> {
         match record {
             Record::Run(f) => self.facts(f),
             Record::Start(s) => self.start(s),
@@ -495,75 +340,22 @@ impl Session<'_, '_> {
         }
     }
 
-    fn run(&mut self, run_id: &str) -> rusqlite::Result<&mut RunAgg> {
+    fn run(&mut self, run_id: &str) -> Result<&mut RunAgg, ImportError> {
         if !self.runs.contains_key(run_id) {
             let agg = self.load_run(run_id)?;
             self.runs.insert(run_id.to_string(), agg);
         }
         self.runs
             .get_mut(run_id)
-            .ok_or(rusqlite::Error::QueryReturnedNoRows)
+            .ok_or_else(|| ImportError::Hook("a run vanished from the batch".into()))
     }
 
-    fn load_run(&mut self, run_id: &str) -> rusqlite::Result<RunAgg> {
-        let stored = self
-            .tx
-            .prepare_cached(
-                "SELECT format, agent, cwd, workflow, source_file, parent_run_id, subagent, task, model,
-                        status, error, first_ms, last_ms, next_step, calls, failed, iterations,
-                        iter_tokens_in, iter_tokens_out, total_tokens_in, total_tokens_out, synthetic,
-                        foreign_run, attribution
-                 FROM selfheal_import_runs WHERE run_id = ?1",
-            )?
-            .query_row(params![run_id], |r| {
-                Ok(RunAgg {
-                    format: r.get(0)?,
-                    agent: r.get(1)?,
-                    cwd: r.get(2)?,
-                    workflow: r.get(3)?,
-                    source_file: r.get(4)?,
-                    parent_run_id: r.get(5)?,
-                    subagent: r.get::<_, i64>(6)? != 0,
-                    task: r.get(7)?,
-                    model: r.get(8)?,
-                    status: r.get(9)?,
-                    error: r.get(10)?,
-                    first_ms: r.get(11)?,
-                    last_ms: r.get(12)?,
-                    next_step: r.get(13)?,
-                    calls: r.get(14)?,
-                    failed: r.get(15)?,
-                    iterations: r.get(16)?,
-                    iter_tokens_in: r.get(17)?,
-                    iter_tokens_out: r.get(18)?,
-                    total_tokens_in: r.get(19)?,
-                    total_tokens_out: r.get(20)?,
-                    synthetic: r.get::<_, i64>(21)? != 0,
-                    foreign: r.get::<_, i64>(22)? != 0,
-                    attribution: r
-                        .get::<_, Option<String>>(23)?
-                        .and_then(|a| serde_json::from_str(&a).ok())
-                        .unwrap_or_default(),
-                    dirty: false,
-                })
-            })
-            .optional()?;
-        if let Some(agg) = stored {
+    fn load_run(&mut self, run_id: &str) -> Result<RunAgg, ImportError> {
+        if let Some(agg) = self.tables.load_agg(run_id)? {
             return Ok(agg);
         }
-        let foreign = self
-            .tx
-            .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
-            .exists(params![run_id])?;
-        let next_step: i64 = if self.columns.events.contains("step_index") {
-            self.tx
-                .prepare_cached(
-                    "SELECT COALESCE(MAX(step_index) + 1, 0) FROM run_events WHERE run_id = ?1",
-                )?
-                .query_row(params![run_id], |r| r.get(0))?
-        } else {
-            0
-        };
+        let foreign = self.tables.run_row_exists(run_id)?;
+        let next_step = self.tables.next_step(run_id)?;
         if !foreign {
             self.applied.new_runs.push(run_id.to_string());
         }
@@ -577,7 +369,7 @@ impl Session<'_, '_> {
         })
     }
 
-    fn facts(&mut self, f: &RunFacts) -> rusqlite::Result<()> {
+    fn facts(&mut self, f: &RunFacts) -> Result<(), ImportError> {
         let agg = self.run(&f.run_id)?;
         let before = (
             agg.agent.clone(),
@@ -648,7 +440,7 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    fn touch(&mut self, run_id: &str, at: i64) -> rusqlite::Result<i64> {
+    fn touch(&mut self, run_id: &str, at: i64) -> Result<i64, ImportError> {
         let agg = self.run(run_id)?;
         agg.first_ms = Some(agg.first_ms.map_or(at, |x| x.min(at)));
         agg.last_ms = Some(agg.last_ms.map_or(at, |x| x.max(at)));
@@ -665,25 +457,9 @@ impl Session<'_, '_> {
         kind: &str,
         data: &str,
         at: i64,
-    ) -> rusqlite::Result<()> {
-        let has_step = self.columns.events.contains("step_index");
-        let sql = if has_step {
-            "INSERT INTO run_events(run_id, step_index, event_type, event_data, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)"
-        } else {
-            "INSERT INTO run_events(run_id, event_type, event_data, timestamp) VALUES (?1, ?2, ?3, ?4)"
-        };
-        let ts = format_ts(at);
-        let mut stmt = self.tx.prepare_cached(sql)?;
-        if has_step {
-            stmt.execute(params![run_id, step, kind, data, ts])?;
-        } else {
-            stmt.execute(rusqlite::params_from_iter([
-                rusqlite::types::Value::Text(run_id.to_string()),
-                rusqlite::types::Value::Text(kind.to_string()),
-                rusqlite::types::Value::Text(data.to_string()),
-                rusqlite::types::Value::Text(ts),
-            ]))?;
-        }
+    ) -> Result<(), ImportError> {
+        self.tables
+            .insert_event(run_id, step, kind, data, &format_ts(at))?;
         self.applied.events += 1;
         Ok(())
     }
@@ -691,62 +467,53 @@ impl Session<'_, '_> {
     /// Whether a Claude Code call id is already written for another run of the same session
     /// (the session, its subagents and sidechains): a forked subagent's transcript starts with
     /// a copy of its parent's calls, which are not calls of its own.
-    fn replayed_in_family(&mut self, run_id: &str, call_id: &str) -> rusqlite::Result<bool> {
+    fn replayed_in_family(&mut self, run_id: &str, call_id: &str) -> Result<bool, ImportError> {
         let Some(rest) = run_id.strip_prefix("claude-code:") else {
             return Ok(false);
         };
         let session = rest.split(':').next().unwrap_or(rest);
         let family = format!("claude-code:{session}");
+        let in_family = |other: &str| {
+            other != run_id
+                && (other == family
+                    || other
+                        .strip_prefix(family.as_str())
+                        .is_some_and(|rest| rest.starts_with(':')))
+        };
         Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT 1 FROM selfheal_import_calls WHERE call_id = ?1 AND run_id <> ?2
-                   AND (run_id = ?3 OR substr(run_id, 1, length(?3) + 1) = ?3 || ':') LIMIT 1",
-            )?
-            .query_row(params![call_id, run_id, family], |_| Ok(()))
-            .optional()?
-            .is_some())
+            .tables
+            .runs_with_call(call_id)?
+            .iter()
+            .any(|other| in_family(other)))
     }
 
-    fn start(&mut self, s: &CallStart) -> rusqlite::Result<()> {
+    fn start(&mut self, s: &CallStart) -> Result<(), ImportError> {
         if self.replayed_in_family(&s.run_id, &s.call_id)? {
             self.applied.duplicates += 1;
             return Ok(());
         }
         let at = s.at_ms.unwrap_or(self.batch.fallback_ms);
         // An unknown start instant is stored as unknown: no duration is derived from it.
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO selfheal_import_calls(run_id, call_id, tool, started_ms, state)
-                 VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![s.run_id, s.call_id, s.tool, s.at_ms])?;
         let mut waiting: Option<CallEnd> = None;
-        if inserted == 0 {
-            let pending: Option<String> = self
-                .tx
-                .prepare_cached(
-                    "SELECT pending_end FROM selfheal_import_calls
-                     WHERE run_id = ?1 AND call_id = ?2 AND state = 3",
-                )?
-                .query_row(params![s.run_id, s.call_id], |r| r.get(0))
-                .optional()?
-                .flatten();
-            let Some(pending) = pending else {
+        if let Some(known) = self.tables.call(&s.run_id, &s.call_id)? {
+            let (CALL_AWAITING_START, Some(pending)) = (known.state, known.pending_end) else {
                 self.applied.duplicates += 1;
                 return Ok(());
             };
             // The call's end was read first: write the start, then the end.
-            self.tx
-                .prepare_cached(
-                    "UPDATE selfheal_import_calls SET tool = ?3, started_ms = ?4, state = 0, pending_end = NULL
-                     WHERE run_id = ?1 AND call_id = ?2",
-                )?
-                .execute(params![s.run_id, s.call_id, s.tool, s.at_ms])?;
             waiting = serde_json::from_str(&pending).ok();
             self.applied.awaiting_start -= 1;
         }
+        self.tables.put_call(
+            &s.run_id,
+            &s.call_id,
+            CallRow {
+                tool: Some(s.tool.clone()),
+                started_ms: s.at_ms,
+                state: CALL_STARTED,
+                pending_end: None,
+            },
+        )?;
         let step = self.touch(&s.run_id, at)?;
         let mut data = String::with_capacity(64 + s.arguments.len() + s.tool.len());
         data.push_str("{\"type\":\"tool_start\",\"name\":");
@@ -768,38 +535,37 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    fn end(&mut self, e: &CallEnd) -> rusqlite::Result<()> {
-        let known: Option<(Option<String>, Option<i64>, i64)> = self
-            .tx
-            .prepare_cached(
-                "SELECT tool, started_ms, state FROM selfheal_import_calls WHERE run_id = ?1 AND call_id = ?2",
-            )?
-            .query_row(params![e.run_id, e.call_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        let Some((tool, started_ms, state)) = known else {
+    fn end(&mut self, e: &CallEnd) -> Result<(), ImportError> {
+        let Some(known) = self.tables.call(&e.run_id, &e.call_id)? else {
             // Read before its call: kept until the start is read (in this batch or a later one).
             let pending = serde_json::to_string(e).unwrap_or_default();
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO selfheal_import_calls(run_id, call_id, tool, started_ms, state, pending_end)
-                     VALUES (?1, ?2, ?3, NULL, 3, ?4)",
-                )?
-                .execute(params![e.run_id, e.call_id, e.tool, pending])?;
+            self.tables.put_call(
+                &e.run_id,
+                &e.call_id,
+                CallRow {
+                    tool: e.tool.clone(),
+                    started_ms: None,
+                    state: CALL_AWAITING_START,
+                    pending_end: Some(pending),
+                },
+            )?;
             self.applied.awaiting_start += 1;
             return Ok(());
         };
-        if state != 0 {
+        if known.state != CALL_STARTED {
             // Completed already, an iteration key, or an end already waiting for its start.
             self.applied.duplicates += 1;
             return Ok(());
         }
-        self.tx
-            .prepare_cached(
-                "UPDATE selfheal_import_calls SET state = 1 WHERE run_id = ?1 AND call_id = ?2",
-            )?
-            .execute(params![e.run_id, e.call_id])?;
+        let (tool, started_ms) = (known.tool.clone(), known.started_ms);
+        self.tables.put_call(
+            &e.run_id,
+            &e.call_id,
+            CallRow {
+                state: CALL_COMPLETED,
+                ..known
+            },
+        )?;
         let at = e.at_ms.unwrap_or(self.batch.fallback_ms);
         let synthetic = self.run(&e.run_id)?.synthetic;
         let (duration, source) = match e.duration_ms {
@@ -860,20 +626,23 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    fn iteration(&mut self, i: &Iteration) -> rusqlite::Result<()> {
+    fn iteration(&mut self, i: &Iteration) -> Result<(), ImportError> {
         let key = format!("iteration:{}", i.key);
         let at = i.at_ms.unwrap_or(self.batch.fallback_ms);
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO selfheal_import_calls(run_id, call_id, tool, started_ms, state)
-                 VALUES (?1, ?2, NULL, ?3, 2) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![i.run_id, key, at])?;
-        if inserted == 0 {
+        if self.tables.call(&i.run_id, &key)?.is_some() {
             self.applied.duplicates += 1;
             return Ok(());
         }
+        self.tables.put_call(
+            &i.run_id,
+            &key,
+            CallRow {
+                tool: None,
+                started_ms: Some(at),
+                state: CALL_ITERATION,
+                pending_end: None,
+            },
+        )?;
         let step = self.touch(&i.run_id, at)?;
         let num = |v: Option<u64>| v.map_or_else(|| "null".to_string(), |n| n.to_string());
         let data = format!(
@@ -895,7 +664,7 @@ impl Session<'_, '_> {
     }
 
     /// Writes the runs a batch changed.
-    fn finish(&mut self) -> rusqlite::Result<()> {
+    fn finish(&mut self) -> Result<(), ImportError> {
         let mut ids: Vec<&String> = self.runs.keys().collect();
         ids.sort();
         for id in ids {
@@ -906,61 +675,16 @@ impl Session<'_, '_> {
                 continue;
             }
             self.applied.touched_runs.push(id.clone());
-            save_agg(self.tx, id, agg)?;
-            if agg.foreign {
-                continue;
-            }
-            write_run(self.tx, self.columns, id, agg, self.batch.fallback_ms)?;
-            if !self.columns.metrics.is_empty() && self.columns.metrics.contains("run_id") {
-                write_metrics(self.tx, self.columns, id, agg)?;
-            }
+            // A run row that existed before the importer saw its id is never touched.
+            let rows = (!agg.foreign).then(|| run_rows(id, agg, self.batch.fallback_ms));
+            self.tables.save_run(id, agg, rows.as_ref())?;
         }
         Ok(())
     }
 }
 
-fn save_agg(tx: &Transaction<'_>, id: &str, a: &RunAgg) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO selfheal_import_runs(run_id, format, agent, cwd, workflow, source_file,
-            parent_run_id, subagent, task, model, status, error, first_ms, last_ms, next_step, calls,
-            failed, iterations, iter_tokens_in, iter_tokens_out, total_tokens_in, total_tokens_out,
-            synthetic, foreign_run, attribution)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
-    )?
-    .execute(params![
-        id,
-        a.format,
-        a.agent,
-        a.cwd,
-        a.workflow,
-        a.source_file,
-        a.parent_run_id,
-        a.subagent as i64,
-        a.task,
-        a.model,
-        a.status,
-        a.error,
-        a.first_ms,
-        a.last_ms,
-        a.next_step,
-        a.calls,
-        a.failed,
-        a.iterations,
-        a.iter_tokens_in,
-        a.iter_tokens_out,
-        a.total_tokens_in,
-        a.total_tokens_out,
-        a.synthetic as i64,
-        a.foreign as i64,
-        (!a.attribution.is_empty())
-            .then(|| serde_json::to_string(&a.attribution).unwrap_or_default()),
-    ])?;
-    Ok(())
-}
-
 /// The agent of an aggregate: named by the source, else the format's own.
-fn agent_of(a: &RunAgg) -> String {
+pub fn agent_of(a: &RunAgg) -> String {
     a.agent.clone().unwrap_or_else(|| {
         match Format::parse(&a.format) {
             Some(Format::Otel) => crate::otel::AGENT,
@@ -972,13 +696,8 @@ fn agent_of(a: &RunAgg) -> String {
     })
 }
 
-fn write_run(
-    tx: &Transaction<'_>,
-    columns: &Columns,
-    id: &str,
-    a: &RunAgg,
-    fallback_ms: i64,
-) -> rusqlite::Result<()> {
+/// The `runs` and `run_metrics` rows of a run.
+pub fn run_rows(id: &str, a: &RunAgg, fallback_ms: i64) -> RunRows {
     let agent = agent_of(a);
     let workflow = a
         .cwd
@@ -1014,83 +733,42 @@ fn write_run(
         "timestamps".into(),
         if a.synthetic { "synthetic" } else { "recorded" }.into(),
     );
-    let values: [(&str, rusqlite::types::Value); 10] = {
-        use rusqlite::types::Value as V;
-        let text = |s: String| V::Text(s);
-        let opt = |o: Option<i64>| o.map_or(V::Null, V::Integer);
-        [
-            ("id", text(id.to_string())),
-            ("workflow_name", text(workflow)),
-            ("task", text(a.task.clone().unwrap_or_default())),
-            ("status", text(status)),
-            (
-                "model",
-                text(a.model.clone().unwrap_or_else(|| "unknown".into())),
-            ),
-            ("started_at", text(format_ts(started))),
-            (
-                "completed_at",
-                completed.map_or(V::Null, |c| text(format_ts(c))),
-            ),
-            ("duration_ms", opt(completed.map(|c| (c - started).max(0)))),
-            ("error", a.error.clone().map_or(V::Null, text)),
-            (
-                "metadata",
-                text(serde_json::Value::Object(metadata).to_string()),
-            ),
-        ]
-    };
-    let present: Vec<&(&str, rusqlite::types::Value)> = values
-        .iter()
-        .filter(|(c, _)| columns.runs.contains(*c))
-        .collect();
-    tx.prepare_cached("DELETE FROM runs WHERE id = ?1")?
-        .execute(params![id])?;
-    let names: Vec<&str> = present.iter().map(|(c, _)| *c).collect();
-    let marks: Vec<String> = (1..=present.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO runs({}) VALUES ({})",
-        names.join(", "),
-        marks.join(", ")
-    );
-    tx.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(present.iter().map(|(_, v)| v)))?;
-    Ok(())
-}
-
-fn write_metrics(
-    tx: &Transaction<'_>,
-    columns: &Columns,
-    id: &str,
-    a: &RunAgg,
-) -> rusqlite::Result<()> {
-    use rusqlite::types::Value as V;
-    let opt = |o: Option<i64>| o.map_or(V::Null, V::Integer);
-    let tokens_in = a.total_tokens_in.or(a.iter_tokens_in);
-    let tokens_out = a.total_tokens_out.or(a.iter_tokens_out);
-    let values: [(&str, V); 7] = [
-        ("run_id", V::Text(id.to_string())),
-        ("total_tool_calls", V::Integer(a.calls)),
-        ("successful_tool_calls", V::Integer(a.calls - a.failed)),
-        ("failed_tool_calls", V::Integer(a.failed)),
-        ("total_iterations", V::Integer(a.iterations)),
-        ("total_tokens_in", opt(tokens_in)),
-        ("total_tokens_out", opt(tokens_out)),
+    let opt = |o: Option<i64>| o.map_or(Cell::Null, Cell::Int);
+    let run = vec![
+        ("id", Cell::Text(id.to_string())),
+        ("workflow_name", Cell::Text(workflow)),
+        ("task", Cell::Text(a.task.clone().unwrap_or_default())),
+        ("status", Cell::Text(status)),
+        (
+            "model",
+            Cell::Text(a.model.clone().unwrap_or_else(|| "unknown".into())),
+        ),
+        ("started_at", Cell::Text(format_ts(started))),
+        (
+            "completed_at",
+            completed.map_or(Cell::Null, |c| Cell::Text(format_ts(c))),
+        ),
+        ("duration_ms", opt(completed.map(|c| (c - started).max(0)))),
+        ("error", a.error.clone().map_or(Cell::Null, Cell::Text)),
+        (
+            "metadata",
+            Cell::Text(serde_json::Value::Object(metadata).to_string()),
+        ),
     ];
-    let present: Vec<&(&str, V)> = values
-        .iter()
-        .filter(|(c, _)| columns.metrics.contains(*c))
-        .collect();
-    let names: Vec<&str> = present.iter().map(|(c, _)| *c).collect();
-    let marks: Vec<String> = (1..=present.len()).map(|i| format!("?{i}")).collect();
-    tx.prepare_cached("DELETE FROM run_metrics WHERE run_id = ?1")?
-        .execute(params![id])?;
-    let sql = format!(
-        "INSERT INTO run_metrics({}) VALUES ({})",
-        names.join(", "),
-        marks.join(", ")
-    );
-    tx.prepare_cached(&sql)?
-        .execute(rusqlite::params_from_iter(present.iter().map(|(_, v)| v)))?;
-    Ok(())
+    let metrics = vec![
+        ("run_id", Cell::Text(id.to_string())),
+        ("total_tool_calls", Cell::Int(a.calls)),
+        ("successful_tool_calls", Cell::Int(a.calls - a.failed)),
+        ("failed_tool_calls", Cell::Int(a.failed)),
+        ("total_iterations", Cell::Int(a.iterations)),
+        (
+            "total_tokens_in",
+            opt(a.total_tokens_in.or(a.iter_tokens_in)),
+        ),
+        (
+            "total_tokens_out",
+            opt(a.total_tokens_out.or(a.iter_tokens_out)),
+        ),
+    ];
+    RunRows { run, metrics }
 }

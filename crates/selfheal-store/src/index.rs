@@ -39,11 +39,12 @@ use selfheal_core::template::{Cluster, TemplateMiner, normalize, tokenize};
 use selfheal_core::time::parse_timestamp;
 
 use crate::error::{Result, StoreError};
+use crate::history::RunHistory;
 use crate::reader::{
     Balance, Chunk, FlaggedRun, Item, Msg, ParsedCall, ParsedEvent, Pending, PendingStart, Reader,
     StartInput,
 };
-use crate::source::{RunRow, SourceDb};
+use crate::source::RunRow;
 
 /// Bump when the index layout or any derivation changes: older indexes are rebuilt.
 pub const INDEX_VERSION: i64 = 9;
@@ -198,16 +199,20 @@ impl IndexLocation {
         let canonical = source
             .canonicalize()
             .unwrap_or_else(|_| source.to_path_buf());
-        let key = canonical.to_string_lossy();
         let stem = canonical
             .file_stem()
-            .map(|s| {
-                s.to_string_lossy()
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                    .collect::<String>()
-            })
+            .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        IndexLocation::default_named(&canonical.to_string_lossy(), &stem)
+    }
+
+    /// The default for a history known by `key` (a canonical path, a redacted connection
+    /// string), with `stem` in the file name for people who look at the directory.
+    pub fn default_named(key: &str, stem: &str) -> IndexLocation {
+        let stem: String = stem
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
         let name = format!("{stem}-{:016x}.index.sqlite", fnv64(key.as_bytes()));
         let dir = std::env::var_os("SELFHEAL_INDEX_DIR")
             .map(PathBuf::from)
@@ -665,11 +670,11 @@ impl Indexer {
     /// Brings the index up to date with `source`.
     pub fn catch_up(
         &mut self,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<CatchUp> {
         let mut stats = CatchUp::default();
-        let source_path = source.path().to_string_lossy().into_owned();
+        let source_path = source.describe();
         let mut hw = self.meta_i64("events_hw")?.unwrap_or(0);
         let same_source = self.meta_text("source")?.is_none_or(|s| s == source_path);
         let fingerprint_ok = hw == 0
@@ -688,12 +693,12 @@ impl Indexer {
         }
         let total = u64::try_from(max_id - hw).unwrap_or(0);
         // Two stages (see `reader`): this thread indexes while another reads and parses.
-        let path = source.path().to_path_buf();
+        let reading = source.reopen()?;
         let balance = Balance::default();
         let reader = Reader::new(self.pending.clone(), self.open_windows()?, balance.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(crate::reader::CHANNEL_CHUNKS);
         std::thread::scope(|scope| {
-            let handle = scope.spawn(move || reader.run(&path, hw, max_id, BATCH_EVENTS, tx));
+            let handle = scope.spawn(move || reader.run(reading, hw, max_id, BATCH_EVENTS, tx));
             let result = (|| -> Result<()> {
                 // The runs are mirrored while the reader starts on the events: the first
                 // sync of a large history costs as long as reading tens of thousands of them.
@@ -739,7 +744,7 @@ impl Indexer {
     }
 
     /// Mirrors new runs and re-reads the ones still running.
-    fn sync_runs(&mut self, source: &SourceDb, source_path: &str) -> Result<u64> {
+    fn sync_runs(&mut self, source: &dyn RunHistory, source_path: &str) -> Result<u64> {
         let runs_hw = self.meta_i64("runs_hw")?.unwrap_or(0);
         let running: Vec<String> = {
             let mut stmt = self
@@ -768,7 +773,7 @@ impl Indexer {
             upsert_run(&tx, run, &mut days)?;
             n += 1;
         }
-        let new_hw = source.runs_after(runs_hw, |run| {
+        let new_hw = source.runs_after(runs_hw, &mut |run| {
             upsert_run(&tx, &run, &mut days)?;
             n += 1;
             Ok(())
@@ -787,7 +792,7 @@ impl Indexer {
         &mut self,
         tx: &Transaction<'_>,
         run_id: &Arc<str>,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         days: &mut RunDays,
     ) -> Result<RunInfo> {
         if let Some((last, info)) = &self.last_run
@@ -804,7 +809,7 @@ impl Indexer {
         &mut self,
         tx: &Transaction<'_>,
         run_id: &str,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         days: &mut RunDays,
     ) -> Result<RunInfo> {
         if let Some(info) = self.runs.get(run_id) {
@@ -955,7 +960,7 @@ impl Indexer {
     /// mark. Returns (events read, calls indexed, events skipped, whether the reader is done).
     fn index_batch(
         &mut self,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         rx: &Receiver<Msg>,
         balance: &Balance,
     ) -> Result<(u64, u64, u64, bool)> {
@@ -975,7 +980,7 @@ impl Indexer {
     fn index_batch_in(
         &mut self,
         conn: &mut Connection,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         rx: &Receiver<Msg>,
         balance: &Balance,
     ) -> Result<(u64, u64, u64, bool)> {
@@ -1044,7 +1049,7 @@ impl Indexer {
         &mut self,
         tx: &Transaction<'_>,
         st: &mut BatchStatements<'_>,
-        source: &SourceDb,
+        source: &dyn RunHistory,
         (run_id, kind): (&Arc<str>, &Arc<str>),
         (event, call): (ParsedEvent, Option<ParsedCall>),
         acc: &mut BatchAcc,

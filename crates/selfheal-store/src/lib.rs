@@ -7,6 +7,7 @@
 //! - [`Store`]: both together, safe to share between threads (one writer, many readers).
 
 pub mod error;
+pub mod history;
 pub mod index;
 pub mod lifecycle;
 pub mod query;
@@ -15,4 +16,5 @@ pub mod source;
 mod store;
 
 pub use error::{Result, StoreError};
+pub use history::{Database, RunHistory};
 pub use store::Store;

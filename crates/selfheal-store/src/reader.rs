@@ -14,7 +14,6 @@
 //! a snapshot of them with the batch's end, so the second stage commits them with the batch
 //! and a restarted catch-up resumes exactly where the committed batch ended.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -31,7 +30,7 @@ use selfheal_core::time::parse_timestamp;
 use serde_json::Value;
 
 use crate::error::{Result, StoreError};
-use crate::source::open_source;
+use crate::history::RunHistory;
 
 /// Starts kept per run at most (older ones are dropped: their results never came).
 const PENDING_PER_RUN: usize = 64;
@@ -283,29 +282,36 @@ impl Reader {
         }
     }
 
-    /// Reads the events after `hw` up to `max_id` from the file at `path` and sends them in
-    /// batches of `batch` events. Stops quietly when the second stage hangs up.
-    pub fn run(mut self, path: &Path, hw: i64, max_id: i64, batch: i64, out: SyncSender<Msg>) {
-        if let Err(e) = self.read_all(path, hw, max_id, batch, &out) {
+    /// Reads the events after `hw` up to `max_id` from `source` (a connection of this
+    /// stage's own) and sends them in batches of `batch` events. Stops quietly when the
+    /// second stage hangs up.
+    pub fn run(
+        mut self,
+        source: Box<dyn RunHistory>,
+        hw: i64,
+        max_id: i64,
+        batch: i64,
+        out: SyncSender<Msg>,
+    ) {
+        if let Err(e) = self.read_all(&*source, hw, max_id, batch, &out) {
             let _ = out.send(Msg::Failed(e));
         }
     }
 
     fn read_all(
         &mut self,
-        path: &Path,
+        source: &dyn RunHistory,
         mut hw: i64,
         max_id: i64,
         batch: i64,
         out: &SyncSender<Msg>,
     ) -> Result<()> {
-        let source = open_source(path)?;
         while hw < max_id {
             let mut chunk = Chunk::new();
             let (mut last_id, mut max_ts) = (hw, i64::MIN);
             let mut hung_up = false;
             source
-                .events_after(hw, batch, |event| {
+                .events_after(hw, batch, &mut |event| {
                     last_id = event.id;
                     self.near_end = max_id - event.id <= (CHUNK_EVENTS * CHANNEL_CHUNKS) as i64;
                     let parsed = self.parse(

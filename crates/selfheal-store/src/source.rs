@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::{Result, StoreError, is_busy, is_corrupt};
+use crate::history::{HealingFacts, RunHistory};
 
 /// How long a read waits on a writer's lock before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 3_000;
@@ -261,12 +262,42 @@ impl SourceDb {
         })
     }
 
+    /// Direct access for callers that need a bespoke read (benchmarks' raw-SQL baselines).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl RunHistory for SourceDb {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn still_there(&self) -> Result<()> {
+        if self.path.exists() {
+            Ok(())
+        } else {
+            Err(StoreError::Missing {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    fn reopen(&self) -> Result<Box<dyn RunHistory>> {
+        Ok(Box::new(open_source(&self.path)?))
+    }
+
+    /// One read transaction: one snapshot, and one shared lock for many small reads (a read
+    /// outside a transaction takes and drops the lock every time).
+    fn read_together(&self, f: &mut dyn FnMut(&dyn RunHistory) -> Result<()>) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        f(self)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Runs with `rowid > after`, in rowid order.
-    pub fn runs_after(
-        &self,
-        after: i64,
-        mut each: impl FnMut(RunRow) -> Result<()>,
-    ) -> Result<i64> {
+    fn runs_after(&self, after: i64, each: &mut dyn FnMut(RunRow) -> Result<()>) -> Result<i64> {
         let sql = format!("{} WHERE r.rowid > ?1 ORDER BY r.rowid", self.runs_select);
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![after]).map_err(|e| self.err(e))?;
@@ -280,7 +311,7 @@ impl SourceDb {
     }
 
     /// The current rows of the given run ids (those that still exist).
-    pub fn runs_by_id(&self, ids: &[String]) -> Result<Vec<RunRow>> {
+    fn runs_by_id(&self, ids: &[String]) -> Result<Vec<RunRow>> {
         let sql = format!("{} WHERE r.id = ?1", self.runs_select);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(ids.len());
@@ -298,11 +329,11 @@ impl SourceDb {
 
     /// Events with `id > after`, in id order, at most `limit` of them, streamed without
     /// copying: text columns are borrowed (non-UTF-8 bytes are replaced, which copies).
-    pub fn events_after(
+    fn events_after(
         &self,
         after: i64,
         limit: i64,
-        mut each: impl FnMut(EventRef<'_>) -> Result<()>,
+        each: &mut dyn FnMut(EventRef<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self
             .conn
@@ -328,19 +359,10 @@ impl SourceDb {
         Ok(())
     }
 
-    /// Runs `f` inside one read transaction: one snapshot, and one shared lock for many small
-    /// reads (a read outside a transaction takes and drops the lock every time).
-    pub fn read_together<T>(&self, f: impl FnOnce(&SourceDb) -> Result<T>) -> Result<T> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let out = f(self)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(out)
-    }
-
     /// The events of run `run_id` around event `id`, in id order: up to `before` events before
     /// it, the event itself, and up to `after` events following it — what the recovery of a
     /// failure is mined from (two range reads of the run's index).
-    pub fn run_events_around(
+    fn run_events_around(
         &self,
         run_id: &str,
         id: i64,
@@ -371,7 +393,7 @@ impl SourceDb {
 
     /// Runs whose recorded working directory (`metadata.cwd`) is `project` or lies under it:
     /// (run id, started_at as recorded).
-    pub fn runs_in_project(&self, project: &str) -> Result<Vec<(String, Option<String>)>> {
+    fn runs_in_project(&self, project: &str) -> Result<Vec<(String, Option<String>)>> {
         let under = format!("{}/", project.trim_end_matches('/'));
         let mut stmt = self
             .conn
@@ -400,7 +422,7 @@ impl SourceDb {
     }
 
     /// A fingerprint of event `id` (run and timestamp), to notice a replaced or rewritten file.
-    pub fn event_fingerprint(&self, id: i64) -> Result<Option<String>> {
+    fn event_fingerprint(&self, id: i64) -> Result<Option<String>> {
         self.conn
             .query_row(
                 "SELECT run_id || '|' || timestamp FROM run_events WHERE id = ?1",
@@ -413,14 +435,14 @@ impl SourceDb {
     }
 
     /// The largest `runs` rowid, 0 when there are none.
-    pub fn max_run_rowid(&self) -> Result<i64> {
+    fn max_run_rowid(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COALESCE(MAX(rowid), 0) FROM runs", [], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
 
     /// The largest event id, 0 when there are none.
-    pub fn max_event_id(&self) -> Result<i64> {
+    fn max_event_id(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM run_events", [], |r| {
                 r.get(0)
@@ -430,7 +452,7 @@ impl SourceDb {
 
     /// The newest rows of the `improvements` table, if the table exists:
     /// (id, category, description, impact, status, created_at).
-    pub fn recent_improvements(&self, limit: u32) -> Result<Vec<ImprovementRow>> {
+    fn recent_improvements(&self, limit: u32) -> Result<Vec<ImprovementRow>> {
         let exists: i64 = self
             .conn
             .query_row(
@@ -467,7 +489,7 @@ impl SourceDb {
 
     /// Open escalations (pattern, level, rule, reason, created_at), newest first; empty when the
     /// lifecycle never ran on this file (no `selfheal_escalations` table).
-    pub fn open_escalations(&self) -> Result<Vec<[String; 5]>> {
+    fn open_escalations(&self) -> Result<Vec<[String; 5]>> {
         let exists: i64 = self
             .conn
             .query_row(
@@ -498,15 +520,7 @@ impl SourceDb {
     /// The lifecycle's improvements and audit rows for the healing numbers of a window starting
     /// at `from_ms`, and the strategies' verified outcomes; empty when the lifecycle never wrote
     /// this file.
-    #[allow(clippy::type_complexity)]
-    pub fn healing_facts(
-        &self,
-        from_ms: i64,
-    ) -> Result<(
-        Vec<selfheal_core::healing::ImprovementFacts>,
-        Vec<selfheal_core::healing::TransitionFacts>,
-        std::collections::HashMap<String, (u64, u64)>,
-    )> {
+    fn healing_facts(&self, from_ms: i64) -> Result<HealingFacts> {
         let (improvements, transitions) =
             crate::lifecycle::healing_facts(&self.conn, from_ms).map_err(|e| self.err(e))?;
         let outcomes = crate::lifecycle::strategy_outcomes(&self.conn).map_err(|e| self.err(e))?;
@@ -515,7 +529,7 @@ impl SourceDb {
 
     /// Runs whose `metadata` JSON tags them with `improvement_id` (under `improvement_id`,
     /// `canary`, `shadow`, or in an `improvements` list): (run id, status, started_at, mode).
-    pub fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {
+    fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {
         let has_metadata = self.columns("runs")?.iter().any(|c| c == "metadata");
         if !has_metadata {
             return Ok(Vec::new());
@@ -560,11 +574,6 @@ impl SourceDb {
             out.push((id, status, started, mode.to_string()));
         }
         Ok(out)
-    }
-
-    /// Direct access for callers that need a bespoke read (benchmarks' raw-SQL baselines).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 }
 
@@ -690,7 +699,7 @@ mod tests {
         };
         let before = mode(&path);
         let db = open_source(&path).unwrap();
-        db.runs_after(0, |_| Ok(())).unwrap();
+        db.runs_after(0, &mut |_| Ok(())).unwrap();
         drop(db);
         assert_eq!(mode(&path), before);
     }

@@ -3,16 +3,17 @@
 //! Catch-up is serialised by a mutex around the single [`Indexer`]; queries run on pooled
 //! reader connections in parallel, so a slow question never blocks another one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use crate::error::{Result, StoreError};
+use crate::history::RunHistory;
 use crate::index::{CatchUp, IndexLocation, Indexer};
 use crate::query::{ContextCache, IndexReader};
-use crate::source::{SourceDb, open_source};
+use crate::source::open_source;
 
 /// Readers kept for reuse.
 const READER_POOL: usize = 8;
@@ -30,18 +31,24 @@ pub fn query_timeout() -> Duration {
 }
 
 pub struct Store {
-    source_path: PathBuf,
+    /// The history, as [`RunHistory::describe`] names it.
+    source_name: String,
     location: IndexLocation,
-    writer: Mutex<(SourceDb, Indexer)>,
+    writer: Mutex<(Box<dyn RunHistory>, Indexer)>,
     readers: Mutex<Vec<Connection>>,
     contexts: ContextCache,
 }
 
 impl Store {
-    /// Opens the run history at `source_path` (validated) and its index.
+    /// Opens the run-history file at `source_path` (validated) and its index.
     pub fn open(source_path: &Path, location: Option<IndexLocation>) -> Result<Store> {
         let source = open_source(source_path)?;
         let location = location.unwrap_or_else(|| IndexLocation::default_for(source_path));
+        Store::with_history(Box::new(source), location)
+    }
+
+    /// Opens the index at `location` for a history opened by the caller (any engine).
+    pub fn with_history(source: Box<dyn RunHistory>, location: IndexLocation) -> Result<Store> {
         let indexer = match Indexer::open(location.clone()) {
             Ok(i) => i,
             Err(e) => {
@@ -54,7 +61,7 @@ impl Store {
         };
         let location = indexer.location().clone();
         Ok(Store {
-            source_path: source_path.to_path_buf(),
+            source_name: source.describe(),
             location,
             writer: Mutex::new((source, indexer)),
             readers: Mutex::new(Vec::new()),
@@ -62,8 +69,9 @@ impl Store {
         })
     }
 
-    pub fn source_path(&self) -> &Path {
-        &self.source_path
+    /// The history, safe to print (a path, or a connection string without its password).
+    pub fn source_name(&self) -> &str {
+        &self.source_name
     }
 
     pub fn index_location(&self) -> &IndexLocation {
@@ -77,12 +85,8 @@ impl Store {
             StoreError::Index("a previous catch-up panicked; restart the server".into())
         })?;
         let (source, indexer) = &mut *guard;
-        if !source.path().exists() {
-            return Err(StoreError::Missing {
-                path: source.path().to_path_buf(),
-            });
-        }
-        let done = indexer.catch_up(source, progress)?;
+        source.still_there()?;
+        let done = indexer.catch_up(&**source, progress)?;
         if done.rebuilt {
             self.contexts.clear();
         }
@@ -90,11 +94,11 @@ impl Store {
     }
 
     /// Runs `f` with the run-history connection (shared with catch-up, so keep it short).
-    pub fn with_source<T>(&self, f: impl FnOnce(&SourceDb) -> Result<T>) -> Result<T> {
+    pub fn with_source<T>(&self, f: impl FnOnce(&dyn RunHistory) -> Result<T>) -> Result<T> {
         let guard = self.writer.lock().map_err(|_| {
             StoreError::Index("a previous catch-up panicked; restart the server".into())
         })?;
-        f(&guard.0)
+        f(&*guard.0)
     }
 
     /// Runs `f` with a reader of the index. Its queries are interrupted when they run longer
