@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_PATH` | `~/.binks/conversations.db` | the agent's run-history SQLite file |
+//! | `DATABASE_URL` | none | a shared PostgreSQL run history (`postgres://…`), or `sqlite://<path>`; used when `DATABASE_PATH` is unset (other schemes are another application's and ignored) |
 //! | `INBOX_PATH` | `~/.notes/inbox` | inbox directory for notes to humans |
 //! | `SELFHEAL_INDEX_DIR` | `$XDG_CACHE_HOME/self-healing-mcp` or `~/.cache/self-healing-mcp` | where the derived index lives |
 //! | `SELFHEAL_PLAYBOOKS_DIR` | none | user playbooks (`*.toml`) added to the built-ins |
@@ -15,12 +16,15 @@
 use std::path::{Path, PathBuf};
 
 use selfheal_core::time::parse_timestamp;
+use selfheal_store::Database;
 use selfheal_store::index::IndexLocation;
 
 use crate::error::AppError;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The run history: an SQLite file, or a PostgreSQL connection string kept as given
+    /// (see [`Config::database`]).
     pub db_path: PathBuf,
     pub inbox_path: PathBuf,
     /// `None`: the default location for the database (see `IndexLocation::default_for`).
@@ -42,7 +46,21 @@ impl Config {
     pub fn from_env(db: Option<PathBuf>, inbox: Option<PathBuf>) -> Config {
         let db_path = db
             .or_else(|| std::env::var_os("DATABASE_PATH").map(PathBuf::from))
-            .map(|p| expand_tilde(&p))
+            .or_else(|| {
+                // Only a URL of ours: a DATABASE_URL set for another application (mysql://,
+                // a web app's database) is not a run history.
+                std::env::var("DATABASE_URL")
+                    .ok()
+                    .filter(|u| {
+                        matches!(Database::parse(u), Database::Postgres(_))
+                            || u.trim().starts_with("sqlite://")
+                    })
+                    .map(|u| PathBuf::from(u.trim()))
+            })
+            .map(|p| match Database::parse(&p.to_string_lossy()) {
+                Database::Postgres(url) => PathBuf::from(url),
+                Database::Sqlite(path) => expand_tilde(&path),
+            })
             .unwrap_or_else(|| expand_tilde(Path::new("~/.binks/conversations.db")));
         let inbox_path = inbox
             .or_else(|| std::env::var_os("INBOX_PATH").map(PathBuf::from))
@@ -65,6 +83,18 @@ impl Config {
             policy_file: env_path("SELFHEAL_POLICY"),
             pause_file: env_path("SELFHEAL_PAUSE_FILE"),
         }
+    }
+}
+
+impl Config {
+    /// Where the run history lives.
+    pub fn database(&self) -> Database {
+        Database::parse(&self.db_path.to_string_lossy())
+    }
+
+    /// The history as it may be shown: a path, or a connection string without its password.
+    pub fn database_name(&self) -> String {
+        self.database().describe()
     }
 }
 

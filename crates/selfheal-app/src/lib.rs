@@ -28,9 +28,11 @@ pub mod watch;
 pub use config::{Clock, Config};
 pub use error::AppError;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use selfheal_store::Store;
+use selfheal_store::index::IndexLocation;
+use selfheal_store::{Database, Store};
 
 /// Shared application state: configuration, clock and the lazily opened store.
 ///
@@ -85,10 +87,19 @@ impl App {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let store = Arc::new(Store::open(
-            &self.config.db_path,
-            self.config.index.clone(),
-        )?);
+        let store = Arc::new(match self.config.database() {
+            Database::Sqlite(path) => Store::open(&path, self.config.index.clone())?,
+            Database::Postgres(url) => {
+                let history = selfheal_postgres::history::PgHistory::open(&url)
+                    .map_err(selfheal_store::StoreError::from)?;
+                // The index stays a local SQLite cache per server, named after the database.
+                let name = self.config.database_name();
+                let location = self.config.index.clone().unwrap_or_else(|| {
+                    IndexLocation::default_named(&name, "postgres")
+                });
+                Store::with_history(Box::new(history), location)?
+            }
+        });
         *slot = Some(store.clone());
         Ok(store)
     }
@@ -106,9 +117,9 @@ impl App {
             .importer
             .lock()
             .map_err(|_| AppError::Internal("importer lock poisoned".into()))?;
-        let db = &self.config.db_path;
+        let database = self.config.database();
         let failed = |e: selfheal_import::ImportError| {
-            if db.exists() {
+            if database.path().is_none_or(Path::exists) {
                 tracing::warn!(error = %e, "SELFHEAL_IMPORT: import skipped; answering from the database as it is");
                 Ok(())
             } else {
@@ -118,8 +129,13 @@ impl App {
             }
         };
         if slot.is_none() {
-            match selfheal_import::Importer::open(db, selfheal_import::Options::default()) {
-                Ok(i) => *slot = Some(i),
+            match selfheal_postgres::open_writer(&database) {
+                Ok(w) => {
+                    *slot = Some(selfheal_import::Importer::with_writer(
+                        w,
+                        selfheal_import::Options::default(),
+                    ))
+                }
                 Err(e) => return failed(e),
             }
         }

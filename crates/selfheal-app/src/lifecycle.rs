@@ -19,6 +19,7 @@ use selfheal_core::verify::{
     BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
 };
 use selfheal_store::Store;
+use selfheal_store::Database;
 use selfheal_store::lifecycle::{
     Change, EscalationRow, ImprovementRow, LessonRow, LifecycleDb, Outcome,
 };
@@ -81,6 +82,17 @@ impl By {
 pub(crate) type Prefer<'a> = Option<&'a dyn Fn(&Strategy) -> bool>;
 
 impl App {
+    /// The improvement lifecycle is kept beside an SQLite run history only.
+    pub(crate) fn lifecycle_here(&self) -> Result<(), AppError> {
+        match self.config().database() {
+            Database::Sqlite(_) => Ok(()),
+            Database::Postgres(_) => Err(AppError::InvalidInput(format!(
+                "the improvement lifecycle (propose, test, apply, verify, rollback, the healer) is not kept in PostgreSQL yet: {} is read for analysis only. Run the lifecycle against an SQLite run history (DATABASE_PATH)",
+                self.config().database_name()
+            ))),
+        }
+    }
+
     pub(crate) fn lifecycle_db(&self) -> Result<LifecycleDb, AppError> {
         self.lifecycle()
     }
@@ -104,6 +116,7 @@ impl App {
     }
 
     fn lifecycle(&self) -> Result<LifecycleDb, AppError> {
+        self.lifecycle_here()?;
         // The analysis opened (and validated) the file first, so its errors are the specific ones.
         let store = self.store()?;
         let mut db = LifecycleDb::open(&self.config().db_path)?;

@@ -597,6 +597,7 @@ impl App {
             .unwrap_or_default();
         let mut problems = Vec::new();
         let detected = self.detect_failure_patterns(&DetectArgs::for_healing(), progress)?;
+        self.lifecycle_here()?;
         let db = LifecycleDb::open_read_only(&self.config().db_path)?;
         let mut patterns = Vec::new();
         for p in &detected.patterns {

@@ -2,13 +2,13 @@
 //! on stderr every few seconds while something changes, and a clean stop on Ctrl-C / SIGTERM
 //! (requests in flight are committed and answered first).
 
-use std::path::PathBuf;
+use selfheal_store::Database;
 use std::sync::Arc;
 use std::time::Duration;
 
 use selfheal_collect::server::{Counters, Options, serve};
 
-pub fn run(db: PathBuf, listen: &str, max_body: usize) -> anyhow::Result<()> {
+pub fn run(db: Database, listen: &str, max_body: usize) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -22,7 +22,7 @@ pub fn run(db: PathBuf, listen: &str, max_body: usize) -> anyhow::Result<()> {
         let progress = counters.clone();
         eprintln!(
             "collect: listening on http://{addr} (POST /v1/logs, /v1/traces), writing to {}",
-            db.display()
+            db.describe()
         );
         let ticker = tokio::spawn(async move {
             let mut last = String::new();

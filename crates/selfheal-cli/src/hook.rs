@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use selfheal_import::model::Format;
-use selfheal_import::writer::{Batch, Writer};
+use selfheal_import::writer::Batch;
+use selfheal_store::Database;
 
 /// Largest hook input kept (the rest is read and dropped, so the agent's write never blocks).
 const MAX_INPUT: usize = 32 << 20;
@@ -82,7 +83,8 @@ fn record(db: &Path, input: Result<Vec<u8>, String>) -> Result<(), String> {
     let input = input?;
     let now = chrono::Utc::now().timestamp_millis();
     let event = selfheal_import::hook::records(&input, now)?;
-    let mut writer = Writer::open(db).map_err(|e| e.to_string())?;
+    let mut writer = selfheal_postgres::open_writer(&Database::parse(&db.to_string_lossy()))
+        .map_err(|e| e.to_string())?;
     let batch = Batch {
         format: Format::ClaudeCode,
         source_file: event.transcript_path.as_deref(),

@@ -7,6 +7,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+
+use selfheal_store::Database;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -99,7 +101,7 @@ impl Bar {
 }
 
 /// Runs the import; returns whether it went without errors.
-pub fn run(db: PathBuf, paths: Vec<PathBuf>, format: &str, json: bool) -> anyhow::Result<bool> {
+pub fn run(db: Database, paths: Vec<PathBuf>, format: &str, json: bool) -> anyhow::Result<bool> {
     let options = Options {
         format: format_choice(format)?,
         ..Options::default()
@@ -107,7 +109,7 @@ pub fn run(db: PathBuf, paths: Vec<PathBuf>, format: &str, json: bool) -> anyhow
     if paths.is_empty() {
         bail!("give at least one file or folder to import");
     }
-    let mut importer = Importer::open(&db, options)?;
+    let mut importer = Importer::with_writer(selfheal_postgres::open_writer(&db)?, options);
     let mut bar = Bar::new();
     let summary = importer.import(&paths, &mut |p| bar.update(p));
     bar.finish();

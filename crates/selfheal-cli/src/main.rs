@@ -44,6 +44,7 @@ use selfheal_app::page;
 use selfheal_app::render::Style;
 use selfheal_app::sanitize::{self, Sink};
 use selfheal_app::{App, AppError, Clock, Config, render};
+use selfheal_store::Database;
 
 #[derive(Parser)]
 #[command(
@@ -955,8 +956,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Init => {
             let config = Config::from_env(cli.db, cli.inbox);
-            selfheal_store::source::init_run_history(&config.db_path).map_err(AppError::from)?;
-            eprintln!("run-history tables ready in {}", config.db_path.display());
+            match config.database() {
+                Database::Sqlite(path) => {
+                    selfheal_store::source::init_run_history(&path).map_err(AppError::from)?
+                }
+                Database::Postgres(url) => drop(selfheal_postgres::connect_migrated(&url)?),
+            }
+            eprintln!("run-history tables ready in {}", config.database_name());
             Ok(())
         }
         Command::Demo {
@@ -967,7 +973,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             html,
         } => demo::run(out, seed, events, profile, html, json, terminal_style()),
         Command::Import { format, paths } => {
-            let db = Config::from_env(cli.db, cli.inbox).db_path;
+            let db = Config::from_env(cli.db, cli.inbox).database();
             if import::run(db, paths, &format, json)? {
                 Ok(())
             } else {
@@ -980,7 +986,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             max_body_mib,
         } => {
-            let db = Config::from_env(cli.db, cli.inbox).db_path;
+            let db = Config::from_env(cli.db, cli.inbox).database();
             collect::run(db, &listen, max_body_mib as usize * 1024 * 1024)
         }
         Command::Install(a) => install(cli.db, cli.json, a, false),

@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use selfheal_store::Database;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -45,8 +45,8 @@ use crate::map::{self, Mapped};
 /// How the receiver runs.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The run history written to (created when missing).
-    pub db: PathBuf,
+    /// The run history written to (created when missing): SQLite or PostgreSQL.
+    pub db: Database,
     /// Largest body accepted, after inflating.
     pub max_body: usize,
     /// Requests waiting for the writer before new ones get 429.
@@ -54,7 +54,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(db: PathBuf) -> Options {
+    pub fn new(db: Database) -> Options {
         Options {
             db,
             max_body: 16 * 1024 * 1024,
@@ -129,7 +129,7 @@ pub async fn serve(
     counters: Arc<Counters>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CollectError> {
-    let writer = Writer::open(&options.db)?;
+    let writer = selfheal_postgres::open_writer(&options.db)?;
     let (queue, jobs) = sync_channel::<Job>(options.queue);
     let writing = std::thread::Builder::new()
         .name("collect-writer".into())

@@ -54,7 +54,7 @@ async fn start(db: PathBuf, options: impl FnOnce(&mut Options)) -> Running {
     let addr = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let counters = Arc::new(Counters::default());
-    let mut o = Options::new(db);
+    let mut o = Options::new(selfheal_store::Database::Sqlite(db));
     options(&mut o);
     let c = counters.clone();
     let done = tokio::spawn(async move {

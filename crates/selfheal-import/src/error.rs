@@ -38,6 +38,8 @@ pub enum ImportError {
     CannotOpen { path: PathBuf, detail: String },
     #[error("database error on {path}: {detail}")]
     Database { path: PathBuf, detail: String },
+    #[error("PostgreSQL database {name}: {detail}")]
+    Postgres { name: String, detail: String },
     #[error("{}: {detail}", path.display())]
     Io { path: PathBuf, detail: String },
     #[error("hook input: {0}")]

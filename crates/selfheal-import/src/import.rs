@@ -425,6 +425,11 @@ impl Importer {
         })
     }
 
+    /// Imports through a writer opened by the caller (any engine).
+    pub fn with_writer(writer: Writer, options: Options) -> Importer {
+        Importer { writer, options }
+    }
+
     pub fn writer(&mut self) -> &mut Writer {
         &mut self.writer
     }

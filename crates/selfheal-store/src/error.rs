@@ -55,6 +55,8 @@ pub enum StoreError {
     Timeout { ms: u64 },
     #[error("{what} was not found")]
     NotFound { what: String },
+    #[error("PostgreSQL database {name}: {detail}")]
+    Postgres { name: String, detail: String },
     #[error("index error: {0}")]
     Index(String),
     #[error("database error: {0}")]

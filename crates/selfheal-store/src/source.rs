@@ -553,27 +553,33 @@ impl RunHistory for SourceDb {
         let mut out = Vec::new();
         for row in rows {
             let (id, status, started, metadata) = row.map_err(|e| self.err(e))?;
-            let Ok(meta) = serde_json::from_str::<serde_json::Value>(&metadata) else {
-                continue;
-            };
-            let is = |v: &serde_json::Value| v.as_str() == Some(improvement_id);
-            let mode = if meta.get("canary").is_some_and(is) {
-                "canary"
-            } else if meta.get("shadow").is_some_and(is) {
-                "shadow"
-            } else if meta.get("improvement_id").is_some_and(is)
-                || meta
-                    .get("improvements")
-                    .and_then(|l| l.as_array())
-                    .is_some_and(|l| l.iter().any(is))
-            {
-                "tagged"
-            } else {
+            let Some(mode) = tag_mode(&metadata, improvement_id) else {
                 continue;
             };
             out.push((id, status, started, mode.to_string()));
         }
         Ok(out)
+    }
+}
+
+/// How a run's `metadata` JSON tags it with `improvement_id`: `canary`, `shadow`, or
+/// `tagged` (under `improvement_id` or in an `improvements` list); `None` when it does not.
+pub fn tag_mode(metadata: &str, improvement_id: &str) -> Option<&'static str> {
+    let meta = serde_json::from_str::<serde_json::Value>(metadata).ok()?;
+    let is = |v: &serde_json::Value| v.as_str() == Some(improvement_id);
+    if meta.get("canary").is_some_and(is) {
+        Some("canary")
+    } else if meta.get("shadow").is_some_and(is) {
+        Some("shadow")
+    } else if meta.get("improvement_id").is_some_and(is)
+        || meta
+            .get("improvements")
+            .and_then(|l| l.as_array())
+            .is_some_and(|l| l.iter().any(is))
+    {
+        Some("tagged")
+    } else {
+        None
     }
 }
 

@@ -59,10 +59,10 @@ async fn main() -> anyhow::Result<()> {
     let app = Arc::new(App::new(config, clock));
     // Report a broken database at start; keep serving so each call can say what is wrong.
     match app.check() {
-        Ok(()) => tracing::info!(db = %app.config().db_path.display(), "run history opened"),
+        Ok(()) => tracing::info!(db = %app.config().database_name(), "run history opened"),
         Err(_) if !app.config().db_path.exists() && !app.config().import_paths.is_empty() => {
             tracing::info!(
-                db = %app.config().db_path.display(),
+                db = %app.config().database_name(),
                 "the run history will be created by the first import (SELFHEAL_IMPORT)"
             )
         }

@@ -1,0 +1,624 @@
+//! The importer's writes into PostgreSQL ([`PgImportStore`]): what `import`, `hook` and
+//! `collect` write when `--db` names a PostgreSQL database.
+//!
+//! A batch is one transaction under the writers' advisory lock ([`crate::WRITERS_LOCK`]).
+//! Its reads are made up front ([`Tables::prefetch`]: the batch's runs and calls in three
+//! queries) and its writes are buffered: events go in with one binary `COPY`, calls and runs
+//! with array (`unnest`) upserts. A batch of 20,000 tool events is a handful of round trips.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row, Transaction};
+use selfheal_import::ImportError;
+use selfheal_import::writer::{
+    Applied, ApplyError, Batch, CallRow, Cell, FileRow, ImportStore, RunAgg, RunRows, Session,
+    Tables,
+};
+use selfheal_store::history::redact_url;
+
+use crate::{PgError, WRITERS_LOCK, connect_migrated};
+
+/// A PostgreSQL run history open for writing.
+pub struct PgImportStore {
+    url: String,
+    /// `RefCell`: the trait's reads take `&self`; one thread uses a store at a time.
+    client: RefCell<Client>,
+    created: bool,
+}
+
+const FILE_COLUMNS: &str = "path, format, size, mtime_ns, \"offset\", lines, head_hash, head_len, tail_hash, tail_len, state, copy_of, note";
+
+impl PgImportStore {
+    /// Connects to `url`, creating or migrating the tables.
+    pub fn open(url: &str) -> Result<PgImportStore, ImportError> {
+        let mut client = connect_migrated(url)?;
+        let created = client
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM runs)", &[])
+            .map_err(|e| PgError::of(url, &e))?
+            .get(0);
+        Ok(PgImportStore {
+            url: url.to_string(),
+            client: RefCell::new(client),
+            created,
+        })
+    }
+
+    /// The stored file rows matching `filter` (a `WHERE` clause).
+    fn file_query(
+        &self,
+        filter: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<FileRow>, ImportError> {
+        let sql = format!("SELECT {FILE_COLUMNS} FROM selfheal_import_files {filter}");
+        let rows = self.client.borrow_mut().query(&sql, params);
+        rows.map(|rows| rows.iter().map(read_file_row).collect())
+            .map_err(|e| PgError::of(&self.url, &e).into())
+    }
+}
+
+fn read_file_row(r: &Row) -> FileRow {
+    FileRow {
+        path: r.get(0),
+        format: r.get(1),
+        size: r.get(2),
+        mtime_ns: r.get(3),
+        offset: r.get(4),
+        lines: r.get(5),
+        head_hash: r.get(6),
+        head_len: r.get(7),
+        tail_hash: r.get(8),
+        tail_len: r.get(9),
+        state: r.get(10),
+        copy_of: r.get(11),
+        note: r.get(12),
+    }
+}
+
+impl ImportStore for PgImportStore {
+    fn describe(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    fn created(&self) -> bool {
+        self.created
+    }
+
+    fn file_rows(&self) -> Result<HashMap<String, FileRow>, ImportError> {
+        Ok(self
+            .file_query("", &[])?
+            .into_iter()
+            .map(|mut row| {
+                row.state = None;
+                (row.path.clone(), row)
+            })
+            .collect())
+    }
+
+    fn file_state(&self, path: &str) -> Result<Option<String>, ImportError> {
+        Ok(self.file_row(path)?.and_then(|r| r.state))
+    }
+
+    fn file_row(&self, path: &str) -> Result<Option<FileRow>, ImportError> {
+        Ok(self
+            .file_query("WHERE path = $1", &[&path])?
+            .into_iter()
+            .next())
+    }
+
+    fn same_start(
+        &self,
+        size: i64,
+        head_hash: &str,
+        except: &str,
+    ) -> Result<Vec<FileRow>, ImportError> {
+        self.file_query(
+            "WHERE size = $1 AND head_hash = $2 AND path <> $3 AND \"offset\" = size AND note IS NULL",
+            &[&size, &head_hash, &except],
+        )
+    }
+
+    fn apply(&mut self, batch: &Batch<'_>) -> Result<Applied, ApplyError> {
+        let url = self.url.clone();
+        let db = |e: postgres::Error| ApplyError::Db(PgError::of(&url, &e).into());
+        let client = self.client.get_mut();
+        if client.is_closed() {
+            // The database restarted since the last batch: one new connection, or the error.
+            *client = crate::connect(&url).map_err(|e| ApplyError::Db(e.into()))?;
+        }
+        let mut tx = client.transaction().map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
+            .map_err(db)?;
+        if let Some(file) = &batch.file {
+            let current: Option<i64> = tx
+                .query_opt(
+                    "SELECT \"offset\" FROM selfheal_import_files WHERE path = $1",
+                    &[&file.row.path],
+                )
+                .map_err(db)?
+                .map(|r| r.get(0));
+            if current != file.expected_offset {
+                return Err(ApplyError::Conflict);
+            }
+        }
+        let applied = {
+            let mut tables = PgTables::new(&mut tx, &url);
+            Session::write(&mut tables, batch)?
+        };
+        if let Some(file) = &batch.file {
+            let r = file.row;
+            tx.execute(
+                "INSERT INTO selfheal_import_files(path, format, size, mtime_ns, \"offset\", lines,
+                    head_hash, head_len, tail_hash, tail_len, state, copy_of, note, imported_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (path) DO UPDATE SET format = excluded.format, size = excluded.size,
+                    mtime_ns = excluded.mtime_ns, \"offset\" = excluded.\"offset\", lines = excluded.lines,
+                    head_hash = excluded.head_hash, head_len = excluded.head_len,
+                    tail_hash = excluded.tail_hash, tail_len = excluded.tail_len,
+                    state = excluded.state, copy_of = excluded.copy_of, note = excluded.note,
+                    imported_at = excluded.imported_at",
+                &[
+                    &r.path,
+                    &r.format,
+                    &r.size,
+                    &r.mtime_ns,
+                    &r.offset,
+                    &r.lines,
+                    &r.head_hash,
+                    &r.head_len,
+                    &r.tail_hash,
+                    &r.tail_len,
+                    &r.state,
+                    &r.copy_of,
+                    &r.note,
+                    &chrono::Utc::now()
+                        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                        .to_string(),
+                ],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(applied)
+    }
+}
+
+/// One event to copy in.
+struct NewEvent {
+    run_id: String,
+    step: i64,
+    kind: String,
+    data: String,
+    timestamp: String,
+}
+
+/// One batch's transaction on PostgreSQL: what was read up front, and what to write.
+struct PgTables<'a, 't> {
+    tx: &'a mut Transaction<'t>,
+    url: &'a str,
+    aggs: HashMap<String, Option<RunAgg>>,
+    run_rows: HashSet<String>,
+    calls: HashMap<(String, String), Option<CallRow>>,
+    by_call: HashMap<String, Vec<String>>,
+    dirty_calls: Vec<(String, String)>,
+    events: Vec<NewEvent>,
+    runs: Vec<(String, RunAgg, Option<RunRows>)>,
+}
+
+impl<'a, 't> PgTables<'a, 't> {
+    fn new(tx: &'a mut Transaction<'t>, url: &'a str) -> Self {
+        PgTables {
+            tx,
+            url,
+            aggs: HashMap::new(),
+            run_rows: HashSet::new(),
+            calls: HashMap::new(),
+            by_call: HashMap::new(),
+            dirty_calls: Vec::new(),
+            events: Vec::new(),
+            runs: Vec::new(),
+        }
+    }
+
+    fn err(&self, e: postgres::Error) -> ImportError {
+        PgError::of(self.url, &e).into()
+    }
+
+    fn write_events(&mut self) -> Result<(), postgres::Error> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let sink = self.tx.copy_in(
+            "COPY run_events (run_id, step_index, event_type, event_data, timestamp) FROM STDIN BINARY",
+        )?;
+        let mut writer = BinaryCopyInWriter::new(
+            sink,
+            &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT],
+        );
+        for e in &self.events {
+            writer.write(&[&e.run_id, &e.step, &e.kind, &e.data, &e.timestamp])?;
+        }
+        writer.finish()?;
+        Ok(())
+    }
+
+    fn write_calls(&mut self) -> Result<(), postgres::Error> {
+        if self.dirty_calls.is_empty() {
+            return Ok(());
+        }
+        self.dirty_calls.sort();
+        self.dirty_calls.dedup();
+        let mut runs = Vec::new();
+        let mut ids = Vec::new();
+        let mut tools = Vec::new();
+        let mut started = Vec::new();
+        let mut states = Vec::new();
+        let mut pending = Vec::new();
+        for key in &self.dirty_calls {
+            let Some(Some(row)) = self.calls.get(key) else {
+                continue;
+            };
+            runs.push(key.0.as_str());
+            ids.push(key.1.as_str());
+            tools.push(row.tool.as_deref());
+            started.push(row.started_ms);
+            states.push(row.state as i16);
+            pending.push(row.pending_end.as_deref());
+        }
+        self.tx.execute(
+            "INSERT INTO selfheal_import_calls(run_id, call_id, tool, started_ms, state, pending_end)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::smallint[], $6::text[])
+             ON CONFLICT (run_id, call_id) DO UPDATE SET tool = excluded.tool,
+                started_ms = excluded.started_ms, state = excluded.state, pending_end = excluded.pending_end",
+            &[&runs, &ids, &tools, &started, &states, &pending],
+        )?;
+        Ok(())
+    }
+
+    fn write_runs(&mut self) -> Result<(), postgres::Error> {
+        for (id, a, rows) in &self.runs {
+            let attribution = (!a.attribution.is_empty())
+                .then(|| serde_json::to_string(&a.attribution).unwrap_or_default());
+            self.tx.execute(
+                "INSERT INTO selfheal_import_runs(run_id, format, agent, cwd, workflow, source_file,
+                    parent_run_id, subagent, task, model, status, error, first_ms, last_ms, next_step,
+                    calls, failed, iterations, iter_tokens_in, iter_tokens_out, total_tokens_in,
+                    total_tokens_out, synthetic, foreign_run, attribution)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                    $18, $19, $20, $21, $22, $23, $24, $25::text::jsonb)
+                 ON CONFLICT (run_id) DO UPDATE SET format = excluded.format, agent = excluded.agent,
+                    cwd = excluded.cwd, workflow = excluded.workflow, source_file = excluded.source_file,
+                    parent_run_id = excluded.parent_run_id, subagent = excluded.subagent,
+                    task = excluded.task, model = excluded.model, status = excluded.status,
+                    error = excluded.error, first_ms = excluded.first_ms, last_ms = excluded.last_ms,
+                    next_step = excluded.next_step, calls = excluded.calls, failed = excluded.failed,
+                    iterations = excluded.iterations, iter_tokens_in = excluded.iter_tokens_in,
+                    iter_tokens_out = excluded.iter_tokens_out,
+                    total_tokens_in = excluded.total_tokens_in,
+                    total_tokens_out = excluded.total_tokens_out, synthetic = excluded.synthetic,
+                    foreign_run = excluded.foreign_run, attribution = excluded.attribution",
+                &[
+                    id,
+                    &a.format,
+                    &a.agent,
+                    &a.cwd,
+                    &a.workflow,
+                    &a.source_file,
+                    &a.parent_run_id,
+                    &a.subagent,
+                    &a.task,
+                    &a.model,
+                    &a.status,
+                    &a.error,
+                    &a.first_ms,
+                    &a.last_ms,
+                    &a.next_step,
+                    &a.calls,
+                    &a.failed,
+                    &a.iterations,
+                    &a.iter_tokens_in,
+                    &a.iter_tokens_out,
+                    &a.total_tokens_in,
+                    &a.total_tokens_out,
+                    &a.synthetic,
+                    &a.foreign,
+                    &attribution,
+                ],
+            )?;
+            let Some(rows) = rows else {
+                continue;
+            };
+            upsert(self.tx, "runs", "id", &rows.run, Some("seq = nextval('runs_seq')"))?;
+            upsert(self.tx, "run_metrics", "run_id", &rows.metrics, None)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a column of the derived rows is an integer one.
+fn is_integer_column(column: &str) -> bool {
+    matches!(
+        column,
+        "duration_ms"
+            | "total_tool_calls"
+            | "successful_tool_calls"
+            | "failed_tool_calls"
+            | "total_iterations"
+            | "total_tokens_in"
+            | "total_tokens_out"
+    )
+}
+
+/// Inserts a derived row, or updates every column of it (and `extra`) when it exists.
+fn upsert(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    key: &str,
+    values: &[(&'static str, Cell)],
+    extra: Option<&str>,
+) -> Result<(), postgres::Error> {
+    let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let marks: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| {
+            if *c == "metadata" {
+                format!("${}::text::jsonb", i + 1)
+            } else {
+                format!("${}", i + 1)
+            }
+        })
+        .collect();
+    let mut sets: Vec<String> = names
+        .iter()
+        .filter(|c| **c != key)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    sets.extend(extra.map(str::to_string));
+    let sql = format!(
+        "INSERT INTO {table}({}) VALUES ({}) ON CONFLICT ({key}) DO UPDATE SET {}",
+        names.join(", "),
+        marks.join(", "),
+        sets.join(", ")
+    );
+    let owned: Vec<Box<dyn ToSql + Sync>> = values
+        .iter()
+        .map(|(c, v)| -> Box<dyn ToSql + Sync> {
+            match v {
+                Cell::Text(t) => Box::new(t.clone()),
+                Cell::Int(i) => Box::new(*i),
+                // A NULL is bound with its column's type.
+                Cell::Null if is_integer_column(c) => Box::new(None::<i64>),
+                Cell::Null => Box::new(None::<String>),
+            }
+        })
+        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b).collect();
+    tx.execute(&sql, &params)?;
+    Ok(())
+}
+
+impl Tables for PgTables<'_, '_> {
+    fn prefetch(&mut self, runs: &[&str], calls: &[(&str, &str)]) -> Result<(), ImportError> {
+        let run_ids: Vec<&str> = runs.to_vec();
+        let rows = self
+            .tx
+            .query(
+                "SELECT run_id, format, agent, cwd, workflow, source_file, parent_run_id, subagent,
+                        task, model, status, error, first_ms, last_ms, next_step, calls, failed,
+                        iterations, iter_tokens_in, iter_tokens_out, total_tokens_in,
+                        total_tokens_out, synthetic, foreign_run, attribution::text
+                 FROM selfheal_import_runs WHERE run_id = ANY($1)",
+                &[&run_ids],
+            )
+            .map_err(|e| self.err(e))?;
+        for id in &run_ids {
+            self.aggs.insert((*id).to_string(), None);
+        }
+        for r in &rows {
+            let agg = RunAgg {
+                format: r.get(1),
+                agent: r.get(2),
+                cwd: r.get(3),
+                workflow: r.get(4),
+                source_file: r.get(5),
+                parent_run_id: r.get(6),
+                subagent: r.get(7),
+                task: r.get(8),
+                model: r.get(9),
+                status: r.get(10),
+                error: r.get(11),
+                first_ms: r.get(12),
+                last_ms: r.get(13),
+                next_step: r.get(14),
+                calls: r.get(15),
+                failed: r.get(16),
+                iterations: r.get(17),
+                iter_tokens_in: r.get(18),
+                iter_tokens_out: r.get(19),
+                total_tokens_in: r.get(20),
+                total_tokens_out: r.get(21),
+                synthetic: r.get(22),
+                foreign: r.get(23),
+                attribution: r
+                    .get::<_, Option<String>>(24)
+                    .and_then(|a| serde_json::from_str(&a).ok())
+                    .unwrap_or_default(),
+                dirty: false,
+            };
+            self.aggs.insert(r.get(0), Some(agg));
+        }
+        let rows = self
+            .tx
+            .query("SELECT id FROM runs WHERE id = ANY($1)", &[&run_ids])
+            .map_err(|e| self.err(e))?;
+        self.run_rows = rows.iter().map(|r| r.get(0)).collect();
+        let call_ids: Vec<&str> = {
+            let mut ids: Vec<&str> = calls.iter().map(|(_, c)| *c).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        for (run, call) in calls {
+            self.calls
+                .insert(((*run).to_string(), (*call).to_string()), None);
+        }
+        for id in &call_ids {
+            self.by_call.insert((*id).to_string(), Vec::new());
+        }
+        // Every stored call with one of the batch's ids: its own rows, and the same id in
+        // other runs (a forked transcript's replayed calls).
+        let rows = self
+            .tx
+            .query(
+                "SELECT run_id, call_id, tool, started_ms, state, pending_end
+                 FROM selfheal_import_calls WHERE call_id = ANY($1)",
+                &[&call_ids],
+            )
+            .map_err(|e| self.err(e))?;
+        for r in &rows {
+            let (run, call): (String, String) = (r.get(0), r.get(1));
+            self.by_call.entry(call.clone()).or_default().push(run.clone());
+            let row = CallRow {
+                tool: r.get(2),
+                started_ms: r.get(3),
+                state: i64::from(r.get::<_, i16>(4)),
+                pending_end: r.get(5),
+            };
+            if let Some(slot) = self.calls.get_mut(&(run, call)) {
+                *slot = Some(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn load_agg(&mut self, run_id: &str) -> Result<Option<RunAgg>, ImportError> {
+        if let Some(known) = self.aggs.get(run_id) {
+            return Ok(known.clone());
+        }
+        Err(PgError::other(self.url, format!("run {run_id} was not prefetched")).into())
+    }
+
+    fn run_row_exists(&mut self, run_id: &str) -> Result<bool, ImportError> {
+        Ok(self.run_rows.contains(run_id))
+    }
+
+    fn next_step(&mut self, run_id: &str) -> Result<i64, ImportError> {
+        // Only for a run the importer has not written before: rare, so one query each.
+        let row = self
+            .tx
+            .query_one(
+                "SELECT COALESCE(MAX(step_index) + 1, 0) FROM run_events WHERE run_id = $1",
+                &[&run_id],
+            )
+            .map_err(|e| self.err(e))?;
+        let stored: i64 = row.get(0);
+        let buffered = self
+            .events
+            .iter()
+            .filter(|e| e.run_id == run_id)
+            .map(|e| e.step + 1)
+            .max()
+            .unwrap_or(0);
+        Ok(stored.max(buffered))
+    }
+
+    fn call(&mut self, run_id: &str, call_id: &str) -> Result<Option<CallRow>, ImportError> {
+        match self
+            .calls
+            .get(&(run_id.to_string(), call_id.to_string()))
+        {
+            Some(known) => Ok(known.clone()),
+            None => {
+                // A key the batch did not name up front (an iteration's): read it.
+                let row = self
+                    .tx
+                    .query_opt(
+                        "SELECT tool, started_ms, state, pending_end FROM selfheal_import_calls
+                         WHERE run_id = $1 AND call_id = $2",
+                        &[&run_id, &call_id],
+                    )
+                    .map_err(|e| self.err(e))?
+                    .map(|r| CallRow {
+                        tool: r.get(0),
+                        started_ms: r.get(1),
+                        state: i64::from(r.get::<_, i16>(2)),
+                        pending_end: r.get(3),
+                    });
+                self.calls
+                    .insert((run_id.to_string(), call_id.to_string()), row.clone());
+                Ok(row)
+            }
+        }
+    }
+
+    fn runs_with_call(&mut self, call_id: &str) -> Result<Vec<String>, ImportError> {
+        if let Some(runs) = self.by_call.get(call_id) {
+            return Ok(runs.clone());
+        }
+        let rows = self
+            .tx
+            .query(
+                "SELECT run_id FROM selfheal_import_calls WHERE call_id = $1",
+                &[&call_id],
+            )
+            .map_err(|e| self.err(e))?;
+        let runs: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        self.by_call.insert(call_id.to_string(), runs.clone());
+        Ok(runs)
+    }
+
+    fn put_call(&mut self, run_id: &str, call_id: &str, row: CallRow) -> Result<(), ImportError> {
+        let key = (run_id.to_string(), call_id.to_string());
+        let runs = self.by_call.entry(call_id.to_string()).or_default();
+        if !runs.iter().any(|r| r == run_id) {
+            runs.push(run_id.to_string());
+        }
+        self.calls.insert(key.clone(), Some(row));
+        self.dirty_calls.push(key);
+        Ok(())
+    }
+
+    fn insert_event(
+        &mut self,
+        run_id: &str,
+        step: i64,
+        kind: &str,
+        data: &str,
+        timestamp: &str,
+    ) -> Result<(), ImportError> {
+        self.events.push(NewEvent {
+            run_id: run_id.to_string(),
+            step,
+            kind: kind.to_string(),
+            // PostgreSQL text cannot hold NUL; the analysis never needs it.
+            data: if data.contains('\0') {
+                data.replace('\0', "\u{FFFD}")
+            } else {
+                data.to_string()
+            },
+            timestamp: timestamp.to_string(),
+        });
+        Ok(())
+    }
+
+    fn save_run(
+        &mut self,
+        run_id: &str,
+        agg: &RunAgg,
+        rows: Option<&RunRows>,
+    ) -> Result<(), ImportError> {
+        self.runs
+            .push((run_id.to_string(), agg.clone(), rows.cloned()));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ImportError> {
+        self.write_events()
+            .and_then(|()| self.write_calls())
+            .and_then(|()| self.write_runs())
+            .map_err(|e| self.err(e))
+    }
+}
