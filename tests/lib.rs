@@ -130,3 +130,86 @@ pub fn in_terminal(
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// A fresh PostgreSQL database for one test, dropped at the end: created on the server that
+/// `SELFHEAL_PG_URL` names (`.ci/run` starts one, `tests/pg/cluster.sh`).
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its connection string.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// `None` when no PostgreSQL is configured: said on stderr, so a skipped engine is seen;
+    /// with `SELFHEAL_REQUIRE_PG=1` (CI) a missing server fails the test instead.
+    pub fn create() -> Option<PgDatabase> {
+        let admin = match std::env::var("SELFHEAL_PG_URL") {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var_os("SELFHEAL_REQUIRE_PG").is_none(),
+                    "SELFHEAL_REQUIRE_PG is set but SELFHEAL_PG_URL is not: PostgreSQL did not start"
+                );
+                eprintln!(
+                    "SKIPPED on PostgreSQL: SELFHEAL_PG_URL is unset (start one with tests/pg/cluster.sh)"
+                );
+                return None;
+            }
+        };
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("selfheal_t_{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .expect("SELFHEAL_PG_URL accepts connections");
+        // One statement each: a multi-statement string is one transaction, which these refuse.
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .and_then(|()| client.batch_execute(&format!("CREATE DATABASE {name}")))
+            .expect("a test database is created");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .expect("SELFHEAL_PG_URL names a database");
+        let url = format!("{base}/{name}");
+        Some(PgDatabase { admin, name, url })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// One run history on one engine, as `Config::db_path` takes it.
+pub struct OnEngine {
+    pub engine: &'static str,
+    pub db: PathBuf,
+    _database: Option<PgDatabase>,
+}
+
+/// The SQLite history `db` itself, and a copy of it in a fresh PostgreSQL database when one is
+/// configured ([`PgDatabase::create`]): what the acceptance tests run on.
+pub fn on_each_engine(db: &Path) -> Vec<OnEngine> {
+    let mut out = vec![OnEngine {
+        engine: "sqlite",
+        db: db.to_path_buf(),
+        _database: None,
+    }];
+    if let Some(pg) = PgDatabase::create() {
+        selfheal_postgres::copy::copy_sqlite_history(db, &pg.url)
+            .expect("the history is copied into PostgreSQL");
+        out.push(OnEngine {
+            engine: "postgres",
+            db: PathBuf::from(&pg.url),
+            _database: Some(pg),
+        });
+    }
+    out
+}

@@ -94,9 +94,11 @@ impl App {
                     .map_err(selfheal_store::StoreError::from)?;
                 // The index stays a local SQLite cache per server, named after the database.
                 let name = self.config.database_name();
-                let location = self.config.index.clone().unwrap_or_else(|| {
-                    IndexLocation::default_named(&name, "postgres")
-                });
+                let location = self
+                    .config
+                    .index
+                    .clone()
+                    .unwrap_or_else(|| IndexLocation::default_named(&name, "postgres"));
                 Store::with_history(Box::new(history), location)?
             }
         });

@@ -18,8 +18,8 @@ use selfheal_core::time::{Window, format_ms, parse_timestamp};
 use selfheal_core::verify::{
     BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
 };
-use selfheal_store::Store;
 use selfheal_store::Database;
+use selfheal_store::Store;
 use selfheal_store::lifecycle::{
     Change, EscalationRow, ImprovementRow, LessonRow, LifecycleDb, Outcome,
 };

@@ -13,10 +13,10 @@
 //!   logs and would log errors otherwise).
 //! - Counters are kept for the progress line the command prints on stderr.
 
+use selfheal_store::Database;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
-use selfheal_store::Database;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};

@@ -24,7 +24,8 @@ pub struct PgHistory {
     client: RefCell<Client>,
 }
 
-const RUNS_SELECT: &str = "SELECT r.seq, r.id, r.workflow_name, r.status, r.model, r.started_at, r.completed_at,
+const RUNS_SELECT: &str =
+    "SELECT r.seq, r.id, r.workflow_name, r.status, r.model, r.started_at, r.completed_at,
         r.duration_ms, r.metadata::text,
         (COALESCE(m.total_tokens_in, 0) + COALESCE(m.total_tokens_out, 0)), m.total_iterations
      FROM runs r LEFT JOIN run_metrics m ON m.run_id = r.id";
@@ -184,7 +185,9 @@ impl RunHistory for PgHistory {
         after: i64,
     ) -> Result<Vec<(i64, String, String)>> {
         let read = |rows: Vec<Row>| -> Vec<(i64, String, String)> {
-            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+            rows.iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect()
         };
         let mut out = read(self.query(
             "SELECT id, event_type, event_data FROM run_events WHERE run_id = $1 AND id < $2

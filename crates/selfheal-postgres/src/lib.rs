@@ -12,6 +12,7 @@
 //! committed in the order they are allocated, which the catch-up by `id > high-water mark`
 //! relies on (a lower id committed after a higher one was read would be skipped forever).
 
+pub mod copy;
 pub mod history;
 pub mod writer;
 
@@ -94,9 +95,9 @@ impl From<PgError> for selfheal_import::ImportError {
 
 /// Connects to `url`, within `connect_timeout` seconds unless the URL says otherwise.
 pub fn connect(url: &str) -> Result<Client, PgError> {
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e: postgres::Error| PgError::other(url, format!("not a valid connection string ({e})")))?;
+    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        PgError::other(url, format!("not a valid connection string ({e})"))
+    })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
@@ -139,7 +140,9 @@ pub fn connect_existing(url: &str) -> Result<Client, PgError> {
         Some(v) if v == SCHEMA_VERSION => Ok(client),
         Some(v) if v > SCHEMA_VERSION => Err(PgError::other(
             url,
-            format!("was migrated by a newer self-healing-mcp (schema {v}, this binary knows up to {SCHEMA_VERSION}); upgrade self-healing-mcp"),
+            format!(
+                "was migrated by a newer self-healing-mcp (schema {v}, this binary knows up to {SCHEMA_VERSION}); upgrade self-healing-mcp"
+            ),
         )),
         _ => Err(PgError::other(
             url,
@@ -152,7 +155,9 @@ pub fn connect_existing(url: &str) -> Result<Client, PgError> {
 }
 
 /// Opens the importer's writer on `db`, whichever engine: creating the tables when missing.
-pub fn open_writer(db: &selfheal_store::Database) -> Result<selfheal_import::writer::Writer, selfheal_import::ImportError> {
+pub fn open_writer(
+    db: &selfheal_store::Database,
+) -> Result<selfheal_import::writer::Writer, selfheal_import::ImportError> {
     match db {
         selfheal_store::Database::Sqlite(path) => selfheal_import::writer::Writer::open(path),
         selfheal_store::Database::Postgres(url) => Ok(selfheal_import::writer::Writer::with_store(
@@ -181,7 +186,10 @@ pub fn migrate(client: &mut Client) -> Result<(), Migration> {
     )?;
     let current = |client: &mut Client| -> Result<i32, postgres::Error> {
         Ok(client
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations", &[])?
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations",
+                &[],
+            )?
             .get(0))
     };
     let found = current(client)?;

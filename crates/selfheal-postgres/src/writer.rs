@@ -330,7 +330,13 @@ impl<'a, 't> PgTables<'a, 't> {
             let Some(rows) = rows else {
                 continue;
             };
-            upsert(self.tx, "runs", "id", &rows.run, Some("seq = nextval('runs_seq')"))?;
+            upsert(
+                self.tx,
+                "runs",
+                "id",
+                &rows.run,
+                Some("seq = nextval('runs_seq')"),
+            )?;
             upsert(self.tx, "run_metrics", "run_id", &rows.metrics, None)?;
         }
         Ok(())
@@ -480,7 +486,10 @@ impl Tables for PgTables<'_, '_> {
             .map_err(|e| self.err(e))?;
         for r in &rows {
             let (run, call): (String, String) = (r.get(0), r.get(1));
-            self.by_call.entry(call.clone()).or_default().push(run.clone());
+            self.by_call
+                .entry(call.clone())
+                .or_default()
+                .push(run.clone());
             let row = CallRow {
                 tool: r.get(2),
                 started_ms: r.get(3),
@@ -526,10 +535,7 @@ impl Tables for PgTables<'_, '_> {
     }
 
     fn call(&mut self, run_id: &str, call_id: &str) -> Result<Option<CallRow>, ImportError> {
-        match self
-            .calls
-            .get(&(run_id.to_string(), call_id.to_string()))
-        {
+        match self.calls.get(&(run_id.to_string(), call_id.to_string())) {
             Some(known) => Ok(known.clone()),
             None => {
                 // A key the batch did not name up front (an iteration's): read it.
