@@ -18,6 +18,7 @@ mod lifecycle;
 mod live;
 mod mcp;
 mod paging;
+mod postgres;
 mod schema;
 mod simulation;
 mod synth_truth;

@@ -90,8 +90,7 @@ impl App {
         let store = Arc::new(match self.config.database() {
             Database::Sqlite(path) => Store::open(&path, self.config.index.clone())?,
             Database::Postgres(url) => {
-                let history = selfheal_postgres::history::PgHistory::open(&url)
-                    .map_err(selfheal_store::StoreError::from)?;
+                let history = selfheal_postgres::history::PgHistory::open(&url)?;
                 // The index stays a local SQLite cache per server, named after the database.
                 let name = self.config.database_name();
                 let location = self

@@ -269,6 +269,7 @@ impl App {
         by: &By,
         prefer: Prefer<'_>,
     ) -> Result<ProposeView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
@@ -578,6 +579,7 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<TestView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -678,6 +680,7 @@ impl App {
         args: &ApplyArgs,
         progress: Progress<'_>,
     ) -> Result<ApplyPreview, AppError> {
+        self.lifecycle_here()?;
         let ApplyPrelude {
             applied_ms,
             row,
@@ -721,6 +724,7 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<ApplyView, AppError> {
+        self.lifecycle_here()?;
         let ApplyPrelude {
             now,
             applied_ms,
@@ -1041,6 +1045,7 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<VerifyView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1286,6 +1291,7 @@ impl App {
     /// What `rollback_improvement` would change, checked without changing anything: shown to a
     /// person before they confirm.
     pub fn preview_rollback(&self, args: &CloseArgs) -> Result<RollbackPreview, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
@@ -1337,6 +1343,7 @@ impl App {
         _progress: Progress<'_>,
         by: &By,
     ) -> Result<TransitionView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1446,6 +1453,7 @@ impl App {
         args: &CloseArgs,
         _progress: Progress<'_>,
     ) -> Result<TransitionView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1481,6 +1489,7 @@ impl App {
         args: &ListArgs,
         _progress: Progress<'_>,
     ) -> Result<ListView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let cursor = match &args.cursor {
             None => None,
@@ -1521,6 +1530,7 @@ impl App {
         args: &GetImprovementArgs,
         _progress: Progress<'_>,
     ) -> Result<ImprovementView, AppError> {
+        self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
         let row = self.improvement(&db, &args.improvement_id)?;
@@ -1546,6 +1556,7 @@ impl App {
         args: &ReportArgs,
         progress: Progress<'_>,
     ) -> Result<ReportView, AppError> {
+        self.lifecycle_here()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
         let store = self.store()?;

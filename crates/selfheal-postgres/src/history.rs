@@ -69,6 +69,12 @@ impl PgHistory {
     }
 }
 
+impl std::fmt::Debug for PgHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgHistory({})", redact_url(&self.url))
+    }
+}
+
 fn read_run(r: &Row) -> RunRow {
     RunRow {
         rowid: r.get(0),

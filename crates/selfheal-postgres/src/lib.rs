@@ -128,14 +128,23 @@ pub fn connect_migrated(url: &str) -> Result<Client, PgError> {
 /// another application is refused, not written to.
 pub fn connect_existing(url: &str) -> Result<Client, PgError> {
     let mut client = connect(url)?;
-    let version: Option<i32> = client
-        .query_one(
-            "SELECT CASE WHEN to_regclass('selfheal_migrations') IS NULL THEN NULL
-                    ELSE (SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations) END",
-            &[],
-        )
+    let ours: bool = client
+        .query_one("SELECT to_regclass('selfheal_migrations') IS NOT NULL", &[])
         .map_err(|e| PgError::of(url, &e))?
         .get(0);
+    let version: Option<i32> = if ours {
+        Some(
+            client
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM selfheal_migrations",
+                    &[],
+                )
+                .map_err(|e| PgError::of(url, &e))?
+                .get(0),
+        )
+    } else {
+        None
+    };
     match version {
         Some(v) if v == SCHEMA_VERSION => Ok(client),
         Some(v) if v > SCHEMA_VERSION => Err(PgError::other(

@@ -1,0 +1,283 @@
+//! PostgreSQL as the run history: the same histories written through the importer into
+//! both engines answer alike; writers racing a catch-up lose no event; a reader never
+//! creates tables; connection strings never show their password; the lifecycle says it is
+//! not kept there. Each test makes its own database on `SELFHEAL_PG_URL` (skipped visibly
+//! when unset; `SELFHEAL_REQUIRE_PG=1` makes that a failure).
+
+use std::path::{Path, PathBuf};
+
+use selfheal_app::args::{DashboardArgs, Detail, DetectArgs, PatternArgs, ToolArgs};
+use selfheal_import::writer::Writer;
+use selfheal_import::{Importer, Options};
+use selfheal_store::Database;
+use selfheal_tests::{PgDatabase, app, ms, quiet, workspace_root};
+
+const NOW: &str = "2026-12-01T00:00:00Z";
+
+/// Real transcripts of every harness the repository keeps, and the importer's fixtures.
+fn histories() -> Vec<PathBuf> {
+    let root = workspace_root();
+    vec![
+        root.join("tests/data/claude-code-2.1.328"),
+        root.join("tests/data/codex-0.169.0"),
+        root.join("tests/data/gemini-cli-0.61.0"),
+        root.join("tests/data/copilot-1.0.102"),
+        root.join("crates/selfheal-import/tests/fixtures"),
+    ]
+}
+
+fn import(writer: Writer) -> selfheal_import::Summary {
+    let mut importer = Importer::with_writer(writer, Options::default());
+    importer.import(&histories(), &mut |_| {}).unwrap()
+}
+
+/// Every analysis answer, as JSON, for one history.
+fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
+    let app = app(db, ms(NOW));
+    let since = "3650d".to_string();
+    let detect = app
+        .detect_failure_patterns(
+            &DetectArgs {
+                since: since.clone(),
+                detail: Detail::Full,
+                min_occurrences: 1,
+                limit: 100,
+                ..DetectArgs::default()
+            },
+            &mut quiet(),
+        )
+        .unwrap();
+    let mut out = vec![("detect".to_string(), serde_json::to_value(&detect).unwrap())];
+    for p in &detect.patterns {
+        let view = app
+            .get_pattern(
+                &PatternArgs {
+                    detail: Detail::Full,
+                    pattern_id: p.id.clone(),
+                    since: since.clone(),
+                    samples: 5,
+                },
+                &mut quiet(),
+            )
+            .unwrap();
+        out.push((
+            format!("get_pattern {}", p.id),
+            serde_json::to_value(&view).unwrap(),
+        ));
+    }
+    let tools = app
+        .compute_tool_reliability(
+            &ToolArgs {
+                cursor: None,
+                detail: Detail::Full,
+                since: since.clone(),
+                tool_name: None,
+                limit: 500,
+            },
+            &mut quiet(),
+        )
+        .unwrap();
+    out.push(("tools".into(), serde_json::to_value(&tools).unwrap()));
+    let dashboard = app
+        .get_health_dashboard(
+            &DashboardArgs {
+                since,
+                detailed: true,
+                detail: Detail::Full,
+            },
+            &mut quiet(),
+        )
+        .unwrap();
+    out.push((
+        "dashboard".into(),
+        serde_json::to_value(&dashboard).unwrap(),
+    ));
+    out
+}
+
+#[test]
+fn histories_imported_into_both_engines_answer_alike() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("history.sqlite");
+    let lite = import(Writer::open(&file).unwrap());
+    let open_pg = || selfheal_postgres::open_writer(&Database::Postgres(pg.url.clone())).unwrap();
+    let remote = import(open_pg());
+    assert!(lite.calls_added > 30, "{lite:?}");
+    assert_eq!(
+        (
+            remote.calls_added,
+            remote.failed_calls_added,
+            remote.runs_new,
+            remote.events_added
+        ),
+        (
+            lite.calls_added,
+            lite.failed_calls_added,
+            lite.runs_new,
+            lite.events_added
+        )
+    );
+    // Imported again: nothing new, on PostgreSQL as on SQLite.
+    let again = import(open_pg());
+    assert_eq!((again.calls_added, again.events_added), (0, 0), "{again:?}");
+
+    let (a, b) = (answers(&file), answers(Path::new(&pg.url)));
+    assert!(a[0].1["patterns"].as_array().is_some_and(|p| !p.is_empty()));
+    assert_eq!(a.len(), b.len());
+    for ((name, lite), (_, remote)) in a.iter().zip(&b) {
+        assert_eq!(lite, remote, "{name} differs between SQLite and PostgreSQL");
+    }
+}
+
+#[test]
+fn writers_racing_a_catch_up_lose_no_event() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    use selfheal_import::model::{CallEnd, CallStart, Format, Record};
+    use selfheal_import::writer::Batch;
+    drop(selfheal_postgres::connect_migrated(&pg.url).unwrap());
+    let store = selfheal_store::Store::with_history(
+        Box::new(selfheal_postgres::history::PgHistory::open(&pg.url).unwrap()),
+        selfheal_store::index::IndexLocation::Memory(format!("race-{}", std::process::id())),
+    )
+    .unwrap();
+    let base = ms(NOW) - 3_600_000;
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let url = pg.url.clone();
+            std::thread::spawn(move || {
+                let mut writer = selfheal_postgres::open_writer(&Database::Postgres(url)).unwrap();
+                for b in 0..20 {
+                    let mut records = Vec::new();
+                    for c in 0..50 {
+                        let run_id = format!("otel:w{w}-b{}", b % 4);
+                        let call_id = format!("{w}-{b}-{c}");
+                        let at = base + (b * 50 + c) as i64;
+                        records.push(Record::Start(CallStart {
+                            run_id: run_id.clone(),
+                            call_id: call_id.clone(),
+                            tool: "Bash".into(),
+                            arguments: r#"{"command":"pytest"}"#.into(),
+                            at_ms: Some(at),
+                        }));
+                        records.push(Record::End(CallEnd {
+                            run_id,
+                            call_id,
+                            tool: Some("Bash".into()),
+                            result: "pytest: command not found".into(),
+                            is_error: c % 3 == 0,
+                            at_ms: Some(at + 1),
+                            ..CallEnd::default()
+                        }));
+                    }
+                    writer
+                        .apply(&Batch {
+                            format: Format::Otel,
+                            source_file: None,
+                            fallback_ms: base,
+                            records: &records,
+                            file: None,
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    // Catch-ups while the writers commit: each reads up to the highest id it sees.
+    let mut read = 0;
+    while writers.iter().any(|w| !w.is_finished()) {
+        read += store.refresh(&mut |_, _| {}).unwrap().events_read;
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    read += store.refresh(&mut |_, _| {}).unwrap().events_read;
+    assert_eq!(read, 3 * 20 * 50 * 2, "every event indexed once");
+}
+
+#[test]
+fn a_reader_never_creates_tables_and_never_shows_the_password() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    // An application's database without our tables (a DATABASE_URL meant for something else).
+    let e = selfheal_postgres::history::PgHistory::open(&pg.url)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("self-heal init"), "{e}");
+    let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "reading created nothing");
+
+    // Through the app, as a server reports it: the name shown, the password never.
+    let with_password = pg.url.replacen("selfheal@", "selfheal:hunter2secret@", 1);
+    let url_db = if with_password.contains("hunter2secret") {
+        with_password
+    } else {
+        pg.url.clone()
+    };
+    let password = url_db
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('@').next())
+        .and_then(|user| user.split_once(':'))
+        .map(|(_, p)| p.to_string());
+    let app = app(Path::new(&url_db), ms(NOW));
+    let e = app
+        .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .expect_err("no tables yet")
+        .to_string();
+    assert!(e.contains("self-heal init"), "{e}");
+    if let Some(p) = &password {
+        assert!(!e.contains(p.as_str()), "{e}");
+    }
+    // A database that does not exist, and a port nobody listens on.
+    for bad in [
+        url_db.replace(
+            &format!("/{}", url_db.rsplit('/').next().unwrap()),
+            "/no_such_db",
+        ),
+        "postgres://u:hunter2secret@127.0.0.1:1/agents".to_string(),
+    ] {
+        let e = app_error(&bad);
+        assert!(!e.contains("hunter2secret"), "{e}");
+        if let Some(p) = &password {
+            assert!(!e.contains(p.as_str()), "{e}");
+        }
+        assert!(e.contains("PostgreSQL database"), "{e}");
+    }
+}
+
+fn app_error(url: &str) -> String {
+    app(Path::new(url), ms(NOW))
+        .detect_failure_patterns(&DetectArgs::default(), &mut quiet())
+        .expect_err("an unusable database is an error")
+        .to_string()
+}
+
+#[test]
+fn the_lifecycle_says_it_is_not_kept_in_postgres() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    drop(selfheal_postgres::connect_migrated(&pg.url).unwrap());
+    let app = app(Path::new(&pg.url), ms(NOW));
+    let e = app
+        .propose_improvement(
+            &serde_json::from_value(serde_json::json!({"pattern_id": "not_found:Read"})).unwrap(),
+            &mut quiet(),
+        )
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("not kept in PostgreSQL"), "{e}");
+}
