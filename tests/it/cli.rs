@@ -420,3 +420,18 @@ fn the_demo_ends_with_a_verified_improvement() {
     // The demo's notes stay beside its database.
     assert!(db.with_extension("inbox").is_dir());
 }
+
+#[test]
+fn collect_refuses_a_reachable_address_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("team.db");
+    let out = self_heal(
+        &["collect", "--listen", "0.0.0.0:0"],
+        &db,
+        &dir.path().join("index"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--token") && err.contains("127.0.0.1"), "{err}");
+    assert!(!db.exists(), "nothing was created");
+}

@@ -8,7 +8,14 @@ use std::time::Duration;
 
 use selfheal_collect::server::{Counters, Options, serve};
 
-pub fn run(db: Database, listen: &str, max_body: usize) -> anyhow::Result<()> {
+/// What `collect` accepts, from its flags.
+pub struct Limits {
+    pub max_body: usize,
+    pub token: Option<String>,
+    pub request_timeout: Duration,
+}
+
+pub fn run(db: Database, listen: &str, limits: Limits) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -18,6 +25,11 @@ pub fn run(db: Database, listen: &str, max_body: usize) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() && limits.token.is_none() {
+            anyhow::bail!(
+                "collect listens on {addr}, which other machines reach: set a bearer token with --token or SELFHEAL_COLLECT_TOKEN (harnesses send it with OTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer <token>\"), or listen on 127.0.0.1"
+            );
+        }
         let counters = Arc::new(Counters::default());
         let progress = counters.clone();
         eprintln!(
@@ -36,7 +48,9 @@ pub fn run(db: Database, listen: &str, max_body: usize) -> anyhow::Result<()> {
             }
         });
         let mut options = Options::new(db);
-        options.max_body = max_body;
+        options.max_body = limits.max_body;
+        options.token = limits.token;
+        options.request_timeout = limits.request_timeout;
         let stop = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .ok();

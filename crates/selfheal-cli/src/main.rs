@@ -326,6 +326,13 @@ enum Command {
         /// Largest request body accepted, in MiB (after inflating gzip)
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
         max_body_mib: u32,
+        /// Bearer token every request must carry; required to listen on an address other
+        /// than loopback (harnesses send it with OTEL_EXPORTER_OTLP_HEADERS)
+        #[arg(long, env = "SELFHEAL_COLLECT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Seconds a request may take (its body read and its records committed)
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        request_timeout: u64,
     },
     /// The hook command `install` registers: reads the hook event on stdin and answers it
     ///
@@ -985,9 +992,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Collect {
             listen,
             max_body_mib,
+            token,
+            request_timeout,
         } => {
             let db = Config::from_env(cli.db, cli.inbox).database();
-            collect::run(db, &listen, max_body_mib as usize * 1024 * 1024)
+            collect::run(
+                db,
+                &listen,
+                collect::Limits {
+                    max_body: max_body_mib as usize * 1024 * 1024,
+                    token: token.filter(|t| !t.trim().is_empty()),
+                    request_timeout: std::time::Duration::from_secs(request_timeout),
+                },
+            )
         }
         Command::Install(a) => install(cli.db, cli.json, a, false),
         Command::Uninstall(a) => install(cli.db, cli.json, a, true),

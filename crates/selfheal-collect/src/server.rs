@@ -51,6 +51,10 @@ pub struct Options {
     pub max_body: usize,
     /// Requests waiting for the writer before new ones get 429.
     pub queue: usize,
+    /// When set, every request must carry `Authorization: Bearer <token>` (401 otherwise).
+    pub token: Option<String>,
+    /// A request (its body read, decoded and committed) taking longer is answered 408.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Options {
@@ -59,6 +63,8 @@ impl Options {
             db,
             max_body: 16 * 1024 * 1024,
             queue: 256,
+            token: None,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -147,6 +153,13 @@ pub async fn serve(
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .layer(DefaultBodyLimit::max(options.max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            Guard {
+                token: options.token.clone().map(Arc::from),
+                timeout: options.request_timeout,
+            },
+            guard,
+        ))
         .with_state((shared, options.max_body));
     let addr = listener
         .local_addr()
@@ -200,6 +213,56 @@ fn write_loop(mut writer: Writer, jobs: Receiver<Job>) {
             let _ = reply.send(result.clone());
         }
     }
+}
+
+/// What every request is checked against before its body is read.
+#[derive(Clone)]
+struct Guard {
+    token: Option<Arc<str>>,
+    timeout: std::time::Duration,
+}
+
+/// The bearer token (when one is required) and the request timeout, which also bounds a
+/// client that sends its body slowly.
+async fn guard(
+    State(guard): State<Guard>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &guard.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(given.trim().as_bytes(), token.as_bytes()) {
+            let mut r = refuse(
+                StatusCode::UNAUTHORIZED,
+                "a bearer token is required (OTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer <token>\")".into(),
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+    }
+    match tokio::time::timeout(guard.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request took longer than {} s", guard.timeout.as_secs()),
+        ),
+    }
+}
+
+/// Compares two secrets in time that depends on their lengths only.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 fn now_ms() -> i64 {
@@ -331,11 +394,16 @@ async fn receive(
         match done.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
+                // The database is down or restarting: nothing was written; the exporter
+                // retries after the pause it is told.
                 counters.failed.fetch_add(1, Ordering::Relaxed);
-                return refuse(
+                let mut r = refuse(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!("the records could not be written: {e}"),
                 );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return r;
             }
             Err(_) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);

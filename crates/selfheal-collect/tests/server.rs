@@ -232,3 +232,46 @@ async fn a_backed_up_writer_answers_429_with_retry_after() {
     r.stop.send(()).unwrap();
     r.done.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_required_token_is_checked_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let r = start(db.clone(), |o| o.token = Some("s3cret-token".into())).await;
+    let addr = r.addr.clone();
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let body = capture("claude-code-2.1.328/json/001-logs.json");
+        for wrong in [
+            None,
+            Some("Bearer nope"),
+            Some("Bearer s3cret-tokeN"),
+            Some("s3cret-token"),
+        ] {
+            let mut headers = vec![JSON];
+            if let Some(w) = wrong {
+                headers.push(("Authorization", w));
+            }
+            let (status, head, _) = post(&addr, "/v1/logs", &headers, &body);
+            assert_eq!(status, 401, "{wrong:?}");
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("www-authenticate: bearer"),
+                "{head}"
+            );
+        }
+        assert_eq!(count(&db2, "SELECT count(*) FROM run_events"), 0);
+        let (status, _, _) = post(
+            &addr,
+            "/v1/logs",
+            &[JSON, ("Authorization", "Bearer s3cret-token")],
+            &body,
+        );
+        assert_eq!(status, 200);
+        assert!(count(&db2, "SELECT count(*) FROM run_events") > 0);
+    })
+    .await
+    .unwrap();
+    r.stop.send(()).unwrap();
+    r.done.await.unwrap();
+}
