@@ -203,7 +203,7 @@ pub fn on_each_engine(db: &Path) -> Vec<OnEngine> {
         _database: None,
     }];
     if let Some(pg) = PgDatabase::create() {
-        selfheal_postgres::copy::copy_sqlite_history(db, &pg.url)
+        selfheal_postgres::copy::copy_sqlite_history(db, &pg.url, 0)
             .expect("the history is copied into PostgreSQL");
         out.push(OnEngine {
             engine: "postgres",

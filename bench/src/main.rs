@@ -69,6 +69,11 @@ struct Args {
     /// Also write the results as JSON to this file
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Run the history from PostgreSQL: each generated history is copied into a fresh
+    /// database on this server (binary COPY) and the server reads it through DATABASE_URL;
+    /// the raw-SQL baseline runs in PostgreSQL
+    #[arg(long, value_name = "ADMIN_URL")]
+    postgres: Option<String>,
 }
 
 fn parse_size(s: &str) -> anyhow::Result<u64> {
@@ -194,6 +199,58 @@ fn time_sql(db: &Path, since: &str) -> anyhow::Result<(f64, &'static str)> {
     Ok(best)
 }
 
+/// The raw-SQL baseline in PostgreSQL: the same question, best of 3 runs (ms).
+fn time_sql_pg(url: &str, since: &str) -> anyhow::Result<(f64, &'static str)> {
+    const SQL: &str = "SELECT COALESCE(d->>'error_type', 'unknown'), d->>'name', count(*)
+         FROM (SELECT event_data::jsonb AS d FROM run_events
+               WHERE event_type = 'tool_complete' AND timestamp >= $1) e
+         WHERE d->>'is_error' = 'true'
+         GROUP BY 1, 2 HAVING count(*) >= 3";
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let rows = client.query(SQL, &[&since])?;
+        best = best.min(t.elapsed().as_secs_f64() * 1000.0);
+        if rows.is_empty() {
+            bail!("the PostgreSQL baseline found no pattern");
+        }
+    }
+    Ok((best, "jsonb ->> (PostgreSQL)"))
+}
+
+/// Runs `f` on a thread outside the async runtime: the `postgres` client is synchronous and
+/// starts a runtime of its own, which tokio refuses inside another.
+fn off_runtime<T: Send>(f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a PostgreSQL step panicked")))
+    })
+}
+
+/// A fresh database `name` on the server of `admin`, holding a copy of the SQLite history.
+fn postgres_copy(admin: &str, name: &str, db: &Path) -> anyhow::Result<(String, f64)> {
+    let mut client = postgres::Client::connect(admin, postgres::NoTls)?;
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    client.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .context("the PostgreSQL URL names a database")?;
+    let url = format!("{base}/{name}");
+    let t = Instant::now();
+    let copied = selfheal_postgres::copy::copy_sqlite_history(db, &url, 0)?;
+    let secs = t.elapsed().as_secs_f64();
+    // What autovacuum does after a bulk load, done now so the first run is not its victim.
+    postgres::Client::connect(&url, postgres::NoTls)?.batch_execute("VACUUM ANALYZE")?;
+    eprintln!(
+        "copied {} runs and {} events into PostgreSQL in {secs:.1} s",
+        copied.runs, copied.events
+    );
+    Ok((url, secs))
+}
+
 fn peak_rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -305,17 +362,34 @@ async fn bench_size(
     let since = (end - chrono::Duration::days(7))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
-    let (sql_detect_ms, sql_detect_query) = time_sql(&db, &since)?;
-    let (sql_full_scan_ms, _) = time_sql(&db, "0000")?;
+    let pg = match &args.postgres {
+        Some(admin) => {
+            eprintln!("[{tag}] copying into PostgreSQL…");
+            let name = format!("selfheal_bench_{}", tag.replace('-', "_"));
+            Some(off_runtime(|| postgres_copy(admin, &name, &db))?.0)
+        }
+        None => None,
+    };
+    let (sql_detect_ms, sql_detect_query) = match &pg {
+        Some(url) => off_runtime(|| time_sql_pg(url, &since))?,
+        None => time_sql(&db, &since)?,
+    };
+    let (sql_full_scan_ms, _) = match &pg {
+        Some(url) => off_runtime(|| time_sql_pg(url, "0000"))?,
+        None => time_sql(&db, "0000")?,
+    };
 
     let index_dir = dir.join(format!("index-{tag}"));
     let _ = std::fs::remove_dir_all(&index_dir);
     std::fs::create_dir_all(&index_dir)?;
     let cmd = tokio::process::Command::new(server).configure(|c| {
-        c.env("DATABASE_PATH", &db)
-            .env("SELFHEAL_NOW", end.to_rfc3339())
-            .env("SELFHEAL_INDEX_DIR", &index_dir)
-            .env("RUST_LOG", "warn");
+        match &pg {
+            Some(url) => c.env_remove("DATABASE_PATH").env("DATABASE_URL", url),
+            None => c.env("DATABASE_PATH", &db),
+        }
+        .env("SELFHEAL_NOW", end.to_rfc3339())
+        .env("SELFHEAL_INDEX_DIR", &index_dir)
+        .env("RUST_LOG", "warn");
     });
     let transport = TokioChildProcess::new(cmd)?;
     let pid = transport.id().context("server pid")?;
@@ -407,6 +481,10 @@ async fn bench_size(
     }
 
     eprintln!("[{tag}] call after 10k new events…");
+    let before_append: i64 =
+        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM run_events", [], |r| {
+            r.get(0)
+        })?;
     selfheal_synth::append_profile_events(
         &mut conn,
         profile,
@@ -414,6 +492,15 @@ async fn bench_size(
         10_000,
         end - chrono::Duration::minutes(1),
     )?;
+    if let Some(url) = &pg {
+        off_runtime(|| {
+            Ok(selfheal_postgres::copy::copy_sqlite_history(
+                &db,
+                url,
+                before_append,
+            )?)
+        })?;
+    }
     let t = Instant::now();
     let after = call(&client, "detect_failure_patterns", &json!({})).await?;
     let after_10k_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -432,6 +432,9 @@ fn collect_refuses_a_reachable_address_without_a_token() {
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--token") && err.contains("127.0.0.1"), "{err}");
+    assert!(
+        err.contains("--token") && err.contains("127.0.0.1"),
+        "{err}"
+    );
     assert!(!db.exists(), "nothing was created");
 }

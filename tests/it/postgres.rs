@@ -281,3 +281,53 @@ fn the_lifecycle_says_it_is_not_kept_in_postgres() {
         .to_string();
     assert!(e.contains("not kept in PostgreSQL"), "{e}");
 }
+
+#[test]
+fn the_server_reads_database_url() {
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (db, truth) = selfheal_tests::plant(dir.path(), 1);
+    selfheal_postgres::copy::copy_sqlite_history(&db, &pg.url, 0).unwrap();
+    let planted: std::collections::BTreeSet<String> = truth["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    let index = dir.path().join("index");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let cmd =
+            tokio::process::Command::new(selfheal_tests::bin("self-healing-mcp")).configure(|c| {
+                c.env_remove("DATABASE_PATH")
+                    .env("DATABASE_URL", &pg.url)
+                    .env("SELFHEAL_NOW", selfheal_tests::PLANT_NOW)
+                    .env("SELFHEAL_INDEX_DIR", &index)
+                    .env("RUST_LOG", "warn");
+            });
+        let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        let args = serde_json::json!({"detail": "full", "limit": 20});
+        let result = client
+            .call_tool(
+                CallToolRequestParams::new("detect_failure_patterns")
+                    .with_arguments(args.as_object().cloned().unwrap()),
+            )
+            .await
+            .unwrap();
+        assert_ne!(result.is_error, Some(true), "{result:?}");
+        let found: std::collections::BTreeSet<String> =
+            result.structured_content.unwrap()["patterns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_string())
+                .collect();
+        assert_eq!(found, planted);
+        client.cancel().await.unwrap();
+    });
+}

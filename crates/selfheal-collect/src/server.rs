@@ -135,7 +135,14 @@ pub async fn serve(
     counters: Arc<Counters>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CollectError> {
-    let writer = selfheal_postgres::open_writer(&options.db)?;
+    // Opened off the async threads: the PostgreSQL client blocks (and runs a runtime of its own).
+    let db = options.db.clone();
+    let writer = tokio::task::spawn_blocking(move || selfheal_postgres::open_writer(&db))
+        .await
+        .map_err(|e| CollectError::Serve {
+            addr: "the writer".into(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
     let (queue, jobs) = sync_channel::<Job>(options.queue);
     let writing = std::thread::Builder::new()
         .name("collect-writer".into())

@@ -47,8 +47,9 @@ fn int(v: ValueRef<'_>) -> Option<i64> {
 }
 
 /// Copies the history in the SQLite file `from` into the PostgreSQL database `url`
-/// (migrated first), in one transaction.
-pub fn copy_sqlite_history(from: &Path, url: &str) -> Result<Copied, PgError> {
+/// (migrated first), in one transaction: the events with an id above `after_event` and the
+/// runs they belong to (every run when `after_event` is 0).
+pub fn copy_sqlite_history(from: &Path, url: &str, after_event: i64) -> Result<Copied, PgError> {
     // Validated like any source: a foreign or corrupt file is refused before anything is written.
     open_source(from)
         .map_err(|e| PgError::other(url, format!("cannot read {}: {e}", from.display())))?;
@@ -84,7 +85,7 @@ pub fn copy_sqlite_history(from: &Path, url: &str) -> Result<Copied, PgError> {
     };
     let mut stmt = sqlite
         .prepare(&format!(
-            "SELECT id, {}, {}, status, {}, started_at, {}, {}, {}, {} FROM runs ORDER BY rowid",
+            "SELECT id, {}, {}, status, {}, started_at, {}, {}, {}, {} FROM runs {} ORDER BY rowid",
             col("workflow_name"),
             col("task"),
             col("model"),
@@ -92,9 +93,14 @@ pub fn copy_sqlite_history(from: &Path, url: &str) -> Result<Copied, PgError> {
             col("duration_ms"),
             col("error"),
             col("metadata"),
+            if after_event > 0 {
+                "WHERE id IN (SELECT run_id FROM run_events WHERE id > ?1)"
+            } else {
+                "WHERE ?1 = 0"
+            },
         ))
         .map_err(lite)?;
-    let mut rows = stmt.query([]).map_err(lite)?;
+    let mut rows = stmt.query([after_event]).map_err(lite)?;
     while let Some(r) = rows.next().map_err(lite)? {
         let get = |i: usize| r.get_ref(i).map_err(lite);
         let metadata =
@@ -134,10 +140,11 @@ pub fn copy_sqlite_history(from: &Path, url: &str) -> Result<Copied, PgError> {
         let mut stmt = sqlite
             .prepare(
                 "SELECT run_id, total_tool_calls, successful_tool_calls, failed_tool_calls,
-                        total_iterations, total_tokens_in, total_tokens_out FROM run_metrics",
+                        total_iterations, total_tokens_in, total_tokens_out FROM run_metrics
+                 WHERE ?1 = 0 OR run_id IN (SELECT run_id FROM run_events WHERE id > ?1)",
             )
             .map_err(lite)?;
-        let mut rows = stmt.query([]).map_err(lite)?;
+        let mut rows = stmt.query([after_event]).map_err(lite)?;
         while let Some(r) = rows.next().map_err(lite)? {
             let get = |i: usize| r.get_ref(i).map_err(lite);
             tx.execute(
@@ -167,11 +174,11 @@ pub fn copy_sqlite_history(from: &Path, url: &str) -> Result<Copied, PgError> {
     let has_step = columns("run_events")?.iter().any(|c| c == "step_index");
     let mut stmt = sqlite
         .prepare(&format!(
-            "SELECT run_id, {}, event_type, event_data, timestamp FROM run_events ORDER BY id",
+            "SELECT run_id, {}, event_type, event_data, timestamp FROM run_events WHERE id > ?1 ORDER BY id",
             if has_step { "step_index" } else { "0" }
         ))
         .map_err(lite)?;
-    let mut rows = stmt.query([]).map_err(lite)?;
+    let mut rows = stmt.query([after_event]).map_err(lite)?;
     let sink = tx
         .copy_in(
             "COPY run_events (run_id, step_index, event_type, event_data, timestamp) FROM STDIN BINARY",

@@ -8,6 +8,10 @@
 //! - [`writer::PgImportStore`] implements the importer's `ImportStore`: one transaction per
 //!   batch, the records' rows buffered and written with binary `COPY` and array upserts.
 //!
+//! The client is the synchronous `postgres` crate: it blocks, on a runtime of its own, so it
+//! is used (opened, called and dropped) on plain or `spawn_blocking` threads, never on an
+//! async runtime's worker threads (tokio refuses a runtime inside another).
+//!
 //! Writers take one transaction-level advisory lock ([`WRITERS_LOCK`]): event ids are then
 //! committed in the order they are allocated, which the catch-up by `id > high-water mark`
 //! relies on (a lower id committed after a higher one was read would be skipped forever).

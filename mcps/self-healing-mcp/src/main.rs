@@ -58,7 +58,12 @@ async fn main() -> anyhow::Result<()> {
     let clock = Clock::from_env()?;
     let app = Arc::new(App::new(config, clock));
     // Report a broken database at start; keep serving so each call can say what is wrong.
-    match app.check() {
+    // Off the async threads: opening a PostgreSQL history blocks on its own client runtime.
+    let checking = app.clone();
+    let checked = tokio::task::spawn_blocking(move || checking.check())
+        .await
+        .unwrap_or_else(|e| Err(selfheal_app::AppError::Internal(e.to_string())));
+    match checked {
         Ok(()) => tracing::info!(db = %app.config().database_name(), "run history opened"),
         Err(_) if !app.config().db_path.exists() && !app.config().import_paths.is_empty() => {
             tracing::info!(
@@ -70,10 +75,20 @@ async fn main() -> anyhow::Result<()> {
             tracing::warn!(error = %e, "run history not usable yet; tool calls will report it")
         }
     }
-    let service = SelfHealServer::new(app)
+    // The last reference is dropped off the async threads too: a PostgreSQL client closes by
+    // blocking on its own runtime.
+    let last = app.clone();
+    let served = match SelfHealServer::new(app)
         .serve(rmcp::transport::stdio_pipes())
         .await
-        .context("cannot start the MCP server on stdio")?;
-    service.waiting().await?;
-    Ok(())
+    {
+        Ok(service) => service
+            .waiting()
+            .await
+            .map(drop)
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(anyhow::Error::from(e).context("cannot start the MCP server on stdio")),
+    };
+    let _ = tokio::task::spawn_blocking(move || drop(last)).await;
+    served
 }
