@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Throughput of `self-heal collect` into a SQLite run history (Python 3 standard library).
+"""Throughput of `self-heal collect` into a run history (Python 3 standard library).
 
-    python3 bench/collect.py --cli target/release/self-heal --events 200000
+    python3 bench/collect.py --cli target/release/self-heal --events 200000            # SQLite
+    python3 bench/collect.py --cli target/release/self-heal --events 200000 --pg-url URL  # PostgreSQL
+
+With `--pg-url` (an admin connection string; `psql` on PATH) the receiver writes into a fresh
+PostgreSQL database on that server, created and dropped by the script.
 
 Writes `--events` Claude Code `claude_code.tool_result` log records (OTLP/JSON, the shape in
 tests/data/otlp/claude-code-*/json: string attributes, `success` "true"/"false", 10% failed
@@ -49,15 +53,26 @@ def body(start, n, t0_ns):
     return json.dumps(req).encode()
 
 
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cli", required=True)
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=1_000)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--pg-url", help="PostgreSQL admin URL: write into a fresh database there")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="collect-bench-")
     db = os.path.join(work, "team.db")
+    pg_name = None
+    if args.pg_url:
+        pg_name = f"selfheal_collect_bench_{os.getpid()}"
+        psql(args.pg_url, f"DROP DATABASE IF EXISTS {pg_name}")
+        psql(args.pg_url, f"CREATE DATABASE {pg_name}")
+        db = args.pg_url.rsplit("/", 1)[0] + "/" + pg_name
     t0 = int(time.time() * 1e9) - 86_400 * 10**9
     bodies = [body(s, min(args.batch, args.events - s), t0) for s in range(0, args.events, args.batch)]
     proc = subprocess.Popen([args.cli, "--db", db, "collect", "--listen", "127.0.0.1:0"],
@@ -101,9 +116,14 @@ def main():
     proc.stderr.read()
     if proc.wait() != 0:
         sys.exit("collect did not stop cleanly")
-    written = sqlite3.connect(db).execute("SELECT count(*) FROM run_events WHERE event_type = 'tool_complete'").fetchone()[0]
+    count = "SELECT count(*) FROM run_events WHERE event_type = 'tool_complete'"
+    if pg_name:
+        written = int(psql(db, count))
+        psql(args.pg_url, f"DROP DATABASE {pg_name} WITH (FORCE)")
+    else:
+        written = sqlite3.connect(db).execute(count).fetchone()[0]
     bad = [s for s in statuses.values() if s != 200]
-    print(f"{args.events} tool events in {len(bodies)} requests of {args.batch} from {args.clients} clients: "
+    print(f"{'PostgreSQL' if pg_name else 'SQLite'}: {args.events} tool events in {len(bodies)} requests of {args.batch} from {args.clients} clients: "
           f"{elapsed:.2f} s, {args.events / elapsed:,.0f} tool events/s; peak RSS {rss_kb / 1024:.0f} MiB; "
           f"written {written}; non-200 answers {len(bad)}")
     if written != args.events or bad:

@@ -277,133 +277,212 @@ impl<'a, 't> PgTables<'a, 't> {
         Ok(())
     }
 
+    /// The runs' aggregates, rows and metrics: three array upserts whatever the number of runs.
     fn write_runs(&mut self) -> Result<(), postgres::Error> {
-        for (id, a, rows) in &self.runs {
-            let attribution = (!a.attribution.is_empty())
-                .then(|| serde_json::to_string(&a.attribution).unwrap_or_default());
-            self.tx.execute(
-                "INSERT INTO selfheal_import_runs(run_id, format, agent, cwd, workflow, source_file,
-                    parent_run_id, subagent, task, model, status, error, first_ms, last_ms, next_step,
-                    calls, failed, iterations, iter_tokens_in, iter_tokens_out, total_tokens_in,
-                    total_tokens_out, synthetic, foreign_run, attribution)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25::text::jsonb)
-                 ON CONFLICT (run_id) DO UPDATE SET format = excluded.format, agent = excluded.agent,
-                    cwd = excluded.cwd, workflow = excluded.workflow, source_file = excluded.source_file,
-                    parent_run_id = excluded.parent_run_id, subagent = excluded.subagent,
-                    task = excluded.task, model = excluded.model, status = excluded.status,
-                    error = excluded.error, first_ms = excluded.first_ms, last_ms = excluded.last_ms,
-                    next_step = excluded.next_step, calls = excluded.calls, failed = excluded.failed,
-                    iterations = excluded.iterations, iter_tokens_in = excluded.iter_tokens_in,
-                    iter_tokens_out = excluded.iter_tokens_out,
-                    total_tokens_in = excluded.total_tokens_in,
-                    total_tokens_out = excluded.total_tokens_out, synthetic = excluded.synthetic,
-                    foreign_run = excluded.foreign_run, attribution = excluded.attribution",
-                &[
-                    id,
-                    &a.format,
-                    &a.agent,
-                    &a.cwd,
-                    &a.workflow,
-                    &a.source_file,
-                    &a.parent_run_id,
-                    &a.subagent,
-                    &a.task,
-                    &a.model,
-                    &a.status,
-                    &a.error,
-                    &a.first_ms,
-                    &a.last_ms,
-                    &a.next_step,
-                    &a.calls,
-                    &a.failed,
-                    &a.iterations,
-                    &a.iter_tokens_in,
-                    &a.iter_tokens_out,
-                    &a.total_tokens_in,
-                    &a.total_tokens_out,
-                    &a.synthetic,
-                    &a.foreign,
-                    &attribution,
-                ],
-            )?;
-            let Some(rows) = rows else {
-                continue;
-            };
-            upsert(
-                self.tx,
-                "runs",
-                "id",
-                &rows.run,
-                Some("seq = nextval('runs_seq')"),
-            )?;
-            upsert(self.tx, "run_metrics", "run_id", &rows.metrics, None)?;
+        if self.runs.is_empty() {
+            return Ok(());
         }
+        let mut aggs = AggColumns::default();
+        for (id, a, _) in &self.runs {
+            aggs.push(id, a);
+        }
+        aggs.upsert(self.tx)?;
+        let derived: Vec<&RunRows> = self.runs.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
+        if derived.is_empty() {
+            return Ok(());
+        }
+        let text = |rows: &[&RunRows], metrics: bool, column: &str| -> Vec<Option<String>> {
+            rows.iter()
+                .map(|r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
+                    Cell::Text(t) => Some(t.clone()),
+                    Cell::Int(i) => Some(i.to_string()),
+                    Cell::Null => None,
+                })
+                .collect()
+        };
+        let int = |rows: &[&RunRows], metrics: bool, column: &str| -> Vec<Option<i64>> {
+            rows.iter()
+                .map(|r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
+                    Cell::Int(i) => Some(*i),
+                    Cell::Text(t) => t.parse().ok(),
+                    Cell::Null => None,
+                })
+                .collect()
+        };
+        let d = &derived;
+        self.tx.execute(
+            "INSERT INTO runs(id, workflow_name, task, status, model, started_at, completed_at,
+                duration_ms, error, metadata)
+             SELECT id, w, t, s, m, st, c, du, e, md::jsonb FROM unnest($1::text[], $2::text[],
+                $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                $9::text[], $10::text[]) AS u(id, w, t, s, m, st, c, du, e, md)
+             ON CONFLICT (id) DO UPDATE SET workflow_name = excluded.workflow_name,
+                task = excluded.task, status = excluded.status, model = excluded.model,
+                started_at = excluded.started_at, completed_at = excluded.completed_at,
+                duration_ms = excluded.duration_ms, error = excluded.error,
+                metadata = excluded.metadata, seq = nextval('runs_seq')",
+            &[
+                &text(d, false, "id"),
+                &text(d, false, "workflow_name"),
+                &text(d, false, "task"),
+                &text(d, false, "status"),
+                &text(d, false, "model"),
+                &text(d, false, "started_at"),
+                &text(d, false, "completed_at"),
+                &int(d, false, "duration_ms"),
+                &text(d, false, "error"),
+                &text(d, false, "metadata"),
+            ],
+        )?;
+        self.tx.execute(
+            "INSERT INTO run_metrics(run_id, total_tool_calls, successful_tool_calls,
+                failed_tool_calls, total_iterations, total_tokens_in, total_tokens_out)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[],
+                $5::bigint[], $6::bigint[], $7::bigint[])
+             ON CONFLICT (run_id) DO UPDATE SET total_tool_calls = excluded.total_tool_calls,
+                successful_tool_calls = excluded.successful_tool_calls,
+                failed_tool_calls = excluded.failed_tool_calls,
+                total_iterations = excluded.total_iterations,
+                total_tokens_in = excluded.total_tokens_in,
+                total_tokens_out = excluded.total_tokens_out",
+            &[
+                &text(d, true, "run_id"),
+                &int(d, true, "total_tool_calls"),
+                &int(d, true, "successful_tool_calls"),
+                &int(d, true, "failed_tool_calls"),
+                &int(d, true, "total_iterations"),
+                &int(d, true, "total_tokens_in"),
+                &int(d, true, "total_tokens_out"),
+            ],
+        )?;
         Ok(())
     }
 }
 
-/// Whether a column of the derived rows is an integer one.
-fn is_integer_column(column: &str) -> bool {
-    matches!(
-        column,
-        "duration_ms"
-            | "total_tool_calls"
-            | "successful_tool_calls"
-            | "failed_tool_calls"
-            | "total_iterations"
-            | "total_tokens_in"
-            | "total_tokens_out"
-    )
+/// The value of `column` in a derived row (NULL when the row has no such column).
+fn cell<'r>(row: &'r [(&'static str, Cell)], column: &str) -> &'r Cell {
+    row.iter()
+        .find(|(c, _)| *c == column)
+        .map_or(&Cell::Null, |(_, v)| v)
 }
 
-/// Inserts a derived row, or updates every column of it (and `extra`) when it exists.
-fn upsert(
-    tx: &mut Transaction<'_>,
-    table: &str,
-    key: &str,
-    values: &[(&'static str, Cell)],
-    extra: Option<&str>,
-) -> Result<(), postgres::Error> {
-    let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-    let marks: Vec<String> = values
-        .iter()
-        .enumerate()
-        .map(|(i, (c, _))| {
-            if *c == "metadata" {
-                format!("${}::text::jsonb", i + 1)
-            } else {
-                format!("${}", i + 1)
-            }
-        })
-        .collect();
-    let mut sets: Vec<String> = names
-        .iter()
-        .filter(|c| **c != key)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    sets.extend(extra.map(str::to_string));
-    let sql = format!(
-        "INSERT INTO {table}({}) VALUES ({}) ON CONFLICT ({key}) DO UPDATE SET {}",
-        names.join(", "),
-        marks.join(", "),
-        sets.join(", ")
-    );
-    let owned: Vec<Box<dyn ToSql + Sync>> = values
-        .iter()
-        .map(|(c, v)| -> Box<dyn ToSql + Sync> {
-            match v {
-                Cell::Text(t) => Box::new(t.clone()),
-                Cell::Int(i) => Box::new(*i),
-                // A NULL is bound with its column's type.
-                Cell::Null if is_integer_column(c) => Box::new(None::<i64>),
-                Cell::Null => Box::new(None::<String>),
-            }
-        })
-        .collect();
-    let params: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b).collect();
-    tx.execute(&sql, &params)?;
-    Ok(())
+/// The aggregates of a batch's runs, column by column, for one array upsert.
+#[derive(Default)]
+struct AggColumns {
+    run_id: Vec<String>,
+    format: Vec<String>,
+    agent: Vec<Option<String>>,
+    cwd: Vec<Option<String>>,
+    workflow: Vec<Option<String>>,
+    source_file: Vec<Option<String>>,
+    parent_run_id: Vec<Option<String>>,
+    subagent: Vec<bool>,
+    task: Vec<Option<String>>,
+    model: Vec<Option<String>>,
+    status: Vec<Option<String>>,
+    error: Vec<Option<String>>,
+    first_ms: Vec<Option<i64>>,
+    last_ms: Vec<Option<i64>>,
+    next_step: Vec<i64>,
+    calls: Vec<i64>,
+    failed: Vec<i64>,
+    iterations: Vec<i64>,
+    iter_tokens_in: Vec<Option<i64>>,
+    iter_tokens_out: Vec<Option<i64>>,
+    total_tokens_in: Vec<Option<i64>>,
+    total_tokens_out: Vec<Option<i64>>,
+    synthetic: Vec<bool>,
+    foreign: Vec<bool>,
+    attribution: Vec<Option<String>>,
+}
+
+impl AggColumns {
+    fn push(&mut self, id: &str, a: &RunAgg) {
+        self.run_id.push(id.to_string());
+        self.format.push(a.format.clone());
+        self.agent.push(a.agent.clone());
+        self.cwd.push(a.cwd.clone());
+        self.workflow.push(a.workflow.clone());
+        self.source_file.push(a.source_file.clone());
+        self.parent_run_id.push(a.parent_run_id.clone());
+        self.subagent.push(a.subagent);
+        self.task.push(a.task.clone());
+        self.model.push(a.model.clone());
+        self.status.push(a.status.clone());
+        self.error.push(a.error.clone());
+        self.first_ms.push(a.first_ms);
+        self.last_ms.push(a.last_ms);
+        self.next_step.push(a.next_step);
+        self.calls.push(a.calls);
+        self.failed.push(a.failed);
+        self.iterations.push(a.iterations);
+        self.iter_tokens_in.push(a.iter_tokens_in);
+        self.iter_tokens_out.push(a.iter_tokens_out);
+        self.total_tokens_in.push(a.total_tokens_in);
+        self.total_tokens_out.push(a.total_tokens_out);
+        self.synthetic.push(a.synthetic);
+        self.foreign.push(a.foreign);
+        self.attribution.push(
+            (!a.attribution.is_empty())
+                .then(|| serde_json::to_string(&a.attribution).unwrap_or_default()),
+        );
+    }
+
+    fn upsert(&self, tx: &mut Transaction<'_>) -> Result<u64, postgres::Error> {
+        tx.execute(
+            "INSERT INTO selfheal_import_runs(run_id, format, agent, cwd, workflow, source_file,
+                parent_run_id, subagent, task, model, status, error, first_ms, last_ms, next_step,
+                calls, failed, iterations, iter_tokens_in, iter_tokens_out, total_tokens_in,
+                total_tokens_out, synthetic, foreign_run, attribution)
+             SELECT r, f, ag, cw, wf, sf, p, sa, t, m, st, e, fm, lm, ns, c, fa, it, iti, ito, tti,
+                tto, sy, fo, at::jsonb
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[],
+                $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],
+                $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[],
+                $23::bool[], $24::bool[], $25::text[])
+                AS u(r, f, ag, cw, wf, sf, p, sa, t, m, st, e, fm, lm, ns, c, fa, it, iti, ito, tti,
+                     tto, sy, fo, at)
+             ON CONFLICT (run_id) DO UPDATE SET format = excluded.format, agent = excluded.agent,
+                cwd = excluded.cwd, workflow = excluded.workflow, source_file = excluded.source_file,
+                parent_run_id = excluded.parent_run_id, subagent = excluded.subagent,
+                task = excluded.task, model = excluded.model, status = excluded.status,
+                error = excluded.error, first_ms = excluded.first_ms, last_ms = excluded.last_ms,
+                next_step = excluded.next_step, calls = excluded.calls, failed = excluded.failed,
+                iterations = excluded.iterations, iter_tokens_in = excluded.iter_tokens_in,
+                iter_tokens_out = excluded.iter_tokens_out,
+                total_tokens_in = excluded.total_tokens_in,
+                total_tokens_out = excluded.total_tokens_out, synthetic = excluded.synthetic,
+                foreign_run = excluded.foreign_run, attribution = excluded.attribution",
+            &[
+                &self.run_id,
+                &self.format,
+                &self.agent,
+                &self.cwd,
+                &self.workflow,
+                &self.source_file,
+                &self.parent_run_id,
+                &self.subagent,
+                &self.task,
+                &self.model,
+                &self.status,
+                &self.error,
+                &self.first_ms,
+                &self.last_ms,
+                &self.next_step,
+                &self.calls,
+                &self.failed,
+                &self.iterations,
+                &self.iter_tokens_in,
+                &self.iter_tokens_out,
+                &self.total_tokens_in,
+                &self.total_tokens_out,
+                &self.synthetic,
+                &self.foreign,
+                &self.attribution,
+            ],
+        )
+    }
 }
 
 impl Tables for PgTables<'_, '_> {
