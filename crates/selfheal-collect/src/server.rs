@@ -125,6 +125,9 @@ struct Job {
 struct Shared {
     queue: SyncSender<Job>,
     counters: Arc<Counters>,
+    /// Bodies decoded at once: a decoded export takes several times its body's memory, so
+    /// this (one per core), not the number of clients, bounds the receiver's memory.
+    decoding: Arc<tokio::sync::Semaphore>,
 }
 
 /// Serves on `listener` until `shutdown` completes; requests in flight are finished and
@@ -151,9 +154,11 @@ pub async fn serve(
             addr: "the writer thread".into(),
             source,
         })?;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let shared = Shared {
         queue,
         counters: counters.clone(),
+        decoding: Arc::new(tokio::sync::Semaphore::new(cores.clamp(1, 4))),
     };
     let app = Router::new()
         .route("/v1/logs", post(logs))
@@ -349,6 +354,12 @@ async fn receive(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
+    let Ok(decoding) = shared.decoding.clone().acquire_owned().await else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the receiver is stopping".into(),
+        );
+    };
     // A plain body is decoded where it lies; only an inflated one is a new buffer.
     let plain: Result<Cow<'_, [u8]>, DecodeError> = match gzip.as_deref() {
         None | Some("identity") => Ok(Cow::Borrowed(&body)),
@@ -379,6 +390,8 @@ async fn receive(
             return refuse(status, e.to_string());
         }
     };
+    // Decoded and mapped: the export itself is gone, the records are what waits.
+    drop(decoding);
     if !records.is_empty() {
         let (reply, done) = oneshot::channel();
         match shared.queue.try_send(Job { records, reply }) {

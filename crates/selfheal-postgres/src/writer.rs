@@ -287,26 +287,34 @@ impl<'a, 't> PgTables<'a, 't> {
             aggs.push(id, a);
         }
         aggs.upsert(self.tx)?;
-        let derived: Vec<&RunRows> = self.runs.iter().filter_map(|(_, _, r)| r.as_ref()).collect();
+        let derived: Vec<&RunRows> = self
+            .runs
+            .iter()
+            .filter_map(|(_, _, r)| r.as_ref())
+            .collect();
         if derived.is_empty() {
             return Ok(());
         }
         let text = |rows: &[&RunRows], metrics: bool, column: &str| -> Vec<Option<String>> {
             rows.iter()
-                .map(|r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
-                    Cell::Text(t) => Some(t.clone()),
-                    Cell::Int(i) => Some(i.to_string()),
-                    Cell::Null => None,
-                })
+                .map(
+                    |r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
+                        Cell::Text(t) => Some(t.clone()),
+                        Cell::Int(i) => Some(i.to_string()),
+                        Cell::Null => None,
+                    },
+                )
                 .collect()
         };
         let int = |rows: &[&RunRows], metrics: bool, column: &str| -> Vec<Option<i64>> {
             rows.iter()
-                .map(|r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
-                    Cell::Int(i) => Some(*i),
-                    Cell::Text(t) => t.parse().ok(),
-                    Cell::Null => None,
-                })
+                .map(
+                    |r| match cell(if metrics { &r.metrics } else { &r.run }, column) {
+                        Cell::Int(i) => Some(*i),
+                        Cell::Text(t) => t.parse().ok(),
+                        Cell::Null => None,
+                    },
+                )
                 .collect()
         };
         let d = &derived;
