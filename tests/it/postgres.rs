@@ -331,3 +331,62 @@ fn the_server_reads_database_url() {
         client.cancel().await.unwrap();
     });
 }
+
+#[test]
+fn init_copies_an_sqlite_history_into_an_empty_database_only() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = selfheal_tests::plant(dir.path(), 2);
+    let index = dir.path().join("index");
+    let run = |args: &[&str]| {
+        std::process::Command::new(selfheal_tests::bin("self-heal"))
+            .args(args)
+            .env_remove("DATABASE_PATH")
+            .env_remove("DATABASE_URL")
+            .env("SELFHEAL_NOW", selfheal_tests::PLANT_NOW)
+            .env("SELFHEAL_INDEX_DIR", &index)
+            .output()
+            .unwrap()
+    };
+    let from = db.to_str().unwrap();
+    let first = run(&["--db", &pg.url, "init", "--copy-from", from]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let detect = |target: &str| {
+        let out = run(&["--db", target, "--json", "detect", "--since", "-7d"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // How much was indexed by this call differs (one index per database); the answer not.
+        v["data"]["events_indexed_now"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(detect(&pg.url), detect(from));
+
+    let again = run(&["--db", &pg.url, "init", "--copy-from", from]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already holds events"), "{err}");
+    assert!(!err.contains("selfheal-test-secret"), "{err}");
+    let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let events: i64 = client
+        .query_one("SELECT count(*) FROM run_events", &[])
+        .unwrap()
+        .get(0);
+    let lite: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM run_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(events, lite, "the refused copy wrote nothing");
+
+    let into_sqlite = run(&["--db", from, "init", "--copy-from", from]);
+    assert!(!into_sqlite.status.success());
+}

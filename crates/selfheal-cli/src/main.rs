@@ -294,8 +294,14 @@ enum Command {
     /// The healing policy (SELFHEAL_POLICY): what it allows and what each current pattern
     /// would get
     Policy,
-    /// Create the run-history tables in a new (or existing) database file
-    Init,
+    /// Create the run-history tables in a new (or existing) database: an SQLite file, or a
+    /// PostgreSQL database (--db postgres://…)
+    Init {
+        /// Copy this SQLite run history into the new PostgreSQL one (runs, events, metrics);
+        /// the PostgreSQL history must hold no event yet
+        #[arg(long, value_name = "FILE")]
+        copy_from: Option<PathBuf>,
+    },
     /// Import other agents' histories (files or folders, recursively) into the database
     ///
     /// Claude Code transcripts, Codex CLI rollouts, Gemini CLI chats (JSON and JSONL), OpenCode's
@@ -961,13 +967,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &app(cli.db, cli.inbox)?.heal_plan(p)?,
             selfheal_app::policy::render,
         ),
-        Command::Init => {
+        Command::Init { copy_from } => {
             let config = Config::from_env(cli.db, cli.inbox);
-            match config.database() {
-                Database::Sqlite(path) => {
+            match (config.database(), copy_from) {
+                (Database::Sqlite(path), None) => {
                     selfheal_store::source::init_run_history(&path).map_err(AppError::from)?
                 }
-                Database::Postgres(url) => drop(selfheal_postgres::connect_migrated(&url)?),
+                (Database::Sqlite(_), Some(_)) => anyhow::bail!(
+                    "--copy-from copies into a PostgreSQL history: give --db postgres://…"
+                ),
+                (Database::Postgres(url), None) => drop(selfheal_postgres::connect_migrated(&url)?),
+                (Database::Postgres(url), Some(from)) => {
+                    let copied = selfheal_postgres::copy::copy_into_empty(&from, &url)?;
+                    eprintln!(
+                        "copied {} runs and {} events from {}",
+                        copied.runs,
+                        copied.events,
+                        from.display()
+                    );
+                }
             }
             eprintln!("run-history tables ready in {}", config.database_name());
             Ok(())

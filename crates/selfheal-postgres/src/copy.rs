@@ -46,10 +46,20 @@ fn int(v: ValueRef<'_>) -> Option<i64> {
     }
 }
 
+/// Copies the SQLite history `from` into the PostgreSQL history `url`, which must hold no
+/// event yet (`self-heal init --copy-from`): a second copy would duplicate every event.
+pub fn copy_into_empty(from: &Path, url: &str) -> Result<Copied, PgError> {
+    copy(from, url, 0, true)
+}
+
 /// Copies the history in the SQLite file `from` into the PostgreSQL database `url`
 /// (migrated first), in one transaction: the events with an id above `after_event` and the
 /// runs they belong to (every run when `after_event` is 0).
 pub fn copy_sqlite_history(from: &Path, url: &str, after_event: i64) -> Result<Copied, PgError> {
+    copy(from, url, after_event, false)
+}
+
+fn copy(from: &Path, url: &str, after_event: i64, require_empty: bool) -> Result<Copied, PgError> {
     // Validated like any source: a foreign or corrupt file is refused before anything is written.
     open_source(from)
         .map_err(|e| PgError::other(url, format!("cannot read {}: {e}", from.display())))?;
@@ -62,6 +72,18 @@ pub fn copy_sqlite_history(from: &Path, url: &str, after_event: i64) -> Result<C
     let mut tx = client.transaction().map_err(pg)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
         .map_err(pg)?;
+    // Checked under the writers' lock: two copies at once cannot both find it empty.
+    if require_empty
+        && tx
+            .query_opt("SELECT 1 FROM run_events LIMIT 1", &[])
+            .map_err(pg)?
+            .is_some()
+    {
+        return Err(PgError::other(
+            url,
+            "already holds events: copy into an empty database (a second copy would duplicate them)",
+        ));
+    }
     let mut copied = Copied::default();
 
     let columns = |table: &str| -> Result<Vec<String>, PgError> {
