@@ -21,7 +21,7 @@ use selfheal_core::verify::{
 use selfheal_store::Database;
 use selfheal_store::Store;
 use selfheal_store::lifecycle::{
-    Change, EscalationRow, ImprovementRow, LessonRow, LifecycleDb, Outcome,
+    Change, EscalationRow, ImprovementRow, LessonRow, LifecycleDb, LifecycleStore, Outcome,
 };
 
 use crate::App;
@@ -93,7 +93,15 @@ impl App {
         }
     }
 
-    pub(crate) fn lifecycle_db(&self) -> Result<LifecycleDb, AppError> {
+    /// The lifecycle's state read without migrating or writing anything (plans, dry runs);
+    /// `None` when the history holds none yet.
+    pub(crate) fn lifecycle_read_only(&self) -> Result<Option<Box<dyn LifecycleStore>>, AppError> {
+        self.lifecycle_here()?;
+        Ok(LifecycleDb::open_read_only(&self.config().db_path)?
+            .map(|db| Box::new(db) as Box<dyn LifecycleStore>))
+    }
+
+    pub(crate) fn lifecycle_db(&self) -> Result<Box<dyn LifecycleStore>, AppError> {
         self.lifecycle()
     }
 
@@ -115,17 +123,17 @@ impl App {
         }
     }
 
-    fn lifecycle(&self) -> Result<LifecycleDb, AppError> {
+    fn lifecycle(&self) -> Result<Box<dyn LifecycleStore>, AppError> {
         self.lifecycle_here()?;
         // The analysis opened (and validated) the file first, so its errors are the specific ones.
         let store = self.store()?;
-        let mut db = LifecycleDb::open(&self.config().db_path)?;
+        let mut db: Box<dyn LifecycleStore> = Box::new(LifecycleDb::open(&self.config().db_path)?);
         if !self
             .pattern_ids_migrated
             .load(std::sync::atomic::Ordering::Acquire)
         {
             store.refresh(&mut |_, _| {})?;
-            self.migrate_pattern_ids(&store, &mut db)?;
+            self.migrate_pattern_ids(&store, &mut *db)?;
             self.pattern_ids_migrated
                 .store(true, std::sync::atomic::Ordering::Release);
         }
@@ -147,7 +155,11 @@ impl App {
     /// Moves improvements and escalations recorded under an id of the recorded-type style
     /// (`tool_error:read_file`) to the cause-keyed pattern that holds most of its failures,
     /// with an audit row each; ids the index does not know at all are left alone.
-    fn migrate_pattern_ids(&self, store: &Store, db: &mut LifecycleDb) -> Result<(), AppError> {
+    fn migrate_pattern_ids(
+        &self,
+        store: &Store,
+        db: &mut dyn LifecycleStore,
+    ) -> Result<(), AppError> {
         let ids = db.referenced_pattern_ids()?;
         let renames: Vec<(String, String)> = store.read(|r| {
             let mut out = Vec::new();
@@ -180,7 +192,7 @@ impl App {
     /// Writes a note unless `key` was announced within the cooldown.
     pub(crate) fn notify(
         &self,
-        db: &mut LifecycleDb,
+        db: &mut dyn LifecycleStore,
         key: Option<&str>,
         note: Note,
     ) -> NoteOutcome {
@@ -216,7 +228,7 @@ impl App {
         outcome
     }
 
-    fn improvement(&self, db: &LifecycleDb, id: &str) -> Result<ImprovementRow, AppError> {
+    fn improvement(&self, db: &dyn LifecycleStore, id: &str) -> Result<ImprovementRow, AppError> {
         db.get(id)?.ok_or_else(|| {
             let recent: Vec<String> = db
                 .list(None, 5, None)
@@ -304,7 +316,7 @@ impl App {
             .collect();
         let at = format_ms(now);
         let mut escalations = self.escalate_on_evidence(
-            &mut db,
+            &mut *db,
             &pattern,
             now,
             history.iter().filter(|r| failed_attempt(r)).count(),
@@ -327,7 +339,7 @@ impl App {
                     .join(", ")
             );
             escalations.extend(self.escalate(
-                &mut db,
+                &mut *db,
                 &pattern.id,
                 "ALERT",
                 "strategies_exhausted",
@@ -457,7 +469,7 @@ impl App {
     /// Escalation rules that look at a pattern's evidence (DESIGN §5).
     fn escalate_on_evidence(
         &self,
-        db: &mut LifecycleDb,
+        db: &mut dyn LifecycleStore,
         p: &Pattern,
         now: i64,
         failed_attempts: usize,
@@ -510,7 +522,7 @@ impl App {
     /// Opens an escalation (once) and tells people: WARN logs, ALERT and BLOCK write URGENT notes.
     fn escalate(
         &self,
-        db: &mut LifecycleDb,
+        db: &mut dyn LifecycleStore,
         pattern_id: &str,
         level: &str,
         rule: &str,
@@ -583,7 +595,7 @@ impl App {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         Self::precheck(&row, Transition::Test)?;
         let pattern_id = row.pattern_id.clone().ok_or_else(|| AppError::Conflict(format!("improvement {} was not proposed by self-healing-mcp (no pattern_id); it cannot be tested", row.id)))?;
         let w = Window {
@@ -856,7 +868,7 @@ impl App {
             }
         };
         let note = self.notify(
-            &mut db,
+            &mut *db,
             None,
             Note {
                 tags: vec!["self-heal".into(), "improvement".into(), "applied".into()],
@@ -913,7 +925,7 @@ impl App {
             }
         };
         let db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         Self::precheck(&row, Transition::Apply)?;
         let pattern_id = row.pattern_id.clone().unwrap_or_default();
         let block = db
@@ -1049,7 +1061,7 @@ impl App {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         Self::precheck(&row, Transition::VerifyInconclusive)?;
         let pattern_id = row.pattern_id.clone().ok_or_else(|| {
             AppError::Conflict(format!(
@@ -1228,7 +1240,7 @@ impl App {
                 .filter(|r| failed_attempt(r))
                 .count();
             if failed >= self.max_attempts() {
-                escalations.extend(self.escalate(&mut db, &pattern_id, "BLOCK", "max_attempts", &format!("{failed} improvements of {pattern_id} failed verification; apply is blocked until a human overrides"), &at)?);
+                escalations.extend(self.escalate(&mut *db, &pattern_id, "BLOCK", "max_attempts", &format!("{failed} improvements of {pattern_id} failed verification; apply is blocked until a human overrides"), &at)?);
             }
         }
         let (priority, label) = match verdict {
@@ -1245,7 +1257,7 @@ impl App {
         // improvement left applied again once a day, and agents may call verify at any time).
         let note_key = format!("verification:{}:{}", row.id, snake(&verdict));
         let note = self.notify(
-            &mut db,
+            &mut *db,
             Some(&note_key),
             Note {
                 tags: vec!["self-heal".into(), "verification".into(), snake(&verdict)],
@@ -1294,7 +1306,7 @@ impl App {
         self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         let changes = Self::precheck(&row, Transition::Rollback)? != Step::NoOp;
         let config_restore = match stored_edit(&row).filter(|_| changes) {
             Some(applied) => {
@@ -1347,7 +1359,7 @@ impl App {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         if Self::precheck(&row, Transition::Rollback)? == Step::NoOp {
             return Ok(TransitionView {
                 improvement_id: row.id,
@@ -1408,7 +1420,7 @@ impl App {
             },
         )?;
         let note = self.notify(
-            &mut db,
+            &mut *db,
             None,
             Note {
                 tags: vec!["self-heal".into(), "improvement".into(), "rollback".into()],
@@ -1457,7 +1469,7 @@ impl App {
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         let set = args.reason.iter().map(|r| ("reason", r.clone())).collect();
         let outcome = db.transition(
             &row.id,
@@ -1533,7 +1545,7 @@ impl App {
         self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
-        let row = self.improvement(&db, &args.improvement_id)?;
+        let row = self.improvement(&*db, &args.improvement_id)?;
         let audit = db
             .events(&row.id)?
             .into_iter()
@@ -1748,7 +1760,7 @@ fn stored_edit(row: &ImprovementRow) -> Option<config_edit::Applied> {
 struct ApplyPrelude {
     now: i64,
     applied_ms: i64,
-    db: LifecycleDb,
+    db: Box<dyn LifecycleStore>,
     row: ImprovementRow,
     pattern_id: String,
     plan: Option<(config_edit::EditPlan, String)>,

@@ -34,7 +34,7 @@ use selfheal_core::policy::{
 };
 use selfheal_core::time::{Window, format_ms, parse_timestamp};
 use selfheal_core::verify::Verdict;
-use selfheal_store::lifecycle::{ImprovementRow, LifecycleDb};
+use selfheal_store::lifecycle::{ImprovementRow, LifecycleStore};
 
 use crate::App;
 use crate::analysis::Progress;
@@ -266,7 +266,7 @@ impl App {
     /// A pattern's lifecycle history, as the policy's decision needs it.
     pub(crate) fn pattern_history(
         &self,
-        db: &LifecycleDb,
+        db: &dyn LifecycleStore,
         pattern_id: &str,
     ) -> Result<(History, Option<ImprovementRow>), AppError> {
         let rows = db.by_pattern(pattern_id)?;
@@ -375,7 +375,7 @@ impl App {
         &self,
         policy: &Policy,
         pattern: &Pattern,
-        db: Option<&LifecycleDb>,
+        db: Option<&dyn LifecycleStore>,
         problems: &mut Vec<String>,
     ) -> Result<Option<Strategy>, AppError> {
         let outcomes = match db {
@@ -459,7 +459,7 @@ impl App {
         &self,
         policy: &Policy,
         pattern: &Pattern,
-        db: Option<&LifecycleDb>,
+        db: Option<&dyn LifecycleStore>,
         problems: &mut Vec<String>,
     ) -> Result<PatternPlan, AppError> {
         let now = self.now_ms();
@@ -597,11 +597,10 @@ impl App {
             .unwrap_or_default();
         let mut problems = Vec::new();
         let detected = self.detect_failure_patterns(&DetectArgs::for_healing(), progress)?;
-        self.lifecycle_here()?;
-        let db = LifecycleDb::open_read_only(&self.config().db_path)?;
+        let db = self.lifecycle_read_only()?;
         let mut patterns = Vec::new();
         for p in &detected.patterns {
-            match self.plan_pattern(&policy, p, db.as_ref(), &mut problems) {
+            match self.plan_pattern(&policy, p, db.as_deref(), &mut problems) {
                 Ok(plan) => patterns.push(plan),
                 Err(e) => problems.push(format!("{}: {e}", p.id)),
             }

@@ -18,7 +18,7 @@ use selfheal_core::pattern::Pattern;
 use selfheal_core::policy::{AfterVerification, Decision, decide, on_verdict, rules_text};
 use selfheal_core::time::parse_timestamp;
 use selfheal_core::verify::Verdict;
-use selfheal_store::lifecycle::LifecycleDb;
+use selfheal_store::lifecycle::LifecycleStore;
 
 use crate::App;
 
@@ -161,7 +161,7 @@ impl App {
                         p.confidence,
                     ),
                 };
-                let outcome = self.notify(db, Some(&format!("pattern:{}", p.id)), note);
+                let outcome = self.notify(&mut **db, Some(&format!("pattern:{}", p.id)), note);
                 if outcome.written {
                     report.patterns_announced.push(p.id.clone());
                 } else if let Some(reason) = outcome.reason.filter(|r| !r.starts_with("cooldown")) {
@@ -171,10 +171,10 @@ impl App {
         }
         let acting = self.acting(healer, &mut report);
         if let Some(db) = db.as_mut() {
-            self.verify_due(db, acting.as_ref(), &mut report);
+            self.verify_due(&mut **db, acting.as_ref(), &mut report);
             if let Some(acting) = &acting {
                 for p in &detected.patterns {
-                    if let Err(e) = self.heal_pattern(db, acting, p, &mut report) {
+                    if let Err(e) = self.heal_pattern(&mut **db, acting, p, &mut report) {
                         report.errors.push(format!("heal {}: {e}", p.id));
                     }
                 }
@@ -198,7 +198,7 @@ impl App {
                             ),
                         };
                         if self
-                            .notify(db, Some(&format!("stalled:{}", s.run_id)), note)
+                            .notify(&mut **db, Some(&format!("stalled:{}", s.run_id)), note)
                             .written
                         {
                             report.stalled_announced.push(s.run_id);
@@ -245,7 +245,12 @@ impl App {
 
     /// Verifies the applied improvements that are due and, acting under the policy, rolls back
     /// those it applied whose verification says `regressed`.
-    fn verify_due(&self, db: &mut LifecycleDb, acting: Option<&Acting>, report: &mut WatchReport) {
+    fn verify_due(
+        &self,
+        db: &mut dyn LifecycleStore,
+        acting: Option<&Acting>,
+        report: &mut WatchReport,
+    ) {
         let mut quiet = |_: u64, _: u64| {};
         let now = self.now_ms();
         let applied = match db.list(Some("applied"), 100, None) {
@@ -387,7 +392,7 @@ impl App {
     /// Carries out the policy's decision for one detected pattern.
     fn heal_pattern(
         &self,
-        db: &mut LifecycleDb,
+        db: &mut dyn LifecycleStore,
         acting: &Acting,
         pattern: &Pattern,
         report: &mut WatchReport,

@@ -259,6 +259,82 @@ pub struct LifecycleDb {
     has_actor: bool,
 }
 
+/// The improvement lifecycle's storage: improvements, their audit trail, lessons,
+/// escalations, notification state and strategy outcomes. [`LifecycleDb`] keeps them in an
+/// SQLite run history; `selfheal-postgres` in a shared PostgreSQL one. Every transition is
+/// one transaction that checks the current state inside it, so two processes asking for the
+/// same transition make it once.
+pub trait LifecycleStore: Send {
+    /// Inserts a new improvement in state `proposed` with its audit row, unless its pattern
+    /// already has an open (proposed, tested or applied) improvement — checked inside the same
+    /// write transaction, so concurrent proposals cannot both pass. Retries with a new id on the
+    /// (unlikely) clash, so ids are never reused.
+    fn insert(
+        &mut self,
+        row: &ImprovementRow,
+        detail: Option<&str>,
+        actor: Actor,
+        rule: Option<&str>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Result<ImprovementRow>;
+    fn get(&self, id: &str) -> Result<Option<ImprovementRow>>;
+    /// Improvements newest first, optionally by status, after a cursor `(created_at, id)`.
+    fn list(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+        after: Option<(&str, &str)>,
+    ) -> Result<Vec<ImprovementRow>>;
+    /// Improvement ids starting with `prefix`, newest first: at most `limit` of them, and how
+    /// many match in all.
+    fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<(Vec<String>, u64)>;
+    /// Counts per status.
+    fn status_counts(&self) -> Result<Vec<(String, u64)>>;
+    /// The audit trail of one improvement, oldest first.
+    fn events(&self, id: &str) -> Result<Vec<AuditRow>>;
+    /// Performs a transition atomically (see the module docs).
+    fn transition(&mut self, id: &str, change: Change<'_>) -> Result<Outcome>;
+    /// Stores the lesson of a proposed improvement.
+    fn insert_lesson(&mut self, row: &LessonRow) -> Result<()>;
+    /// The lesson of an improvement, if it has one.
+    fn lesson(&self, improvement_id: &str) -> Result<Option<LessonRow>>;
+    /// Records the files an apply wrote (or `None` after a rollback took them out).
+    fn set_lesson_changes(&mut self, improvement_id: &str, changes: Option<&str>) -> Result<()>;
+    /// Verified outcomes per strategy: (successes, failures).
+    fn strategy_outcomes(&self) -> Result<std::collections::HashMap<String, (u64, u64)>>;
+    /// Who made the first transition `action` of improvement `id` (e.g. who proposed or
+    /// applied it); `None` when not recorded.
+    fn actor_of(&self, id: &str, action: &str) -> Result<Option<Actor>>;
+    /// The improvements and audit rows the healing numbers of a window starting at `from_ms`
+    /// need (see [`healing_facts`]).
+    fn healing_facts(&self, from_ms: i64) -> Result<(Vec<ImprovementFacts>, Vec<TransitionFacts>)>;
+    /// Every pattern id the lifecycle refers to (improvements and open escalations).
+    fn referenced_pattern_ids(&self) -> Result<Vec<String>>;
+    /// Moves everything recorded under pattern `old` to pattern `new` in one transaction:
+    /// improvements keep `old` in `legacy_pattern_id` and get an audit row; open escalations
+    /// follow. Returns the improvements changed.
+    fn rename_pattern(&mut self, old: &str, new: &str, at: &str) -> Result<u64>;
+    /// Improvements of one pattern (any status), oldest first.
+    fn by_pattern(&self, pattern_id: &str) -> Result<Vec<ImprovementRow>>;
+    /// Opens an escalation unless the same (pattern, level, rule) is already open. Returns it
+    /// when new.
+    fn escalate(
+        &mut self,
+        pattern_id: &str,
+        level: &str,
+        rule: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<Option<EscalationRow>>;
+    /// Open escalations, optionally of one pattern, newest first.
+    fn open_escalations(&self, pattern_id: Option<&str>) -> Result<Vec<EscalationRow>>;
+    /// Resolves the open escalations of a pattern (e.g. after a verified fix).
+    fn resolve_escalations(&mut self, pattern_id: &str, at: &str) -> Result<u64>;
+    /// When `key` was last announced.
+    fn last_notified(&self, key: &str) -> Result<Option<String>>;
+    fn set_notified(&mut self, key: &str, at: &str, path: Option<&str>) -> Result<()>;
+}
+
 impl LifecycleDb {
     /// Opens `path` for writing and brings our tables up to date. The file must exist (the
     /// analysis validated it); a read-only file or a newer schema is a specific error.
@@ -396,12 +472,14 @@ impl LifecycleDb {
         }
         Ok(())
     }
+}
 
+impl LifecycleStore for LifecycleDb {
     /// Inserts a new improvement in state `proposed` with its audit row, unless its pattern
     /// already has an open (proposed, tested or applied) improvement — checked inside the same
     /// write transaction, so concurrent proposals cannot both pass. Retries with a new id on the
     /// (unlikely) clash, so ids are never reused.
-    pub fn insert(
+    fn insert(
         &mut self,
         row: &ImprovementRow,
         detail: Option<&str>,
@@ -480,7 +558,7 @@ impl LifecycleDb {
         Ok(stored)
     }
 
-    pub fn get(&self, id: &str) -> Result<Option<ImprovementRow>> {
+    fn get(&self, id: &str) -> Result<Option<ImprovementRow>> {
         self.conn
             .query_row(
                 &format!("{SELECT_IMPROVEMENT} WHERE id = ?1"),
@@ -492,7 +570,7 @@ impl LifecycleDb {
     }
 
     /// Improvements newest first, optionally by status, after a cursor `(created_at, id)`.
-    pub fn list(
+    fn list(
         &self,
         status: Option<&str>,
         limit: u32,
@@ -527,7 +605,7 @@ impl LifecycleDb {
 
     /// Improvement ids starting with `prefix`, newest first: at most `limit` of them, and how
     /// many match in all.
-    pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<(Vec<String>, u64)> {
+    fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<(Vec<String>, u64)> {
         let mut stmt = self
             .conn
             .prepare(
@@ -547,7 +625,7 @@ impl LifecycleDb {
     }
 
     /// Counts per status.
-    pub fn status_counts(&self) -> Result<Vec<(String, u64)>> {
+    fn status_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self
             .conn
             .prepare("SELECT status, COUNT(*) FROM improvements GROUP BY status ORDER BY status")
@@ -562,7 +640,7 @@ impl LifecycleDb {
     }
 
     /// The audit trail of one improvement, oldest first.
-    pub fn events(&self, id: &str) -> Result<Vec<AuditRow>> {
+    fn events(&self, id: &str) -> Result<Vec<AuditRow>> {
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -597,7 +675,7 @@ impl LifecycleDb {
     }
 
     /// Performs a transition atomically (see the module docs).
-    pub fn transition(&mut self, id: &str, change: Change<'_>) -> Result<Outcome> {
+    fn transition(&mut self, id: &str, change: Change<'_>) -> Result<Outcome> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -687,7 +765,7 @@ impl LifecycleDb {
     }
 
     /// Stores the lesson of a proposed improvement.
-    pub fn insert_lesson(&mut self, row: &LessonRow) -> Result<()> {
+    fn insert_lesson(&mut self, row: &LessonRow) -> Result<()> {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO selfheal_lessons(improvement_id, pattern_id, harness, scope, root, project, tool, program, lesson, changes, active)
@@ -699,7 +777,7 @@ impl LifecycleDb {
     }
 
     /// The lesson of an improvement, if it has one.
-    pub fn lesson(&self, improvement_id: &str) -> Result<Option<LessonRow>> {
+    fn lesson(&self, improvement_id: &str) -> Result<Option<LessonRow>> {
         self.conn
             .query_row(
                 "SELECT improvement_id, pattern_id, harness, scope, root, project, tool, program, lesson, changes, active
@@ -712,11 +790,7 @@ impl LifecycleDb {
     }
 
     /// Records the files an apply wrote (or `None` after a rollback took them out).
-    pub fn set_lesson_changes(
-        &mut self,
-        improvement_id: &str,
-        changes: Option<&str>,
-    ) -> Result<()> {
+    fn set_lesson_changes(&mut self, improvement_id: &str, changes: Option<&str>) -> Result<()> {
         self.conn
             .execute(
                 "UPDATE selfheal_lessons SET changes = ?1 WHERE improvement_id = ?2",
@@ -727,13 +801,13 @@ impl LifecycleDb {
     }
 
     /// Verified outcomes per strategy: (successes, failures).
-    pub fn strategy_outcomes(&self) -> Result<std::collections::HashMap<String, (u64, u64)>> {
+    fn strategy_outcomes(&self) -> Result<std::collections::HashMap<String, (u64, u64)>> {
         strategy_outcomes(&self.conn).map_err(|e| self.err(e))
     }
 
     /// Who made the first transition `action` of improvement `id` (e.g. who proposed or
     /// applied it); `None` when not recorded.
-    pub fn actor_of(&self, id: &str, action: &str) -> Result<Option<Actor>> {
+    fn actor_of(&self, id: &str, action: &str) -> Result<Option<Actor>> {
         if !self.has_actor {
             return Ok(None);
         }
@@ -751,15 +825,12 @@ impl LifecycleDb {
 
     /// The improvements and audit rows the healing numbers of a window starting at `from_ms`
     /// need (see [`healing_facts`]).
-    pub fn healing_facts(
-        &self,
-        from_ms: i64,
-    ) -> Result<(Vec<ImprovementFacts>, Vec<TransitionFacts>)> {
+    fn healing_facts(&self, from_ms: i64) -> Result<(Vec<ImprovementFacts>, Vec<TransitionFacts>)> {
         healing_facts(&self.conn, from_ms).map_err(|e| self.err(e))
     }
 
     /// Every pattern id the lifecycle refers to (improvements and open escalations).
-    pub fn referenced_pattern_ids(&self) -> Result<Vec<String>> {
+    fn referenced_pattern_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -775,7 +846,7 @@ impl LifecycleDb {
     /// Moves everything recorded under pattern `old` to pattern `new` in one transaction:
     /// improvements keep `old` in `legacy_pattern_id` and get an audit row; open escalations
     /// follow. Returns the improvements changed.
-    pub fn rename_pattern(&mut self, old: &str, new: &str, at: &str) -> Result<u64> {
+    fn rename_pattern(&mut self, old: &str, new: &str, at: &str) -> Result<u64> {
         let path = self.path.clone();
         let map = |e: rusqlite::Error| self_err(&path, e);
         let tx = self
@@ -819,7 +890,7 @@ impl LifecycleDb {
     }
 
     /// Improvements of one pattern (any status), oldest first.
-    pub fn by_pattern(&self, pattern_id: &str) -> Result<Vec<ImprovementRow>> {
+    fn by_pattern(&self, pattern_id: &str) -> Result<Vec<ImprovementRow>> {
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -835,7 +906,7 @@ impl LifecycleDb {
 
     /// Opens an escalation unless the same (pattern, level, rule) is already open. Returns it
     /// when new.
-    pub fn escalate(
+    fn escalate(
         &mut self,
         pattern_id: &str,
         level: &str,
@@ -877,7 +948,7 @@ impl LifecycleDb {
     }
 
     /// Open escalations, optionally of one pattern, newest first.
-    pub fn open_escalations(&self, pattern_id: Option<&str>) -> Result<Vec<EscalationRow>> {
+    fn open_escalations(&self, pattern_id: Option<&str>) -> Result<Vec<EscalationRow>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -903,7 +974,7 @@ impl LifecycleDb {
     }
 
     /// Resolves the open escalations of a pattern (e.g. after a verified fix).
-    pub fn resolve_escalations(&mut self, pattern_id: &str, at: &str) -> Result<u64> {
+    fn resolve_escalations(&mut self, pattern_id: &str, at: &str) -> Result<u64> {
         let n = self
             .conn
             .execute(
@@ -915,7 +986,7 @@ impl LifecycleDb {
     }
 
     /// When `key` was last announced.
-    pub fn last_notified(&self, key: &str) -> Result<Option<String>> {
+    fn last_notified(&self, key: &str) -> Result<Option<String>> {
         self.conn
             .query_row(
                 "SELECT last_sent_at FROM selfheal_notifications WHERE key = ?1",
@@ -926,7 +997,7 @@ impl LifecycleDb {
             .map_err(|e| self.err(e))
     }
 
-    pub fn set_notified(&mut self, key: &str, at: &str, path: Option<&str>) -> Result<()> {
+    fn set_notified(&mut self, key: &str, at: &str, path: Option<&str>) -> Result<()> {
         self.conn
             .execute(
                 "INSERT INTO selfheal_notifications(key, last_sent_at, path) VALUES (?1, ?2, ?3)
