@@ -30,7 +30,8 @@ their own: `claude-code:team-<tag>-NNNN`, unique per run of the script). `psql` 
 
 Reports per server and overall p50/p95/p99/max (ms) and calls, the warm-up times, the ingest
 rate achieved and non-200 answers, events landed, peak RSS (VmHWM) of every server and of
-collect, CPU seconds used in the window, and whether overall p95 <= `--target-ms`. A markdown
+collect, CPU seconds in the window (servers, PostgreSQL backends, collect, this
+script, anything else on the machine), and whether overall p95 <= `--target-ms`. A markdown
 summary ends the output, and results.json is written into `--work`. Exit 1 on an error (a call
 error or timeout, a lost or doubled event, a process that failed); a missed target is reported,
 not an error.
@@ -121,6 +122,23 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except (OSError, IndexError, ValueError):
         return None
+
+
+def postgres_cpu():
+    """{pid: CPU seconds} of every process named `postgres` (the cluster's backends)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip() != "postgres":
+                        continue
+            except OSError:
+                continue
+            c = cpu_seconds(int(d))
+            if c is not None:
+                out[int(d)] = c
+    return out
 
 
 def machine_cpu():
@@ -370,6 +388,7 @@ def main():
         cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
         ccpu0 = cpu_seconds(collect.pid)
         self0 = resource.getrusage(resource.RUSAGE_SELF)
+        pg0 = postgres_cpu()
         start = time.perf_counter()
         deadline = start + args.seconds
 
@@ -442,6 +461,7 @@ def main():
         window = time.perf_counter() - start
         busy1, total1 = machine_cpu()
         self1 = resource.getrusage(resource.RUSAGE_SELF)
+        pg1 = postgres_cpu()
         cpu = [None if a is None or cpu_seconds(s.proc.pid) is None else cpu_seconds(s.proc.pid) - a
                for s, a in zip(servers, cpu0)]
         ccpu = cpu_seconds(collect.pid)
@@ -503,10 +523,14 @@ def main():
         met = bool(allx) and overall["p95"] <= args.target_ms
         machine_busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan")
         bench_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+        # Backends started in the window count from zero; those that ended in it are missed.
+        pg_cpu = sum(c - pg0.get(pid, 0) for pid, c in pg1.items())
+        busy_s = machine_busy * (os.cpu_count() or 1) * window
+        other_cpu = busy_s - sum(p["cpu_s"] or 0 for p in per) - (ccpu or 0) - bench_cpu - pg_cpu
         result.update({
             "per_server": per, "overall": overall, "target_ms": args.target_ms, "target_met": met,
             "window_s": window, "cores": os.cpu_count(), "machine_busy": machine_busy,
-            "bench_cpu_s": bench_cpu, "collect_cpu_s": ccpu, "collect_rss_mib": (collect_rss or 0) / 1024,
+            "bench_cpu_s": bench_cpu, "collect_cpu_s": ccpu, "postgres_cpu_s": pg_cpu, "other_cpu_s": other_cpu, "collect_rss_mib": (collect_rss or 0) / 1024,
             "ingest": {"records": total, "requests": n_req, "requests_200": ok_posts, "accepted": accepted,
                        "achieved_per_s": achieved, "span_s": ingest_span, "non200": post["non200"],
                        "non200_by_status": post["non200_by_status"],
@@ -550,8 +574,9 @@ def main():
               f"({min(p['rss_after_warmup_mib'] for p in per):.0f}–{max(p['rss_after_warmup_mib'] for p in per):.0f} after warm-up); "
               f"index {min(result['index_mib']):.0f}–{max(result['index_mib']):.0f} MiB each.")
         print(f"- CPU over the {window:.1f} s window: machine {machine_busy * 100:.0f}% busy of {os.cpu_count()} cores "
-              f"(= {machine_busy * os.cpu_count():.2f} cores, PostgreSQL included); servers {f1(sum(p['cpu_s'] or 0 for p in per))} s, "
-              f"collect {f1(ccpu)} s, this script {bench_cpu:.1f} s.")
+              f"({busy_s:.1f} core-s): servers {f1(sum(p['cpu_s'] or 0 for p in per))} s, PostgreSQL backends {pg_cpu:.1f} s, "
+              f"collect {f1(ccpu)} s, this script {bench_cpu:.1f} s, anything else {other_cpu:.1f} s"
+              f"{' (other load on the machine: the latencies are not clean)' if other_cpu > 0.05 * busy_s else ''}.")
         if errors:
             print(f"- **Errors** ({len(errors)}):")
             for e in errors:

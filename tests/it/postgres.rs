@@ -1,7 +1,8 @@
 //! PostgreSQL as the run history: the same histories written through the importer into
 //! both engines answer alike; writers racing a catch-up lose no event; a reader never
-//! creates tables; connection strings never show their password; the lifecycle says it is
-//! not kept there. Each test makes its own database on `SELFHEAL_PG_URL` (skipped visibly
+//! creates tables; connection strings never show their password; the lifecycle runs there as
+//! on SQLite, two servers applying one improvement apply it once, and one healer holds the
+//! team's lock. Each test makes its own database on `SELFHEAL_PG_URL` (skipped visibly
 //! when unset; `SELFHEAL_REQUIRE_PG=1` makes that a failure).
 
 use std::path::{Path, PathBuf};
@@ -265,21 +266,209 @@ fn app_error(url: &str) -> String {
         .to_string()
 }
 
+const SHIFT: &str = "2026-11-13T12:00:00Z";
+
+/// The independent shift fixture (tests/fixtures/plant_shift.py): `timeout:fetch_url` falls
+/// at SHIFT, `connection_refused:query_db` rises.
+fn plant_shift(dir: &Path) -> PathBuf {
+    let db = dir.join("shift.sqlite");
+    let out = std::process::Command::new("python3")
+        .arg(workspace_root().join("tests/fixtures/plant_shift.py"))
+        .args(["--db", db.to_str().unwrap(), "--truth"])
+        .arg(dir.join("truth.json"))
+        .args([
+            "--now",
+            selfheal_tests::PLANT_NOW,
+            "--shift",
+            SHIFT,
+            "--seed",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+fn args<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+/// propose → test → apply at SHIFT → verify, on one engine; the improvement as stored.
+fn lifecycle_of(app: &selfheal_app::App, pattern: &str) -> serde_json::Value {
+    let p = app
+        .propose_improvement(
+            &args(serde_json::json!({"pattern_id": pattern, "since": "-21d"})),
+            &mut quiet(),
+        )
+        .unwrap();
+    let id = p.improvement_id.clone();
+    app.test_improvement(
+        &args(serde_json::json!({"improvement_id": id, "mode": "simulation"})),
+        &mut quiet(),
+    )
+    .unwrap();
+    app.apply_improvement(
+        &args(
+            serde_json::json!({"improvement_id": id, "changes_made": "fix", "applied_at": SHIFT}),
+        ),
+        &mut quiet(),
+    )
+    .unwrap();
+    app.verify_improvement(
+        &args(serde_json::json!({"improvement_id": id, "measurement_window_days": 7})),
+        &mut quiet(),
+    )
+    .unwrap();
+    let got = app
+        .get_improvement(
+            &args(serde_json::json!({"improvement_id": id})),
+            &mut quiet(),
+        )
+        .unwrap();
+    serde_json::to_value(got).unwrap()
+}
+
 #[test]
-fn the_lifecycle_says_it_is_not_kept_in_postgres() {
+fn the_lifecycle_runs_on_postgres_as_on_sqlite() {
     let Some(pg) = PgDatabase::create() else {
         return;
     };
-    drop(selfheal_postgres::connect_migrated(&pg.url).unwrap());
-    let app = app(Path::new(&pg.url), ms(NOW));
-    let e = app
+    let dir = tempfile::tempdir().unwrap();
+    let db = plant_shift(dir.path());
+    selfheal_postgres::copy::copy_sqlite_history(&db, &pg.url, 0).unwrap();
+    let now = ms(selfheal_tests::PLANT_NOW);
+    let (lite, remote) = (app(&db, now), app(Path::new(&pg.url), now));
+    for (pattern, status) in [
+        ("timeout:fetch_url", "verified"),
+        ("connection_refused:query_db", "applied"),
+    ] {
+        let (a, b) = (lifecycle_of(&lite, pattern), lifecycle_of(&remote, pattern));
+        assert_eq!(b["status"], status, "{b}");
+        // The same verification, whichever engine keeps the lifecycle.
+        for field in [
+            "status",
+            "verification",
+            "applied_at",
+            "verified_at",
+            "pattern_id",
+        ] {
+            assert_eq!(a[field], b[field], "{pattern}: {field}");
+        }
+        let actions = |v: &serde_json::Value| -> Vec<String> {
+            v["audit"].as_array().map_or_else(Vec::new, |a| {
+                a.iter()
+                    .map(|e| e["action"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+        };
+        assert_eq!(actions(&a), actions(&b), "{pattern}");
+    }
+    // The healing numbers and the dashboard read the shared lifecycle.
+    let report = remote
+        .get_healing_report(&args(serde_json::json!({"since": "-30d"})), &mut quiet())
+        .unwrap();
+    let report = serde_json::to_value(report).unwrap();
+    assert!(report.to_string().contains("verified"), "{report}");
+    let listed = remote
+        .list_improvements(&args(serde_json::json!({})), &mut quiet())
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(listed).unwrap()["improvements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn two_servers_applying_one_improvement_apply_it_once() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = plant_shift(dir.path());
+    selfheal_postgres::copy::copy_sqlite_history(&db, &pg.url, 0).unwrap();
+    let now = ms(selfheal_tests::PLANT_NOW);
+    let servers = [app(Path::new(&pg.url), now), app(Path::new(&pg.url), now)];
+    let p = servers[0]
         .propose_improvement(
-            &serde_json::from_value(serde_json::json!({"pattern_id": "not_found:Read"})).unwrap(),
+            &args(serde_json::json!({"pattern_id": "timeout:fetch_url", "since": "-21d"})),
             &mut quiet(),
         )
-        .expect_err("refused")
+        .unwrap();
+    let id = p.improvement_id.clone();
+    servers[0]
+        .test_improvement(
+            &args(serde_json::json!({"improvement_id": id, "mode": "simulation"})),
+            &mut quiet(),
+        )
+        .unwrap();
+    // The second server refuses a second proposal for the pattern: the lifecycle is shared.
+    let e = servers[1]
+        .propose_improvement(
+            &args(serde_json::json!({"pattern_id": "timeout:fetch_url", "since": "-21d"})),
+            &mut quiet(),
+        )
+        .expect_err("one open improvement per pattern")
         .to_string();
-    assert!(e.contains("not kept in PostgreSQL"), "{e}");
+    assert!(e.contains(&id), "{e}");
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|server| {
+                let (barrier, id) = (&barrier, &id);
+                s.spawn(move || {
+                    barrier.wait();
+                    server
+                        .apply_improvement(
+                            &args(serde_json::json!({"improvement_id": id, "changes_made": "fix"})),
+                            &mut quiet(),
+                        )
+                        .map(|v| serde_json::to_value(v).unwrap()["status"].to_string())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        results.iter().any(|r| r.as_deref() == Ok("\"applied\"")),
+        "{results:?}"
+    );
+    for r in &results {
+        if let Err(e) = r {
+            assert!(
+                e.contains("it was applied by"),
+                "the other is told who did: {e}"
+            );
+        }
+    }
+    let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let applies: i64 = client
+        .query_one(
+            "SELECT count(*) FROM selfheal_improvement_events WHERE improvement_id = $1 AND action = 'apply'",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(applies, 1, "applied once: {results:?}");
+
+    // One healer for the team: the second watcher is told who holds the lock.
+    let held = servers[0].try_heal_lock().unwrap();
+    let e = servers[1].try_heal_lock().expect_err("held by the first");
+    assert!(
+        e.contains("another healer") && e.contains("self-heal healer pid"),
+        "{e}"
+    );
+    drop(held);
+    servers[1].try_heal_lock().unwrap();
 }
 
 #[test]

@@ -444,18 +444,27 @@ pub fn hook_guidance(db: &Path, v: &serde_json::Value) -> Result<Option<String>,
     let Some(first) = calls.first() else {
         return Ok(None);
     };
-    if !db.exists() {
-        // No history yet (nothing imported, no lifecycle): no lesson is in force.
-        return Ok(None);
-    }
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
-    let _ = conn.busy_timeout(std::time::Duration::from_millis(500));
-    let lessons = selfheal_store::lifecycle::active_lessons(&conn)
-        .map_err(|e| format!("cannot read lessons: {e}"))?;
+    let lessons = match selfheal_store::Database::parse(&db.to_string_lossy()) {
+        // A team's history: the lessons the team verified, from the shared store.
+        selfheal_store::Database::Postgres(url) => {
+            selfheal_postgres::lifecycle::active_lessons(&url).map_err(|e| e.to_string())?
+        }
+        selfheal_store::Database::Sqlite(path) => {
+            if !path.exists() {
+                // No history yet (nothing imported, no lifecycle): no lesson is in force.
+                return Ok(None);
+            }
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let _ = conn.busy_timeout(std::time::Duration::from_millis(500));
+            selfheal_store::lifecycle::active_lessons(&conn)
+                .map_err(|e| format!("cannot read lessons: {e}"))?
+        }
+    };
     let mut text = String::new();
     for call in &calls {
         let shell = selfheal_core::shell::is_shell_tool(&call.tool);

@@ -18,6 +18,7 @@ use selfheal_core::time::{Window, format_ms, parse_timestamp};
 use selfheal_core::verify::{
     BetaPosterior, Counts, Recommendation as VerifyRecommendation, Verdict, compare, decide,
 };
+use selfheal_postgres::lifecycle::PgLifecycle;
 use selfheal_store::Database;
 use selfheal_store::Store;
 use selfheal_store::lifecycle::{
@@ -82,23 +83,32 @@ impl By {
 pub(crate) type Prefer<'a> = Option<&'a dyn Fn(&Strategy) -> bool>;
 
 impl App {
-    /// The improvement lifecycle is kept beside an SQLite run history only.
-    pub(crate) fn lifecycle_here(&self) -> Result<(), AppError> {
-        match self.config().database() {
-            Database::Sqlite(_) => Ok(()),
-            Database::Postgres(_) => Err(AppError::InvalidInput(format!(
-                "the improvement lifecycle (propose, test, apply, verify, rollback, the healer) is not kept in PostgreSQL yet: {} is read for analysis only. Run the lifecycle against an SQLite run history (DATABASE_PATH)",
-                self.config().database_name()
-            ))),
-        }
-    }
-
     /// The lifecycle's state read without migrating or writing anything (plans, dry runs);
     /// `None` when the history holds none yet.
     pub(crate) fn lifecycle_read_only(&self) -> Result<Option<Box<dyn LifecycleStore>>, AppError> {
-        self.lifecycle_here()?;
-        Ok(LifecycleDb::open_read_only(&self.config().db_path)?
-            .map(|db| Box::new(db) as Box<dyn LifecycleStore>))
+        Ok(match self.config().database() {
+            Database::Sqlite(path) => LifecycleDb::open_read_only(&path)?
+                .map(|db| Box::new(db) as Box<dyn LifecycleStore>),
+            Database::Postgres(url) => Some(Box::new(PgLifecycle::open_read_only(&url)?)),
+        })
+    }
+
+    /// Where apply keeps the backups of the files it changes: beside an SQLite history; for a
+    /// shared PostgreSQL one, in this machine's state directory (the files are this machine's).
+    pub(crate) fn backup_dir(&self) -> std::path::PathBuf {
+        match self.config().database() {
+            Database::Sqlite(path) => harness_files::backup_dir(&path),
+            Database::Postgres(_) => std::env::var_os("XDG_STATE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(|h| std::path::PathBuf::from(h).join(".local/state"))
+                })
+                .unwrap_or_else(std::env::temp_dir)
+                .join("self-healing-mcp")
+                .join("self-heal-backups"),
+        }
     }
 
     pub(crate) fn lifecycle_db(&self) -> Result<Box<dyn LifecycleStore>, AppError> {
@@ -124,10 +134,12 @@ impl App {
     }
 
     fn lifecycle(&self) -> Result<Box<dyn LifecycleStore>, AppError> {
-        self.lifecycle_here()?;
         // The analysis opened (and validated) the file first, so its errors are the specific ones.
         let store = self.store()?;
-        let mut db: Box<dyn LifecycleStore> = Box::new(LifecycleDb::open(&self.config().db_path)?);
+        let mut db: Box<dyn LifecycleStore> = match self.config().database() {
+            Database::Sqlite(path) => Box::new(LifecycleDb::open(&path)?),
+            Database::Postgres(url) => Box::new(PgLifecycle::open(&url)?),
+        };
         if !self
             .pattern_ids_migrated
             .load(std::sync::atomic::Ordering::Acquire)
@@ -281,7 +293,6 @@ impl App {
         by: &By,
         prefer: Prefer<'_>,
     ) -> Result<ProposeView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
@@ -591,7 +602,6 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<TestView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -692,7 +702,6 @@ impl App {
         args: &ApplyArgs,
         progress: Progress<'_>,
     ) -> Result<ApplyPreview, AppError> {
-        self.lifecycle_here()?;
         let ApplyPrelude {
             applied_ms,
             row,
@@ -736,7 +745,6 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<ApplyView, AppError> {
-        self.lifecycle_here()?;
         let ApplyPrelude {
             now,
             applied_ms,
@@ -792,8 +800,7 @@ impl App {
         // them whatever happens next.
         let changes: Vec<FileChange> = match &lesson {
             Some((_, files)) => {
-                let written =
-                    lessons::write_all(files, &harness_files::backup_dir(&self.config().db_path));
+                let written = lessons::write_all(files, &self.backup_dir());
                 let written = match written {
                     Ok(w) => w,
                     Err(e) => {
@@ -833,38 +840,58 @@ impl App {
             actor: by.actor,
             rule: by.rule.as_deref(),
         });
-        let outcome = match result {
-            Ok(o) => o,
-            Err(e) => {
-                // Undo the file changes so state and files agree.
-                if let Some(applied) = &written
-                    && let Err(undo) = config_edit::rollback(applied)
+        // Undoes this call's file changes so state and files agree (the transition failed, or
+        // another server applied the improvement first).
+        let undo = |db: &mut dyn LifecycleStore| {
+            if let Some(applied) = &written
+                && let Err(undo) = config_edit::rollback(applied)
+            {
+                tracing::error!(error = %undo, "could not undo a config edit after a failed transition");
+            }
+            if let Some((l, _)) = &lesson {
+                match lessons::plan_rollback(
+                    &LessonRow {
+                        changes: Some(json!(changes).to_string()),
+                        ..l.clone()
+                    },
+                    true,
+                )
+                .and_then(|plans| lessons::write_all(&plans, &self.backup_dir()))
                 {
-                    tracing::error!(error = %undo, "could not undo a config edit after a failed transition");
-                }
-                if let Some((l, _)) = &lesson {
-                    match lessons::plan_rollback(
-                        &LessonRow {
-                            changes: Some(json!(changes).to_string()),
-                            ..l.clone()
-                        },
-                        true,
-                    )
-                    .and_then(|plans| {
-                        lessons::write_all(
-                            &plans,
-                            &harness_files::backup_dir(&self.config().db_path),
-                        )
-                    }) {
-                        Ok(_) => {
-                            let _ = db.set_lesson_changes(&row.id, None);
-                        }
-                        Err(undo) => {
-                            tracing::error!(error = %undo, "could not undo a lesson write after a failed transition")
-                        }
+                    Ok(_) => {
+                        // What was recorded before this call (another server's files, if any).
+                        let _ = db.set_lesson_changes(&row.id, l.changes.as_deref());
+                    }
+                    Err(undo) => {
+                        tracing::error!(error = %undo, "could not undo a lesson write after a failed transition")
                     }
                 }
-                return Err(e.into());
+            }
+        };
+        let outcome = match result {
+            Ok(Outcome::Unchanged(now_row)) if now_row.status != row.status => {
+                // Another server (sharing the history) applied it between our checks and our
+                // transition: it is applied once, by them.
+                undo(&mut *db);
+                return Err(AppError::Conflict(format!(
+                    "improvement {} was applied meanwhile: {}; this call changed nothing",
+                    row.id,
+                    applied_by(&*db, &now_row)
+                )));
+            }
+            Ok(o) => o,
+            Err(e) => {
+                undo(&mut *db);
+                return Err(match db.get(&row.id) {
+                    Ok(Some(now_row)) if now_row.status == "applied" => {
+                        AppError::Conflict(format!(
+                            "improvement {} was applied meanwhile: {}; this call changed nothing ({e})",
+                            row.id,
+                            applied_by(&*db, &now_row)
+                        ))
+                    }
+                    _ => e.into(),
+                });
             }
         };
         let note = self.notify(
@@ -926,7 +953,13 @@ impl App {
         };
         let db = self.lifecycle()?;
         let row = self.improvement(&*db, &args.improvement_id)?;
-        Self::precheck(&row, Transition::Apply)?;
+        if let Err(e) = Self::precheck(&row, Transition::Apply) {
+            // A shared history: another server may have applied it; say who.
+            return Err(match row.status.as_str() {
+                "applied" => AppError::Conflict(format!("{e}; {}", applied_by(&*db, &row))),
+                _ => e,
+            });
+        }
         let pattern_id = row.pattern_id.clone().unwrap_or_default();
         let block = db
             .open_escalations(Some(&pattern_id))?
@@ -1057,7 +1090,6 @@ impl App {
         progress: Progress<'_>,
         by: &By,
     ) -> Result<VerifyView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1303,7 +1335,6 @@ impl App {
     /// What `rollback_improvement` would change, checked without changing anything: shown to a
     /// person before they confirm.
     pub fn preview_rollback(&self, args: &CloseArgs) -> Result<RollbackPreview, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
         let row = self.improvement(&*db, &args.improvement_id)?;
@@ -1355,7 +1386,6 @@ impl App {
         _progress: Progress<'_>,
         by: &By,
     ) -> Result<TransitionView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1392,10 +1422,7 @@ impl App {
         };
         let changes = match &lesson {
             Some(_) => {
-                let written = lessons::write_all(
-                    &lesson_plans,
-                    &harness_files::backup_dir(&self.config().db_path),
-                )?;
+                let written = lessons::write_all(&lesson_plans, &self.backup_dir())?;
                 db.set_lesson_changes(&row.id, None)?;
                 written
             }
@@ -1465,7 +1492,6 @@ impl App {
         args: &CloseArgs,
         _progress: Progress<'_>,
     ) -> Result<TransitionView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let now = self.now_ms();
         let mut db = self.lifecycle()?;
@@ -1501,7 +1527,6 @@ impl App {
         args: &ListArgs,
         _progress: Progress<'_>,
     ) -> Result<ListView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let cursor = match &args.cursor {
             None => None,
@@ -1542,7 +1567,6 @@ impl App {
         args: &GetImprovementArgs,
         _progress: Progress<'_>,
     ) -> Result<ImprovementView, AppError> {
-        self.lifecycle_here()?;
         args.validate()?;
         let db = self.lifecycle()?;
         let row = self.improvement(&*db, &args.improvement_id)?;
@@ -1568,7 +1592,6 @@ impl App {
         args: &ReportArgs,
         progress: Progress<'_>,
     ) -> Result<ReportView, AppError> {
-        self.lifecycle_here()?;
         let now = self.now_ms();
         let w = window(&args.since, now)?;
         let store = self.store()?;
@@ -1785,6 +1808,18 @@ impl ConfirmedEdit {
             after_sha256: change.after_sha256.clone(),
         }
     }
+}
+
+/// Who applied an improvement and when, for a refused second apply (another server's).
+fn applied_by(db: &dyn LifecycleStore, row: &ImprovementRow) -> String {
+    let who = db.actor_of(&row.id, "apply").ok().flatten().map_or_else(
+        || "an unrecorded actor".to_string(),
+        |a| a.as_str().to_string(),
+    );
+    format!(
+        "it was applied by {who} at {}",
+        row.applied_at.as_deref().unwrap_or("an unrecorded instant")
+    )
 }
 
 fn status_of(o: &Outcome) -> Status {

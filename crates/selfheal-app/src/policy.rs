@@ -113,8 +113,25 @@ pub struct VerificationPlan {
 /// The one-healer lock, held while the value lives (see the module doc).
 #[derive(Debug)]
 pub struct HealLock {
-    _file: File,
+    _held: Held,
+    /// What is locked, as shown to people: the lock file, or the PostgreSQL database.
     pub path: PathBuf,
+}
+
+/// The lock itself: a file lock beside an SQLite history, an advisory lock of a PostgreSQL
+/// one (held by a connection of its own).
+enum Held {
+    File(#[allow(dead_code)] File),
+    Postgres(#[allow(dead_code)] Box<selfheal_postgres::lifecycle::HealerLock>),
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Held::File(_) => "Held::File",
+            Held::Postgres(_) => "Held::Postgres",
+        })
+    }
 }
 
 /// The stored test's recommendation of an improvement.
@@ -225,6 +242,19 @@ impl App {
 
     /// Takes the one-healer lock without waiting; the error says who holds it.
     pub fn try_heal_lock(&self) -> Result<HealLock, String> {
+        if let selfheal_store::Database::Postgres(url) = self.config().database() {
+            let name = self.config().database_name();
+            return match selfheal_postgres::lifecycle::HealerLock::try_take(&url) {
+                Ok(Ok(lock)) => Ok(HealLock {
+                    _held: Held::Postgres(Box::new(lock)),
+                    path: PathBuf::from(format!("the healer's advisory lock of {name}")),
+                }),
+                Ok(Err(holder)) => Err(format!(
+                    "another healer holds the healer's advisory lock of {name} ({holder}); this watcher only detects until it can take over"
+                )),
+                Err(e) => Err(format!("cannot take the healer's lock: {e}")),
+            };
+        }
         let path = self.heal_lock_path();
         let mut file = OpenOptions::new()
             .create(true)
@@ -241,7 +271,10 @@ impl App {
                     .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
                     .and_then(|()| write!(file, "{}", std::process::id()))
                     .and_then(|()| file.flush());
-                Ok(HealLock { _file: file, path })
+                Ok(HealLock {
+                    _held: Held::File(file),
+                    path,
+                })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();

@@ -70,7 +70,7 @@ fn copy(from: &Path, url: &str, after_event: i64, require_empty: bool) -> Result
     let pg = |e: postgres::Error| PgError::of(url, &e);
     let mut client = connect_migrated(url)?;
     let mut tx = client.transaction().map_err(pg)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
+    tx.execute("SELECT pg_advisory_xact_lock($1::bigint)", &[&WRITERS_LOCK])
         .map_err(pg)?;
     // Checked under the writers' lock: two copies at once cannot both find it empty.
     if require_empty

@@ -2,10 +2,9 @@
 //! for the use cases' reads.
 //!
 //! Large reads (`runs_after`, `events_after`) are streamed row by row (`query_raw`), so the
-//! first catch-up of millions of events holds one batch, not the table. The lifecycle's own
-//! tables are not kept in PostgreSQL yet: the answers that read them (open escalations,
-//! healing numbers, the agent's own `improvements` table) are empty, as for a history the
-//! lifecycle never wrote.
+//! first catch-up of millions of events holds one batch, not the table. The lifecycle's
+//! tables (`crate::lifecycle`) are read for the dashboard's improvements, escalations and
+//! healing numbers.
 
 use std::cell::RefCell;
 
@@ -223,16 +222,43 @@ impl RunHistory for PgHistory {
             .collect())
     }
 
-    fn recent_improvements(&self, _limit: u32) -> Result<Vec<ImprovementRow>> {
-        Ok(Vec::new())
+    fn recent_improvements(&self, limit: u32) -> Result<Vec<ImprovementRow>> {
+        Ok(self
+            .query(
+                "SELECT id, category, description, impact, status, created_at FROM improvements
+                 ORDER BY created_at DESC, id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| ImprovementRow {
+                id: r.get(0),
+                category: r.get(1),
+                description: r.get(2),
+                impact: r.get(3),
+                status: r.get(4),
+                created_at: r.get(5),
+            })
+            .collect())
     }
 
     fn open_escalations(&self) -> Result<Vec<[String; 5]>> {
-        Ok(Vec::new())
+        Ok(self
+            .query(
+                "SELECT pattern_id, level, rule, reason, created_at FROM selfheal_escalations
+                 WHERE resolved_at IS NULL ORDER BY id DESC LIMIT 50",
+                &[],
+            )?
+            .iter()
+            .map(|r| [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)])
+            .collect())
     }
 
-    fn healing_facts(&self, _from_ms: i64) -> Result<HealingFacts> {
-        Ok(Default::default())
+    fn healing_facts(&self, from_ms: i64) -> Result<HealingFacts> {
+        let mut client = self.client.borrow_mut();
+        let (improvements, transitions) =
+            crate::lifecycle::healing_facts(&mut client, from_ms).map_err(|e| self.err(e))?;
+        let outcomes = crate::lifecycle::strategy_outcomes(&mut client).map_err(|e| self.err(e))?;
+        Ok((improvements, transitions, outcomes))
     }
 
     fn runs_tagged(&self, improvement_id: &str) -> Result<Vec<TaggedRun>> {

@@ -18,6 +18,7 @@
 
 pub mod copy;
 pub mod history;
+pub mod lifecycle;
 pub mod writer;
 
 use postgres::{Client, NoTls};
@@ -29,7 +30,10 @@ pub const WRITERS_LOCK: i64 = 0x5e1f_4ea1_0001;
 const MIGRATION_LOCK: i64 = 0x5e1f_4ea1_0002;
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: [(i32, &str); 1] = [(1, include_str!("../migrations/0001_run_history.sql"))];
+const MIGRATIONS: [(i32, &str); 2] = [
+    (1, include_str!("../migrations/0001_run_history.sql")),
+    (2, include_str!("../migrations/0002_lifecycle.sql")),
+];
 
 /// The schema version this binary writes and reads.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -212,7 +216,7 @@ pub fn migrate(client: &mut Client) -> Result<(), Migration> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    client.execute("SELECT pg_advisory_lock($1::bigint)", &[&MIGRATION_LOCK])?;
     let result = (|| -> Result<(), Migration> {
         let found = current(client)?;
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
@@ -227,6 +231,6 @@ pub fn migrate(client: &mut Client) -> Result<(), Migration> {
         }
         Ok(())
     })();
-    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    client.execute("SELECT pg_advisory_unlock($1::bigint)", &[&MIGRATION_LOCK])?;
     result
 }

@@ -129,7 +129,7 @@ impl ImportStore for PgImportStore {
             *client = crate::connect(&url).map_err(|e| ApplyError::Db(e.into()))?;
         }
         let mut tx = client.transaction().map_err(db)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
+        tx.execute("SELECT pg_advisory_xact_lock($1::bigint)", &[&WRITERS_LOCK])
             .map_err(db)?;
         if let Some(file) = &batch.file {
             let current: Option<i64> = tx

@@ -117,7 +117,7 @@ pub struct ImprovementRow {
     pub reason: Option<String>,
 }
 
-const SELECT_IMPROVEMENT: &str = "SELECT id, category, description, related_runs, changes_made, impact, created_at, applied_at,
+pub const SELECT_IMPROVEMENT: &str = "SELECT id, category, description, related_runs, changes_made, impact, created_at, applied_at,
     verified_at, status, pattern_id, strategy_id, priority, risk_level, expected_impact, actions, evidence, test_result,
     verification, commit_hash, config_edit, verification_due_at, updated_at, reason FROM improvements";
 
@@ -1121,7 +1121,7 @@ pub fn healing_facts(
 
 /// Fault injection for the crash tests: when `SELFHEAL_CRASH_AT` names this point, the process
 /// aborts on the spot (no unwinding, no rollback by us — like `kill -9`). Unset in normal use.
-fn crash_point(name: &str) {
+pub fn crash_point(name: &str) {
     if std::env::var("SELFHEAL_CRASH_AT").is_ok_and(|v| v == name) {
         std::process::abort();
     }
@@ -1138,7 +1138,8 @@ fn self_err(path: &Path, e: rusqlite::Error) -> StoreError {
     classify_open_error(path, e)
 }
 
-fn is_improvement_column(name: &str) -> bool {
+/// Whether a transition may set this column of `improvements`.
+pub fn is_improvement_column(name: &str) -> bool {
     IMPROVEMENT_COLUMNS.iter().any(|(c, _)| *c == name)
         || [
             "changes_made",
