@@ -2,12 +2,15 @@
 //! never a mix: the process is aborted (like `kill -9`) at injected points inside the
 //! transition's transaction, and killed with SIGKILL at random moments; after each crash the
 //! database is intact and every improvement's status equals the last state of its audit trail.
+//! On the SQLite file and on a copy of it in PostgreSQL (when `SELFHEAL_PG_URL` names a
+//! server), where the transaction dies with the process's connection.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use selfheal_tests::{PLANT_NOW, bin, plant};
+use selfheal_store::Database;
+use selfheal_tests::{PLANT_NOW, bin, on_each_engine, plant};
 
 fn self_heal(dir: &Path, db: &Path, args: &[&str], crash_at: Option<&str>) -> Output {
     let mut cmd = Command::new(bin("self-heal"));
@@ -24,6 +27,35 @@ fn self_heal(dir: &Path, db: &Path, args: &[&str], crash_at: Option<&str>) -> Ou
 
 /// Status and audit trail of an improvement, checking that they agree and the file is intact.
 fn consistent_state(db: &Path, id: &str) -> (String, Vec<String>) {
+    let (status, trail) = match Database::parse(&db.to_string_lossy()) {
+        Database::Postgres(url) => {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let status: String = client
+                .query_one("SELECT status FROM improvements WHERE id = $1", &[&id])
+                .unwrap()
+                .get(0);
+            let trail: Vec<String> = client
+                .query(
+                    "SELECT to_status FROM selfheal_improvement_events WHERE improvement_id = $1 ORDER BY id",
+                    &[&id],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            (status, trail)
+        }
+        Database::Sqlite(path) => sqlite_state(&path, id),
+    };
+    assert_eq!(
+        trail.last(),
+        Some(&status),
+        "status and audit trail disagree: {status} vs {trail:?}"
+    );
+    (status, trail)
+}
+
+fn sqlite_state(db: &Path, id: &str) -> (String, Vec<String>) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -42,11 +74,6 @@ fn consistent_state(db: &Path, id: &str) -> (String, Vec<String>) {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        trail.last(),
-        Some(&status),
-        "status and audit trail disagree: {status} vs {trail:?}"
-    );
     (status, trail)
 }
 
@@ -69,7 +96,14 @@ fn propose(dir: &Path, db: &Path, pattern: &str) -> String {
 #[test]
 fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, truth) = plant(dir.path(), 1);
+    let (planted, truth) = plant(dir.path(), 1);
+    for on in on_each_engine(&planted) {
+        eprintln!("engine: {}", on.engine);
+        aborts_leave_old_or_new(dir.path(), &on.db, &truth);
+    }
+}
+
+fn aborts_leave_old_or_new(dir: &Path, db: &Path, truth: &serde_json::Value) {
     let patterns: Vec<&str> = truth["patterns"]
         .as_array()
         .unwrap()
@@ -85,13 +119,9 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
     // apply on the last three.
     for (i, point) in points.iter().enumerate() {
         for (pattern, apply) in [(patterns[i], false), (patterns[i + 3], true)] {
-            let id = propose(dir.path(), &db, pattern);
+            let id = propose(dir, db, pattern);
             let args: Vec<&str> = if apply {
-                assert!(
-                    self_heal(dir.path(), &db, &["test", &id], None)
-                        .status
-                        .success()
-                );
+                assert!(self_heal(dir, db, &["test", &id], None).status.success());
                 vec![
                     "apply",
                     &id,
@@ -109,13 +139,13 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
             } else {
                 ("proposed", "tested")
             };
-            let out = self_heal(dir.path(), &db, &args, Some(point));
+            let out = self_heal(dir, db, &args, Some(point));
             assert!(
                 out.status.code().is_none(),
                 "{point}: the process must have been aborted, got {:?}",
                 out.status
             );
-            let (status, _) = consistent_state(&db, &id);
+            let (status, _) = consistent_state(db, &id);
             let expected = if *point == "transition:after_commit" {
                 next
             } else {
@@ -124,14 +154,14 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
             assert_eq!(status, expected, "{pattern}: after a crash at {point}");
             // The same request again, without a crash, completes the step exactly once.
             if status == before {
-                let out = self_heal(dir.path(), &db, &args, None);
+                let out = self_heal(dir, db, &args, None);
                 assert!(
                     out.status.success(),
                     "{point}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
-            let (status, trail) = consistent_state(&db, &id);
+            let (status, trail) = consistent_state(db, &id);
             assert_eq!(status, next);
             let expected_trail: &[&str] = if apply {
                 &["proposed", "tested", "applied"]
@@ -149,7 +179,14 @@ fn an_abort_inside_a_transition_leaves_the_old_or_the_new_state() {
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_mix() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, truth) = plant(dir.path(), 2);
+    let (planted, truth) = plant(dir.path(), 2);
+    for on in on_each_engine(&planted) {
+        eprintln!("engine: {}", on.engine);
+        sigkills_never_mix(&dir.path().join(on.engine), &on.db, &truth);
+    }
+}
+
+fn sigkills_never_mix(dir: &Path, db: &Path, truth: &serde_json::Value) {
     let patterns: Vec<String> = truth["patterns"]
         .as_array()
         .unwrap()
@@ -160,12 +197,12 @@ fn sigkill_at_random_moments_never_leaves_a_mix() {
     let ids: Vec<String> = patterns
         .iter()
         .take(4)
-        .map(|p| propose(dir.path(), &db, p))
+        .map(|p| propose(dir, db, p))
         .collect();
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     for round in 0..24 {
         let id = &ids[round % ids.len()];
-        let (status, _) = consistent_state(&db, id);
+        let (status, _) = consistent_state(db, id);
         let args: Vec<&str> = match status.as_str() {
             "proposed" => vec!["test", id],
             "tested" => vec![
@@ -182,10 +219,10 @@ fn sigkill_at_random_moments_never_leaves_a_mix() {
         };
         let mut child = Command::new(bin("self-heal"))
             .args(&args)
-            .env("DATABASE_PATH", &db)
+            .env("DATABASE_PATH", db)
             .env("SELFHEAL_NOW", PLANT_NOW)
-            .env("SELFHEAL_INDEX_DIR", dir.path().join("index"))
-            .env("INBOX_PATH", dir.path().join("inbox"))
+            .env("SELFHEAL_INDEX_DIR", dir.join("index"))
+            .env("INBOX_PATH", dir.join("inbox"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -196,7 +233,7 @@ fn sigkill_at_random_moments_never_leaves_a_mix() {
         std::thread::sleep(Duration::from_millis(rng % 40));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let (after, _) = consistent_state(&db, id);
+        let (after, _) = consistent_state(db, id);
         let next = match status.as_str() {
             "proposed" => "tested",
             "tested" => "applied",

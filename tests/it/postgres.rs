@@ -367,6 +367,19 @@ fn the_lifecycle_runs_on_postgres_as_on_sqlite() {
             })
         };
         assert_eq!(actions(&a), actions(&b), "{pattern}");
+        if status == "applied" {
+            // The regression is rolled back, on both engines alike.
+            for (app, v) in [(&lite, &a), (&remote, &b)] {
+                let id = v["id"].as_str().unwrap();
+                let r = app
+                    .rollback_improvement(
+                        &args(serde_json::json!({"improvement_id": id, "reason": "regressed"})),
+                        &mut quiet(),
+                    )
+                    .unwrap();
+                assert_eq!(serde_json::to_value(r).unwrap()["status"], "rolled_back");
+            }
+        }
     }
     // The healing numbers and the dashboard read the shared lifecycle.
     let report = remote
