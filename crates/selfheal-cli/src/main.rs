@@ -485,6 +485,14 @@ fn install(db: Option<PathBuf>, json: bool, args: InstallArgs, remove: bool) -> 
     }
     let (root, scope) = inst::root_of(project)?;
     let config = Config::from_env(db, None);
+    if let Database::Postgres(_) = config.database() {
+        // The hook command and .mcp.json would carry the connection string (and its
+        // password) into files of the project.
+        anyhow::bail!(
+            "install registers an SQLite run history; for the shared PostgreSQL one ({}) add DATABASE_URL to the server's env in .mcp.json yourself (README \"For a team\"), so its password stays out of files install writes",
+            config.database_name()
+        );
+    }
     // The database the hook writes to and reads lessons from, as an absolute path.
     let db_path = std::path::absolute(&config.db_path).context("resolve the database path")?;
     let cli_path = std::env::current_exe().context("find this program's path")?;
