@@ -2,7 +2,8 @@
 """A team on one PostgreSQL run history: N MCP servers answering while `collect` ingests (Python 3 standard library).
 
     python3 bench/team_servers.py --cli target/release/self-heal --server target/release/self-healing-mcp \\
-        --db-url postgres://USER:PASS@HOST:PORT/selfheal_bench_real_1000000 --copy --wait-for selfheal-bench
+        --db-url postgres://USER:PASS@HOST:PORT/selfheal_bench_real_1000000 --copy --wait-for selfheal-bench \\
+        --wait-idle 30
 
 Target: 8 concurrent servers on one PostgreSQL, p95 of `get_health_dashboard` <= 100 ms while
 `collect` ingests 1k tool events/s.
@@ -12,6 +13,10 @@ Target: 8 concurrent servers on one PostgreSQL, p95 of `get_health_dashboard` <=
 `CREATE DATABASE <name>_team_<pid> TEMPLATE <name>` (no one may be connected to the source) and
 drops the copy at the end; without it, collect's rows stay in the given database (in runs of
 their own: `claude-code:team-<tag>-NNNN`, unique per run of the script). `psql` must be on PATH.
+
+`--wait-for selfheal-bench` waits for another benchmark to end and `--wait-idle 30` for 30 s of an
+idle machine before anything starts: on a small machine others' builds would skew the latencies
+(the CPU line of the summary shows what else ran in the window).
 
 1. Warm-up: `--servers` `self-healing-mcp` processes (`DATABASE_URL`, each its own
    `SELFHEAL_INDEX_DIR` under `--work`, `SELFHEAL_NOW=--now`, `RUST_LOG=warn`) are started and
@@ -89,7 +94,18 @@ def body(tag, start, n, t0_ns, step_ns, sessions):
 # PostgreSQL and /proc helpers
 
 def psql(url, sql):
-    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
+    r = subprocess.run(["psql", url, "-Atc", sql], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql {redact(url)} -c {sql!r}: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def pg_sessions(url):
+    """Sessions ever opened on the database (PostgreSQL 14+; None before), this one not counted."""
+    try:
+        return int(psql(url, "SELECT sessions - 1 FROM pg_stat_database WHERE datname = current_database()"))
+    except (RuntimeError, ValueError):
+        return None
 
 
 def split_url(url):
@@ -114,19 +130,21 @@ def peak_rss_kib(pid):
     return None
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (None once it is gone)."""
+def cpu_seconds(pid, children=False):
+    """utime + stime of a process (and cutime + cstime, its reaped children's, with
+    `children`), in seconds; None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return sum(int(x) for x in fields[11:15 if children else 13]) / CLK_TCK
     except (OSError, IndexError, ValueError):
         return None
 
 
 def postgres_cpu():
-    """{pid: CPU seconds} of every process named `postgres` (the cluster's backends)."""
-    out = {}
+    """CPU seconds of every process named `postgres` (the cluster's backends), each with its
+    reaped children's: a backend that ends moves its time into the postmaster's."""
+    total = 0.0
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
@@ -135,10 +153,10 @@ def postgres_cpu():
                         continue
             except OSError:
                 continue
-            c = cpu_seconds(int(d))
+            c = cpu_seconds(int(d), children=True)
             if c is not None:
-                out[int(d)] = c
-    return out
+                total += c
+    return total
 
 
 def machine_cpu():
@@ -287,6 +305,8 @@ def main():
     ap.add_argument("--warmup-timeout", type=float, default=1800, help="seconds a first call may take")
     ap.add_argument("--copy", action="store_true", help="work on a copy of the database (TEMPLATE), dropped at the end")
     ap.add_argument("--wait-for", metavar="PATTERN", help="first wait until no process matches `pgrep -f PATTERN`")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                    help="then wait until the machine has been under 10%% busy for that long (others' builds skew the latencies)")
     ap.add_argument("--work", help="folder for the indexes, logs and results.json (default: a temporary one)")
     ap.add_argument("--keep-index", action="store_true", help="keep the servers' index files (they are large)")
     args = ap.parse_args()
@@ -299,6 +319,16 @@ def main():
             time.sleep(5)
         if time.time() - waited > 1:
             print(f"waited {time.time() - waited:.0f} s for `{args.wait_for}` to finish", flush=True)
+    if args.wait_idle > 0:
+        waited, idle_since = time.time(), time.time()
+        b0, t0 = machine_cpu()
+        while time.time() - idle_since < args.wait_idle:
+            time.sleep(1)
+            b1, t1 = machine_cpu()
+            if t1 > t0 and (b1 - b0) / (t1 - t0) >= 0.10:
+                idle_since = time.time()
+            b0, t0 = b1, t1
+        print(f"machine idle for {args.wait_idle:g} s (waited {time.time() - waited:.0f} s)", flush=True)
 
     work = args.work or tempfile.mkdtemp(prefix="team-bench-")
     os.makedirs(work, exist_ok=True)
@@ -320,9 +350,10 @@ def main():
             others = psql(maint, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{src_name}' AND pid <> pg_backend_pid()")
             if int(others):
                 sys.exit(f"--copy: {others} other session(s) connected to {src_name}; TEMPLATE needs none")
-            copy_name = f"{src_name}_team_{os.getpid()}"
+            name = f"{src_name}_team_{os.getpid()}"
             started = time.perf_counter()
-            psql(maint, f"CREATE DATABASE {copy_name} TEMPLATE {src_name}")
+            psql(maint, f"CREATE DATABASE {name} TEMPLATE {src_name}")
+            copy_name = name
             db_url = f"{prefix}/{copy_name}{query}"
             print(f"copy: {copy_name} from {src_name} in {time.perf_counter() - started:.1f} s", flush=True)
         result["db_used"] = redact(db_url)
@@ -347,7 +378,7 @@ def main():
                 raise RuntimeError(f"server {s.index}: first get_health_dashboard failed: {err}")
             warmups.append(took)
             print(f"warm-up: server {s.index} first call {took:.2f} s "
-                  f"(index {dir_size(s.index_dir) / 2**20:.0f} MiB, RSS {peak_rss_kib(s.proc.pid) / 1024:.0f} MiB)", flush=True)
+                  f"(index {dir_size(s.index_dir) / 2**20:.0f} MiB, peak RSS {peak_rss_kib(s.proc.pid) / 1024:.0f} MiB)", flush=True)
         result["warmup_s"] = warmups
         result["index_mib"] = [dir_size(s.index_dir) / 2**20 for s in servers]
         rss_after_warmup = [peak_rss_kib(s.proc.pid) for s in servers]
@@ -388,6 +419,7 @@ def main():
         cpu0 = [cpu_seconds(s.proc.pid) for s in servers]
         ccpu0 = cpu_seconds(collect.pid)
         self0 = resource.getrusage(resource.RUSAGE_SELF)
+        sessions0 = pg_sessions(db_url)
         pg0 = postgres_cpu()
         start = time.perf_counter()
         deadline = start + args.seconds
@@ -462,6 +494,7 @@ def main():
         busy1, total1 = machine_cpu()
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         pg1 = postgres_cpu()
+        sessions1 = pg_sessions(db_url)
         cpu = [None if a is None or cpu_seconds(s.proc.pid) is None else cpu_seconds(s.proc.pid) - a
                for s, a in zip(servers, cpu0)]
         ccpu = cpu_seconds(collect.pid)
@@ -523,14 +556,16 @@ def main():
         met = bool(allx) and overall["p95"] <= args.target_ms
         machine_busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan")
         bench_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
-        # Backends started in the window count from zero; those that ended in it are missed.
-        pg_cpu = sum(c - pg0.get(pid, 0) for pid, c in pg1.items())
-        busy_s = machine_busy * (os.cpu_count() or 1) * window
+        pg_cpu = pg1 - pg0
+        # pg_sessions' own psql session of the first reading is in the second one's count.
+        sessions_opened = None if sessions0 is None or sessions1 is None else sessions1 - sessions0 - 1
+        capacity = (os.cpu_count() or 1) * window
+        busy_s = machine_busy * capacity
         other_cpu = busy_s - sum(p["cpu_s"] or 0 for p in per) - (ccpu or 0) - bench_cpu - pg_cpu
         result.update({
             "per_server": per, "overall": overall, "target_ms": args.target_ms, "target_met": met,
             "window_s": window, "cores": os.cpu_count(), "machine_busy": machine_busy,
-            "bench_cpu_s": bench_cpu, "collect_cpu_s": ccpu, "postgres_cpu_s": pg_cpu, "other_cpu_s": other_cpu, "collect_rss_mib": (collect_rss or 0) / 1024,
+            "bench_cpu_s": bench_cpu, "collect_cpu_s": ccpu, "postgres_cpu_s": pg_cpu, "postgres_sessions_opened": sessions_opened, "other_cpu_s": other_cpu, "collect_rss_mib": (collect_rss or 0) / 1024,
             "ingest": {"records": total, "requests": n_req, "requests_200": ok_posts, "accepted": accepted,
                        "achieved_per_s": achieved, "span_s": ingest_span, "non200": post["non200"],
                        "non200_by_status": post["non200_by_status"],
@@ -576,16 +611,19 @@ def main():
         print(f"- CPU over the {window:.1f} s window: machine {machine_busy * 100:.0f}% busy of {os.cpu_count()} cores "
               f"({busy_s:.1f} core-s): servers {f1(sum(p['cpu_s'] or 0 for p in per))} s, PostgreSQL backends {pg_cpu:.1f} s, "
               f"collect {f1(ccpu)} s, this script {bench_cpu:.1f} s, anything else {other_cpu:.1f} s"
-              f"{' (other load on the machine: the latencies are not clean)' if other_cpu > 0.05 * busy_s else ''}.")
+              f"{' (other load on the machine: the latencies are not clean)' if other_cpu > 0.05 * capacity else ''}; "
+              f"PostgreSQL sessions opened on the database in the window: {sessions_opened if sessions_opened is not None else '?'}.")
         if errors:
             print(f"- **Errors** ({len(errors)}):")
             for e in errors:
                 print(f"  - {e}")
         print(f"- Logs and results.json: {work}")
+    except (RuntimeError, TimeoutError, EOFError) as e:  # a server, collect or psql failed: no traceback
+        errors.append(str(e))
+        print(f"error: {e}", file=sys.stderr)
     except BaseException as e:
         if not isinstance(e, SystemExit):
             errors.append(f"{type(e).__name__}: {e}")
-            print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         raise
     finally:
         if collect is not None and collect.poll() is None:
@@ -601,8 +639,8 @@ def main():
             try:
                 psql(f"{prefix}/postgres{query}", f"DROP DATABASE IF EXISTS {copy_name} WITH (FORCE)")
                 print(f"copy: dropped {copy_name}", flush=True)
-            except subprocess.CalledProcessError as e:
-                print(f"copy: could not drop {copy_name}: {e.stderr.strip()}", file=sys.stderr)
+            except RuntimeError as e:
+                print(f"copy: could not drop {copy_name}: {e}", file=sys.stderr)
     sys.exit(1 if errors else 0)
 
 
