@@ -6,7 +6,8 @@
 //! tables (`crate::lifecycle`) are read for the dashboard's improvements, escalations and
 //! healing numbers.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
+use std::sync::{Arc, Mutex};
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -20,7 +21,14 @@ use crate::{PgError, connect_existing};
 /// A connection to a PostgreSQL run history.
 pub struct PgHistory {
     url: String,
-    client: RefCell<Client>,
+    /// `None` only once dropped (its connection handed back).
+    client: RefCell<Option<Client>>,
+    /// The connection of the catch-up's reading stage, kept between catch-ups: a server
+    /// catching up on every call would otherwise open a connection (a PostgreSQL backend
+    /// process) per call.
+    spare: Arc<Mutex<Option<Client>>>,
+    /// For a history made by [`RunHistory::reopen`]: where its connection goes back to.
+    home: Option<Arc<Mutex<Option<Client>>>>,
 }
 
 const RUNS_SELECT: &str =
@@ -35,8 +43,15 @@ impl PgHistory {
         let client = connect_existing(url)?;
         Ok(PgHistory {
             url: url.to_string(),
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
+            spare: Arc::default(),
+            home: None,
         })
+    }
+
+    fn conn(&self) -> Result<RefMut<'_, Client>> {
+        RefMut::filter_map(self.client.borrow_mut(), Option::as_mut)
+            .map_err(|_| StoreError::Index("the PostgreSQL connection was handed back".into()))
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
@@ -44,10 +59,7 @@ impl PgHistory {
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        self.client
-            .borrow_mut()
-            .query(sql, params)
-            .map_err(|e| self.err(e))
+        self.conn()?.query(sql, params).map_err(|e| self.err(e))
     }
 
     /// Streams the rows of `sql` to `each` without holding them all.
@@ -57,7 +69,7 @@ impl PgHistory {
         params: &[&(dyn ToSql + Sync)],
         each: &mut dyn FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
-        let mut client = self.client.borrow_mut();
+        let mut client = self.conn()?;
         let mut rows = client
             .query_raw(sql, params.iter().copied())
             .map_err(|e| self.err(e))?;
@@ -65,6 +77,19 @@ impl PgHistory {
             each(&row)?;
         }
         Ok(())
+    }
+}
+
+impl Drop for PgHistory {
+    fn drop(&mut self) {
+        // A reading stage's connection goes back for the next catch-up (if still usable).
+        if let (Some(home), Some(client)) = (&self.home, self.client.get_mut().take())
+            && !client.is_closed()
+            && let Ok(mut slot) = home.lock()
+            && slot.is_none()
+        {
+            *slot = Some(client);
+        }
     }
 }
 
@@ -96,7 +121,7 @@ impl RunHistory for PgHistory {
     }
 
     fn still_there(&self) -> Result<()> {
-        let mut client = self.client.borrow_mut();
+        let mut client = self.conn()?;
         if client.is_valid(std::time::Duration::from_secs(5)).is_ok() {
             return Ok(());
         }
@@ -106,9 +131,16 @@ impl RunHistory for PgHistory {
     }
 
     fn reopen(&self) -> Result<Box<dyn RunHistory>> {
+        let kept = self.spare.lock().ok().and_then(|mut s| s.take());
+        let client = match kept.filter(|c| !c.is_closed()) {
+            Some(c) => c,
+            None => crate::connect(&self.url)?,
+        };
         Ok(Box::new(PgHistory {
             url: self.url.clone(),
-            client: RefCell::new(crate::connect(&self.url)?),
+            client: RefCell::new(Some(client)),
+            spare: Arc::default(),
+            home: Some(self.spare.clone()),
         }))
     }
 
@@ -254,7 +286,7 @@ impl RunHistory for PgHistory {
     }
 
     fn healing_facts(&self, from_ms: i64) -> Result<HealingFacts> {
-        let mut client = self.client.borrow_mut();
+        let mut client = self.conn()?;
         let (improvements, transitions) =
             crate::lifecycle::healing_facts(&mut client, from_ms).map_err(|e| self.err(e))?;
         let outcomes = crate::lifecycle::strategy_outcomes(&mut client).map_err(|e| self.err(e))?;
