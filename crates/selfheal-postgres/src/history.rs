@@ -132,8 +132,13 @@ impl RunHistory for PgHistory {
 
     fn reopen(&self) -> Result<Box<dyn RunHistory>> {
         let kept = self.spare.lock().ok().and_then(|mut s| s.take());
-        let client = match kept.filter(|c| !c.is_closed()) {
-            Some(c) => c,
+        // A kept connection may have died with a database restart without knowing it yet:
+        // one round trip tells.
+        let client = match kept {
+            Some(mut c) => match c.is_valid(std::time::Duration::from_secs(5)) {
+                Ok(()) => c,
+                Err(_) => crate::connect(&self.url)?,
+            },
             None => crate::connect(&self.url)?,
         };
         Ok(Box::new(PgHistory {
