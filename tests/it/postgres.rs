@@ -257,6 +257,9 @@ fn a_reader_never_creates_tables_and_never_shows_the_password() {
         }
         assert!(e.contains("PostgreSQL database"), "{e}");
     }
+    // TLS asked for: refused, saying the client does not speak it.
+    let e = app_error(&format!("{url_db}?sslmode=require"));
+    assert!(e.contains("without TLS"), "{e}");
 }
 
 fn app_error(url: &str) -> String {

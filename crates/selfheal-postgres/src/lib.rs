@@ -64,7 +64,11 @@ impl PgError {
         } else if let Some(source) = std::error::Error::source(e) {
             detail = format!("{detail}: {source}");
         }
-        if e.is_closed() || detail.contains("connection") && e.as_db_error().is_none() {
+        if detail.contains("TLS") {
+            detail = format!(
+                "{detail}; self-healing-mcp connects without TLS: use sslmode=disable (or prefer) on a private network, or a tunnel"
+            );
+        } else if e.is_closed() || detail.contains("connection") && e.as_db_error().is_none() {
             detail = format!(
                 "{detail}; nothing was written or read — it is retried when the database is back"
             );
