@@ -82,7 +82,13 @@ pub fn app(db: &Path, now_ms: i64) -> App {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let config = Config {
         db_path: db.to_path_buf(),
-        inbox_path: db.with_extension("inbox"),
+        // Beside an SQLite file; for a PostgreSQL URL, in the temporary directory (a path
+        // derived from the URL would carry its password).
+        inbox_path: match selfheal_store::Database::parse(&db.to_string_lossy()) {
+            selfheal_store::Database::Sqlite(_) => db.with_extension("inbox"),
+            selfheal_store::Database::Postgres(_) => std::env::temp_dir()
+                .join(format!("selfheal-test-inbox-{}-{n}", std::process::id())),
+        },
         index: Some(IndexLocation::Memory(format!(
             "test-{}-{n}",
             std::process::id()
