@@ -86,8 +86,9 @@ pub fn app(db: &Path, now_ms: i64) -> App {
         // derived from the URL would carry its password).
         inbox_path: match selfheal_store::Database::parse(&db.to_string_lossy()) {
             selfheal_store::Database::Sqlite(_) => db.with_extension("inbox"),
-            selfheal_store::Database::Postgres(_) => std::env::temp_dir()
-                .join(format!("selfheal-test-inbox-{}-{n}", std::process::id())),
+            selfheal_store::Database::Postgres(_) => {
+                std::env::temp_dir().join(format!("selfheal-test-inbox-{}-{n}", std::process::id()))
+            }
         },
         index: Some(IndexLocation::Memory(format!(
             "test-{}-{n}",
