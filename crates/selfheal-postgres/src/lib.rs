@@ -107,14 +107,26 @@ impl From<PgError> for selfheal_import::ImportError {
 
 /// Connects to `url`, within `connect_timeout` seconds unless the URL says otherwise.
 pub fn connect(url: &str) -> Result<Client, PgError> {
+    connect_as(url, None)
+}
+
+/// Connects to `url` under `application_name` (what `pg_stat_activity` shows of us), else
+/// the URL's own or `self-healing-mcp`.
+pub fn connect_as(url: &str, application_name: Option<&str>) -> Result<Client, PgError> {
     let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
         PgError::other(url, format!("not a valid connection string ({e})"))
     })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
-    if config.get_application_name().is_none() {
-        config.application_name("self-healing-mcp");
+    match application_name {
+        Some(name) => {
+            config.application_name(name);
+        }
+        None if config.get_application_name().is_none() => {
+            config.application_name("self-healing-mcp");
+        }
+        None => {}
     }
     config.connect(NoTls).map_err(|e| PgError::of(url, &e))
 }

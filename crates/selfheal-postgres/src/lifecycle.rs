@@ -691,19 +691,13 @@ impl HealerLock {
     pub fn try_take(
         url: &str,
     ) -> std::result::Result<std::result::Result<HealerLock, String>, PgError> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
-            PgError::other(url, format!("not a valid connection string ({e})"))
-        })?;
         let host = std::env::var("HOSTNAME").unwrap_or_default();
-        config.application_name(&format!(
+        let name = format!(
             "self-heal healer pid {} {}",
             std::process::id(),
             host.trim()
-        ));
-        config.connect_timeout(std::time::Duration::from_secs(10));
-        let mut client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| PgError::of(url, &e))?;
+        );
+        let mut client = crate::connect_as(url, Some(&name))?;
         let taken: bool = client
             .query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&HEALER_LOCK])
             .map_err(|e| PgError::of(url, &e))?

@@ -200,6 +200,8 @@ struct PgTables<'a, 't> {
     url: &'a str,
     aggs: HashMap<String, Option<RunAgg>>,
     run_rows: HashSet<String>,
+    /// The next step of the batch's runs the importer has not written yet (0 when absent).
+    steps: HashMap<String, i64>,
     calls: HashMap<(String, String), Option<CallRow>>,
     by_call: HashMap<String, Vec<String>>,
     dirty_calls: Vec<(String, String)>,
@@ -214,6 +216,7 @@ impl<'a, 't> PgTables<'a, 't> {
             url,
             aggs: HashMap::new(),
             run_rows: HashSet::new(),
+            steps: HashMap::new(),
             calls: HashMap::new(),
             by_call: HashMap::new(),
             dirty_calls: Vec::new(),
@@ -543,6 +546,23 @@ impl Tables for PgTables<'_, '_> {
             };
             self.aggs.insert(r.get(0), Some(agg));
         }
+        // Runs the importer has not written: their events (someone else's) set the next step.
+        let unwritten: Vec<&str> = run_ids
+            .iter()
+            .copied()
+            .filter(|id| self.aggs.get(*id).is_none_or(Option::is_none))
+            .collect();
+        if !unwritten.is_empty() {
+            let rows = self
+                .tx
+                .query(
+                    "SELECT run_id, MAX(step_index) + 1 FROM run_events WHERE run_id = ANY($1)
+                     GROUP BY run_id",
+                    &[&unwritten],
+                )
+                .map_err(|e| self.err(e))?;
+            self.steps = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        }
         let rows = self
             .tx
             .query("SELECT id FROM runs WHERE id = ANY($1)", &[&run_ids])
@@ -602,23 +622,7 @@ impl Tables for PgTables<'_, '_> {
     }
 
     fn next_step(&mut self, run_id: &str) -> Result<i64, ImportError> {
-        // Only for a run the importer has not written before: rare, so one query each.
-        let row = self
-            .tx
-            .query_one(
-                "SELECT COALESCE(MAX(step_index) + 1, 0) FROM run_events WHERE run_id = $1",
-                &[&run_id],
-            )
-            .map_err(|e| self.err(e))?;
-        let stored: i64 = row.get(0);
-        let buffered = self
-            .events
-            .iter()
-            .filter(|e| e.run_id == run_id)
-            .map(|e| e.step + 1)
-            .max()
-            .unwrap_or(0);
-        Ok(stored.max(buffered))
+        Ok(self.steps.get(run_id).copied().unwrap_or(0))
     }
 
     fn call(&mut self, run_id: &str, call_id: &str) -> Result<Option<CallRow>, ImportError> {
